@@ -1,0 +1,55 @@
+// A service client bound to one catalog endpoint of one target: adds the token, re-authenticates once on a 401.
+import { HttpError, type TargetRef } from '../errors.js';
+import type { KeystoneSession } from './auth.js';
+import type { HttpClient, HttpRequest, HttpResponse } from './http.js';
+
+export type ServiceRequest = Omit<HttpRequest, 'url' | 'target'> & {
+  /** Relative to the service base ("images?…"), or an absolute URL. */
+  path: string;
+};
+
+export class ServiceClient {
+  constructor(
+    readonly session: KeystoneSession,
+    readonly http: HttpClient,
+    /** Base URL, no trailing slash (e.g. http://glance:9292/v2). */
+    readonly baseUrl: string,
+    readonly target: Required<TargetRef>,
+    private readonly extraHeaders: Record<string, string> = {},
+  ) {}
+
+  url(path: string): string {
+    if (/^https?:\/\//.test(path)) return path;
+    return `${this.baseUrl}/${path.replace(/^\/+/, '')}`;
+  }
+
+  async request(req: ServiceRequest): Promise<HttpResponse> {
+    const url = this.url(req.path);
+    const send = async () => {
+      const token = await this.session.token(req.signal);
+      try {
+        return await this.http.request({
+          ...req,
+          url,
+          target: this.target,
+          headers: { ...this.extraHeaders, ...req.headers, 'x-auth-token': token.value },
+        });
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 401) this.session.invalidate(token);
+        throw err;
+      }
+    };
+    try {
+      return await send();
+    } catch (err) {
+      // Once, never in a loop: a token revoked or expired early gets one fresh try.
+      if (err instanceof HttpError && err.status === 401) return send();
+      throw err;
+    }
+  }
+
+  async getJson<T>(path: string, signal?: AbortSignal): Promise<{ body: T; res: HttpResponse }> {
+    const res = await this.request({ method: 'GET', path, expect: [200], signal });
+    return { body: res.json<T>(), res };
+  }
+}

@@ -1,0 +1,94 @@
+// The plan diff: pure, from wanted images and observations to one state per (image, target).
+import type { GlanceImage } from '../openstack/glance.js';
+import {
+  CHANGE_STATES,
+  PLAN_STATES,
+  targetKey,
+  type FoundImage,
+  type Observation,
+  type Plan,
+  type PlanEntry,
+  type PlanState,
+  type Target,
+} from './types.js';
+
+/** Property imagesync stamps on every image it builds. */
+export const RECIPE_PROPERTY = 'imagesync_recipe';
+
+const PENDING = new Set(['queued', 'saving', 'uploading', 'importing']);
+const BROKEN = new Set(['killed', 'deactivated']);
+const GONE = new Set(['deleted', 'pending_delete']);
+
+export interface WantedPair extends Target {
+  image: string;
+  /** The manifest's recipe hash, when known (the build issue); undefined: never "outdated". */
+  recipe?: string | undefined;
+}
+
+function found(img: GlanceImage): FoundImage {
+  const recipe = img[RECIPE_PROPERTY];
+  return {
+    id: img.id,
+    status: img.status,
+    createdAt: img.created_at,
+    hidden: img.os_hidden === true,
+    recipe: typeof recipe === 'string' ? recipe : undefined,
+  };
+}
+
+function day(iso: string | undefined): string {
+  return iso ? iso.slice(0, 10) : 'unknown date';
+}
+
+function describe(f: FoundImage): string {
+  return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)})`;
+}
+
+/** The state of one wanted image in one observed target. */
+export function entryFor(pair: WantedPair, obs: Observation | undefined): PlanEntry {
+  const base = { image: pair.image, cloud: pair.cloud, region: pair.region };
+  if (!obs) return { ...base, state: 'unreachable', images: [], found: [], detail: 'not observed' };
+  if (!obs.ok) {
+    const e = obs.error;
+    return { ...base, state: 'unreachable', images: [], found: [], detail: e.message };
+  }
+  const carrying = obs.images
+    .filter((i) => i.name === pair.image && !GONE.has(i.status))
+    .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
+  const list = carrying.map(found);
+  const ids = list.map((f) => f.id);
+  const entry = (state: PlanState, detail: string): PlanEntry => ({ ...base, state, images: ids, found: list, detail });
+  if (list.length === 0) return entry('missing', 'no image with this name');
+  if (list.length > 1) return entry('duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
+  const only = list[0]!;
+  if (only.status === 'active') {
+    if (pair.recipe && only.recipe && only.recipe !== pair.recipe) {
+      return entry('outdated', `${describe(only)}: recipe ${only.recipe.slice(0, 12)} ≠ manifest ${pair.recipe.slice(0, 12)}`);
+    }
+    return entry('present', describe(only));
+  }
+  if (PENDING.has(only.status)) return entry('pending', `${describe(only)}: not active yet`);
+  if (BROKEN.has(only.status)) return entry('broken', `${describe(only)}: only a ${only.status} image carries the name`);
+  return entry('broken', `${describe(only)}: unexpected status "${only.status}"`);
+}
+
+export function diffPlan(pairs: WantedPair[], observations: Observation[]): Plan {
+  const byTarget = new Map(observations.map((o) => [targetKey(o), o]));
+  const entries = pairs.map((p) => entryFor(p, byTarget.get(targetKey(p))));
+  const states = Object.fromEntries(PLAN_STATES.map((s) => [s, 0])) as Record<PlanState, number>;
+  for (const e of entries) states[e.state]++;
+  const unreachableTargets = observations.filter((o) => !o.ok).map(targetKey);
+  const changes = entries.filter((e) => CHANGE_STATES.has(e.state)).length;
+  return {
+    entries,
+    summary: {
+      images: new Set(pairs.map((p) => p.image)).size,
+      targets: new Set(pairs.map(targetKey)).size,
+      entries: entries.length,
+      states,
+      unreachableTargets,
+      changes,
+      inSync: entries.every((e) => e.state === 'present'),
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Observe targets: for each (cloud, region), the images that carry a wanted name; all targets in parallel.
+import { errorMessage, HttpError, ImagesyncError } from '../errors.js';
+import type { CloudConnection } from '../openstack/cloud.js';
+import type { Observation, Target } from './types.js';
+
+export interface ObserveRequest extends Target {
+  names: string[];
+}
+
+export interface ObserveHooks {
+  onStart?: (t: Target) => void;
+  onDone?: (o: Observation) => void;
+}
+
+/** One target; never throws: a failure becomes an unreachable observation that says why. */
+export async function observeTarget(
+  conn: CloudConnection,
+  req: ObserveRequest,
+  signal?: AbortSignal,
+  now: () => number = Date.now,
+): Promise<Observation> {
+  const started = now();
+  const t = { cloud: req.cloud, region: req.region };
+  try {
+    const reader = await conn.imageReader(req.region, signal);
+    const images = await reader.listByNames(req.names, signal);
+    return { ...t, ok: true, via: reader.via, images, durationMs: now() - started };
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const status = err instanceof HttpError ? err.status : undefined;
+    const requestId = err instanceof HttpError ? err.info.requestId : undefined;
+    const code = err instanceof ImagesyncError ? err.code : 'UNEXPECTED';
+    let message = errorMessage(err);
+    // Messages already start with the cloud or target; do not repeat it.
+    const prefix = `${req.cloud}/${req.region}: `;
+    if (message.startsWith(prefix)) message = message.slice(prefix.length);
+    else if (message.startsWith(`${req.cloud}: `)) message = message.slice(req.cloud.length + 2);
+    return { ...t, ok: false, error: { message, code, status, requestId }, durationMs: now() - started };
+  }
+}
+
+export async function observeTargets(
+  connections: Map<string, CloudConnection>,
+  requests: ObserveRequest[],
+  hooks: ObserveHooks = {},
+  signal?: AbortSignal,
+): Promise<Observation[]> {
+  return Promise.all(
+    requests.map(async (r) => {
+      hooks.onStart?.(r);
+      const conn = connections.get(r.cloud);
+      const o: Observation = conn
+        ? await observeTarget(conn, r, signal)
+        : { cloud: r.cloud, region: r.region, ok: false, durationMs: 0, error: { message: `no connection for cloud "${r.cloud}"`, code: 'INTERNAL' } };
+      hooks.onDone?.(o);
+      return o;
+    }),
+  );
+}

@@ -1,0 +1,85 @@
+// Plan rendering: pure functions from a Plan to the matrix text (colour optional) and the JSON document.
+import { targetKey, type Plan, type PlanEntry, type PlanState } from './types.js';
+
+const COLOUR: Record<PlanState, string> = {
+  present: '32', // green
+  missing: '33', // yellow
+  outdated: '33',
+  pending: '36', // cyan
+  broken: '31', // red
+  duplicate: '31',
+  unreachable: '35', // magenta
+};
+
+export interface RenderOptions {
+  colour: boolean;
+}
+
+function paint(text: string, code: string, on: boolean): string {
+  return on ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+function pad(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - [...text].length));
+}
+
+/** The images × targets matrix, then a line per entry that is not present, then the summary. */
+export function renderPlan(plan: Plan, opts: RenderOptions): string {
+  const images = [...new Set(plan.entries.map((e) => e.image))];
+  const targets = [...new Set(plan.entries.map(targetKey))];
+  const cell = new Map(plan.entries.map((e) => [`${e.image}\u0000${targetKey(e)}`, e]));
+  const first = Math.max(5, ...images.map((i) => [...i].length));
+  const widths = targets.map((t) => Math.max([...t].length, 11));
+  const lines: string[] = [];
+  lines.push([pad('IMAGE', first), ...targets.map((t, i) => pad(t, widths[i]!))].join('  ').trimEnd());
+  for (const image of images) {
+    const row = [pad(image, first)];
+    targets.forEach((t, i) => {
+      const e = cell.get(`${image}\u0000${t}`);
+      const text = e ? e.state : '-';
+      row.push(e ? paint(pad(text, widths[i]!), COLOUR[e.state], opts.colour) : pad(text, widths[i]!));
+    });
+    lines.push(row.join('  ').trimEnd());
+  }
+  const notable = plan.entries.filter((e) => e.state !== 'present' && e.state !== 'unreachable');
+  const unreachable = new Map<string, PlanEntry>();
+  for (const e of plan.entries) if (e.state === 'unreachable' && !unreachable.has(targetKey(e))) unreachable.set(targetKey(e), e);
+  if (notable.length || unreachable.size) lines.push('');
+  for (const e of notable) {
+    lines.push(`${paint(e.state, COLOUR[e.state], opts.colour)}  ${e.image} in ${targetKey(e)}: ${e.detail}`);
+  }
+  for (const [t, e] of unreachable) {
+    lines.push(`${paint('unreachable', COLOUR.unreachable, opts.colour)}  ${t}: ${e.detail}`);
+  }
+  lines.push('', summaryLine(plan));
+  return lines.join('\n') + '\n';
+}
+
+export function summaryLine(plan: Plan): string {
+  const s = plan.summary;
+  const parts = (Object.entries(s.states) as Array<[PlanState, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  const head = `${s.images} image${s.images === 1 ? '' : 's'} × ${s.targets} target${s.targets === 1 ? '' : 's'}: ${parts.join(', ') || 'nothing to check'}`;
+  if (s.inSync) return `${head}. In sync.`;
+  if (s.changes) return `${head}. ${s.changes} build${s.changes === 1 ? '' : 's'} pending: run \`imagesync apply\`.`;
+  return `${head}.`;
+}
+
+/** The `plan --json` document (DESIGN.md), one object. */
+export function planJson(plan: Plan): string {
+  return JSON.stringify(
+    {
+      entries: plan.entries.map((e) => ({
+        image: e.image,
+        cloud: e.cloud,
+        region: e.region,
+        state: e.state,
+        images: e.images,
+        detail: e.detail,
+        found: e.found,
+      })),
+      summary: plan.summary,
+    },
+    null,
+    2,
+  ) + '\n';
+}

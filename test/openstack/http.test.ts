@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpClient } from '../../src/openstack/http.js';
+import { ConnectionError, HttpError, ResponseError } from '../../src/errors.js';
+import { Redactor } from '../../src/redact.js';
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void;
+const routes = new Map<string, Route>();
+let server: Server;
+let base: string;
+const hits = new Map<string, number>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const r = routes.get(path);
+    if (r) r(req, res);
+    else { res.writeHead(404); res.end(); }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+
+const client = (redactor = new Redactor()) =>
+  new HttpClient({ redactor, retry: { maxRetries: 2, minTimeoutMs: 10, maxTimeoutMs: 50 } });
+
+describe('HttpClient', () => {
+  it('parses JSON and exposes the request id', async () => {
+    routes.set('/ok', (_q, s) => { s.writeHead(200, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-1' }); s.end('{"a":1}'); });
+    const c = client();
+    const res = await c.request({ method: 'GET', url: `${base}/ok`, expect: [200] });
+    expect(res.json()).toEqual({ a: 1 });
+    expect(res.requestId).toBe('req-1');
+    await c.close();
+  });
+
+  it('names the target, status, request id and HTML title on an error page', async () => {
+    routes.set('/html', (_q, s) => {
+      s.writeHead(404, { 'content-type': 'text/html', 'x-openstack-request-id': 'req-html' });
+      s.end('<html><head><title>404 Not Found</title></head><body>nope</body></html>');
+    });
+    const c = client();
+    const err = await c.request({ method: 'GET', url: `${base}/html`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toBe(`acme/R1: GET ${base}/html → 404 Not Found (request req-html): an HTML page "404 Not Found"`);
+    expect(err.status).toBe(404);
+    await c.close();
+  });
+
+  it('reports truncated JSON as a bad response with the request id', async () => {
+    routes.set('/trunc', (_q, s) => { s.writeHead(200, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-t' }); s.end('{"images": [{"id": "a"'); });
+    const c = client();
+    const res = await c.request({ method: 'GET', url: `${base}/trunc`, expect: [200], target: { cloud: 'acme', region: 'R1' } });
+    expect(() => res.json()).toThrowError(ResponseError);
+    expect(() => res.json()).toThrow(/^acme\/R1: GET .*\/trunc → 200, but the body is not valid JSON \(application\/json, request req-t\): "\{\\"images\\": \[\{\\"id\\": \\"a\\""$/);
+    await c.close();
+  });
+
+  it('retries idempotent calls on 503 and honours Retry-After, then succeeds', async () => {
+    let n = 0;
+    routes.set('/flaky', (_q, s) => {
+      n++;
+      if (n < 3) { s.writeHead(503, { 'retry-after': '0' }); s.end('busy'); return; }
+      s.writeHead(200, { 'content-type': 'application/json' }); s.end('[]');
+    });
+    const c = client();
+    const res = await c.request({ method: 'GET', url: `${base}/flaky`, expect: [200] });
+    expect(res.status).toBe(200);
+    expect(n).toBe(3);
+    await c.close();
+  });
+
+  it('never retries a POST', async () => {
+    hits.delete('/post');
+    routes.set('/post', (_q, s) => { s.writeHead(503); s.end(); });
+    const c = client();
+    await expect(c.request({ method: 'POST', url: `${base}/post`, json: {}, expect: [201] })).rejects.toThrow(/503 Service Unavailable/);
+    expect(hits.get('/post')).toBe(1);
+    await c.close();
+  });
+
+  it('gives the last reply after the retries run out, with its message', async () => {
+    routes.set('/down', (_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end('{"error":{"message":"db gone","code":500}}'); });
+    const c = client();
+    await expect(c.request({ method: 'GET', url: `${base}/down`, expect: [200] })).rejects.toThrow(/→ 500 Internal Server Error: "db gone"$/);
+    await c.close();
+  });
+
+  it('says "connection refused" for a closed port', async () => {
+    const s2 = createServer();
+    await new Promise<void>((ok) => s2.listen(0, '127.0.0.1', ok));
+    const port = (s2.address() as AddressInfo).port;
+    await new Promise<void>((ok) => s2.close(() => ok()));
+    const c = client();
+    const err = await c.request({ method: 'GET', url: `http://127.0.0.1:${port}/x`, expect: [200], target: { cloud: 'acme', region: 'R2' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err.message).toBe(`acme/R2: GET http://127.0.0.1:${port}/x: connection refused (ECONNREFUSED)`);
+    await c.close();
+  });
+
+  it('keeps the connection alive across requests', async () => {
+    const ports = new Set<number>();
+    routes.set('/who', (q, s) => { ports.add(q.socket.remotePort!); s.writeHead(200); s.end('{}'); });
+    const c = client();
+    for (let i = 0; i < 10; i++) await c.request({ method: 'GET', url: `${base}/who`, expect: [200] });
+    // undici may open a second socket while the first is being released; never one per request.
+    expect(ports.size).toBeLessThanOrEqual(2);
+    await c.close();
+  });
+
+  it('redacts tokens and known secrets from debug traces and errors', async () => {
+    routes.set('/echo', (q, s) => { s.writeHead(400, { 'content-type': 'application/json' }); s.end(JSON.stringify({ message: `bad token ${q.headers['x-auth-token']}` })); });
+    const lines: string[] = [];
+    const redactor = new Redactor();
+    redactor.add('tok-very-secret');
+    const c = new HttpClient({ redactor, debug: (l) => lines.push(l), retry: { maxRetries: 0, minTimeoutMs: 1, maxTimeoutMs: 1 } });
+    const err = await c.request({ method: 'POST', url: `${base}/echo`, json: { auth: { password: 'pw-1234' } }, headers: { 'x-auth-token': 'tok-very-secret' }, expect: [200] }).catch((e) => e);
+    const all = lines.join('\n') + err.message;
+    expect(all).not.toContain('tok-very-secret');
+    expect(all).not.toContain('pw-1234');
+    expect(lines.length).toBe(2);
+    await c.close();
+  });
+});
