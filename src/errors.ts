@@ -43,7 +43,8 @@ export class ManifestError extends InputError {
   constructor(file: string, problems: string[], options: ImagesyncErrorOptions = {}) {
     super(
       problems.length === 1
-        ? `${file}: ${problems[0]}`
+        ? // "file:12:5: message" for a position, "file: path: message" otherwise
+          `${file}:${/^\d+:\d+: /.test(problems[0]!) ? '' : ' '}${problems[0]}`
         : `${file}: ${problems.length} problems`,
       { ...options, details: problems.length === 1 ? [] : problems },
     );

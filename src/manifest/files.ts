@@ -1,0 +1,112 @@
+// Checks the files a manifest refers to: tasks in the tasks folder, `put` sources inside the repository.
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { didYouMean } from './suggest.js';
+import { problemAt } from './json-path.js';
+import type { Manifest, PutStep, TaskStep } from './schema.js';
+
+/** A task "nginx" is the first of tasks/nginx.ts, .mts, .js, .mjs that exists. */
+export const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
+
+export interface FileCheckOptions {
+  /** The manifest's directory: `put` sources are relative to it. */
+  dir: string;
+  tasksDir: string;
+  /** Nothing outside this folder may be put on a build server. */
+  repoRoot: string;
+}
+
+/** Problems with tasks and put sources, each a one-line `json.path: message`. */
+export async function checkFiles(m: Manifest, opts: FileCheckOptions): Promise<string[]> {
+  const tasks = await listTasks(opts.tasksDir);
+  const problems: string[] = [];
+  for (const [i, image] of m.images.entries()) {
+    for (const [s, step] of image.build.steps.entries()) {
+      const where = ['images', i, 'build', 'steps', s];
+      if ('task' in step) problems.push(...checkTask(step, [...where, 'task'], tasks, opts));
+      else if ('put' in step) problems.push(...(await checkPut(step, [...where, 'put'], opts)));
+    }
+  }
+  return problems;
+}
+
+/** The task names found in `tasksDir` (sorted), or undefined when the folder does not exist. */
+export async function listTasks(tasksDir: string): Promise<string[] | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(tasksDir);
+  } catch (err) {
+    if (isNodeError(err) && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+    throw err;
+  }
+  const tasks = new Set<string>();
+  for (const name of names) {
+    const ext = TASK_EXTENSIONS.find((e) => name.endsWith(e));
+    if (ext === undefined) continue;
+    const stem = name.slice(0, -ext.length);
+    // tasks/x.d.ts or tasks/x.test.ts are not tasks: a task name has no dot.
+    if (stem === '' || stem.includes('.')) continue;
+    if (await isFile(path.join(tasksDir, name))) tasks.add(stem);
+  }
+  return [...tasks].sort();
+}
+
+function checkTask(step: TaskStep, where: PropertyKey[], tasks: string[] | undefined, opts: FileCheckOptions): string[] {
+  if (tasks?.includes(step.task)) return [];
+  const folder = displayDir(opts.tasksDir, opts.dir);
+  const wanted = JSON.stringify(step.task);
+  if (tasks === undefined) return [problemAt(where, `task ${wanted} not found: ${folder} does not exist (create ${folder}${step.task}.ts)`)];
+  if (tasks.length === 0) return [problemAt(where, `task ${wanted} not found: ${folder} has no tasks (create ${folder}${step.task}.ts)`)];
+  return [problemAt(where, `task ${wanted} not found in ${folder}${didYouMean(step.task, tasks)} (tasks there: ${tasks.join(', ')})`)];
+}
+
+async function checkPut(step: PutStep, where: PropertyKey[], opts: FileCheckOptions): Promise<string[]> {
+  const source = JSON.stringify(step.put);
+  if (path.isAbsolute(step.put)) {
+    return [problemAt(where, `${source} is an absolute path; give a path relative to the manifest's directory`)];
+  }
+  const resolved = path.resolve(opts.dir, step.put);
+  const root = path.resolve(opts.repoRoot);
+  if (!isInside(root, resolved)) {
+    return [problemAt(where, `${source} is outside the repository (${root}); put only copies files kept next to the manifest`)];
+  }
+  const link = await lstatOrUndefined(resolved);
+  if (link === undefined) {
+    const siblings = await readdir(path.dirname(resolved)).catch(() => [] as string[]);
+    const hint = didYouMean(path.basename(resolved), siblings);
+    return [problemAt(where, `file ${source} does not exist (paths are relative to the manifest's directory)${hint}`)];
+  }
+  const target = await stat(resolved).catch(() => undefined);
+  if (target === undefined) return [problemAt(where, `${source} is a broken symlink`)];
+  if (!target.isFile()) return [problemAt(where, `${source} is not a regular file; put copies one file`)];
+  // A symlink (of the file or of a folder on the way) may lead out of the repository.
+  const [realRoot, realFile] = await Promise.all([realpath(root), realpath(resolved)]);
+  if (!isInside(realRoot, realFile)) {
+    return [problemAt(where, `${source} leads through a symlink to ${realFile}, outside the repository (${realRoot}); copy the file into the repository`)];
+  }
+  return [];
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/** "tasks/" when inside the manifest's directory, else the absolute folder. */
+function displayDir(folder: string, manifestDir: string): string {
+  const rel = path.relative(manifestDir, folder);
+  const shown = rel === '' || !isInside(manifestDir, folder) ? path.resolve(folder) : rel;
+  return shown.endsWith(path.sep) ? shown : `${shown}${path.sep}`;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined))?.isFile() ?? false;
+}
+
+async function lstatOrUndefined(file: string): Promise<Awaited<ReturnType<typeof lstat>> | undefined> {
+  return lstat(file).catch(() => undefined);
+}
+
+function isNodeError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && 'code' in err;
+}

@@ -1,0 +1,28 @@
+// The manifest's JSON Schema, generated from the zod schema so editors and imagesync agree.
+import { z } from 'zod';
+import { ManifestSchema } from './schema.js';
+
+export const MANIFEST_SCHEMA_ID = 'urn:imagesync:schema:images.manifest';
+
+/** Where the generated file lives, relative to the repository root. */
+export const MANIFEST_SCHEMA_PATH = 'schema/images.manifest.schema.json';
+
+/**
+ * The JSON Schema of images.manifest.json. Generated for *input* so keys with defaults (such as
+ * source.pick) are optional, as people write them.
+ */
+export function manifestJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(ManifestSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  const { $schema, ...rest } = generated;
+  return {
+    $schema,
+    $id: MANIFEST_SCHEMA_ID,
+    title: 'imagesync manifest',
+    ...rest,
+  };
+}
+
+/** The file's exact text: 2-space JSON and a final newline. */
+export function manifestJsonSchemaText(): string {
+  return `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`;
+}

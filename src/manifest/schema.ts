@@ -1,0 +1,205 @@
+// The manifest contract (DESIGN.md) as a zod schema: strict objects, so unknown keys are errors.
+import { z } from 'zod';
+
+/** Glance stores names in a 255-character column. */
+export const IMAGE_NAME_MAX_LENGTH = 255;
+
+// No leading/trailing whitespace, no C0/C1 control characters, 1..255 characters. One pattern
+// rather than refinements so the JSON Schema editors see says the same thing.
+const IMAGE_NAME_PATTERN =
+  /^[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$/;
+
+function imageNameProblem(input: unknown): string {
+  const name = String(input);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'an image name must not contain control characters (tabs, newlines, …)';
+  if (name.trim() !== name) return `an image name must not start or end with whitespace: ${JSON.stringify(name)}`;
+  return `not a valid image name: ${JSON.stringify(name)}`;
+}
+
+const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty` });
+
+const ImageName = z
+  .string()
+  .min(1, { error: 'an image name must not be empty', abort: true })
+  .max(IMAGE_NAME_MAX_LENGTH, {
+    error: (iss) =>
+      `an image name is at most ${IMAGE_NAME_MAX_LENGTH} characters (Glance's limit), this one has ${String(iss.input).length}`,
+  })
+  .regex(IMAGE_NAME_PATTERN, { error: (iss) => imageNameProblem(iss.input) })
+  .describe('The image name in Glance, identical in every target. 1..255 characters, no control characters, no surrounding whitespace.');
+
+const CloudName = nonEmpty('a cloud name').describe(
+  'A cloud: an entry of clouds.yaml, or "envvars" for the OS_* environment variables.',
+);
+const RegionName = nonEmpty('a region name').describe('A region of the cloud, as its Keystone catalog names it.');
+
+export const TASK_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
+
+const positiveSeconds = (what: string) => z.int().positive().describe(what);
+
+export const SshSettingsSchema = z
+  .strictObject({
+    user: nonEmpty('ssh.user').optional().describe('Login user of the source image (e.g. "debian", "ubuntu").'),
+    port: z.int().min(1).max(65535).optional().describe('SSH port of the build server (default 22).'),
+    connectTimeoutSeconds: positiveSeconds('Timeout of one SSH connection attempt, in seconds.').optional(),
+  })
+  .meta({ id: 'SshSettings', description: 'How to reach the build server over SSH.' });
+
+export const TimeoutsSchema = z
+  .strictObject({
+    bootSeconds: positiveSeconds('How long the build server may take to become ACTIVE.').optional(),
+    sshSeconds: positiveSeconds('How long SSH may take to answer after boot.').optional(),
+    snapshotSeconds: positiveSeconds('How long the snapshot may take to become active.').optional(),
+    stepSeconds: positiveSeconds('How long one build step may run.').optional(),
+  })
+  .meta({ id: 'Timeouts', description: 'Deadlines of the build phases, in seconds.' });
+
+const buildSettingsShape = {
+  flavor: nonEmpty('flavor').optional().describe('Nova flavor (name or id) of the build server.'),
+  network: nonEmpty('network').optional().describe('Network (name or id) the build server is attached to.'),
+  floatingIpPool: nonEmpty('floatingIpPool')
+    .optional()
+    .describe('External network to take a floating IP from, when the build network is not reachable directly.'),
+  securityGroups: z
+    .array(nonEmpty('a security group'))
+    .optional()
+    .describe('Security groups of the build server; they must allow SSH from where imagesync runs.'),
+  ssh: SshSettingsSchema.optional(),
+  timeouts: TimeoutsSchema.optional(),
+  concurrency: z.int().positive().optional().describe('How many builds may run at once in one target.'),
+};
+
+export const BuildSettingsSchema = z
+  .strictObject(buildSettingsShape)
+  .meta({ id: 'BuildSettings', description: 'Build settings. Merge order: defaults.build < target build < image build.' });
+
+export const RunStepSchema = z
+  .strictObject({
+    run: nonEmpty('run').describe('A shell command run on the build server.'),
+    sudo: z.boolean().optional().describe('Run it as root through sudo.'),
+    warn: z.boolean().optional().describe('A non-zero exit status is reported but does not fail the build.'),
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+          error: (iss) => `${JSON.stringify(iss.input)} is not an environment variable name (letters, digits and "_")`,
+        }),
+        z.string(),
+      )
+      .optional()
+      .describe('Environment variables for the command.'),
+    name: nonEmpty('a step name').optional().describe('A label for progress output.'),
+  })
+  .meta({ id: 'RunStep', description: 'Run a shell command on the build server.' });
+
+export const TaskStepSchema = z
+  .strictObject({
+    task: z
+      .string()
+      .regex(TASK_NAME_PATTERN, {
+        error: (iss) =>
+          `${JSON.stringify(iss.input)} is not a task name: a file name in tasks/ without its extension (letters, digits, "-", "_"), e.g. "nginx"`,
+      })
+      .describe('A task in tasks/: "nginx" is tasks/nginx.ts (or .mts, .js, .mjs).'),
+    args: z.record(z.string(), z.unknown()).optional().describe('Arguments passed to the task.'),
+    name: nonEmpty('a step name').optional().describe('A label for progress output.'),
+  })
+  .meta({ id: 'TaskStep', description: 'Run a TypeScript task from tasks/ against the build server.' });
+
+export const PutStepSchema = z
+  .strictObject({
+    put: nonEmpty('put').describe("A local file, relative to the manifest's directory."),
+    to: nonEmpty('to').describe('Where to write it on the build server.'),
+    sudo: z.boolean().optional().describe('Write it as root (through a temporary file and sudo).'),
+    mode: z
+      .string()
+      .regex(/^[0-7]{3,4}$/, {
+        error: (iss) => `mode must be an octal string like "0644", got ${JSON.stringify(iss.input)}`,
+      })
+      .optional()
+      .describe('File mode, octal, e.g. "0644".'),
+    name: nonEmpty('a step name').optional().describe('A label for progress output.'),
+  })
+  .meta({ id: 'PutStep', description: 'Copy a local file to the build server.' });
+
+/** The keys that say which kind a step is; a step has exactly one of them. */
+export const STEP_KINDS = ['run', 'task', 'put'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export const StepSchema = z
+  .union([RunStepSchema, TaskStepSchema, PutStepSchema])
+  .meta({ id: 'Step', description: 'One build step: exactly one of "run", "task" or "put".' });
+
+export const SourceSchema = z
+  .strictObject({
+    image: nonEmpty('source.image').describe('Name of the image to boot the build server from, in each target.'),
+    pick: z
+      .enum(['only', 'newest'])
+      .default('only')
+      .describe('"only": exactly one active image must carry the name; "newest": take the newest of several.'),
+  })
+  .describe('The image a build starts from.');
+
+export const WantedImageSchema = z
+  .strictObject({
+    name: ImageName,
+    description: z.string().optional().describe('What the image is for (not sent to the cloud).'),
+    source: SourceSchema,
+    build: z
+      .strictObject({
+        ...buildSettingsShape,
+        steps: z.array(StepSchema).min(1, { error: 'an image needs at least one build step' }).describe('The build steps, in order.'),
+      })
+      .describe('Build settings for this image (they win over target and defaults) and its steps.'),
+    properties: z
+      .record(nonEmpty('a property name').max(255), z.string())
+      .optional()
+      .describe('Glance properties set on the built image.'),
+    regions: z
+      .array(RegionName)
+      .min(1, { error: 'regions, when given, must list at least one region' })
+      .optional()
+      .describe('Build this image only in these regions (of the targets). Default: every target.'),
+  })
+  .describe('One wanted image.');
+
+export const TargetSpecSchema = z
+  .strictObject({
+    cloud: CloudName,
+    regions: z.array(RegionName).min(1, { error: 'a target needs at least one region' }).describe('Regions of this cloud to keep in sync.'),
+    build: BuildSettingsSchema.optional(),
+  })
+  .describe('One cloud and the regions to keep in sync there.');
+
+export const ManifestSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
+    defaults: z
+      .strictObject({ build: BuildSettingsSchema.optional() })
+      .optional()
+      .describe('Settings that apply to every target and image unless overridden.'),
+    targets: z.array(TargetSpecSchema).min(1, { error: 'the manifest needs at least one target' }).describe('Where the images must exist.'),
+    images: z.array(WantedImageSchema).min(1, { error: 'the manifest needs at least one image' }).describe('The wanted images, by name.'),
+  })
+  .describe('imagesync manifest: the server images wanted in every OpenStack cloud and region.');
+
+export type Manifest = z.output<typeof ManifestSchema>;
+export type ManifestInput = z.input<typeof ManifestSchema>;
+export type TargetSpec = z.output<typeof TargetSpecSchema>;
+export type BuildSettings = z.output<typeof BuildSettingsSchema>;
+export type SshSettings = z.output<typeof SshSettingsSchema>;
+export type Timeouts = z.output<typeof TimeoutsSchema>;
+export type WantedImage = z.output<typeof WantedImageSchema>;
+export type Step = z.output<typeof StepSchema>;
+export type RunStep = z.output<typeof RunStepSchema>;
+export type TaskStep = z.output<typeof TaskStepSchema>;
+export type PutStep = z.output<typeof PutStepSchema>;
+
+/** Which kind a (validated) step is. */
+export function stepKind(step: Step): StepKind {
+  if ('run' in step) return 'run';
+  if ('task' in step) return 'task';
+  return 'put';
+}
+
+/** The schema of one kind of step, for diagnosing a step that matched none. */
+export const STEP_SCHEMAS = { run: RunStepSchema, task: TaskStepSchema, put: PutStepSchema } as const;

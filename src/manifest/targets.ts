@@ -1,0 +1,64 @@
+// Pure helpers over a loaded manifest: the targets, the targets of one image, merged build settings.
+import type { BuildSettings, Manifest, WantedImage } from './schema.js';
+
+export interface TargetRegion {
+  cloud: string;
+  region: string;
+}
+
+/** Every cloud + region of the manifest, in manifest order, each once. */
+export function expandTargets(m: Manifest): TargetRegion[] {
+  const seen = new Set<string>();
+  const out: TargetRegion[] = [];
+  for (const target of m.targets) {
+    for (const region of target.regions) {
+      const key = `${target.cloud}\u0000${region}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ cloud: target.cloud, region });
+    }
+  }
+  return out;
+}
+
+/** The targets an image must exist in: all of them, or those in the image's `regions`. */
+export function imageTargets(m: Manifest, image: WantedImage): TargetRegion[] {
+  const all = expandTargets(m);
+  const regions = image.regions;
+  return regions === undefined ? all : all.filter((t) => regions.includes(t.region));
+}
+
+/**
+ * Merges build settings, later layers winning; `ssh` and `timeouts` merge key by key, arrays
+ * (securityGroups) are replaced as a whole. Undefined values never override.
+ */
+export function mergeBuildSettings(...layers: Array<BuildSettings | undefined>): BuildSettings {
+  const merged: BuildSettings = {};
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    const { ssh, timeouts, ...flat } = layer;
+    for (const [key, value] of Object.entries(flat)) {
+      if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+    }
+    if (ssh !== undefined) merged.ssh = { ...merged.ssh, ...definedOnly(ssh) };
+    if (timeouts !== undefined) merged.timeouts = { ...merged.timeouts, ...definedOnly(timeouts) };
+  }
+  return merged;
+}
+
+/**
+ * The build settings of one image in one target: defaults < target build < image build.
+ * Throws when cloud/region is not a target of the manifest (a caller's bug, not bad input).
+ */
+export function buildSettingsFor(m: Manifest, image: WantedImage, cloud: string, region: string): BuildSettings {
+  const target = m.targets.find((t) => t.cloud === cloud && t.regions.includes(region));
+  if (target === undefined) {
+    throw new Error(`buildSettingsFor: ${cloud}/${region} is not a target of the manifest (image ${image.name})`);
+  }
+  const { steps: _steps, ...imageSettings } = image.build;
+  return mergeBuildSettings(m.defaults?.build, target.build, imageSettings);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

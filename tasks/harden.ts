@@ -1,0 +1,2 @@
+// Task: harden the SSH daemon and system defaults (implemented with the build issue).
+export {};

@@ -1,0 +1,58 @@
+// Tests the generated JSON Schema: the committed file is current, and it describes the manifest editors see.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MANIFEST_SCHEMA_ID, manifestJsonSchema, manifestJsonSchemaText } from '../../src/manifest/json-schema.js';
+
+const repoRoot = new URL('../../', import.meta.url);
+
+describe('schema/images.manifest.schema.json', () => {
+  it('is not stale', async () => {
+    const committed = await readFile(fileURLToPath(new URL('schema/images.manifest.schema.json', repoRoot)), 'utf8');
+    expect(
+      committed,
+      'schema/images.manifest.schema.json is stale: run `npx tsx src/manifest/write-schema.ts` (or `npm run build && npm run schema`) and commit the result',
+    ).toBe(manifestJsonSchemaText());
+  });
+
+  it('is 2-space JSON with a final newline', () => {
+    const text = manifestJsonSchemaText();
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.split('\n')[1]).toMatch(/^ {2}"\$schema"/);
+  });
+
+  it('allows "$schema", forbids unknown keys, and carries $id, title and descriptions', () => {
+    const schema = manifestJsonSchema() as {
+      $id: string;
+      title: string;
+      description: string;
+      properties: Record<string, { description?: string }>;
+      additionalProperties: boolean;
+      required: string[];
+    };
+    expect(schema.$id).toBe(MANIFEST_SCHEMA_ID);
+    expect(schema.title).toBe('imagesync manifest');
+    expect(schema.description).toMatch(/manifest/);
+    expect(Object.keys(schema.properties)).toEqual(['$schema', 'defaults', 'targets', 'images']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(['targets', 'images']);
+    expect(schema.properties.images?.description).toBeTruthy();
+  });
+
+  it('leaves keys with defaults optional, as people write them (source.pick)', () => {
+    const text = manifestJsonSchemaText();
+    const source = JSON.parse(text).properties.images.items.properties.source as {
+      required: string[];
+      properties: { pick: { default: string } };
+    };
+    expect(source.required).toEqual(['image']);
+    expect(source.properties.pick.default).toBe('only');
+  });
+
+  it('is the file the example manifest points at', async () => {
+    const example = JSON.parse(await readFile(fileURLToPath(new URL('images.manifest.json', repoRoot)), 'utf8')) as {
+      $schema: string;
+    };
+    expect(example.$schema).toBe('./schema/images.manifest.schema.json');
+  });
+});
