@@ -7,6 +7,8 @@ import type { HttpClient, HttpResponse } from './http.js';
 export interface Token {
   value: string;
   expiresAtMs: number;
+  /** When we received it (our clock), to size the renewal margin for short-lived tokens. */
+  receivedAtMs: number;
   catalog: Catalog;
   projectId?: string | undefined;
 }
@@ -48,7 +50,7 @@ export function authRequestBody(auth: CloudAuth): unknown {
 }
 
 interface TokenBody {
-  token?: { expires_at?: unknown; catalog?: unknown; project?: { id?: unknown } };
+  token?: { expires_at?: unknown; issued_at?: unknown; catalog?: unknown; project?: { id?: unknown } };
 }
 
 /**
@@ -75,7 +77,11 @@ export class KeystoneSession {
   /** A valid token, authenticating if there is none or it expires soon. */
   async token(signal?: AbortSignal): Promise<Token> {
     const t = this.current;
-    if (t && t.expiresAtMs - this.renewBeforeMs > this.now()) return t;
+    if (t) {
+      // A token that lives less than the margin would be renewed on every call: cap the margin at a quarter of its life.
+      const margin = Math.min(this.renewBeforeMs, (t.expiresAtMs - t.receivedAtMs) / 4);
+      if (t.expiresAtMs - margin > this.now()) return t;
+    }
     this.inflight ??= this.authenticate(signal).finally(() => {
       this.inflight = undefined;
     });
@@ -93,7 +99,9 @@ export class KeystoneSession {
     this.authCount++;
     let res: HttpResponse;
     try {
-      res = await this.http.request({ method: 'POST', url, json: authRequestBody(this.cloud.auth), expect: [201, 200], target, signal });
+      // A token request changes nothing: retry it like a GET. Keystone under uwsgi closes kept-alive
+      // connections without saying so, and the next POST on such a socket meets a reset.
+      res = await this.http.request({ method: 'POST', url, json: authRequestBody(this.cloud.auth), expect: [201, 200], target, signal, idempotent: true });
     } catch (err) {
       if (err instanceof HttpError && (err.status === 401 || err.status === 403)) {
         const what = this.cloud.auth.type === 'password' ? 'user name, password, project or domain' : this.cloud.auth.type === 'token' ? 'token' : 'application credential';
@@ -121,7 +129,12 @@ export class KeystoneSession {
       );
     }
     const projectId = typeof body.token?.project?.id === 'string' ? body.token.project.id : undefined;
-    this.current = { value, expiresAtMs: expiresAt, catalog, projectId };
+    // Measure the token's life on Keystone's clock (issued_at → expires_at) and count it from our own
+    // receipt: a workstation whose clock is off by minutes then neither renews too late nor on every call.
+    const issuedAt = typeof body.token?.issued_at === 'string' ? Date.parse(body.token.issued_at) : NaN;
+    const receivedAtMs = this.now();
+    const expiresAtMs = Number.isFinite(issuedAt) && expiresAt > issuedAt ? receivedAtMs + (expiresAt - issuedAt) : expiresAt;
+    this.current = { value, expiresAtMs, receivedAtMs, catalog, projectId };
     return this.current;
   }
 }

@@ -44,6 +44,8 @@ export interface HttpRequest {
   expect: number[];
   target?: TargetRef | undefined;
   signal?: AbortSignal | undefined;
+  /** A POST that is safe to repeat (a token request): retried like a GET. */
+  idempotent?: boolean;
 }
 
 export interface HttpResponse {
@@ -137,7 +139,8 @@ export class HttpClient {
         headers,
         body,
         signal: req.signal,
-      });
+        ...(req.idempotent ? { retryOptions: { methods: ['GET', 'HEAD', 'DELETE', req.method] } } : {}),
+      } as Dispatcher.RequestOptions);
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason ?? err;
       const code = errCode(err);
