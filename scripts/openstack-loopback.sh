@@ -186,6 +186,9 @@ log_file = $OS_DIR/log/glance-api-r$r.log
 debug = false
 enabled_backends = fs:file
 show_image_direct_url = false
+# Operators often lower this; the tests set GLANCE_API_LIMIT_MAX=20 so that every client's
+# pagination (limit capped by the server, then "next") is exercised against the real Glance.
+api_limit_max = ${GLANCE_API_LIMIT_MAX:-1000}
 [database]
 connection = sqlite:///$OS_DIR/glance$r/glance.db
 [glance_store]

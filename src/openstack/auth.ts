@@ -117,6 +117,7 @@ export class KeystoneSession {
     const body = res.json<TokenBody>();
     const info = { method: 'POST', url, status: res.status, requestId: res.requestId, target };
     if (!value) throw new ResponseError(`${this.cloud.name}: Keystone answered ${res.status} without an X-Subject-Token header (${url})`, info);
+    this.http.addSecret(value);
     const expiresAt = typeof body.token?.expires_at === 'string' ? Date.parse(body.token.expires_at) : NaN;
     if (!Number.isFinite(expiresAt)) {
       throw new ResponseError(`${this.cloud.name}: Keystone's token has no valid expires_at (${url}${res.requestId ? `, request ${res.requestId}` : ''})`, info);

@@ -189,6 +189,11 @@ export class HttpClient {
     return response;
   }
 
+  /** A secret learnt at run time (a token): masked from now on in every trace and error. */
+  addSecret(value: string): void {
+    this.opts.redactor.add(value);
+  }
+
   async close(): Promise<void> {
     await this.agent.close();
   }

@@ -82,6 +82,20 @@ describe('HttpClient', () => {
     await c.close();
   });
 
+  it('retries a POST marked idempotent (a token request)', async () => {
+    let n = 0;
+    routes.set('/token', (_q, s) => {
+      n++;
+      if (n < 2) { s.writeHead(503); s.end(); return; }
+      s.writeHead(201, { 'content-type': 'application/json' }); s.end('{}');
+    });
+    const c = client();
+    const res = await c.request({ method: 'POST', url: `${base}/token`, json: {}, expect: [201], idempotent: true });
+    expect(res.status).toBe(201);
+    expect(n).toBe(2);
+    await c.close();
+  });
+
   it('gives the last reply after the retries run out, with its message', async () => {
     routes.set('/down', (_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end('{"error":{"message":"db gone","code":500}}'); });
     const c = client();

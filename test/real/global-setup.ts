@@ -27,7 +27,8 @@ interface ScriptResult {
 function runScript(args: string[], timeoutMs: number): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [scriptPath, ...args], {
-      env: process.env,
+      // A low page cap so that pagination against the real Glance is exercised by every listing.
+      env: { GLANCE_API_LIMIT_MAX: '20', ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
