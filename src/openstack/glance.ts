@@ -42,14 +42,14 @@ export function nameQueries(names: string[], maxChars = NAME_BATCH_CHARS): strin
   let batch: string[] = [];
   let len = 0;
   const flush = () => {
-    if (batch.length === 1) queries.push(`name=${encodeURIComponent(unquoted(batch[0]!))}`);
+    if (batch.length === 1) queries.push(exactName(unquoted(batch[0]!)));
     else if (batch.length > 1) queries.push(`name=${encodeURIComponent('in:' + batch.join(','))}`);
     batch = [];
     len = 0;
   };
   for (const name of unique) {
     if (name.includes('"')) {
-      queries.push(`name=${encodeURIComponent(name)}`);
+      queries.push(exactName(name));
       continue;
     }
     const item = name.includes(',') || name.startsWith('in:') ? `"${name}"` : name;
@@ -60,6 +60,11 @@ export function nameQueries(names: string[], maxChars = NAME_BATCH_CHARS): strin
   }
   flush();
   return queries;
+}
+
+/** A bare value with a colon would be read as an operator ("a:b" → 400): say `eq:` outright. */
+function exactName(name: string): string {
+  return `name=${encodeURIComponent(name.includes(':') ? `eq:${name}` : name)}`;
 }
 
 function unquoted(item: string): string {

@@ -16,6 +16,11 @@ describe('nameQueries', () => {
     expect(q).toContain(`name=${encodeURIComponent('say "hi"')}`);
   });
 
+  it('says eq: for a lone name with a colon, which Glance would read as an operator', () => {
+    expect(nameQueries(['ubuntu:24.04'])).toEqual([`name=${encodeURIComponent('eq:ubuntu:24.04')}`]);
+    expect(nameQueries(['a:b', 'c'])).toEqual([`name=${encodeURIComponent('in:a:b,c')}`]);
+  });
+
   it('batches long lists under the URL budget', () => {
     const names = Array.from({ length: 300 }, (_, i) => `image-with-a-rather-long-name-${String(i).padStart(3, '0')}`);
     const q = nameQueries(names, 1000);

@@ -1,0 +1,169 @@
+// The command line: yargs commands fill an options object and call run*(options, deps); the one top-level catch.
+import { resolve } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, ImagesyncError, UsageError, errorMessage } from '../errors.js';
+import { processDeps, type CliDeps } from './deps.js';
+
+const VERSION = '0.1.0';
+
+type Handler = (deps: CliDeps) => Promise<number>;
+
+function globalOptions(y: Argv) {
+  return y
+    .option('manifest', { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'Trace every HTTP call on stderr (secrets redacted)', global: true })
+    .option('color', { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true });
+}
+
+/** Parse argv into one command to run; parsing needs no credentials and contacts nothing. */
+async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
+  let chosen: Handler | undefined;
+  const manifestPath = (m: unknown) => resolve(deps.cwd, String(m));
+  const y = globalOptions(yargs(argv))
+    .scriptName('imagesync')
+    .usage('$0 <command> [options]\n\nKeep identically named server images in every OpenStack cloud and region.')
+    .command(
+      'validate',
+      'Check the manifest (offline)',
+      (c) => c,
+      (a) => {
+        chosen = async (d) => (await import('./commands/validate.js')).runValidate({ manifest: manifestPath(a.manifest) }, d);
+      },
+    )
+    .command(
+      'plan',
+      'Show, for every wanted image and target, what exists there',
+      (c) =>
+        c
+          .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON object on stdout' })
+          .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/plan.js')).runPlan(
+            {
+              manifest: manifestPath(a.manifest),
+              json: a.json,
+              detailedExitcode: a['detailed-exitcode'],
+              target: a.target?.map(String),
+              colour: a.color,
+              debug: a.debug,
+              quiet: a.quiet,
+            },
+            d,
+          );
+      },
+    )
+    .command(
+      'emulator',
+      'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
+      (c) =>
+        c
+          .option('port', { type: 'number', default: 0, describe: 'Port (0: any free port)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+          .option('regions', { type: 'string', default: 'RegionOne,RegionTwo,RegionThree', describe: 'Comma-separated region names' })
+          .option('clouds-yaml', { type: 'string', default: '.imagesync/emulator/clouds.yaml', describe: 'Where to write the clouds.yaml of cloud "emulator"' })
+          .option('latency-ms', { type: 'number', default: 0, describe: 'Latency added to every request' })
+          .option('error-rate', { type: 'number', default: 0, describe: 'Fraction of service requests answered 500/503' })
+          .option('page-size', { type: 'number', default: 25, describe: "Glance's default page size" })
+          .option('filler-images', { type: 'number', default: 0, describe: 'Extra images per region' }),
+      (a) => {
+        const regions = String(a.regions).split(',').map((r) => r.trim()).filter(Boolean);
+        chosen = async (d) => {
+          if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port ${a.port}: expected a port number 0..65535`);
+          if (!regions.length) throw new UsageError('--regions: expected at least one region name');
+          if (!(a['error-rate'] >= 0 && a['error-rate'] <= 1)) throw new UsageError(`--error-rate ${a['error-rate']}: expected a fraction between 0 and 1`);
+          const { runEmulatorCommand } = await import('../emulator/command.js');
+          return runEmulatorCommand(
+            {
+              port: a.port,
+              host: a.host,
+              regions,
+              cloudsYamlFile: resolve(d.cwd, a['clouds-yaml']),
+              latencyMs: a['latency-ms'],
+              errorRate: a['error-rate'],
+              pageSize: a['page-size'],
+              fillerImages: a['filler-images'],
+            },
+            { stdout: d.stdout, stderr: d.stderr, signal: d.signal },
+          );
+        };
+      },
+    )
+    .command(
+      'demo',
+      'Start the local emulator cloud in-process and run plan against it with this manifest',
+      (c) => c.option('json', { type: 'boolean', default: false }),
+      (a) => {
+        chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
+      },
+    )
+    .demandCommand(1, 'Name a command: validate, plan, emulator or demo (imagesync --help lists them)')
+    .recommendCommands()
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, (deps.stdout as { columns?: number }).columns ?? 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg ?? 'invalid command line');
+    });
+  let helpShown = false;
+  await y.parseAsync(argv, {}, (err, _argv, output) => {
+    if (output && !err) {
+      deps.stdout.write(output + '\n');
+      helpShown = true;
+    }
+  });
+  if (chosen) return chosen;
+  if (helpShown) return ExitCode.ok;
+  throw new UsageError('Name a command: validate, plan, emulator or demo (imagesync --help lists them)');
+}
+
+/** Run one command line; resolves to the exit code. Never throws. */
+export async function main(argv: string[], deps?: CliDeps): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write(`imagesync: ${sig} again: exiting now\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`imagesync: ${sig}: stopping (cleaning up; press Ctrl-C again to exit at once)\n`);
+    controller.abort(new ImagesyncError(`interrupted by ${sig}`));
+  };
+  const d = deps ?? processDeps(controller.signal);
+  if (!deps) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  try {
+    const handler = await parse(argv, d);
+    if (typeof handler === 'number') return handler;
+    return await handler(d);
+  } catch (err) {
+    return reportError(err, d);
+  } finally {
+    if (!deps) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}
+
+export function reportError(err: unknown, d: CliDeps): number {
+  const safe = (s: string) => d.redactor.text(s);
+  if (err instanceof ImagesyncError) {
+    d.stderr.write(safe(`imagesync: ${err.message}\n`));
+    for (const line of err.details) d.stderr.write(safe(`  ${line}\n`));
+    if (d.env.IMAGESYNC_DEBUG_STACK) d.stderr.write(safe(`${err.stack}\n`));
+    return err.exitCode;
+  }
+  d.stderr.write(safe(`imagesync: unexpected error: ${errorMessage(err)}\n`));
+  d.stderr.write(safe(`${(err as Error)?.stack ?? ''}\n`));
+  return ExitCode.failure;
+}

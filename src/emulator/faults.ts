@@ -1,0 +1,107 @@
+// Fault layer: latency, random 500/503, one-shot scripted replies; decided before a request is served.
+import type { InjectHandle, InjectRule, FaultOptions, ServiceKind } from './types.js';
+
+export type FaultAction =
+  | { type: 'pass' }
+  | { type: 'inject'; rule: InjectRule }
+  | { type: 'reset' }
+  | { type: 'error'; status: 500 | 503 };
+
+export interface FaultDecision {
+  /** Wait this long before acting. */
+  delayMs: number;
+  action: FaultAction;
+}
+
+interface ActiveRule {
+  rule: InjectRule;
+  remaining: number;
+  hits: number;
+}
+
+function checkFaultOptions(o: Partial<FaultOptions>): void {
+  if (o.errorRate !== undefined && !(o.errorRate >= 0 && o.errorRate <= 1)) {
+    throw new RangeError(`emulator: errorRate must be between 0 and 1, got ${o.errorRate}`);
+  }
+  if (o.latencyMs !== undefined && !(o.latencyMs >= 0)) {
+    throw new RangeError(`emulator: latencyMs must be 0 or more, got ${o.latencyMs}`);
+  }
+  if (o.tokenTtlSeconds !== undefined && !(o.tokenTtlSeconds > 0)) {
+    throw new RangeError(`emulator: tokenTtlSeconds must be positive, got ${o.tokenTtlSeconds}`);
+  }
+}
+
+export class FaultLayer {
+  private current: FaultOptions;
+  private readonly rules: ActiveRule[] = [];
+
+  constructor(options: FaultOptions, private readonly random: () => number) {
+    checkFaultOptions(options);
+    this.current = { ...options, errorServices: [...options.errorServices] };
+  }
+
+  get options(): Readonly<FaultOptions> {
+    return this.current;
+  }
+
+  set(change: Partial<FaultOptions>): void {
+    checkFaultOptions(change);
+    this.current = { ...this.current, ...change };
+  }
+
+  /** Rules are tried in the order added; the first that matches answers. */
+  inject(rule: InjectRule): InjectHandle {
+    const active: ActiveRule = { rule, remaining: rule.times ?? 1, hits: 0 };
+    if (!(active.remaining > 0)) throw new RangeError(`emulator: inject times must be positive, got ${rule.times}`);
+    this.rules.push(active);
+    const rules = this.rules;
+    return {
+      get hits() {
+        return active.hits;
+      },
+      get remaining() {
+        return active.remaining;
+      },
+      remove() {
+        const i = rules.indexOf(active);
+        if (i >= 0) rules.splice(i, 1);
+        active.remaining = 0;
+      },
+    };
+  }
+
+  clearInjected(): void {
+    this.rules.length = 0;
+  }
+
+  /** Decide what happens to one request. `target` is the raw request target (path and query). */
+  decide(method: string, target: string, service: ServiceKind | undefined): FaultDecision {
+    const latency = this.current.latencyMs;
+    for (let i = 0; i < this.rules.length; i++) {
+      const active = this.rules[i] as ActiveRule;
+      const { rule } = active;
+      if (rule.method !== undefined && rule.method.toUpperCase() !== method) continue;
+      rule.path.lastIndex = 0;
+      if (!rule.path.test(target)) continue;
+      active.hits++;
+      active.remaining--;
+      if (active.remaining <= 0) this.rules.splice(i, 1);
+      return {
+        delayMs: latency + (rule.delayMs ?? 0),
+        action: rule.reset ? { type: 'reset' } : { type: 'inject', rule },
+      };
+    }
+    const rate = this.current.errorRate;
+    if (rate > 0 && service !== undefined && this.current.errorServices.includes(service) && this.random() < rate) {
+      return { delayMs: latency, action: { type: 'error', status: this.random() < 0.5 ? 500 : 503 } };
+    }
+    return { delayMs: latency, action: { type: 'pass' } };
+  }
+}
+
+/** Default content type of an injected body: HTML when it looks like markup, else JSON. */
+export function injectedContentType(body: string | Uint8Array | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  const start = (typeof body === 'string' ? body : Buffer.from(body).toString('utf8', 0, 64)).trimStart();
+  return start.startsWith('<') ? 'text/html; charset=UTF-8' : 'application/json';
+}

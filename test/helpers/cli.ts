@@ -1,0 +1,32 @@
+// Run the CLI in-process with captured streams, a temp working directory and a clean environment.
+import { PassThrough } from 'node:stream';
+import { main } from '../../src/cli/main.js';
+import { Redactor } from '../../src/redact.js';
+import type { CliDeps } from '../../src/cli/deps.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; home?: string; signal?: AbortSignal }): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const deps: CliDeps = {
+    stdout,
+    stderr,
+    // Never the developer's own OS_* variables or clouds.yaml.
+    env: { PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },
+    cwd: opts.cwd,
+    home: opts.home ?? opts.cwd,
+    signal: opts.signal ?? new AbortController().signal,
+    redactor: new Redactor(),
+  };
+  const code = await main(argv, deps);
+  return { code, stdout: out, stderr: err };
+}
