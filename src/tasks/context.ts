@@ -1,0 +1,50 @@
+// Builds the context a task runs with (connection + workstation + where) and runs a task with it.
+import type { Redactor } from '../redact.js';
+import type { SshConnection } from '../ssh/connection.js';
+import { local } from '../ssh/local.js';
+import type { CommandLogger } from '../ssh/log.js';
+import type { Task, TaskArgs, TaskContext, TaskTarget } from './define.js';
+
+export interface TaskContextDeps<A extends TaskArgs = TaskArgs> {
+  connection: Pick<SshConnection, 'run' | 'sudo' | 'put' | 'get'>;
+  target: TaskTarget;
+  image: { name: string };
+  args: A;
+  /** The build log: receives local commands and log() lines (the connection logs its own commands). */
+  logger?: CommandLogger;
+  redactor?: Redactor;
+  /** Progress output for log() lines, e.g. the listr2 task's output. */
+  onLog?(message: string): void;
+  /** Working directory for local(); default the current directory. */
+  localCwd?: string;
+}
+
+export function createTaskContext<A extends TaskArgs>(deps: TaskContextDeps<A>): TaskContext<A> {
+  const { connection } = deps;
+  return {
+    run: (command, opts) => connection.run(command, opts),
+    sudo: (command, opts) => connection.sudo(command, opts),
+    put: (source, remotePath, opts) => connection.put(source, remotePath, opts),
+    get: (remotePath, localPath) => connection.get(remotePath, localPath),
+    local: (command, opts) =>
+      local(command, {
+        ...(deps.localCwd !== undefined ? { cwd: deps.localCwd } : {}),
+        ...opts,
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.redactor ? { redactor: deps.redactor } : {}),
+      }),
+    target: { ...deps.target },
+    image: { ...deps.image },
+    args: deps.args,
+    log(message) {
+      deps.logger?.note(message);
+      deps.onLog?.(deps.redactor ? deps.redactor.text(message) : message);
+    },
+  };
+}
+
+/** Run `task` with a fresh context; errors propagate unchanged (they already name host and command). */
+export async function runTask<A extends TaskArgs>(task: Task<A>, deps: TaskContextDeps<A>): Promise<void> {
+  const c = createTaskContext(deps);
+  await task.run(c, c.args);
+}

@@ -1,0 +1,218 @@
+// Host key checks: fingerprints against ssh-keygen, known_hosts parsing, and both policies against a real sshd.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectSsh } from '../../src/ssh/connection.js';
+import { HostKeyMismatchError, SshAuthError } from '../../src/ssh/errors.js';
+import {
+  fingerprintSha256,
+  hostFieldMatches,
+  knownHostEntries,
+  knownHostsName,
+  parsePublicKeyLine,
+  publicKeyLineOf,
+  sameFingerprint,
+} from '../../src/ssh/host-keys.js';
+import { newKeyPair, startSshFixture, type SshFixture } from './sshd-fixture.js';
+
+const execFileP = promisify(execFile);
+
+let fx: SshFixture;
+let dir: string;
+beforeAll(async () => {
+  fx = await startSshFixture();
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-hostkeys-'));
+});
+afterAll(async () => {
+  await fx?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function rejectionOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('fingerprints and key lines', () => {
+  it('computes the same SHA256 fingerprint as ssh-keygen -l', async () => {
+    for (const k of fx.sshd.hostKeys) {
+      const file = join(dir, `${k.type}.pub`);
+      await writeFile(file, `${k.publicKey}\n`);
+      const { stdout } = await execFileP('ssh-keygen', ['-l', '-E', 'sha256', '-f', file]);
+      expect(stdout.split(' ')[1]).toBe(k.fingerprintSha256);
+      expect(fingerprintSha256(parsePublicKeyLine(k.publicKey).blob)).toBe(k.fingerprintSha256);
+    }
+  });
+
+  it('compares fingerprints with or without base64 padding', () => {
+    expect(sameFingerprint('SHA256:abc', 'SHA256:abc=')).toBe(true);
+    expect(sameFingerprint('sha256:abc', 'SHA256:abc')).toBe(true);
+    expect(sameFingerprint('SHA256:abc', 'SHA256:abd')).toBe(false);
+  });
+
+  it('derives the public key line of a private key', () => {
+    const kp = newKeyPair();
+    expect(publicKeyLineOf(kp.private)).toBe(kp.public.split(' ').slice(0, 2).join(' '));
+    expect(() => publicKeyLineOf('not a key')).toThrow();
+  });
+
+  it('refuses a public key line whose type does not match its key', () => {
+    const [, b64] = fx.sshd.hostKeys[0]!.publicKey.split(' ');
+    expect(() => parsePublicKeyLine(`ssh-rsa ${b64}`)).toThrow(/says ssh-rsa but its key is ssh-ed25519/);
+  });
+});
+
+describe('known_hosts matching', () => {
+  const key = (): string => fx.sshd.hostKeys[0]!.publicKey;
+
+  it('names hosts on other ports as [host]:port', () => {
+    expect(knownHostsName('10.0.0.1', 22)).toBe('10.0.0.1');
+    expect(knownHostsName('10.0.0.1', 2222)).toBe('[10.0.0.1]:2222');
+  });
+
+  it('matches comma lists, globs and negations', () => {
+    expect(hostFieldMatches('a.example,10.0.0.1', '10.0.0.1')).toBe(true);
+    expect(hostFieldMatches('*.example', 'web.example')).toBe(true);
+    expect(hostFieldMatches('*.example,!db.example', 'db.example')).toBe(false);
+    expect(hostFieldMatches('10.0.0.1', '10.0.0.10')).toBe(false);
+    expect(hostFieldMatches('[10.0.0.1]:2222', '[10.0.0.1]:2222')).toBe(true);
+  });
+
+  it('finds entries, skips comments and other hosts, keeps markers and line numbers', () => {
+    const text = `# comment\nother.example ${key()}\n\n@revoked [h]:2 ${key()}\n[h]:2 ${key()} comment\n`;
+    const found = knownHostEntries(text, '[h]:2');
+    expect(found.map((e) => [e.line, e.marker ?? null, e.type])).toEqual([
+      [4, '@revoked', 'ssh-ed25519'],
+      [5, null, 'ssh-ed25519'],
+    ]);
+  });
+
+  it('matches hashed entries written by ssh-keygen -H', async () => {
+    const file = join(dir, 'hashed_known_hosts');
+    await writeFile(file, `${fx.sshd.knownHostsLine()}\n`);
+    await execFileP('ssh-keygen', ['-H', '-f', file]);
+    const text = await readFile(file, 'utf8');
+    expect(text).toMatch(/^\|1\|/);
+    const name = knownHostsName(fx.sshd.host, fx.sshd.port);
+    expect(knownHostEntries(text, name)).toHaveLength(2);
+    expect(knownHostEntries(text, '[127.0.0.1]:1')).toHaveLength(0);
+  });
+});
+
+describe('pinned fingerprints', () => {
+  it('accepts a server whose key is among the pinned fingerprints', async () => {
+    const ed = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!;
+    const c = await fx.connect({ hostKey: { kind: 'fingerprints', sha256: ['SHA256:someotherkey', ed.fingerprintSha256] } });
+    expect(c.hostKey).toEqual({ type: 'ssh-ed25519', fingerprintSha256: ed.fingerprintSha256 });
+    expect((await c.run('echo ok')).stdout).toBe('ok\n');
+  });
+
+  it('refuses a wrong fingerprint with HostKeyMismatchError naming host, expected and actual', async () => {
+    const wrong = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [wrong] } }));
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    const e = err as HostKeyMismatchError;
+    const actual = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!.fingerprintSha256;
+    expect(e.host).toBe('127.0.0.1');
+    expect(e.expected).toEqual([wrong]);
+    expect(e.actual).toBe(actual);
+    expect(e.message).toContain(`${fx.sshd.user}@127.0.0.1:${fx.sshd.port}: host key ${actual} (ssh-ed25519) is not among the pinned fingerprints ${wrong}`);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('refuses before authentication: the server never sees a login attempt', async () => {
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    let authAttempts = 0;
+    const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+      client.on('authentication', (ctx) => {
+        authAttempts++;
+        ctx.reject();
+      });
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const opts = { host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private };
+      const err = await rejectionOf(connectSsh({ ...opts, hostKey: { kind: 'fingerprints', sha256: ['SHA256:wrong'] } }));
+      expect(err).toBeInstanceOf(HostKeyMismatchError);
+      expect(authAttempts).toBe(0);
+      // The same server with the right fingerprint does get the login attempt: the counter works.
+      const right = fingerprintSha256(parsePublicKeyLine(hostKey.public).blob);
+      const err2 = await rejectionOf(connectSsh({ ...opts, hostKey: { kind: 'fingerprints', sha256: [right] } }));
+      expect(err2).toBeInstanceOf(SshAuthError);
+      expect(authAttempts).toBeGreaterThan(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses an empty fingerprint list', async () => {
+    await expect(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [] } })).rejects.toThrow(/no host key fingerprints are pinned/);
+  });
+});
+
+describe('known_hosts policy', () => {
+  const name = (): string => knownHostsName(fx.sshd.host, fx.sshd.port);
+
+  it('refuses an unknown host when acceptNew is false, and leaves the file alone', async () => {
+    const file = join(dir, 'kh-unknown');
+    await writeFile(file, `other.example ${fx.sshd.hostKeys[0]!.publicKey}\n`);
+    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: false } }));
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    expect(err.message).toContain(`host ${name()} is unknown: ${file} has no key for it`);
+    expect(await readFile(file, 'utf8')).toBe(`other.example ${fx.sshd.hostKeys[0]!.publicKey}\n`);
+  });
+
+  it('accepts a new host with acceptNew, appends its key (file 0600), and knows it next time', async () => {
+    const file = join(dir, 'sub', 'kh-new');
+    const c = await fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } });
+    expect((await c.run('echo ok')).stdout).toBe('ok\n');
+    const text = await readFile(file, 'utf8');
+    const ed = fx.sshd.hostKeys.find((k) => k.type === c.hostKey.type)!;
+    expect(text).toBe(`${name()} ${ed.publicKey}\n`);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const again = await fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: false } });
+    expect(again.hostKey.fingerprintSha256).toBe(ed.fingerprintSha256);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  it('accepts a host known by another key type (negotiates the known type) and by a hashed entry', async () => {
+    const file = join(dir, 'kh-ecdsa');
+    const ecdsa = fx.sshd.hostKeys.find((k) => k.type === 'ecdsa-sha2-nistp256')!;
+    await writeFile(file, `${name()} ${ecdsa.publicKey}\n`);
+    await execFileP('ssh-keygen', ['-H', '-f', file]);
+    const c = await fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: false } });
+    expect(c.hostKey).toEqual({ type: 'ecdsa-sha2-nistp256', fingerprintSha256: ecdsa.fingerprintSha256 });
+  });
+
+  it('refuses a CHANGED key even with acceptNew, naming file, line and both fingerprints', async () => {
+    const file = join(dir, 'kh-changed');
+    const stale = newKeyPair().public.split(' ').slice(0, 2).join(' ');
+    const content = `# old server\n${name()} ${stale}\n`;
+    await writeFile(file, content);
+    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } }));
+    expect(err).toBeInstanceOf(HostKeyMismatchError);
+    const e = err as HostKeyMismatchError;
+    const staleFp = fingerprintSha256(parsePublicKeyLine(stale).blob);
+    const actual = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!.fingerprintSha256;
+    expect(e.message).toContain(`host key CHANGED: ${name()} presented ${actual} (ssh-ed25519) but ${file}:2 has ${staleFp}`);
+    expect(e.expected).toEqual([staleFp]);
+    expect(await readFile(file, 'utf8')).toBe(content);
+  });
+
+  it('refuses a key marked @revoked', async () => {
+    const file = join(dir, 'kh-revoked');
+    const ed = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!;
+    await writeFile(file, `@revoked ${name()} ${ed.publicKey}\n${name()} ${ed.publicKey}\n`);
+    await expect(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } })).rejects.toThrow(/marked @revoked/);
+  });
+});

@@ -1,0 +1,54 @@
+// Shared setup for SSH tests: a client key pair and a real sshd that accepts it.
+import ssh2 from 'ssh2';
+import { connectSsh, type ConnectOptions, type SshConnection } from '../../src/ssh/connection.js';
+import { startSshd, type Sshd } from '../../src/testing/sshd.js';
+
+export interface KeyPair {
+  private: string;
+  public: string;
+}
+
+export function newKeyPair(): KeyPair {
+  const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'imagesync-test-client' });
+  return { private: kp.private, public: kp.public };
+}
+
+export interface SshFixture {
+  sshd: Sshd;
+  key: KeyPair;
+  connect(extra?: Partial<ConnectOptions>): Promise<SshConnection>;
+  stop(): Promise<void>;
+}
+
+export async function startSshFixture(): Promise<SshFixture> {
+  const key = newKeyPair();
+  const sshd = await startSshd({ authorizedKeys: [key.public] });
+  const open: SshConnection[] = [];
+  return {
+    sshd,
+    key,
+    async connect(extra = {}) {
+      const c = await connectSsh({
+        host: sshd.host,
+        port: sshd.port,
+        username: sshd.user,
+        privateKey: key.private,
+        hostKey: { kind: 'fingerprints', sha256: sshd.hostKeys.map((k) => k.fingerprintSha256) },
+        ...extra,
+      });
+      open.push(c);
+      return c;
+    },
+    async stop() {
+      await Promise.all(open.map((c) => c.close()));
+      await sshd.stop();
+    },
+  };
+}
+
+/** Fail with a clear message instead of a confusing sudo error when sudo is not installed. */
+export function requireSudo(sshd: Sshd): void {
+  if (!sshd.sudoAvailable) {
+    throw new Error('sudo is not installed on this machine; the sudo tests need it (apt-get install sudo)');
+  }
+}
