@@ -1,5 +1,6 @@
 // What every command gets from the outside world: streams, environment, paths, the cancellation signal.
 import { homedir } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { Redactor } from '../redact.js';
 
 export interface CliDeps {
@@ -32,6 +33,12 @@ export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, f
   if (env.TERM === 'dumb') return false;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
   return stream.isTTY === true;
+}
+
+/** A path as people read it: relative to the working directory when it is below it. */
+export function displayPath(cwd: string, file: string): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
 /** Write to a stream with every known secret masked: the last line of defence. */

@@ -14,6 +14,8 @@ export interface LoadManifestOptions {
   tasksDir?: string;
   /** `put` sources must stay inside this folder; default the manifest's directory. */
   repoRoot?: string;
+  /** How messages name the file (e.g. relative to the working directory); default `file` as given. */
+  displayName?: string;
 }
 
 export interface LoadedManifest {
@@ -44,19 +46,20 @@ export class ManifestSyntaxError extends ManifestError {
 export async function loadManifest(file: string, opts: LoadManifestOptions = {}): Promise<LoadedManifest> {
   const absolute = path.resolve(file);
   const dir = path.dirname(absolute);
+  const shown = opts.displayName ?? file;
 
   let text: string;
   try {
     text = await readFile(absolute, 'utf8');
   } catch (err) {
-    throw new ManifestError(file, [readProblem(err)], { cause: err });
+    throw new ManifestError(shown, [readProblem(err)], { cause: err });
   }
   if (text.trim() === '' || text.trim() === '\uFEFF') {
-    throw new ManifestError(file, ['the file is empty; a manifest is a JSON object with "targets" and "images"']);
+    throw new ManifestError(shown, ['the file is empty; a manifest is a JSON object with "targets" and "images"']);
   }
 
   const parsed = parseJsonText(text);
-  if (!parsed.ok) throw new ManifestSyntaxError(file, parsed.at, parsed.message);
+  if (!parsed.ok) throw new ManifestSyntaxError(shown, parsed.at, parsed.message);
 
   const problems = parsed.duplicateKeys.map((d) =>
     problemAt(
@@ -68,7 +71,7 @@ export async function loadManifest(file: string, opts: LoadManifestOptions = {})
   const result = ManifestSchema.safeParse(parsed.value, { error: manifestErrorMap });
   if (!result.success) {
     problems.push(...formatIssues(result.error.issues, ManifestSchema, parsed.value));
-    throw new ManifestError(file, problems);
+    throw new ManifestError(shown, problems);
   }
 
   const manifest = result.data;
@@ -80,7 +83,7 @@ export async function loadManifest(file: string, opts: LoadManifestOptions = {})
       repoRoot: path.resolve(dir, opts.repoRoot ?? '.'),
     })),
   );
-  if (problems.length > 0) throw new ManifestError(file, problems);
+  if (problems.length > 0) throw new ManifestError(shown, problems);
   return { manifest, file: absolute, dir };
 }
 

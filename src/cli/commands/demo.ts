@@ -6,7 +6,7 @@ import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets, imageTargets } from '../../manifest/targets.js';
 import type { Manifest } from '../../manifest/schema.js';
-import { writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, writeSafe, type CliDeps } from '../deps.js';
 import { runPlan } from './plan.js';
 
 export interface DemoOptions {
@@ -31,7 +31,7 @@ export function seedDemo(emulator: Emulator, manifest: Manifest): void {
 }
 
 export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number> {
-  const { manifest } = await loadManifest(opts.manifest);
+  const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const regions = [...new Set(expandTargets(manifest).filter((t) => t.cloud === 'emulator').map((t) => t.region))];
   if (!regions.length) {
     writeSafe(deps, deps.stderr, `imagesync demo: ${opts.manifest} has no target with cloud "emulator"; using RegionOne only\n`);

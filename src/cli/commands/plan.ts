@@ -11,7 +11,7 @@ import { diffPlan, type WantedPair } from '../../plan/diff.js';
 import { observeTarget } from '../../plan/observe.js';
 import { planJson, renderPlan } from '../../plan/render.js';
 import { targetKey, type Observation, type Plan, type Target } from '../../plan/types.js';
-import { useColour, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 
 export interface PlanOptions {
   manifest: string;
@@ -76,7 +76,7 @@ export async function resolveClouds(names: string[], deps: CliDeps): Promise<Map
 }
 
 export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<PlanResult> {
-  const { manifest } = await loadManifest(opts.manifest);
+  const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const { pairs, targets } = wantedPairs(manifest, opts.target);
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
 
