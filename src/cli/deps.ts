@@ -9,6 +9,8 @@ export interface CliDeps {
   env: NodeJS.ProcessEnv;
   cwd: string;
   home: string;
+  /** For confirmations; absent or not a TTY → no prompt. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
   redactor: Redactor;
@@ -18,6 +20,7 @@ export function processDeps(signal: AbortSignal): CliDeps {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
     home: homedir(),

@@ -56,6 +56,39 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       },
     )
     .command(
+      'apply',
+      'Build every missing, outdated or broken image, then plan again',
+      (c) =>
+        c
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when not on a terminal)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the report (builds, image ids, durations, the plan after) as JSON on stdout' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('concurrency', { type: 'number', default: 4, describe: 'Builds at once, in total' })
+          .option('per-target', { type: 'number', default: 2, describe: 'Builds at once in one target (the manifest build.concurrency wins)' })
+          .option('keep-on-failure', { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
+          .option('poll-interval-ms', { type: 'number', default: 500, hidden: true }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/apply.js')).runApply(
+            {
+              manifest: manifestPath(a.manifest),
+              yes: a.yes,
+              json: a.json,
+              target: a.target?.map(String),
+              concurrency: a.concurrency,
+              perTarget: a['per-target'],
+              keepOnFailure: a['keep-on-failure'],
+              colour: a.color,
+              debug: a.debug,
+              quiet: a.quiet,
+              pollIntervalMs: a['poll-interval-ms'],
+            },
+            d,
+          );
+      },
+    )
+    .command(
       'emulator',
       'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
       (c) =>
@@ -99,7 +132,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
       },
     )
-    .demandCommand(1, 'Name a command: validate, plan, emulator or demo (imagesync --help lists them)')
+    .demandCommand(1, 'Name a command: validate, plan, apply, run, tasks, emulator or demo (imagesync --help lists them)')
     .recommendCommands()
     .strict()
     .version(VERSION)
@@ -120,7 +153,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
   });
   if (chosen) return chosen;
   if (helpShown) return ExitCode.ok;
-  throw new UsageError('Name a command: validate, plan, emulator or demo (imagesync --help lists them)');
+  throw new UsageError('Name a command: validate, plan, apply, run, tasks, emulator or demo (imagesync --help lists them)');
 }
 
 /** Run one command line; resolves to the exit code. Never throws. */

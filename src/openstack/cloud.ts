@@ -2,11 +2,14 @@
 import type { CloudConfig } from '../config/types.js';
 import type { Redactor } from '../redact.js';
 import { KeystoneSession } from './auth.js';
-import { imageApiFor } from './catalog.js';
+import { findEndpoint, imageApiFor } from './catalog.js';
 import { ComputeClient, proxyHeaders } from './compute.js';
 import { GlanceClient, type GlanceImage } from './glance.js';
 import { HttpClient, type RetryPolicy } from './http.js';
 import { ServiceClient } from './service.js';
+import { NovaClient } from './nova.js';
+import { NeutronClient } from './neutron.js';
+import { CatalogError } from '../errors.js';
 
 export interface CloudConnectionOptions {
   redactor: Redactor;
@@ -21,6 +24,18 @@ export interface CloudConnectionOptions {
 export interface ImageReader {
   via: 'glance' | 'compute-proxy';
   listByNames(names: string[], signal?: AbortSignal): Promise<GlanceImage[]>;
+}
+
+export interface BuildServices {
+  glance: GlanceClient;
+  nova: NovaClient;
+  neutron: NeutronClient | undefined;
+}
+
+/** Compute endpoints normally carry /v2.1 (maybe with a project id); a bare one gets it. */
+export function novaBase(url: string): string {
+  const u = url.replace(/\/+$/, '');
+  return /\/v2(\.1)?(\/[^/]+)?$/.test(u) ? u : `${u}/v2.1`;
 }
 
 export class CloudConnection {
@@ -52,6 +67,26 @@ export class CloudConnection {
     }
     const compute = new ComputeClient(new ServiceClient(this.session, this.http, api.url, target, proxyHeaders()));
     return { via: 'compute-proxy', listByNames: (n, s) => compute.listImagesByNames(n, s) };
+  }
+
+  /** The clients a build needs in one region: Glance, Nova, and Neutron when the catalog has it. */
+  async buildServices(region: string, signal?: AbortSignal): Promise<BuildServices> {
+    const token = await this.session.token(signal);
+    const target = { cloud: this.cloud.name, region };
+    const api = imageApiFor(token.catalog, target, this.cloud.interface);
+    if (api.kind !== 'glance') {
+      throw new CatalogError(`${this.cloud.name}/${region}: building needs an image service (Glance) in the catalog; this region offers only the compute images proxy`);
+    }
+    const iface = this.cloud.interface;
+    const compute = findEndpoint(token.catalog, { type: 'compute', region, interface: iface });
+    if (!compute) throw new CatalogError(`${this.cloud.name}/${region}: building needs a compute service (Nova) in the catalog, and there is no ${iface} compute endpoint in region "${region}"`);
+    const network = findEndpoint(token.catalog, { type: 'network', region, interface: iface });
+    const svc = (url: string) => new ServiceClient(this.session, this.http, url, target);
+    return {
+      glance: new GlanceClient(svc(api.url)),
+      nova: new NovaClient(svc(novaBase(compute))),
+      neutron: network ? new NeutronClient(svc(network.replace(/\/+$/, ''))) : undefined,
+    };
   }
 
   async close(): Promise<void> {

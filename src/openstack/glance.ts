@@ -1,5 +1,5 @@
 // Glance v2 image client: list only the wanted names (name=in: batches), follow `next` to the end, hidden included.
-import { ResponseError } from '../errors.js';
+import { HttpError, ResponseError } from '../errors.js';
 import type { ServiceClient } from './service.js';
 
 /** An image as Glance v2 returns it (extra properties are flattened at the top level). */
@@ -18,6 +18,17 @@ export interface GlanceImage {
   owner?: string | null;
   tags?: string[];
   [property: string]: unknown;
+}
+
+export interface JsonPatchOp {
+  op: 'add' | 'replace' | 'remove';
+  path: string;
+  value?: unknown;
+}
+
+/** Set a property whether or not the image has it yet ("add" replaces in Glance's JSON-patch). */
+export function setProperty(name: string, value: unknown): JsonPatchOp {
+  return { op: 'add', path: `/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, value };
 }
 
 interface ImagesPage {
@@ -102,6 +113,36 @@ export class GlanceClient {
     const wanted = new Set(names);
     // Glance's name filter is exact, but a proxy or an older release might be looser: re-check.
     return [...byId.values()].filter((i) => i.name !== null && wanted.has(i.name));
+  }
+
+  async getImage(id: string, signal?: AbortSignal): Promise<GlanceImage | undefined> {
+    try {
+      const { body, res } = await this.service.getJson<GlanceImage>(`images/${encodeURIComponent(id)}`, signal);
+      return checkImage(body, `${this.service.target.cloud}/${this.service.target.region}`, {
+        method: 'GET', url: this.service.url(`images/${id}`), status: res.status, requestId: res.requestId, target: this.service.target,
+      });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** JSON-patch an image (rename, properties, os_hidden). */
+  async patchImage(id: string, ops: JsonPatchOp[], signal?: AbortSignal): Promise<GlanceImage> {
+    const res = await this.service.request({
+      method: 'PATCH',
+      path: `images/${encodeURIComponent(id)}`,
+      json: ops,
+      contentType: 'application/openstack-images-v2.1-json-patch',
+      expect: [200],
+      signal,
+    });
+    return res.json<GlanceImage>();
+  }
+
+  /** Delete; an already-missing image counts as deleted. */
+  async deleteImage(id: string, signal?: AbortSignal): Promise<void> {
+    await this.service.request({ method: 'DELETE', path: `images/${encodeURIComponent(id)}`, expect: [204, 404], signal });
   }
 
   /** Follow `next` until it is absent; a repeated `next` is a loop and an error. */

@@ -21,8 +21,12 @@ const GONE = new Set(['deleted', 'pending_delete']);
 
 export interface WantedPair extends Target {
   image: string;
-  /** The manifest's recipe hash, when known (the build issue); undefined: never "outdated". */
+  /** The recipe hash in this target (needs the source image): undefined → never "outdated". */
   recipe?: string | undefined;
+  /** The source image chosen in this target. */
+  sourceId?: string | undefined;
+  /** Why no source image could be chosen here: a build would fail. */
+  sourceProblem?: string | undefined;
 }
 
 function found(img: GlanceImage): FoundImage {
@@ -57,7 +61,13 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined): PlanEn
     .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
   const list = carrying.map(found);
   const ids = list.map((f) => f.id);
-  const entry = (state: PlanState, detail: string): PlanEntry => ({ ...base, state, images: ids, found: list, detail });
+  const entry = (state: PlanState, detail: string): PlanEntry => ({
+    ...base,
+    state,
+    images: ids,
+    found: list,
+    detail: CHANGE_STATES.has(state) && pair.sourceProblem ? `${detail}; cannot build here: ${pair.sourceProblem}` : detail,
+  });
   if (list.length === 0) return entry('missing', 'no image with this name');
   if (list.length > 1) return entry('duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
   const only = list[0]!;

@@ -1,4 +1,7 @@
 // `imagesync plan`: what exists in every target for every wanted image, as a matrix or JSON.
+import { dirname, join } from 'node:path';
+import { baseRecipe, targetRecipe, type BaseRecipe } from '../../build/recipe.js';
+import { selectSource } from '../../build/source.js';
 import { resolveCloud } from '../../config/clouds.js';
 import type { CloudConfig } from '../../config/types.js';
 import { ConfigError, ExitCode, ImagesyncError, UsageError } from '../../errors.js';
@@ -6,6 +9,7 @@ import { loadManifest } from '../../manifest/load.js';
 import type { Manifest } from '../../manifest/schema.js';
 import { expandTargets, imageTargets } from '../../manifest/targets.js';
 import { CloudConnection } from '../../openstack/cloud.js';
+import type { GlanceImage } from '../../openstack/glance.js';
 import { runWithProgress } from '../../pipeline/progress.js';
 import { diffPlan, type WantedPair } from '../../plan/diff.js';
 import { observeTarget } from '../../plan/observe.js';
@@ -75,10 +79,29 @@ export async function resolveClouds(names: string[], deps: CliDeps): Promise<Map
   return out;
 }
 
-export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<PlanResult> {
-  const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
+/** Everything a plan (and an apply) needs before contacting anything; all input errors surface here. */
+export interface PlanContext {
+  manifest: Manifest;
+  manifestFile: string;
+  manifestDir: string;
+  tasksDir: string;
+  pairs: WantedPair[];
+  targets: Target[];
+  clouds: Map<string, CloudConfig>;
+  bases: Map<string, BaseRecipe>;
+  connections: Map<string, CloudConnection>;
+  requests: () => number;
+}
+
+export async function preparePlan(opts: Pick<PlanOptions, 'manifest' | 'target' | 'debug'>, deps: CliDeps): Promise<PlanContext> {
+  const loaded = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
+  const { manifest } = loaded;
+  const manifestDir = dirname(loaded.file);
+  const tasksDir = join(manifestDir, 'tasks');
   const { pairs, targets } = wantedPairs(manifest, opts.target);
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
+  const bases = new Map<string, BaseRecipe>();
+  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir }));
 
   let requests = 0;
   const debug = opts.debug ? (line: string) => writeSafe(deps, deps.stderr, `debug: ${line}\n`) : undefined;
@@ -86,35 +109,73 @@ export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<Pla
   for (const [name, cfg] of clouds) {
     connections.set(name, new CloudConnection(cfg, { redactor: deps.redactor, debug, onRequest: () => requests++ }));
   }
+  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, pairs, targets, clouds, bases, connections, requests: () => requests };
+}
+
+export async function closeConnections(ctx: PlanContext): Promise<void> {
+  await Promise.all([...ctx.connections.values()].map((c) => c.close()));
+}
+
+/**
+ * Fill in each pair's recipe from the source image found in its target, so that a stamped image
+ * built from another recipe (or an older source image) shows as outdated.
+ */
+export function withRecipes(ctx: PlanContext, observations: Observation[]): WantedPair[] {
+  const byTarget = new Map(observations.map((o) => [targetKey(o), o]));
+  const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
+  return ctx.pairs.map((p) => {
+    const obs = byTarget.get(targetKey(p));
+    const image = images.get(p.image)!;
+    if (!obs?.ok) return p;
+    const choice = selectSource(obs.images, image.source.image, image.source.pick);
+    if (!choice.ok) return { ...p, sourceProblem: choice.problem };
+    return { ...p, recipe: targetRecipe(ctx.bases.get(p.image)!, choice.image.id), sourceId: choice.image.id };
+  });
+}
+
+/** Observe every target (wanted names and source names in one query) with progress on stderr. */
+export async function observePlan(ctx: PlanContext, deps: CliDeps, opts: { quiet?: boolean } = {}): Promise<{ plan: Plan; observations: Observation[]; pairs: WantedPair[] }> {
+  const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
   const observations: Observation[] = [];
-  try {
-    await runWithProgress(
-      targets.map((t) => {
-        const names = [...new Set(pairs.filter((p) => p.cloud === t.cloud && p.region === t.region).map((p) => p.image))];
-        return {
-          title: `${targetKey(t)}: reading ${names.length} image name${names.length === 1 ? '' : 's'}`,
-          task: async (_ctx, task) => {
-            const obs = await observeTarget(connections.get(t.cloud)!, { ...t, names }, deps.signal);
-            observations.push(obs);
-            if (!obs.ok) throw new Error(deps.redactor.text(`${targetKey(t)}: unreachable: ${obs.error.message}`));
-            const s = diffPlan(pairs.filter((p) => p.cloud === t.cloud && p.region === t.region), [obs]).summary.states;
-            const parts = Object.entries(s).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
-            task.title = `${targetKey(t)}: ${parts.join(', ')} (${obs.via}, ${obs.durationMs} ms)`;
-          },
-        };
-      }),
-      {},
-      { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false },
-    );
-  } finally {
-    await Promise.all([...connections.values()].map((c) => c.close()));
-  }
+  await runWithProgress(
+    ctx.targets.map((t) => {
+      const here = ctx.pairs.filter((p) => p.cloud === t.cloud && p.region === t.region);
+      const wanted = [...new Set(here.map((p) => p.image))];
+      const names = [...new Set([...wanted, ...wanted.map((n) => sourceOf.get(n)!)])];
+      return {
+        title: `${targetKey(t)}: reading ${wanted.length} image name${wanted.length === 1 ? '' : 's'}`,
+        task: async (_ctx, task) => {
+          const obs = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal);
+          observations.push(obs);
+          if (!obs.ok) throw new Error(deps.redactor.text(`${targetKey(t)}: unreachable: ${obs.error.message}`));
+          const s = diffPlan(here, [obs]).summary.states;
+          const parts = Object.entries(s).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+          task.title = `${targetKey(t)}: ${parts.join(', ')} (${obs.via}, ${obs.durationMs} ms)`;
+        },
+      };
+    }),
+    {},
+    { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false },
+  );
   if (deps.signal.aborted) throw deps.signal.reason;
-  const plan = diffPlan(pairs, observations);
-  let exitCode: number = ExitCode.ok;
-  if (plan.summary.unreachableTargets.length) exitCode = ExitCode.failure;
-  else if (opts.detailedExitcode && !plan.summary.inSync) exitCode = ExitCode.changesPending;
-  return { plan, observations, exitCode, requests };
+  const pairs = withRecipes(ctx, observations);
+  return { plan: diffPlan(pairs, observations), observations, pairs };
+}
+
+export function planExitCode(plan: Plan, detailed: boolean | undefined): number {
+  if (plan.summary.unreachableTargets.length) return ExitCode.failure;
+  if (detailed && !plan.summary.inSync) return ExitCode.changesPending;
+  return ExitCode.ok;
+}
+
+export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<PlanResult> {
+  const ctx = await preparePlan(opts, deps);
+  try {
+    const { plan, observations } = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
+    return { plan, observations, exitCode: planExitCode(plan, opts.detailedExitcode), requests: ctx.requests() };
+  } finally {
+    await closeConnections(ctx);
+  }
 }
 
 export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number> {
@@ -123,3 +184,5 @@ export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number>
   writeSafe(deps, deps.stdout, text);
   return result.exitCode;
 }
+
+export type { GlanceImage };

@@ -1,0 +1,87 @@
+// Recipe hashing: everything that decides an image's content, hashed so `plan` can tell "outdated".
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { WantedImage } from '../manifest/schema.js';
+
+/** Bump when the meaning of a recipe changes (so every image is rebuilt once). */
+export const RECIPE_VERSION = 1;
+const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+
+/** JSON with sorted keys: the same value always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface RecipeSources {
+  /** Directory the manifest's relative `put` paths start from. */
+  manifestDir: string;
+  tasksDir: string;
+}
+
+/** The part of a recipe that is the same in every target (the source image id is added per target). */
+export interface BaseRecipe {
+  hash: string;
+  /** What went in, for `--debug` and provenance: names and content hashes. */
+  inputs: { source: string; steps: number; tasks: Record<string, string>; files: Record<string, string>; helpers: string };
+}
+
+async function taskFile(tasksDir: string, name: string): Promise<string> {
+  for (const ext of TASK_EXTENSIONS) {
+    const p = join(tasksDir, name + ext);
+    try {
+      return await readFile(p, 'utf8');
+    } catch {
+      /* next extension */
+    }
+  }
+  throw new Error(`task ${name}: no file in ${tasksDir}`);
+}
+
+/** Helper modules (files starting with "_") may be imported by any task: they count for every recipe. */
+async function helpersHash(tasksDir: string): Promise<string> {
+  let names: string[] = [];
+  try {
+    names = (await readdir(tasksDir)).filter((n) => n.startsWith('_') && TASK_EXTENSIONS.some((e) => n.endsWith(e))).sort();
+  } catch {
+    return sha256('');
+  }
+  const parts = await Promise.all(names.map(async (n) => `${n}\0${sha256(await readFile(join(tasksDir, n)))}`));
+  return sha256(parts.join('\n'));
+}
+
+export async function baseRecipe(image: WantedImage, src: RecipeSources): Promise<BaseRecipe> {
+  const tasks: Record<string, string> = {};
+  const files: Record<string, string> = {};
+  for (const step of image.build.steps) {
+    if ('task' in step && step.task) tasks[step.task] ??= sha256(await taskFile(src.tasksDir, step.task));
+    if ('put' in step && step.put) files[step.put] ??= sha256(await readFile(resolve(src.manifestDir, step.put)));
+  }
+  const helpers = await helpersHash(src.tasksDir);
+  const doc = {
+    v: RECIPE_VERSION,
+    source: { image: image.source.image },
+    // Step names are labels only: they do not change the image.
+    steps: image.build.steps.map((s) => ({ ...s, name: undefined })),
+    tasks,
+    files,
+    helpers: Object.keys(tasks).length ? helpers : undefined,
+  };
+  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: image.build.steps.length, tasks, files, helpers } };
+}
+
+/** The recipe of one image in one target: the base plus the id of the source image found there. */
+export function targetRecipe(base: BaseRecipe, sourceImageId: string): string {
+  return sha256(`${base.hash}\0${sourceImageId}`);
+}

@@ -1,0 +1,68 @@
+// The typed state of one build (one image in one target), filled in step by step.
+import type { BuildSettings, WantedImage } from '../manifest/schema.js';
+import type { BuildServices } from '../openstack/cloud.js';
+import type { GlanceImage } from '../openstack/glance.js';
+import type { Flavor } from '../openstack/nova.js';
+import type { Network } from '../openstack/neutron.js';
+import type { Redactor } from '../redact.js';
+import type { SshConnection } from '../ssh/connection.js';
+import type { CommandLogger } from '../ssh/log.js';
+import type { Task } from '../tasks/define.js';
+import type { Target } from '../plan/types.js';
+import type { CleanupHandle } from './runner.js';
+
+/** Defaults of every deadline, in seconds. */
+export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600 };
+
+export interface BuildInputs {
+  runId: string;
+  target: Target;
+  image: WantedImage;
+  settings: BuildSettings;
+  /** The recipe hash in this target, stamped on the image. */
+  recipe: string;
+  /** Ids of images that carry the final name now (outdated or broken ones), to rotate after the build. */
+  replaces: GlanceImage[];
+  services: BuildServices;
+  tasks: Map<string, Task>;
+  manifestDir: string;
+  /** Provenance stamped on the image. */
+  provenance: Record<string, string>;
+  redactor: Redactor;
+  logger?: CommandLogger | undefined;
+  /** Where to write the private key when --keep-on-failure asks for it. */
+  keepKeyDir?: string | undefined;
+  /** Poll intervals, shortened in tests and against the emulator. */
+  pollIntervalMs?: number | undefined;
+  now?: () => Date;
+}
+
+export interface BuildState extends BuildInputs {
+  keypair?: { name: string; privateKey: string; publicKey: string };
+  sourceImage?: GlanceImage;
+  flavor?: Flavor;
+  network?: Network | { id: string; name: string };
+  serverName?: string;
+  serverId?: string;
+  address?: string;
+  hostFingerprints?: string[];
+  ssh?: SshConnection;
+  snapshotId?: string;
+  /** Dismissed once the snapshot carries the final name: from then on it is the product. */
+  snapshotCleanup?: CleanupHandle;
+  /** The finished image, under its final name. */
+  result?: GlanceImage;
+  /** What happened to the images it replaced. */
+  rotated?: Array<{ id: string; newName: string }>;
+}
+
+/** The deadline of a phase, in ms, from the merged settings. */
+export function timeoutMs(state: BuildInputs, key: keyof typeof DEFAULT_TIMEOUTS): number {
+  return (state.settings.timeouts?.[key] ?? DEFAULT_TIMEOUTS[key]) * 1000;
+}
+
+/** Names of temporary resources: short, traceable to the run, valid for Nova and Glance. */
+export function tempName(kind: 'build' | 'key' | 'snapshot', state: Pick<BuildInputs, 'runId' | 'image'>): string {
+  const slug = state.image.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'image';
+  return `imagesync-${kind}-${slug}-${state.runId}`;
+}

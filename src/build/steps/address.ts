@@ -1,0 +1,54 @@
+// Step: the address to reach the build server: its fixed address, or a floating IP from the pool the target names.
+import { ImagesyncError } from '../../errors.js';
+import type { Server, ServerAddress } from '../../openstack/nova.js';
+import type { Step } from '../runner.js';
+import type { BuildState } from '../state.js';
+
+/** The server's IPv4 address on the build network (or any fixed IPv4 address). */
+export function fixedAddress(server: Server, networkName?: string): string | undefined {
+  const addresses = server.addresses ?? {};
+  const pick = (list: ServerAddress[]) =>
+    list.find((a) => (a.version ?? 4) === 4 && (a['OS-EXT-IPS:type'] ?? 'fixed') === 'fixed')?.addr;
+  if (networkName && addresses[networkName]) {
+    const a = pick(addresses[networkName]);
+    if (a) return a;
+  }
+  for (const list of Object.values(addresses)) {
+    const a = pick(list);
+    if (a) return a;
+  }
+  return undefined;
+}
+
+export const chooseAddress: Step<BuildState> = {
+  name: 'choose address',
+  async run(s, ctx) {
+    const where = `${s.target.cloud}/${s.target.region}`;
+    const { nova, neutron } = s.services;
+    const server = await nova.getServer(s.serverId!, ctx.signal);
+    if (!server) throw new ImagesyncError(`${where}: server ${s.serverId} disappeared`);
+    const pool = s.settings.floatingIpPool;
+    if (!pool) {
+      const addr = fixedAddress(server, s.network?.name);
+      if (!addr) throw new ImagesyncError(`${where}: server ${s.serverId} has no IPv4 address (addresses: ${JSON.stringify(server.addresses ?? {})})`);
+      s.address = addr;
+      return;
+    }
+    if (!neutron) throw new ImagesyncError(`${where}: floatingIpPool "${pool}" needs a network service (Neutron) in the catalog`);
+    const nets = await neutron.networks({ name: pool }, ctx.signal);
+    const external = nets.filter((n) => n['router:external'] !== false);
+    if (external.length !== 1) {
+      throw new ImagesyncError(`${where}: floating IP pool "${pool}": ${external.length === 0 ? 'no external network has that name' : `${external.length} external networks have that name`}`);
+    }
+    const ports = await neutron.portsOf(s.serverId!, ctx.signal);
+    const port = ports.find((p) => p.network_id === s.network?.id) ?? ports[0];
+    if (!port) throw new ImagesyncError(`${where}: server ${s.serverId} has no port to attach a floating IP to`);
+    const fip = await neutron.createFloatingIp(external[0]!.id, port.id, `imagesync run ${s.runId}`, ctx.signal);
+    ctx.defer({
+      what: `floating IP ${fip.floating_ip_address} (${fip.id})`,
+      manual: `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region} floating ip delete ${fip.id}`,
+      run: (signal) => neutron.deleteFloatingIp(fip.id, signal),
+    });
+    s.address = fip.floating_ip_address;
+  },
+};

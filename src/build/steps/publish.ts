@@ -1,0 +1,57 @@
+// Step: check that nobody took the final name meanwhile, retire the images it replaces, give ours the name.
+import { ImagesyncError } from '../../errors.js';
+import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
+import { setProperty } from '../../openstack/glance.js';
+import type { Step } from '../runner.js';
+import type { BuildState } from '../state.js';
+
+export class NameTakenError extends ImagesyncError {
+  override readonly code = 'NAME_TAKEN';
+}
+
+/** `<name> (superseded 2026-11-29)`, cut so it stays within Glance's 255 characters. */
+export function supersededName(name: string, at: Date): string {
+  const suffix = ` (superseded ${at.toISOString().slice(0, 10)})`;
+  return name.slice(0, IMAGE_NAME_MAX_LENGTH - suffix.length) + suffix;
+}
+
+export const publish: Step<BuildState> = {
+  name: 'verify and rename',
+  async run(s, ctx) {
+    const { glance } = s.services;
+    const where = `${s.target.cloud}/${s.target.region}`;
+    const ours = s.snapshotId!;
+    const name = s.image.name;
+    const expected = new Set(s.replaces.map((i) => i.id));
+    const holders = (await glance.listByNames([name], ctx.signal)).filter((i) => i.id !== ours && i.status !== 'deleted');
+    const intruders = holders.filter((i) => !expected.has(i.id));
+    if (intruders.length) {
+      const who = intruders.map((i) => `${i.id} (${i.status}${typeof i.imagesync_run === 'string' ? `, built by run ${i.imagesync_run}` : ''})`);
+      throw new NameTakenError(`${where}: "${name}" was taken while this build ran: ${who.join(', ')}; the new image is not published (it is deleted)`);
+    }
+    const now = (s.now ?? (() => new Date()))();
+    // Retire first, then publish: for a moment no image has the name, but never two.
+    s.rotated = [];
+    for (const old of holders) {
+      const newName = supersededName(name, now);
+      await glance.patchImage(
+        old.id,
+        [
+          { op: 'replace', path: '/name', value: newName },
+          { op: 'replace', path: '/os_hidden', value: true },
+          setProperty('imagesync_superseded_by', ours),
+          setProperty('imagesync_superseded_at', now.toISOString()),
+        ],
+        ctx.signal,
+      );
+      s.rotated.push({ id: old.id, newName });
+      ctx.log(`retired ${old.id} as "${newName}" (hidden)`);
+    }
+    s.result = await glance.patchImage(ours, [{ op: 'replace', path: '/name', value: name }], ctx.signal);
+    s.snapshotCleanup?.dismiss();
+    const after = (await glance.listByNames([name], ctx.signal)).filter((i) => i.status !== 'deleted');
+    if (after.length !== 1) {
+      ctx.log(`warning: ${after.length} images carry "${name}" right after publishing: ${after.map((i) => i.id).join(', ')}`);
+    }
+  },
+};

@@ -1,0 +1,63 @@
+// Step: the source image, flavor and network by name (not found → the nearest names; ambiguous → error).
+import { ImagesyncError } from '../../errors.js';
+import { nearest } from '../../manifest/suggest.js';
+import type { Step } from '../runner.js';
+import { selectSource } from '../source.js';
+import type { BuildState } from '../state.js';
+
+export class ResolveError extends ImagesyncError {
+  override readonly code = 'NOT_FOUND';
+}
+
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+function hint(word: string, names: string[]): string {
+  const near = nearest(word, names);
+  const some = [...new Set(names)].sort().slice(0, 8);
+  return near ? `did you mean "${near}"?` : `available: ${some.join(', ')}${names.length > some.length ? ', …' : ''}`;
+}
+
+export const resolveInputs: Step<BuildState> = {
+  name: 'resolve source image, flavor and network',
+  async run(s, ctx) {
+    const where = `${s.target.cloud}/${s.target.region}`;
+    const { glance, nova, neutron } = s.services;
+    const src = s.image.source;
+    const found = await glance.listByNames([src.image], ctx.signal);
+    const choice = selectSource(found, src.image, src.pick);
+    if (!choice.ok) {
+      if (found.length === 0) {
+        const all = await glance.listAll('images?status=active&limit=1000', ctx.signal);
+        throw new ResolveError(`${where}: source image "${src.image}" not found; ${hint(src.image, all.map((i) => i.name ?? '').filter(Boolean))}`);
+      }
+      throw new ResolveError(`${where}: ${choice.problem}`);
+    }
+    s.sourceImage = choice.image;
+
+    const flavorWanted = s.settings.flavor;
+    if (!flavorWanted) throw new ResolveError(`${where}: no flavor for image "${s.image.name}": set build.flavor in the manifest (target or image)`);
+    const flavors = await nova.flavors(ctx.signal);
+    const flavor = flavors.find((f) => f.name === flavorWanted) ?? flavors.find((f) => f.id === flavorWanted);
+    if (!flavor) throw new ResolveError(`${where}: flavor "${flavorWanted}" not found; ${hint(flavorWanted, flavors.map((f) => f.name))}`);
+    s.flavor = flavor;
+
+    const netWanted = s.settings.network;
+    if (!netWanted) throw new ResolveError(`${where}: no network for image "${s.image.name}": set build.network in the manifest (target or image)`);
+    if (neutron) {
+      let nets = await neutron.networks({ name: netWanted }, ctx.signal);
+      if (nets.length === 0 && UUID.test(netWanted)) nets = await neutron.networks({ id: netWanted }, ctx.signal);
+      if (nets.length === 0) {
+        const all = await neutron.networks({}, ctx.signal);
+        throw new ResolveError(`${where}: network "${netWanted}" not found; ${hint(netWanted, all.map((n) => n.name))}`);
+      }
+      if (nets.length > 1) {
+        throw new ResolveError(`${where}: ${nets.length} networks are named "${netWanted}" (${nets.map((n) => n.id).join(', ')}); give the network's id instead`);
+      }
+      s.network = nets[0]!;
+    } else if (UUID.test(netWanted)) {
+      s.network = { id: netWanted, name: netWanted };
+    } else {
+      throw new ResolveError(`${where}: the catalog has no network service (Neutron) to find network "${netWanted}" by name; give its id instead`);
+    }
+  },
+};

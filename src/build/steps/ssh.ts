@@ -1,0 +1,46 @@
+// Step: wait until SSH answers with a pinned host key, then keep one connection for the provisioning steps.
+import { ImagesyncError } from '../../errors.js';
+import { sleep } from '../../openstack/wait.js';
+import { connectSsh } from '../../ssh/connection.js';
+import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
+import type { Step } from '../runner.js';
+import { timeoutMs, type BuildState } from '../state.js';
+
+export const connect: Step<BuildState> = {
+  name: 'wait for SSH',
+  async run(s, ctx) {
+    const user = s.settings.ssh?.user;
+    if (!user) throw new ImagesyncError(`${s.target.cloud}/${s.target.region}: no SSH user for image "${s.image.name}": set build.ssh.user (e.g. "debian", "ubuntu")`);
+    const port = s.settings.ssh?.port ?? 22;
+    const deadline = Date.now() + timeoutMs(s, 'sshSeconds');
+    const attemptMs = (s.settings.ssh?.connectTimeoutSeconds ?? 20) * 1000;
+    let last: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        s.ssh = await connectSsh({
+          host: s.address!,
+          port,
+          username: user,
+          privateKey: s.keypair!.privateKey,
+          hostKey: { kind: 'fingerprints', sha256: s.hostFingerprints! },
+          readyTimeoutMs: Math.min(attemptMs, Math.max(1000, deadline - Date.now())),
+          signal: ctx.signal,
+          logger: s.logger,
+          redactor: s.redactor,
+        });
+        break;
+      } catch (err) {
+        // A wrong host key is an attack or a mix-up, never a reason to try again.
+        if (err instanceof HostKeyMismatchError || ctx.signal.aborted) throw err;
+        last = err;
+        if (Date.now() >= deadline) {
+          const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
+          throw new ImagesyncError(`${s.target.cloud}/${s.target.region}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
+        }
+        await sleep(Math.min(s.pollIntervalMs ?? 500, Math.max(0, deadline - Date.now())), ctx.signal);
+      }
+    }
+    const conn = s.ssh!;
+    ctx.defer({ what: `SSH connection to ${conn.where}`, manual: 'nothing to do', run: () => conn.close() });
+  },
+};

@@ -1,0 +1,270 @@
+// `imagesync apply`: plan, confirm, build every missing/outdated/broken image in parallel, plan again, report.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { promisify } from 'node:util';
+import type { ListrTask } from 'listr2';
+import { runBuild, type BuildOutcome } from '../../build/build.js';
+import type { BuildInputs } from '../../build/state.js';
+import { errorMessage, ExitCode, ImagesyncError, UsageError } from '../../errors.js';
+import { buildSettingsFor } from '../../manifest/targets.js';
+import { Limiter } from '../../pipeline/limit.js';
+import { runWithProgress } from '../../pipeline/progress.js';
+import { CHANGE_STATES, targetKey, type Plan, type PlanEntry } from '../../plan/types.js';
+import { planJson, renderPlan, summaryLine } from '../../plan/render.js';
+import { openBuildLog, type BuildLog } from '../../ssh/log.js';
+import { loadTasks } from '../../tasks/loader.js';
+import { useColour, writeSafe, type CliDeps } from '../deps.js';
+import { closeConnections, observePlan, preparePlan } from './plan.js';
+
+export const IMAGESYNC_VERSION = '0.1.0';
+
+export interface ApplyOptions {
+  manifest: string;
+  yes?: boolean;
+  json?: boolean;
+  target?: string[];
+  /** Builds at once, in total. */
+  concurrency?: number;
+  /** Builds at once in one target, unless the manifest's build.concurrency says otherwise. */
+  perTarget?: number;
+  keepOnFailure?: boolean;
+  colour?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+  /** First poll interval of every wait (ms); grows to 5 s. */
+  pollIntervalMs?: number;
+  runId?: string;
+}
+
+export interface BuildReport {
+  image: string;
+  cloud: string;
+  region: string;
+  action: 'build' | 'rebuild';
+  status: 'built' | 'failed';
+  imageId?: string | undefined;
+  durationMs: number;
+  failedStep?: string | undefined;
+  error?: string | undefined;
+  leftBehind: Array<{ what: string; manual: string; error: string }>;
+  replaced: Array<{ id: string; newName: string }>;
+  log?: string | undefined;
+}
+
+export interface ApplyReport {
+  runId: string;
+  builds: BuildReport[];
+  /** Entries apply did not build and why (pending, duplicate, unreachable, no source image). */
+  notBuilt: Array<{ image: string; cloud: string; region: string; state: string; detail: string }>;
+  before: Plan['summary'];
+  after?: Plan | undefined;
+}
+
+/** Run ids sort by time and are short enough for server names: 20261129-214105-a3f9. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+async function gitCommit(dir: string): Promise<string> {
+  const run = promisify(execFile);
+  try {
+    const head = (await run('git', ['-C', dir, 'rev-parse', 'HEAD'])).stdout.trim();
+    const dirty = (await run('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim() !== '';
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return 'none';
+  }
+}
+
+/** The CI run's URL when there is one (GitHub Actions, GitLab). */
+export function ciRunUrl(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID) {
+    return `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`;
+  }
+  return env.CI_JOB_URL || undefined;
+}
+
+async function confirm(deps: CliDeps, question: string): Promise<boolean> {
+  const rl = createInterface({ input: deps.stdin!, output: deps.stderr });
+  try {
+    const answer = await rl.question(question);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<number> {
+  const concurrency = opts.concurrency ?? 4;
+  const perTargetDefault = opts.perTarget ?? 2;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${opts.concurrency}: expected a whole number ≥ 1`);
+  if (!Number.isInteger(perTargetDefault) || perTargetDefault < 1) throw new UsageError(`--per-target ${opts.perTarget}: expected a whole number ≥ 1`);
+  const interactive = deps.stdin?.isTTY === true && deps.stderr.isTTY === true && !deps.env.CI;
+  if (!opts.yes && !interactive) {
+    throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
+  }
+
+  const ctx = await preparePlan(opts, deps);
+  const tasks = await loadTasks(ctx.tasksDir).catch((err) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw err;
+  });
+  const runId = opts.runId ?? newRunId();
+  deps.redactor.add(runId.length >= 64 ? runId : undefined);
+  try {
+    const before = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
+    const colour = useColour(deps.stdout, deps.env, opts.colour);
+    const planText = renderPlan(before.plan, { colour });
+    // The plan is data with --json (in the report), a human view otherwise.
+    if (!opts.json) writeSafe(deps, deps.stdout, planText);
+
+    const pairs = new Map(before.pairs.map((p) => [`${p.image}\0${targetKey(p)}`, p]));
+    const todo: PlanEntry[] = [];
+    const notBuilt: ApplyReport['notBuilt'] = [];
+    for (const e of before.plan.entries) {
+      const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
+      if (CHANGE_STATES.has(e.state) && !pair.sourceProblem) todo.push(e);
+      else if (e.state !== 'present') notBuilt.push({ image: e.image, cloud: e.cloud, region: e.region, state: e.state, detail: e.detail });
+    }
+    const report: ApplyReport = { runId, builds: [], notBuilt, before: before.plan.summary };
+
+    if (todo.length && !opts.yes) {
+      const ok = await confirm(deps, `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})? [y/N] `);
+      if (!ok) {
+        deps.stderr.write('imagesync: nothing built (not confirmed)\n');
+        return ExitCode.ok;
+      }
+    }
+
+    if (todo.length) {
+      const commit = await gitCommit(ctx.manifestDir);
+      const ciUrl = ciRunUrl(deps.env);
+      const global = new Limiter(concurrency);
+      const perTarget = new Map<string, Limiter>();
+      const byTarget = new Map<string, PlanEntry[]>();
+      for (const e of todo) byTarget.set(targetKey(e), [...(byTarget.get(targetKey(e)) ?? []), e]);
+      const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
+
+      const buildOne = async (e: PlanEntry, setTitle: (t: string) => void, output: (t: string) => void): Promise<BuildReport> => {
+        const image = images.get(e.image)!;
+        const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
+        const settings = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
+        const key = targetKey(e);
+        if (!perTarget.has(key)) perTarget.set(key, new Limiter(settings.concurrency ?? perTargetDefault));
+        return perTarget.get(key)!.run(() =>
+          global.run(async () => {
+            const started = Date.now();
+            const action: BuildReport['action'] = e.state === 'missing' ? 'build' : 'rebuild';
+            let log: BuildLog | undefined;
+            let outcome: BuildOutcome;
+            try {
+              log = await openBuildLog({ rootDir: ctx.manifestDir, runId, target: key, image: e.image, redactor: deps.redactor });
+              const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+              const inputs: BuildInputs = {
+                runId,
+                target: { cloud: e.cloud, region: e.region },
+                image,
+                settings,
+                recipe: pair.recipe!,
+                replaces: e.found.length ? (await services.glance.listByNames([e.image], deps.signal)).filter((i) => e.images.includes(i.id)) : [],
+                services,
+                tasks,
+                manifestDir: ctx.manifestDir,
+                provenance: {
+                  imagesync_commit: commit,
+                  imagesync_built_at: new Date().toISOString(),
+                  imagesync_version: IMAGESYNC_VERSION,
+                  ...(ciUrl ? { imagesync_ci_url: ciUrl } : {}),
+                },
+                redactor: deps.redactor,
+                logger: log,
+                keepKeyDir: opts.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
+                pollIntervalMs: opts.pollIntervalMs,
+              };
+              outcome = await runBuild(inputs, {
+                signal: deps.signal,
+                keepOnFailure: opts.keepOnFailure ?? false,
+                onStep: (name) => {
+                  setTitle(`${e.image}: ${name}`);
+                  log?.note(`step: ${name}`);
+                },
+                onLog: (m) => output(deps.redactor.text(m.trimEnd())),
+                onCleanup: (what) => log?.note(`cleanup: ${what}`),
+              });
+            } catch (err) {
+              outcome = { ok: false, error: err, leftBehind: [], rotated: [], steps: [], durationMs: Date.now() - started };
+            } finally {
+              await log?.close().catch(() => undefined);
+            }
+            return {
+              image: e.image,
+              cloud: e.cloud,
+              region: e.region,
+              action,
+              status: outcome.ok ? 'built' : 'failed',
+              imageId: outcome.imageId,
+              durationMs: Date.now() - started,
+              failedStep: outcome.failedStep,
+              error: outcome.ok ? undefined : deps.redactor.text(errorMessage(outcome.error)),
+              leftBehind: outcome.leftBehind,
+              replaced: outcome.rotated,
+              log: log?.path,
+            } satisfies BuildReport;
+          }),
+        );
+      };
+
+      const listrTasks: ListrTask<object>[] = [...byTarget].map(([key, entries]) => ({
+        title: `${key}: ${entries.length} build${entries.length === 1 ? '' : 's'}`,
+        task: (_c, targetTask) =>
+          targetTask.newListr(
+            entries.map((e) => ({
+              title: `${e.image}: queued`,
+              task: async (_c2, t) => {
+                const r = await buildOne(e, (title) => (t.title = title), (line) => (t.output = line));
+                report.builds.push(r);
+                if (r.status === 'failed') {
+                  t.title = `${e.image}: failed`;
+                  throw new ImagesyncError(`${key} ${e.image}: ${r.failedStep ? `${r.failedStep}: ` : ''}${r.error}`);
+                }
+                t.title = `${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
+              },
+            })),
+            { concurrent: true, exitOnError: false },
+          ),
+      }));
+      await runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
+    }
+
+    const after = todo.length ? (await observePlan(ctx, deps, { quiet: true })).plan : before.plan;
+    report.after = after;
+    const failed = report.builds.filter((b) => b.status === 'failed');
+    const left = report.builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, build: `${b.cloud}/${b.region} ${b.image}` })));
+    if (opts.json) {
+      writeSafe(deps, deps.stdout, JSON.stringify({ ...report, after: JSON.parse(planJson(after)) }, null, 2) + '\n');
+    } else {
+      const lines: string[] = [''];
+      for (const b of report.builds) {
+        lines.push(
+          b.status === 'built'
+            ? `built   ${b.image} in ${b.cloud}/${b.region}: ${b.imageId} (${Math.round(b.durationMs / 1000)} s)${b.replaced.length ? `, replaced ${b.replaced.map((r) => r.id).join(', ')}` : ''}`
+            : `FAILED  ${b.image} in ${b.cloud}/${b.region}: ${b.failedStep ? `${b.failedStep}: ` : ''}${b.error}${b.log ? ` (log: ${b.log})` : ''}`,
+        );
+      }
+      for (const n of notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
+      if (!todo.length) lines.push('Nothing to build.');
+      lines.push(`After: ${summaryLine(after)}`);
+      writeSafe(deps, deps.stdout, lines.join('\n') + '\n');
+    }
+    for (const l of left) {
+      writeSafe(deps, deps.stderr, `imagesync: LEFT BEHIND by ${l.build}: ${l.what} (${l.error}); delete it with: ${l.manual}\n`);
+    }
+    if (deps.signal.aborted) return ExitCode.failure;
+    return failed.length || before.plan.summary.unreachableTargets.length || left.length ? ExitCode.failure : ExitCode.ok;
+  } finally {
+    await closeConnections(ctx);
+  }
+}

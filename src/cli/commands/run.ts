@@ -1,0 +1,106 @@
+// `imagesync run TASK -H user@host,...`: one task on many hosts over SSH (Fabric's `fab -H`), per-host results.
+import { join, resolve } from 'node:path';
+import { ExitCode, UsageError } from '../../errors.js';
+import { parseTaskArgs } from '../../run/args.js';
+import { NOT_STARTED, runTaskOnHosts, type Connector, type HostResult } from '../../run/group.js';
+import { parseHostSpecs } from '../../run/hosts.js';
+import { loadIdentity } from '../../run/keys.js';
+import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
+import { loadTasks } from '../../tasks/loader.js';
+import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+
+export interface RunCommandOptions {
+  task: string;
+  /** `-H` values, each `user@host[:port]` or a comma list of them. */
+  hosts: string[];
+  /** `-i KEY`: an OpenSSH private key file (mode 0600 or stricter). */
+  identity?: string | undefined;
+  /** Hosts at once; default 5. */
+  parallel?: number | undefined;
+  /** `--arg key=value`, value parsed as JSON when it parses. */
+  args: string[];
+  acceptNew?: boolean | undefined;
+  /** Default ~/.ssh/known_hosts. */
+  knownHosts?: string | undefined;
+  tasksDir: string;
+  json?: boolean | undefined;
+  /** User for specs without `user@`; default $USER. */
+  user?: string | undefined;
+  /** Environment variable holding the passphrase of an encrypted -i key. */
+  passphraseEnv?: string | undefined;
+  /** Per host: TCP connect + handshake + auth. Default 20 s. */
+  connectTimeoutMs?: number | undefined;
+  /** `c.image.name` in the task; default "adhoc". */
+  image?: string | undefined;
+}
+
+export const DEFAULT_PARALLEL = 5;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+
+/** Tests may swap the SSH connector; the command line always uses connectSsh. */
+export interface RunCommandDeps extends CliDeps {
+  connect?: Connector;
+}
+
+function positiveInt(value: number | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} ${value}: expected a whole number of at least 1`);
+  return value;
+}
+
+/** Everything checked before any host is contacted: bad input is exit 3 with nothing touched. */
+async function prepare(opts: RunCommandOptions, deps: CliDeps) {
+  const parallel = positiveInt(opts.parallel, '--parallel', DEFAULT_PARALLEL);
+  if (opts.connectTimeoutMs !== undefined && !(opts.connectTimeoutMs > 0)) {
+    throw new UsageError(`--connect-timeout: expected a positive number of seconds`);
+  }
+  const hosts = parseHostSpecs(opts.hosts, opts.user ?? deps.env.USER);
+  const args = parseTaskArgs(opts.args);
+  const tasksDir = resolve(deps.cwd, opts.tasksDir);
+  const tasks = await loadTasks(tasksDir, { displayRoot: deps.cwd });
+  const task = tasks.get(opts.task);
+  if (!task) {
+    const shown = displayPath(deps.cwd, tasksDir);
+    throw new UsageError(
+      tasks.size === 0
+        ? `unknown task "${opts.task}": ${shown} has no tasks; add ${shown}/${opts.task}.ts exporting defineTask({ name: "${opts.task}", ... })`
+        : `unknown task "${opts.task}"; tasks in ${shown}: ${[...tasks.keys()].sort().join(', ')} (imagesync tasks describes them)`,
+    );
+  }
+  const identity = await loadIdentity({
+    identity: opts.identity,
+    passphraseEnv: opts.passphraseEnv,
+    env: deps.env,
+    cwd: deps.cwd,
+    home: deps.home,
+    addSecret: (s) => deps.redactor.add(s),
+  });
+  const knownHostsFile = opts.knownHosts ? resolve(deps.cwd, opts.knownHosts) : join(deps.home, '.ssh', 'known_hosts');
+  return { parallel, hosts, args, task, identity, knownHostsFile, tasksDir };
+}
+
+export async function runRun(opts: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
+  const p = await prepare(opts, deps);
+  const writeLine = (line: string): void => writeSafe(deps, deps.stderr, `${line}\n`);
+  const results: HostResult[] = await runTaskOnHosts({
+    task: p.task,
+    args: p.args,
+    hosts: p.hosts,
+    parallel: p.parallel,
+    privateKey: p.identity.privateKey,
+    knownHostsFile: p.knownHostsFile,
+    acceptNew: opts.acceptNew ?? false,
+    connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    imageName: opts.image ?? 'adhoc',
+    signal: deps.signal,
+    loggerFor: (host) => prefixedLogger(host.label, writeLine),
+    redactor: deps.redactor,
+    localCwd: deps.cwd,
+    onHostEnd: (r) => writeLine(`[${r.host}] ${r.ok ? 'ok' : `failed: ${r.error ?? ''}`} (${formatDuration(r.durationMs)})`),
+    ...(deps.connect ? { connect: deps.connect } : {}),
+  });
+  const notStarted = results.filter((r) => r.error === NOT_STARTED).length;
+  if (notStarted > 0) writeLine(`imagesync: interrupted: ${notStarted} host${notStarted === 1 ? '' : 's'} not started`);
+  writeSafe(deps, deps.stdout, opts.json ? resultsJson(p.task.name, results) : renderResults(p.task.name, results));
+  return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failure;
+}

@@ -1,0 +1,75 @@
+// `imagesync tasks`: the tasks in tasks/ with their descriptions and the arguments they document.
+import { resolve } from 'node:path';
+import { ExitCode } from '../../errors.js';
+import type { Task } from '../../tasks/define.js';
+import { loadTasks } from '../../tasks/loader.js';
+import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+
+export interface TasksOptions {
+  tasksDir: string;
+  json?: boolean | undefined;
+}
+
+export interface TaskArgDoc {
+  name: string;
+  help: string;
+}
+
+export interface TaskListing {
+  name: string;
+  /** First line of the description. */
+  summary: string;
+  /** The rest of the description, without the Args section. */
+  details: string[];
+  args: TaskArgDoc[];
+}
+
+/**
+ * Split a description into summary, details and its `Args:` section, whose lines read
+ * `  name  help text`. defineTask has no field for arguments, so tasks document them this way.
+ */
+export function describeTask(task: Pick<Task, 'name' | 'description'>): TaskListing {
+  const [summary = '', ...rest] = task.description.split('\n');
+  const details: string[] = [];
+  const args: TaskArgDoc[] = [];
+  let inArgs = false;
+  for (const line of rest) {
+    if (/^\s*args:\s*$/i.test(line)) {
+      inArgs = true;
+      continue;
+    }
+    if (inArgs && /^\s+\S/.test(line)) {
+      const m = /^\s+([A-Za-z_][\w-]*)\s+(.*)$/.exec(line);
+      if (m) args.push({ name: m[1]!, help: m[2]!.trim() });
+      else if (args.length > 0) args[args.length - 1]!.help += ` ${line.trim()}`;
+      continue;
+    }
+    inArgs = false;
+    if (line.trim() !== '') details.push(line.trim());
+  }
+  return { name: task.name, summary: summary.trim(), details, args };
+}
+
+export async function runTasks(opts: TasksOptions, deps: CliDeps): Promise<number> {
+  const dir = resolve(deps.cwd, opts.tasksDir);
+  const tasks = await loadTasks(dir, { displayRoot: deps.cwd });
+  const listings = [...tasks.values()].map(describeTask).sort((a, b) => a.name.localeCompare(b.name));
+  if (opts.json) {
+    writeSafe(deps, deps.stdout, `${JSON.stringify({ tasksDir: displayPath(deps.cwd, dir), tasks: listings }, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  if (listings.length === 0) {
+    writeSafe(deps, deps.stdout, `No tasks in ${displayPath(deps.cwd, dir)}; a task is a file there ending with \`export default defineTask({ name, description, run })\`.\n`);
+    return ExitCode.ok;
+  }
+  const width = Math.max(...listings.map((l) => l.name.length));
+  const lines: string[] = [];
+  for (const l of listings) {
+    lines.push(`${l.name.padEnd(width)}  ${l.summary}`);
+    const argWidth = Math.max(0, ...l.args.map((a) => a.name.length));
+    for (const a of l.args) lines.push(`${' '.repeat(width)}    --arg ${a.name.padEnd(argWidth)}  ${a.help}`);
+  }
+  lines.push('', `Run one with: imagesync run TASK -H user@host[:port] [--arg key=value ...]`, '');
+  writeSafe(deps, deps.stdout, lines.join('\n'));
+  return ExitCode.ok;
+}

@@ -1,0 +1,233 @@
+// Nova client for builds: microversion discovery, flavors, keypairs, servers, console output, createImage.
+import { HttpError, ImagesyncError, ResponseError } from '../errors.js';
+import type { HttpResponse } from './http.js';
+import type { ServiceClient } from './service.js';
+
+/** The newest microversion this client was written and tested against. */
+export const NOVA_MAX_MICROVERSION = '2.96';
+
+export interface Microversion {
+  major: number;
+  minor: number;
+}
+
+export function parseMicroversion(v: string): Microversion {
+  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
+  if (!m) throw new Error(`not a microversion: ${v}`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+export function mvAtLeast(v: Microversion, minor: number): boolean {
+  return v.major > 2 || (v.major === 2 && v.minor >= minor);
+}
+
+export function mvText(v: Microversion): string {
+  return `${v.major}.${v.minor}`;
+}
+
+export interface Flavor {
+  id: string;
+  name: string;
+  vcpus?: number;
+  ram?: number;
+  disk?: number;
+}
+
+export interface ServerAddress {
+  addr: string;
+  version?: number;
+  'OS-EXT-IPS:type'?: string;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  status: string;
+  addresses?: Record<string, ServerAddress[]>;
+  metadata?: Record<string, string>;
+  tags?: string[];
+  fault?: { code?: number; message?: string; details?: string };
+  created?: string;
+  'OS-EXT-STS:task_state'?: string | null;
+}
+
+export interface BootRequest {
+  name: string;
+  imageRef: string;
+  flavorRef: string;
+  keyName: string;
+  networks: Array<{ uuid: string }>;
+  metadata: Record<string, string>;
+  tags: string[];
+  securityGroups?: string[] | undefined;
+}
+
+export class NovaClient {
+  private version: Microversion | undefined;
+
+  constructor(readonly service: ServiceClient) {}
+
+  get where(): string {
+    return `${this.service.target.cloud}/${this.service.target.region}`;
+  }
+
+  /** The microversion to speak: the server's newest, capped at what this client knows. */
+  async microversion(signal?: AbortSignal): Promise<Microversion> {
+    if (this.version) return this.version;
+    const ours = parseMicroversion(NOVA_MAX_MICROVERSION);
+    let chosen: Microversion = { major: 2, minor: 1 };
+    try {
+      // The catalog URL may carry /v2.1/{project_id}: the version document lives at /v2.1/.
+      const base = this.service.baseUrl.replace(/(\/v2(\.1)?)(\/[^/]+)?$/, '$1') + '/';
+      const res = await this.service.request({ method: 'GET', path: base, expect: [200], signal });
+      const doc = res.json<{ version?: { version?: string } }>();
+      const max = doc.version?.version ? parseMicroversion(doc.version.version) : undefined;
+      if (max) chosen = max.minor > ours.minor ? ours : max;
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== 404) throw err;
+    }
+    this.version = chosen;
+    return chosen;
+  }
+
+  private async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, expect: number[], body?: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+    const v = mvText(await this.microversion(signal));
+    return this.service.request({
+      method,
+      path,
+      expect,
+      json: body,
+      signal,
+      headers: { 'openstack-api-version': `compute ${v}`, 'x-openstack-nova-api-version': v },
+    });
+  }
+
+  private body<T>(res: HttpResponse, key: string, what: string): T {
+    const j = res.json<Record<string, unknown>>();
+    const v = j?.[key];
+    if (v === undefined || v === null || typeof v !== 'object') {
+      throw new ResponseError(`${this.where}: Nova's reply to ${what} has no "${key}"${res.requestId ? ` (request ${res.requestId})` : ''}`, {
+        method: 'GET', url: what, status: res.status, requestId: res.requestId, target: this.service.target,
+      });
+    }
+    return v as T;
+  }
+
+  async flavors(signal?: AbortSignal): Promise<Flavor[]> {
+    const res = await this.call('GET', 'flavors/detail', [200], undefined, signal);
+    return this.body<Flavor[]>(res, 'flavors', 'GET /flavors/detail');
+  }
+
+  async createKeypair(name: string, publicKey: string, signal?: AbortSignal): Promise<void> {
+    await this.call('POST', 'os-keypairs', [200, 201], { keypair: { name, public_key: publicKey, type: 'ssh' } }, signal);
+  }
+
+  async getKeypair(name: string, signal?: AbortSignal): Promise<{ name: string; public_key?: string } | undefined> {
+    try {
+      const res = await this.call('GET', `os-keypairs/${encodeURIComponent(name)}`, [200], undefined, signal);
+      return this.body(res, 'keypair', 'GET /os-keypairs/{name}');
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Delete; an already-missing keypair counts as deleted. */
+  async deleteKeypair(name: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', `os-keypairs/${encodeURIComponent(name)}`, [202, 204, 404], undefined, signal);
+  }
+
+  async listKeypairs(signal?: AbortSignal): Promise<string[]> {
+    const res = await this.call('GET', 'os-keypairs', [200], undefined, signal);
+    const list = this.body<Array<{ keypair?: { name?: string } }>>(res, 'keypairs', 'GET /os-keypairs');
+    return list.map((k) => k.keypair?.name).filter((n): n is string => typeof n === 'string');
+  }
+
+  async boot(req: BootRequest, signal?: AbortSignal): Promise<string> {
+    const v = await this.microversion(signal);
+    const server: Record<string, unknown> = {
+      name: req.name,
+      imageRef: req.imageRef,
+      flavorRef: req.flavorRef,
+      key_name: req.keyName,
+      networks: req.networks,
+      metadata: req.metadata,
+    };
+    if (mvAtLeast(v, 52)) server.tags = req.tags;
+    if (req.securityGroups?.length) server.security_groups = req.securityGroups.map((name) => ({ name }));
+    const res = await this.call('POST', 'servers', [202], { server }, signal);
+    const s = this.body<{ id?: unknown }>(res, 'server', 'POST /servers');
+    if (typeof s.id !== 'string') throw new ImagesyncError(`${this.where}: Nova accepted the boot of ${req.name} but returned no server id`);
+    return s.id;
+  }
+
+  async getServer(id: string, signal?: AbortSignal): Promise<Server | undefined> {
+    try {
+      const res = await this.call('GET', `servers/${id}`, [200], undefined, signal);
+      return this.body<Server>(res, 'server', `GET /servers/${id}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Servers whose name matches the (Nova regex) filter; detail view. */
+  async listServers(query: { name?: string; tags?: string[] } = {}, signal?: AbortSignal): Promise<Server[]> {
+    const q = new URLSearchParams();
+    if (query.name) q.set('name', query.name);
+    const v = await this.microversion(signal);
+    if (query.tags?.length && mvAtLeast(v, 26)) q.set('tags', query.tags.join(','));
+    const res = await this.call('GET', `servers/detail${q.size ? `?${q}` : ''}`, [200], undefined, signal);
+    return this.body<Server[]>(res, 'servers', 'GET /servers/detail');
+  }
+
+  /** Delete; an already-missing server counts as deleted. */
+  async deleteServer(id: string, signal?: AbortSignal): Promise<void> {
+    await this.call('DELETE', `servers/${id}`, [202, 204, 404], undefined, signal);
+  }
+
+  async action(id: string, body: Record<string, unknown>, expect: number[], signal?: AbortSignal): Promise<HttpResponse> {
+    return this.call('POST', `servers/${id}/action`, expect, body, signal);
+  }
+
+  async stop(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.action(id, { 'os-stop': null }, [202], signal);
+    } catch (err) {
+      // Already stopped: Nova answers 409 "Cannot 'stop' instance … while it is in vm_state stopped".
+      if (err instanceof HttpError && err.status === 409) return;
+      throw err;
+    }
+  }
+
+  async consoleOutput(id: string, lines = 500, signal?: AbortSignal): Promise<string> {
+    const res = await this.action(id, { 'os-getConsoleOutput': { length: lines } }, [200], signal);
+    const out = res.json<{ output?: unknown }>().output;
+    return typeof out === 'string' ? out : '';
+  }
+
+  /**
+   * Snapshot the server; the new image's id comes in the Location header up to 2.44 and in the
+   * body from 2.45 on. Handles both.
+   */
+  async createImage(id: string, name: string, metadata: Record<string, string>, signal?: AbortSignal): Promise<string> {
+    const res = await this.action(id, { createImage: { name, metadata } }, [202], signal);
+    let imageId: string | undefined;
+    if (res.text.trim()) {
+      try {
+        const j = JSON.parse(res.text) as { image_id?: unknown };
+        if (typeof j.image_id === 'string') imageId = j.image_id;
+      } catch {
+        /* older microversions: empty or non-JSON body */
+      }
+    }
+    const location = res.headers.location;
+    if (!imageId && location) imageId = /\/images\/([^/?#]+)/.exec(location)?.[1];
+    if (!imageId) {
+      throw new ResponseError(`${this.where}: Nova accepted createImage for server ${id} but named no image (no image_id, no Location)${res.requestId ? ` (request ${res.requestId})` : ''}`, {
+        method: 'POST', url: `servers/${id}/action`, status: res.status, requestId: res.requestId, target: this.service.target,
+      });
+    }
+    return imageId;
+  }
+}
