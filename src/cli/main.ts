@@ -89,6 +89,57 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       },
     )
     .command(
+      'run <task>',
+      'Run a task from tasks/ on hosts over SSH (like fab -H); per-host results',
+      (c) =>
+        c
+          .positional('task', { type: 'string', demandOption: true, describe: 'Task name (imagesync tasks lists them)' })
+          .option('hosts', { alias: 'H', type: 'string', array: true, nargs: 1, demandOption: true, describe: 'user@host[:port] or user@[ipv6]:port; repeatable or comma-separated' })
+          .option('identity', { alias: 'i', type: 'string', describe: 'OpenSSH private key file, mode 0600 (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' })
+          .option('passphrase-env', { type: 'string', describe: 'Environment variable holding the passphrase of an encrypted key' })
+          .option('user', { alias: 'u', type: 'string', describe: 'User for hosts given without user@ (default $USER)' })
+          .option('parallel', { alias: 'p', type: 'number', default: 5, describe: 'Hosts at once' })
+          .option('arg', { alias: 'a', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'Task argument key=value (JSON value when it parses); repeatable' })
+          .option('accept-new', { type: 'boolean', default: false, describe: 'Record the key of a host known_hosts lacks (a changed key is always refused)' })
+          .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
+          .option('connect-timeout', { type: 'number', default: 20, describe: 'Seconds for TCP connect + SSH handshake + auth, per host' })
+          .option('image', { type: 'string', describe: 'Image name the task sees as c.image.name (default "adhoc")' })
+          .option('tasks-dir', { type: 'string', default: 'tasks', describe: 'Directory of task files' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the per-host results as JSON on stdout' }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/run.js')).runRun(
+            {
+              task: String(a.task),
+              hosts: (a.hosts ?? []).map(String),
+              identity: a.identity,
+              passphraseEnv: a['passphrase-env'],
+              user: a.user,
+              parallel: a.parallel ?? Number.NaN,
+              args: (a.arg ?? []).map(String),
+              acceptNew: a['accept-new'],
+              knownHosts: a['known-hosts'],
+              connectTimeoutMs: a['connect-timeout'] * 1000,
+              image: a.image,
+              tasksDir: resolve(d.cwd, a['tasks-dir']),
+              json: a.json,
+            },
+            d,
+          );
+      },
+    )
+    .command(
+      'tasks',
+      'List the tasks in tasks/ with their descriptions and args',
+      (c) =>
+        c
+          .option('tasks-dir', { type: 'string', default: 'tasks', describe: 'Directory of task files' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the list as JSON' }),
+      (a) => {
+        chosen = async (d) => (await import('./commands/tasks.js')).runTasks({ tasksDir: resolve(d.cwd, a['tasks-dir']), json: a.json }, d);
+      },
+    )
+    .command(
       'emulator',
       'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
       (c) =>

@@ -341,20 +341,26 @@ function createConnection(ssh: NodeSSH, o: ConnectOptions, where: string, hostKe
     await new Promise<void>((resolve) => {
       if (closed) return resolve();
       const timer = setTimeout(resolve, 3_000);
-      client.exec(wire, (err, killer) => {
-        if (err) {
-          clearTimeout(timer);
-          resolve();
-          return;
-        }
-        killer.resume();
-        killer.stderr.resume();
-        killer.on('close', () => {
-          clearTimeout(timer);
-          resolve();
+      try {
+        client.exec(wire, (err, killer) => {
+          if (err) {
+            clearTimeout(timer);
+            resolve();
+            return;
+          }
+          killer.resume();
+          killer.stderr.resume();
+          killer.on('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          killer.end();
         });
-        killer.end();
-      });
+      } catch {
+        // The connection is closing ("Not connected"): nothing left to kill through it.
+        clearTimeout(timer);
+        resolve();
+      }
     });
     // ssh2's Channel.signal() does nothing once stdin is ended (always, here): go one level down.
     const internals = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal(id: number, sig: string): void } } };
@@ -363,7 +369,11 @@ function createConnection(ssh: NodeSSH, o: ConnectOptions, where: string, hostKe
     } catch {
       /* channel already gone */
     }
-    channel.close();
+    try {
+      channel.close();
+    } catch {
+      /* already closed */
+    }
   };
 
   /**

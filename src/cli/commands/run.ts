@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { parseTaskArgs } from '../../run/args.js';
-import { NOT_STARTED, runTaskOnHosts, type Connector, type HostResult } from '../../run/group.js';
+import { NOT_STARTED, runTaskOnHosts, type HostResult } from '../../run/group.js';
 import { parseHostSpecs } from '../../run/hosts.js';
 import { loadIdentity } from '../../run/keys.js';
 import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
@@ -37,13 +37,9 @@ export interface RunCommandOptions {
 export const DEFAULT_PARALLEL = 5;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
 
-/** Tests may swap the SSH connector; the command line always uses connectSsh. */
-export interface RunCommandDeps extends CliDeps {
-  connect?: Connector;
-}
-
 function positiveInt(value: number | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
+  // yargs gives NaN (or null) for a --parallel that is not a number.
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} ${value}: expected a whole number of at least 1`);
   return value;
 }
@@ -79,7 +75,7 @@ async function prepare(opts: RunCommandOptions, deps: CliDeps) {
   return { parallel, hosts, args, task, identity, knownHostsFile, tasksDir };
 }
 
-export async function runRun(opts: RunCommandOptions, deps: RunCommandDeps): Promise<number> {
+export async function runRun(opts: RunCommandOptions, deps: CliDeps): Promise<number> {
   const p = await prepare(opts, deps);
   const writeLine = (line: string): void => writeSafe(deps, deps.stderr, `${line}\n`);
   const results: HostResult[] = await runTaskOnHosts({
@@ -97,7 +93,6 @@ export async function runRun(opts: RunCommandOptions, deps: RunCommandDeps): Pro
     redactor: deps.redactor,
     localCwd: deps.cwd,
     onHostEnd: (r) => writeLine(`[${r.host}] ${r.ok ? 'ok' : `failed: ${r.error ?? ''}`} (${formatDuration(r.durationMs)})`),
-    ...(deps.connect ? { connect: deps.connect } : {}),
   });
   const notStarted = results.filter((r) => r.error === NOT_STARTED).length;
   if (notStarted > 0) writeLine(`imagesync: interrupted: ${notStarted} host${notStarted === 1 ? '' : 's'} not started`);

@@ -33,15 +33,20 @@ export function describeTask(task: Pick<Task, 'name' | 'description'>): TaskList
   const details: string[] = [];
   const args: TaskArgDoc[] = [];
   let inArgs = false;
+  let argIndent: number | undefined;
   for (const line of rest) {
     if (/^\s*args:\s*$/i.test(line)) {
       inArgs = true;
       continue;
     }
     if (inArgs && /^\s+\S/.test(line)) {
+      const indent = /^\s*/.exec(line)![0].length;
+      argIndent ??= indent;
       const m = /^\s+([A-Za-z_][\w-]*)\s+(.*)$/.exec(line);
-      if (m) args.push({ name: m[1]!, help: m[2]!.trim() });
-      else if (args.length > 0) args[args.length - 1]!.help += ` ${line.trim()}`;
+      // Deeper than the first argument line: the previous argument's help goes on.
+      if (indent > argIndent && args.length > 0) args[args.length - 1]!.help += ` ${line.trim()}`;
+      else if (m) args.push({ name: m[1]!, help: m[2]!.trim() });
+      else args.push({ name: line.trim(), help: '' });
       continue;
     }
     inArgs = false;
