@@ -1,4 +1,5 @@
 // The command line: yargs commands fill an options object and call run*(options, deps); the one top-level catch.
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, ImagesyncError, UsageError, errorMessage } from '../errors.js';
@@ -210,6 +211,8 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
 /** Run one command line; resolves to the exit code. Never throws. */
 export async function main(argv: string[], deps?: CliDeps): Promise<number> {
   const controller = new AbortController();
+  // Every in-flight request listens on the run's signal: dozens at once is normal, not a leak.
+  setMaxListeners(0, controller.signal);
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;

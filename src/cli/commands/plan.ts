@@ -148,6 +148,7 @@ export async function observePlan(ctx: PlanContext, deps: CliDeps, opts: { quiet
           const obs = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal);
           observations.push(obs);
           if (!obs.ok) throw new Error(deps.redactor.text(`${targetKey(t)}: unreachable: ${obs.error.message}`));
+          if (opts.quiet) return;
           const s = diffPlan(here, [obs]).summary.states;
           const parts = Object.entries(s).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
           task.title = `${targetKey(t)}: ${parts.join(', ')} (${obs.via}, ${obs.durationMs} ms)`;
