@@ -17,7 +17,8 @@
 #
 # Everything lives under $OS_DIR (default /tmp/imagesync-openstack). Environment overrides:
 #   OS_DIR, OS_HOST(127.0.0.1), KEYSTONE_PORT(15000), GLANCE1_PORT(19292), GLANCE2_PORT(19293),
-#   COMPUTE1_PORT(18774), COMPUTE2_PORT(18775), ADMIN_PASSWORD(secret),
+#   COMPUTE1_PORT(18774), COMPUTE2_PORT(18775), NETWORK1_PORT(19696), NETWORK2_PORT(19697),
+#   ADMIN_PASSWORD(secret),
 #   GLANCE_PASSWORD(glance-secret), TOKEN_EXPIRATION(3600 s), OS_KEEP_STATE(0),
 #   KEYSTONE_HASH_ROUNDS(4), KEYSTONE_CACHE(true), GLANCE_WORKERS(0)
 # The default ports are off the usual OpenStack ones (5000, 9292, 8774) so this test cloud
@@ -36,6 +37,8 @@ G1_PORT=${GLANCE1_PORT:-19292}
 G2_PORT=${GLANCE2_PORT:-19293}
 C1_PORT=${COMPUTE1_PORT:-18774}
 C2_PORT=${COMPUTE2_PORT:-18775}
+N1_PORT=${NETWORK1_PORT:-19696}
+N2_PORT=${NETWORK2_PORT:-19697}
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-secret}
 GLANCE_PASSWORD=${GLANCE_PASSWORD:-glance-secret}
 TOKEN_EXPIRATION=${TOKEN_EXPIRATION:-3600}
@@ -360,7 +363,7 @@ init_state() {
   TOKEN=$(curl -sS -f -D - -o /dev/null "$KS_URL/v3/auth/tokens" -H 'Content-Type: application/json' \
     -d "$auth" | awk 'tolower($1)=="x-subject-token:"{print $2}' | tr -d '\r')
   [ -n "$TOKEN" ] || die "keystone issued no admin token (see $OS_DIR/log/keystone.log)"
-  local svc_project glance_user admin_role img_svc cmp_svc ident_svc i
+  local svc_project glance_user admin_role img_svc cmp_svc net_svc ident_svc i
   ks POST /regions '{"region":{"id":"RegionTwo","description":"second region"}}' > /dev/null
   svc_project=$(ks POST /projects '{"project":{"name":"service","domain_id":"default","description":"service project"}}' | jq -r .project.id)
   glance_user=$(ks POST /users "$(jq -nc --arg p "$GLANCE_PASSWORD" '{user: {name: "glance", domain_id: "default", password: $p}}')" | jq -r .user.id)
@@ -368,12 +371,16 @@ init_state() {
   ks PUT "/projects/$svc_project/users/$glance_user/roles/$admin_role" > /dev/null
   img_svc=$(ks POST /services '{"service":{"type":"image","name":"glance","description":"OpenStack Image"}}' | jq -r .service.id)
   cmp_svc=$(ks POST /services '{"service":{"type":"compute","name":"nova","description":"OpenStack Compute"}}' | jq -r .service.id)
+  net_svc=$(ks POST /services '{"service":{"type":"network","name":"neutron","description":"OpenStack Networking"}}' | jq -r .service.id)
   ident_svc=$(ks GET '/services?type=identity' | jq -r '.services[0].id')
   ep "$img_svc" RegionOne public "http://$H:$G1_PORT"
   ep "$img_svc" RegionTwo public "http://$H:$G2_PORT"
   # compute endpoints point at ports nobody serves here (no hypervisor): the emulator does
   ep "$cmp_svc" RegionOne public "http://$H:$C1_PORT/v2.1"
   ep "$cmp_svc" RegionTwo public "http://$H:$C2_PORT/v2.1"
+  # network endpoints too (unversioned, as Neutron's are): served by the emulator's compute-only mode
+  ep "$net_svc" RegionOne public "http://$H:$N1_PORT"
+  ep "$net_svc" RegionTwo public "http://$H:$N2_PORT"
   # glance's keystonemiddleware in RegionTwo looks for identity in RegionTwo (see above)
   for i in public internal admin; do ep "$ident_svc" RegionTwo "$i" "$KS_URL/v3"; done
   log "catalog done; pristine snapshot"
@@ -386,7 +393,7 @@ init_state() {
 # Endpoints and passwords are baked into the SQLite DBs, so the state is rebuilt when any of
 # them changes. Only a hash is kept, so the file holds no password.
 state_signature() {
-  printf '%s ' "$STATE_VERSION" "$H" "$KS_PORT" "$G1_PORT" "$G2_PORT" "$C1_PORT" "$C2_PORT" \
+  printf '%s ' "$STATE_VERSION" "$H" "$KS_PORT" "$G1_PORT" "$G2_PORT" "$C1_PORT" "$C2_PORT" "$N1_PORT" "$N2_PORT" \
     "$ADMIN_PASSWORD" "$GLANCE_PASSWORD" "$TOKEN_EXPIRATION" | sha256sum | cut -d' ' -f1
 }
 
@@ -457,6 +464,8 @@ GLANCE_REGIONONE_URL http://$H:$G1_PORT
 GLANCE_REGIONTWO_URL http://$H:$G2_PORT
 COMPUTE_REGIONONE_URL http://$H:$C1_PORT/v2.1
 COMPUTE_REGIONTWO_URL http://$H:$C2_PORT/v2.1
+NETWORK_REGIONONE_URL http://$H:$N1_PORT
+NETWORK_REGIONTWO_URL http://$H:$N2_PORT
 OS_CLIENT_CONFIG_FILE $OS_DIR/clouds.yaml
 OS_CLOUD local
 EOF

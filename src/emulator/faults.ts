@@ -1,4 +1,5 @@
 // Fault layer: latency, random 500/503, one-shot scripted replies; decided before a request is served.
+import { DEFAULT_COMPUTE_KNOBS, checkComputeKnobs, type ComputeKnobs } from './compute.js';
 import type { InjectHandle, InjectRule, FaultOptions, ServiceKind } from './types.js';
 
 export type FaultAction =
@@ -29,15 +30,17 @@ function checkFaultOptions(o: Partial<FaultOptions>): void {
   if (o.tokenTtlSeconds !== undefined && !(o.tokenTtlSeconds > 0)) {
     throw new RangeError(`emulator: tokenTtlSeconds must be positive, got ${o.tokenTtlSeconds}`);
   }
+  checkComputeKnobs(o);
 }
 
 export class FaultLayer {
   private current: FaultOptions;
   private readonly rules: ActiveRule[] = [];
 
-  constructor(options: FaultOptions, private readonly random: () => number) {
+  /** Compute knobs left out take their defaults. */
+  constructor(options: Omit<FaultOptions, keyof ComputeKnobs> & Partial<ComputeKnobs>, private readonly random: () => number) {
     checkFaultOptions(options);
-    this.current = { ...options, errorServices: [...options.errorServices] };
+    this.current = { ...DEFAULT_COMPUTE_KNOBS, ...options, errorServices: [...options.errorServices] };
   }
 
   get options(): Readonly<FaultOptions> {

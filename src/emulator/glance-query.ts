@@ -198,7 +198,7 @@ export function parseImageListQuery(
       const { op, value } = splitFilterOp(v);
       if (op === 'in') query.attrs[k as OpAttr] = splitFilterValueForQuotes(value);
       else if (op === 'eq') query.attrs[k as OpAttr] = [value];
-      else throw new GlanceBadRequest('Unable to filter on a unknown operator.');
+      else throw new GlanceBadRequest(`Unable to filter by unknown operator '${op}'.`);
     } else if (k === 'created_at' || k === 'updated_at') {
       const { op, value } = splitFilterOp(v);
       if (!(TIME_OPS as readonly string[]).includes(op)) throw new GlanceBadRequest('Unable to filter on a unknown operator.');

@@ -1,5 +1,15 @@
 // Glance v2 subset: list with Glance's filters and paging, create/upload/download, patch, delete, actions.
-import { emptyReply, jsonReply, mediaType, readBody, urlencode, webobError, BodyTooLargeError, type Reply } from './http.js';
+import {
+  emptyReply,
+  jsonReply,
+  mediaType,
+  readBody,
+  urlencode,
+  webobError,
+  webobUnsupportedMediaType,
+  BodyTooLargeError,
+  type Reply,
+} from './http.js';
 import { GlanceBadRequest, parseImageListQuery } from './glance-query.js';
 import { createStoredImage, glanceView, glanceViewJson, setImageData, type RegionImages, type StoredImage } from './image-store.js';
 import type { ImageVisibility } from './types.js';
@@ -8,7 +18,8 @@ import type { Route, RouteContext, World } from './world.js';
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
 const VISIBILITIES: ImageVisibility[] = ['community', 'public', 'private', 'shared'];
-const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'glance-download'];
+// Glance 25's default enabled_import_methods (glance-download exists but is off unless configured).
+const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'];
 const PATCH_TYPES = ['application/openstack-images-v2.0-json-patch', 'application/openstack-images-v2.1-json-patch'];
 
 const DISALLOWED = ['direct_url', 'self', 'file', 'schema', 'stores'];
@@ -21,6 +32,13 @@ type BaseWritable = (typeof BASE_WRITABLE)[number];
 class GlanceFailure extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
+  }
+}
+
+/** A 415 from the request deserializer: webob renders it with its own template. */
+class MediaTypeFailure extends GlanceFailure {
+  constructor(readonly mediaType: string, headers: Record<string, string> = {}) {
+    super(415, `The request media type ${mediaType} is not supported by this server.`, headers);
   }
 }
 
@@ -177,7 +195,7 @@ async function create(world: World, images: RegionImages, ctx: RouteContext): Pr
     tags: [...new Set((input.tags as string[] | undefined) ?? [])],
     properties,
   };
-  const img = createStoredImage(seed, world.ids, world.now(), null);
+  const img = createStoredImage(seed, world.ids, images.creationTime(world.now()), null);
   images.insert(img);
   return jsonReply(201, glanceView(img), {
     location: `${world.baseUrl}/v2/images/${img.id}`,
@@ -196,9 +214,7 @@ interface PatchOp {
 async function parsePatch(ctx: RouteContext): Promise<PatchOp[]> {
   const type = mediaType(ctx.req);
   if (type === undefined || !PATCH_TYPES.includes(type)) {
-    throw new GlanceFailure(415, `The request media type ${type ?? ''} is not supported by this server.`, {
-      'accept-patch': [...PATCH_TYPES].sort().join(', '),
-    });
+    throw new MediaTypeFailure(type ?? '', { 'accept-patch': [...PATCH_TYPES].sort().join(', ') });
   }
   const body = await jsonBody(ctx);
   if (!Array.isArray(body)) throw new GlanceFailure(400, 'Request body must be a JSON array of operation objects.');
@@ -246,7 +262,7 @@ function applyPatch(img: StoredImage, ops: PatchOp[]): StoredImage {
 
 async function upload(world: World, images: RegionImages, id: string, ctx: RouteContext): Promise<Reply> {
   if (mediaType(ctx.req) !== 'application/octet-stream') {
-    throw new GlanceFailure(415, `The request media type ${mediaType(ctx.req) ?? ''} is not supported by this server.`);
+    throw new MediaTypeFailure(mediaType(ctx.req) ?? '');
   }
   const img = mustGet(images, id);
   if (img.status !== 'queued') {
@@ -276,9 +292,12 @@ async function upload(world: World, images: RegionImages, id: string, ctx: Route
   return emptyReply(204);
 }
 
-function download(images: RegionImages, id: string): Reply {
+function download(world: World, images: RegionImages, id: string): Reply {
   const img = mustGet(images, id);
-  if (img.status === 'deactivated') {
+  // Glance forbids the bytes of a deactivated image to non-admins only (context.is_admin); the
+  // emulator's project roles are the same for every token, admin among them by default.
+  const isAdmin = world.directory.roles.some((r) => r.name === 'admin');
+  if (img.status === 'deactivated' && !isAdmin) {
     throw new GlanceFailure(403, 'The requested image has been deactivated. Image data download is forbidden.');
   }
   if (img.data === undefined) return emptyReply(204);
@@ -352,6 +371,7 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
       try {
         return await run(ctx);
       } catch (err) {
+        if (err instanceof MediaTypeFailure) return webobUnsupportedMediaType(err.mediaType, ctx.accept, err.headers);
         if (err instanceof GlanceFailure) return webobError(err.status, ctx.accept, err.message, err.headers);
         throw err;
       }
@@ -433,7 +453,7 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
     if (sub === '/file') {
       return methods(method === 'PUT' ? 'upload' : 'download', {
         PUT: (ctx) => upload(world, images, id, ctx),
-        GET: () => download(images, id),
+        GET: () => download(world, images, id),
       });
     }
     if (sub === '/actions/deactivate' || sub === '/actions/reactivate') {

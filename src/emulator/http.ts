@@ -116,10 +116,11 @@ function qualityOf(offer: string, ranges: MediaRange[]): number {
 
 /**
  * webob picks the error body format from Accept among text/html and application/json (ties go
- * to text/html); no Accept at all means HTML; an Accept matching neither gets plain text.
+ * to text/html); an Accept matching neither gets plain text, and so does a request without
+ * Accept (real Glance 25 answers such a request in text/plain; curl's `*\/*` gets HTML).
  */
 export function errorFormatFor(accept: string | undefined): ErrorFormat {
-  if (accept === undefined || accept.trim() === '') return 'html';
+  if (accept === undefined || accept.trim() === '') return 'plain';
   const ranges = parseAccept(accept);
   const html = qualityOf('text/html', ranges);
   const json = qualityOf('application/json', ranges);
@@ -147,10 +148,11 @@ export function webobError(
     return jsonReply(status, { message: body, code: statusLine, title }, headers);
   }
   if (format === 'plain') {
+    // webob strips the tags of its template, which leaves three spaces at the end.
     return {
       status,
       headers: { 'content-type': 'text/plain; charset=UTF-8', ...headers },
-      body: `${statusLine}\n\n${text}\n\n\n`,
+      body: `${statusLine}\n\n${text}\n\n   `,
     };
   }
   const html =
@@ -159,8 +161,38 @@ export function webobError(
   return { status, headers: { 'content-type': 'text/html; charset=UTF-8', ...headers }, body: html };
 }
 
+/**
+ * webob's HTTPUnsupportedMediaType has its own template (the media type in the text, no
+ * explanation slot), so its three bodies differ from webobError's.
+ */
+export function webobUnsupportedMediaType(
+  mediaType: string,
+  accept: string | undefined,
+  headers: Record<string, string> = {},
+): Reply {
+  const statusLine = '415 Unsupported Media Type';
+  const text = `The request media type ${mediaType} is not supported by this server.`;
+  const format = errorFormatFor(accept);
+  if (format === 'json') {
+    return jsonReply(415, { message: `${text}\n<br /><br />\n`, code: statusLine, title: 'Unsupported Media Type' }, headers);
+  }
+  if (format === 'plain') {
+    return { status: 415, headers: { 'content-type': 'text/plain; charset=UTF-8', ...headers }, body: `${statusLine}\n\n${text} \n\n ` };
+  }
+  const html =
+    `<html>\n <head>\n  <title>${statusLine}</title>\n </head>\n <body>\n  <h1>${statusLine}</h1>\n` +
+    `  ${escapeHtml(text)}\n<br /><br />\n\n </body>\n</html>`;
+  return { status: 415, headers: { 'content-type': 'text/html; charset=UTF-8', ...headers }, body: html };
+}
+
+/** Python's html.escape (quote=True), which webob uses: quotes become entities too. */
 function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#x27;');
 }
 
 /** Python's `urllib.parse.quote_plus`: only letters, digits and `_.-~` stay as they are. */

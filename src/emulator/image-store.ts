@@ -150,8 +150,18 @@ export class RegionImages {
   private readonly byId = new Map<string, StoredImage>();
   private readonly byName = new Map<string, Map<string, StoredImage>>();
   private readonly sortedCache = new Map<string, StoredImage[]>();
+  private lastCreatedAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(readonly name: string) {}
+
+  /**
+   * A creation time for an image made through the API, after every earlier one: Glance keeps
+   * microseconds, so images created in one millisecond still list newest first, not by id.
+   */
+  creationTime(nowMs: number): number {
+    this.lastCreatedAtMs = nowMs > this.lastCreatedAtMs ? nowMs : this.lastCreatedAtMs + 0.001;
+    return this.lastCreatedAtMs;
+  }
 
   get size(): number {
     return this.byId.size;

@@ -116,6 +116,11 @@ export class TokenStore {
     return rec;
   }
 
+  /** Whether `id` was ever issued here (valid or not). */
+  known(id: string): boolean {
+    return this.tokens.has(id);
+  }
+
   revoke(id: string): void {
     const rec = this.tokens.get(id);
     if (rec) rec.revoked = true;
@@ -167,6 +172,13 @@ export function buildCatalog(
       endpoints: regions.flatMap((r) =>
         (['public', 'internal'] as const).map((i) => ep(i, r, `${baseUrl}/compute/${r}/v2.1`)),
       ),
+    },
+    {
+      type: 'network',
+      name: 'neutron',
+      id: ids.hex32(),
+      // Unversioned, like real Neutron endpoints: the API is under /v2.0.
+      endpoints: regions.flatMap((r) => (['public', 'internal'] as const).map((i) => ep(i, r, `${baseUrl}/network/${r}`))),
     },
   ];
 }
@@ -375,12 +387,17 @@ function subjectToken(world: World, ctx: RouteContext): { rec?: TokenRecord; rep
   const subject = header(ctx.req, 'x-subject-token');
   if (subject === undefined) return { reply: keystoneError(400, 'Expecting to find X-Subject-Token in request headers.') };
   const rec = world.tokens.valid(subject, world.now());
-  if (!rec) return { reply: keystoneError(404, 'Failed to validate token') };
+  if (!rec) {
+    // A string that never was a token fails to decrypt; a known one that expired or was revoked fails validation.
+    const known = world.tokens.known(subject);
+    return { reply: keystoneError(404, known ? 'Failed to validate token' : 'Could not recognize Fernet token') };
+  }
   return { rec };
 }
 
+/** Keystone names its own versioned endpoint (keystonemiddleware in front of Glance names the unversioned root). */
 function wwwAuthenticate(world: World): Record<string, string> {
-  return { 'www-authenticate': `Keystone uri="${world.baseUrl}/identity"` };
+  return { 'www-authenticate': `Keystone uri="${world.baseUrl}/identity/v3"` };
 }
 
 function versionV3(world: World): unknown {

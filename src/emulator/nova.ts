@@ -2,6 +2,7 @@
 import { jsonReply, urlencode, isoSeconds, header, type Reply } from './http.js';
 import { GlanceBadRequest, parseImageListQuery } from './glance-query.js';
 import type { RegionImages, StoredImage } from './image-store.js';
+import { novaServersRoute } from './nova-servers.js';
 import type { Route, RouteContext, World } from './world.js';
 
 export const NOVA_MIN_VERSION = '2.1';
@@ -276,6 +277,8 @@ export function novaRoute(world: World, region: string, method: string, rest: st
       return jsonReply(200, { image: detailView(world, region, img) });
     });
   }
+  const servers = novaServersRoute(world, region, method, path);
+  if (servers) return servers;
   return api('other', () => novaError(404, 'The resource could not be found.'));
 }
 

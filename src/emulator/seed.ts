@@ -1,11 +1,12 @@
 // Initial images of every region: the usual public base images and optional random-named filler.
 import type { IdSource } from './ids.js';
 import { createStoredImage, type ImageStore } from './image-store.js';
+import { EMPTY_TAR } from './sandbox.js';
 
 export const BASE_IMAGES: ReadonlyArray<{ name: string; properties: Record<string, string>; minDisk: number }> = [
-  { name: 'debian-12-genericcloud', properties: { os_distro: 'debian', os_version: '12', hw_disk_bus: 'virtio' }, minDisk: 2 },
-  { name: 'ubuntu-24.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '24.04', hw_disk_bus: 'virtio' }, minDisk: 3 },
-  { name: 'ubuntu-22.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '22.04', hw_disk_bus: 'virtio' }, minDisk: 3 },
+  { name: 'debian-12-genericcloud', properties: { os_distro: 'debian', os_version: '12', hw_disk_bus: 'virtio', default_user: 'debian' }, minDisk: 2 },
+  { name: 'ubuntu-24.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '24.04', hw_disk_bus: 'virtio', default_user: 'ubuntu' }, minDisk: 3 },
+  { name: 'ubuntu-22.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '22.04', hw_disk_bus: 'virtio', default_user: 'ubuntu' }, minDisk: 3 },
   { name: 'cirros-0.6.2-x86_64-disk', properties: { os_distro: 'cirros', os_version: '0.6.2' }, minDisk: 1 },
 ];
 
@@ -51,6 +52,8 @@ export function seedRegions(store: ImageStore, ids: IdSource, plan: SeedPlan): v
             container_format: 'bare',
             min_disk: base.minDisk,
             properties: { ...base.properties },
+            // A server's disk is a tar of what differs from the host's root: a base image changes nothing.
+            data: EMPTY_TAR,
             createdAtMs,
           },
           ids,

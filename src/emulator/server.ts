@@ -1,8 +1,12 @@
 // The emulator's HTTP server: Keystone, Glance per region and Nova per region on one loopback port.
+import { setMaxListeners } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { ImagesyncError } from '../errors.js';
 import { cloudsYamlText, writePrivateFile } from './clouds-yaml.js';
+import { ComputeCloud, DEFAULT_COMPUTE_KNOBS, type ComputeState } from './compute.js';
 import { FaultLayer, injectedContentType } from './faults.js';
 import { glanceRoute } from './glance.js';
 import {
@@ -13,9 +17,12 @@ import {
   type Reply,
 } from './http.js';
 import { createIdSource, newRequestId } from './ids.js';
+import { storeImageBackend } from './image-backend.js';
 import { ImageStore, applyImageChange, createStoredImage, glanceView } from './image-store.js';
 import { Directory, TokenStore, buildCatalog, keystoneRoute } from './keystone.js';
+import { neutronRoute } from './neutron.js';
 import { novaError, novaRoute } from './nova.js';
+import { defaultComputeRoot } from './sandbox.js';
 import { seedRegions } from './seed.js';
 import { EmulatorStats } from './stats.js';
 import type {
@@ -30,6 +37,8 @@ import type {
 import type { Route, RouteContext, World } from './world.js';
 
 export type * from './types.js';
+export type { ComputeKnobs, ComputeState, FloatingIpSummary, KeypairSummary, ServerSummary } from './compute.js';
+export { startComputeOnly, type ComputeOnly, type ComputeOnlyOptions, type ComputeOnlyRegion } from './compute-only.js';
 export { EmulatorStats } from './stats.js';
 export { seededRandom } from './ids.js';
 
@@ -56,6 +65,8 @@ export interface Emulator {
   readonly state: EmulatorState;
   readonly stats: EmulatorStats;
   readonly faults: Readonly<FaultOptions>;
+  /** Servers, keypairs and floating IPs per region (for tests: assert nothing leaked). */
+  readonly compute: ComputeState;
   setFaults(change: Partial<FaultOptions>): void;
   inject(rule: InjectRule): InjectHandle;
   /** Drop every inject rule that has not run out yet. */
@@ -106,7 +117,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 function resolveRoute(world: World, method: string, pathname: string): Route | undefined {
-  const m = /^\/(identity|image|compute)(?:\/([^/]*))?(\/.*)?$/.exec(pathname);
+  const m = /^\/(identity|image|compute|network)(?:\/([^/]*))?(\/.*)?$/.exec(pathname);
   if (!m) return undefined;
   const service = m[1];
   if (service === 'identity') return keystoneRoute(world, method, pathname.slice('/identity'.length));
@@ -118,6 +129,7 @@ function resolveRoute(world: World, method: string, pathname: string): Route | u
   }
   const rest = m[3] ?? '';
   if (service === 'image') return world.imageRegions.has(region) ? glanceRoute(world, region, method, rest) : undefined;
+  if (service === 'network') return world.regions.includes(region) ? neutronRoute(world, region, method, rest) : undefined;
   return world.regions.includes(region) ? novaRoute(world, region, method, rest) : undefined;
 }
 
@@ -158,10 +170,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       errorRate: opts.errorRate ?? 0,
       errorServices: opts.errorServices ?? ['image', 'compute'],
       tokenTtlSeconds: opts.tokenTtlSeconds ?? 3600,
+      ...DEFAULT_COMPUTE_KNOBS,
+      ...(opts.bootDelayMs !== undefined ? { bootDelayMs: opts.bootDelayMs } : {}),
+      ...(opts.consoleDelayMs !== undefined ? { consoleDelayMs: opts.consoleDelayMs } : {}),
+      ...(opts.snapshotDelayMs !== undefined ? { snapshotDelayMs: opts.snapshotDelayMs } : {}),
+      ...(opts.deleteDelayMs !== undefined ? { deleteDelayMs: opts.deleteDelayMs } : {}),
+      ...(opts.serverErrorRate !== undefined ? { serverErrorRate: opts.serverErrorRate } : {}),
     },
     random,
   );
   const closing = new AbortController();
+  // One listener per delayed request: hundreds at once under a latency knob is normal.
+  setMaxListeners(0, closing.signal);
   const host = opts.host ?? '127.0.0.1';
   let world: World | undefined;
 
@@ -211,7 +231,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       write(res, requestId, {
         status: 404,
         headers: { 'content-type': 'text/plain; charset=UTF-8' },
-        body: `Nothing here: ${url.pathname}. The emulator serves /identity/v3, /image/<region>/v2 and /compute/<region>/v2.1 for regions ${world.regions.join(', ')}.\n`,
+        body: `Nothing here: ${url.pathname}. The emulator serves /identity/v3, /image/<region>/v2, /compute/<region>/v2.1 and /network/<region>/v2.0 for regions ${world.regions.join(', ')}.\n`,
       });
       return;
     }
@@ -269,6 +289,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const directory = new Directory(opts.users ?? [DEFAULT_USER], ids);
   const defaultOwner = directory.users[0]?.project.id ?? null;
   const store = new ImageStore(regions);
+  const sshPort = opts.sshPort ?? 22;
+  if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new RangeError(`emulator: sshPort must be 1..65535, got ${sshPort}`);
+  const compute = new ComputeCloud({
+    regions,
+    // One directory per emulator (created on the first boot), so close() removes only its own servers.
+    dir: join(opts.computeDir ?? (await defaultComputeRoot()), `imagesync-emu-${process.pid}-${randomBytes(4).toString('hex')}`),
+    sshPort,
+    ids,
+    now: clock,
+    knobs: () => faults.options,
+    setKnobs: (change) => faults.set(change),
+    images: (region) => storeImageBackend(store.region(region), ids, clock, `${baseUrl}/image/${region}`),
+  });
   world = {
     baseUrl,
     regions,
@@ -283,6 +316,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     pageSize: opts.pageSize ?? 25,
     maxPageSize: opts.maxPageSize ?? 1000,
     maxUploadBytes: 1024 * 1024 * 1024,
+    compute,
   };
   seedRegions(store, ids, {
     regions,
@@ -328,6 +362,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     get faults() {
       return faults.options;
     },
+    compute,
     setFaults: (change) => faults.set(change),
     inject: (rule) => faults.inject(rule),
     clearInjections: () => faults.clearInjected(),
@@ -337,12 +372,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     writeCloudsYaml: (file, cloudName = 'emulator') =>
       writePrivateFile(file, cloudsYamlText({ cloudName, authUrl, user: firstUser, regions })),
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        closing.abort();
-        server.close(() => resolve());
-        // Keep-alive sockets would hold close() open until the client gives up on them.
-        server.closeAllConnections();
-      });
+      closed ??= Promise.all([
+        new Promise<void>((resolve) => {
+          closing.abort();
+          server.close(() => resolve());
+          // Keep-alive sockets would hold close() open until the client gives up on them.
+          server.closeAllConnections();
+        }),
+        compute.close(),
+      ]).then(() => undefined);
       return closed;
     },
   };

@@ -14,7 +14,7 @@ export type ImageStatus =
 export type ImageVisibility = 'public' | 'private' | 'shared' | 'community';
 
 /** The services the emulator serves; also the `service` part of every stats kind. */
-export type ServiceKind = 'identity' | 'image' | 'compute';
+export type ServiceKind = 'identity' | 'image' | 'compute' | 'network';
 
 export interface EmulatorUserOptions {
   username: string;
@@ -50,6 +50,20 @@ export interface FaultOptions {
   errorServices: ServiceKind[];
   /** Lifetime of tokens issued from now on. */
   tokenTtlSeconds: number;
+  /** Compute: BUILD lasts at least this long (default 200). */
+  bootDelayMs: number;
+  /** Compute: the host key blocks appear in the console this long after ACTIVE (default 100). */
+  consoleDelayMs: number;
+  /** Compute: a snapshot stays `saving` at least this long (default 100). */
+  snapshotDelayMs: number;
+  /** Compute: a deleted server still answers GET (task_state deleting) this long (default 100). */
+  deleteDelayMs: number;
+  /** Compute: fraction (0..1) of boots that end in ERROR ("No valid host was found."). */
+  serverErrorRate: number;
+  /** Compute, one-shot: the next boot ends in ERROR with this fault message. */
+  nextServerError: string | null;
+  /** Compute, one-shot: the next snapshot ends `killed`. */
+  nextSnapshotKilled: boolean;
 }
 
 /**
@@ -103,6 +117,15 @@ export interface EmulatorOptions {
   clock?: () => number;
   /** Uniform [0,1); drives image ids, filler names and errorRate. Pass a seeded one for repeatable runs. */
   random?: () => number;
+  /** Port every build server's sshd listens on, at the server's own loopback address (default 22). */
+  sshPort?: number;
+  /** Where server directories go (default: tmpdir, or /dev/shm when tmpdir is on overlayfs). */
+  computeDir?: string;
+  bootDelayMs?: number;
+  consoleDelayMs?: number;
+  snapshotDelayMs?: number;
+  deleteDelayMs?: number;
+  serverErrorRate?: number;
 }
 
 /** An image as Glance v2 shows it; extra properties are flattened at the top level. */

@@ -1,5 +1,6 @@
 // The emulator's shared state and the route contract each emulated service implements.
 import type { IncomingMessage } from 'node:http';
+import type { ComputeCloud } from './compute.js';
 import type { FaultLayer } from './faults.js';
 import type { IdSource } from './ids.js';
 import type { ImageStore } from './image-store.js';
@@ -23,6 +24,8 @@ export interface World {
   pageSize: number;
   maxPageSize: number;
   maxUploadBytes: number;
+  /** Servers, keypairs, networks and floating IPs of every region. */
+  compute?: ComputeCloud;
 }
 
 export interface RouteContext {

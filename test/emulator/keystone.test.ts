@@ -116,7 +116,7 @@ describe('emulated Keystone v3', () => {
     const res = await postTokens(emu, passwordAuth(true, 'wrong'));
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect(res.headers.get('www-authenticate')).toBe(`Keystone uri="${emu.url}/identity"`);
+    expect(res.headers.get('www-authenticate')).toBe(`Keystone uri="${emu.authUrl}"`);
     expect(await json(res)).toEqual({
       error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' },
     });
@@ -141,7 +141,7 @@ describe('emulated Keystone v3', () => {
     const res = await postTokens(emu, passwordAuth());
     const { catalog } = (await json(res)).token;
     const byType = Object.fromEntries(catalog.map((s: any) => [s.type, s]));
-    expect(Object.keys(byType).sort()).toEqual(['compute', 'identity', 'image']);
+    expect(Object.keys(byType).sort()).toEqual(['compute', 'identity', 'image', 'network']);
     for (const s of catalog) {
       expect(s).toEqual({ type: s.type, name: expect.any(String), id: expect.stringMatching(/^[0-9a-f]{32}$/), endpoints: expect.any(Array) });
       for (const e of s.endpoints) expect(e.region_id).toBe(e.region);
@@ -171,12 +171,13 @@ describe('emulated Keystone v3', () => {
 
     const bad = await call(`${emu.authUrl}/auth/tokens`, admin, { headers: { 'x-subject-token': 'gAAAAAnope' } });
     expect(bad.status).toBe(404);
-    expect(await json(bad)).toEqual({ error: { code: 404, message: 'Failed to validate token', title: 'Not Found' } });
+    expect(await json(bad)).toEqual({ error: { code: 404, message: 'Could not recognize Fernet token', title: 'Not Found' } });
 
     const revoke = await call(`${emu.authUrl}/auth/tokens`, admin, { method: 'DELETE', headers: { 'x-subject-token': subject } });
     expect(revoke.status).toBe(204);
     const again = await call(`${emu.authUrl}/auth/tokens`, admin, { headers: { 'x-subject-token': subject } });
     expect(again.status).toBe(404);
+    expect((await json(again)).error.message).toBe('Failed to validate token');
     const noAuth = await call(`${emu.authUrl}/auth/tokens`, undefined, { headers: { 'x-subject-token': admin } });
     expect(noAuth.status).toBe(401);
   });

@@ -1,7 +1,7 @@
 // Step: a temporary ed25519 keypair, generated in memory; the private key touches disk only for --keep-on-failure.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { Step } from '../runner.js';
 import { tempName, type BuildState } from '../state.js';
 
@@ -9,7 +9,7 @@ export const createKeypair: Step<BuildState> = {
   name: 'create keypair',
   async run(s, ctx) {
     const name = tempName('key', s);
-    const pair = utils.generateKeyPairSync('ed25519', { comment: name });
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: name });
     s.redactor.add(pair.private);
     const { nova } = s.services;
     await nova.createKeypair(name, pair.public, ctx.signal);

@@ -1,0 +1,940 @@
+// Compute state of the emulator: flavors, keypairs, servers with their sandboxes, networks, ports, floating IPs.
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { connect as netConnect, createServer, type Server as NetServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { parsePublicKeyLine } from '../ssh/host-keys.js';
+import { bootLines, defaultUserOf, generateHostKeys, hostKeyLines, writeBootFiles, type HostKey } from './cloud-init.js';
+import type { IdSource } from './ids.js';
+import type { BackendImage, ComputeCaller, ImageBackend } from './image-backend.js';
+import { FIXED_RANGE, FLOATING_RANGE, LoopbackPool } from './loopback.js';
+import {
+  createServerDirs,
+  extractIntoUpper,
+  looksLikeTar,
+  sandboxUnsupportedReason,
+  startSandbox,
+  tarUpperDir,
+  type Sandbox,
+  type ServerDirs,
+} from './sandbox.js';
+
+/** Compute fault knobs (also part of the emulator's FaultOptions). */
+export interface ComputeKnobs {
+  /** BUILD lasts at least this long. */
+  bootDelayMs: number;
+  /** The host key blocks appear in the console this long after ACTIVE. */
+  consoleDelayMs: number;
+  /** A snapshot stays `saving` at least this long. */
+  snapshotDelayMs: number;
+  /** A deleted server still answers GET (task_state deleting) this long. */
+  deleteDelayMs: number;
+  /** Fraction (0..1) of boots that end in ERROR ("No valid host was found."). */
+  serverErrorRate: number;
+  /** One-shot: the next boot ends in ERROR with this fault message. */
+  nextServerError: string | null;
+  /** One-shot: the next snapshot ends `killed`. */
+  nextSnapshotKilled: boolean;
+}
+
+export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
+  bootDelayMs: 200,
+  consoleDelayMs: 100,
+  snapshotDelayMs: 100,
+  deleteDelayMs: 100,
+  serverErrorRate: 0,
+  nextServerError: null,
+  nextSnapshotKilled: false,
+};
+
+export function checkComputeKnobs(o: Partial<ComputeKnobs>): void {
+  for (const k of ['bootDelayMs', 'consoleDelayMs', 'snapshotDelayMs', 'deleteDelayMs'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(v >= 0)) throw new RangeError(`emulator: ${k} must be 0 or more, got ${v}`);
+  }
+  if (o.serverErrorRate !== undefined && !(o.serverErrorRate >= 0 && o.serverErrorRate <= 1)) {
+    throw new RangeError(`emulator: serverErrorRate must be between 0 and 1, got ${o.serverErrorRate}`);
+  }
+}
+
+export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
+
+/** A failure the API layer turns into Nova's or Neutron's error body. */
+export class ComputeError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Neutron's error type, e.g. FloatingIPNotFound. */
+    readonly type = 'HTTPError',
+  ) {
+    super(message);
+  }
+}
+
+export interface Flavor {
+  id: string;
+  name: string;
+  ram: number;
+  vcpus: number;
+  disk: number;
+}
+
+export const FLAVORS: readonly Flavor[] = [
+  { id: '1', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1 },
+  { id: '2', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20 },
+  { id: '3', name: 'm1.medium', ram: 4096, vcpus: 2, disk: 40 },
+];
+
+export interface Keypair {
+  id: number;
+  name: string;
+  userId: string;
+  publicKey: string;
+  fingerprint: string;
+  type: 'ssh' | 'x509';
+  createdAtMs: number;
+}
+
+export interface Network {
+  id: string;
+  name: string;
+  external: boolean;
+  subnetId: string;
+  subnetName: string;
+  pool: LoopbackPool;
+  createdAtMs: number;
+}
+
+export interface Port {
+  id: string;
+  networkId: string;
+  subnetId: string;
+  deviceId: string;
+  projectId: string;
+  macAddress: string;
+  address: string;
+  createdAtMs: number;
+}
+
+export interface FloatingIp {
+  id: string;
+  address: string;
+  networkId: string;
+  portId: string | null;
+  projectId: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+  proxy?: NetServer;
+  sockets: Set<Socket>;
+}
+
+export type ServerStatus = 'BUILD' | 'ACTIVE' | 'ERROR' | 'SHUTOFF';
+
+export interface ServerRecord {
+  id: string;
+  name: string;
+  projectId: string;
+  userId: string;
+  image: BackendImage;
+  flavor: Flavor;
+  keyName: string | null;
+  publicKey: string | undefined;
+  metadata: Record<string, string>;
+  tags: string[];
+  securityGroups: string[];
+  /** Networks asked for at boot (ports are created during BUILD). */
+  networkIds: string[];
+  ports: Port[];
+  status: ServerStatus;
+  vmState: string;
+  taskState: string | null;
+  powerState: number;
+  fault?: { code: number; message: string; created: number };
+  createdAtMs: number;
+  updatedAtMs: number;
+  launchedAtMs: number | null;
+  deletedAtMs: number | null;
+  hostname: string;
+  defaultUser: string;
+  hostKeys: HostKey[];
+  console: Array<{ visibleAtMs: number; lines: string[] }>;
+  dirs?: ServerDirs;
+  sandbox?: Sandbox;
+  /** Address sshd listens on even with networks "none" (then unpublished). */
+  sshAddress?: string;
+  /** Running background work (boot, snapshot, stop): delete waits for it before removing the dir. */
+  busy: Set<Promise<void>>;
+  /** Milliseconds the last boot took (namespace + overlay + user + keygen + sshd). */
+  bootMs?: number;
+}
+
+export interface NetworkRequest {
+  uuid?: string;
+  port?: string;
+}
+
+export interface CreateServerRequest {
+  name: string;
+  imageRef: string;
+  flavorRef: string;
+  keyName?: string;
+  /** 'auto' / 'none' (2.37+), or a list. */
+  networks: 'auto' | 'none' | NetworkRequest[];
+  metadata: Record<string, string>;
+  tags: string[];
+  securityGroups: string[];
+}
+
+export interface ComputeEnv {
+  region: string;
+  /** Root of the server directories (created on first boot). */
+  dir: string;
+  sshPort: number;
+  ids: IdSource;
+  now(): number;
+  knobs(): ComputeKnobs;
+  /** Clear a one-shot knob. */
+  setKnobs(change: Partial<ComputeKnobs>): void;
+  images: ImageBackend;
+  fixedPool: LoopbackPool;
+  floatingPool: LoopbackPool;
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** Nova's keypair fingerprint: MD5 of the key blob as colon-separated hex. */
+export function md5Fingerprint(blob: Buffer): string {
+  return (createHash('md5').update(blob).digest('hex').match(/../g) ?? []).join(':');
+}
+
+function lastSegment(ref: string): string {
+  const trimmed = ref.replace(/\/+$/, '');
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}
+
+/** A hostname from the server name, as Nova's sanitize_hostname does. */
+export function sanitizeHostname(name: string, fallback: string): string {
+  const h = name
+    .toLowerCase()
+    .replace(/[ _]/g, '-')
+    .replace(/[^a-z0-9.-]/g, '')
+    .replace(/^[.-]+|[.-]+$/g, '')
+    .slice(0, 63)
+    .replace(/[.-]+$/g, '');
+  return h === '' ? fallback : h;
+}
+
+function sandboxFault(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/need root|Operation not permitted|permission denied/i.test(msg) && !msg.includes('need root')) {
+    return `the emulator's build servers need root for mount namespaces: ${msg}`;
+  }
+  return msg;
+}
+
+/** One region's compute and network state. */
+export class ComputeRegion {
+  readonly keypairs = new Map<string, Keypair>();
+  readonly servers = new Map<string, ServerRecord>();
+  readonly networks: Network[];
+  readonly ports = new Map<string, Port>();
+  readonly floatingIps = new Map<string, FloatingIp>();
+  private nextKeypairId = 1;
+  private closed = false;
+
+  constructor(private readonly env: ComputeEnv) {
+    const now = env.now();
+    this.networks = [
+      { id: env.ids.uuid(), name: 'private', external: false, subnetId: env.ids.uuid(), subnetName: 'private-subnet', pool: env.fixedPool, createdAtMs: now },
+      { id: env.ids.uuid(), name: 'public', external: true, subnetId: env.ids.uuid(), subnetName: 'public-subnet', pool: env.floatingPool, createdAtMs: now },
+    ];
+  }
+
+  get region(): string {
+    return this.env.region;
+  }
+
+  get glanceUrl(): string {
+    return this.env.images.glanceUrl;
+  }
+
+  get sshPort(): number {
+    return this.env.sshPort;
+  }
+
+  now(): number {
+    return this.env.now();
+  }
+
+  // ---- flavors
+  flavor(ref: string): Flavor | undefined {
+    const id = lastSegment(ref);
+    return FLAVORS.find((f) => f.id === id);
+  }
+
+  // ---- keypairs
+  private keypairKey(userId: string, name: string): string {
+    return `${userId}\u0000${name}`;
+  }
+
+  createKeypair(caller: ComputeCaller, name: string, publicKey: string, type: 'ssh' | 'x509'): Keypair {
+    let blob: Buffer;
+    try {
+      blob = parsePublicKeyLine(publicKey).blob;
+    } catch {
+      throw new ComputeError(400, 'Keypair data is invalid: failed to generate fingerprint');
+    }
+    const key = this.keypairKey(caller.userId, name);
+    if (this.keypairs.has(key)) throw new ComputeError(409, `Key pair '${name}' already exists.`);
+    const kp: Keypair = {
+      id: this.nextKeypairId++,
+      name,
+      userId: caller.userId,
+      publicKey: publicKey.trim(),
+      fingerprint: md5Fingerprint(blob),
+      type,
+      createdAtMs: this.env.now(),
+    };
+    this.keypairs.set(key, kp);
+    return kp;
+  }
+
+  listKeypairs(userId: string): Keypair[] {
+    return [...this.keypairs.values()].filter((k) => k.userId === userId).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  keypair(userId: string, name: string): Keypair {
+    const kp = this.keypairs.get(this.keypairKey(userId, name));
+    if (!kp) throw new ComputeError(404, `Keypair ${name} not found for user ${userId}`);
+    return kp;
+  }
+
+  deleteKeypair(userId: string, name: string): void {
+    this.keypair(userId, name);
+    this.keypairs.delete(this.keypairKey(userId, name));
+  }
+
+  // ---- networks and ports
+  network(id: string): Network | undefined {
+    return this.networks.find((n) => n.id === id);
+  }
+
+  private newMac(): string {
+    const b = Array.from({ length: 3 }, () => this.env.ids.int(256).toString(16).padStart(2, '0'));
+    return `fa:16:3e:${b.join(':')}`;
+  }
+
+  private async createPort(server: ServerRecord, net: Network): Promise<Port> {
+    const address = await net.pool.allocate(this.env.sshPort);
+    const port: Port = {
+      id: this.env.ids.uuid(),
+      networkId: net.id,
+      subnetId: net.subnetId,
+      deviceId: server.id,
+      projectId: server.projectId,
+      macAddress: this.newMac(),
+      address,
+      createdAtMs: this.env.now(),
+    };
+    this.ports.set(port.id, port);
+    return port;
+  }
+
+  private releasePort(port: Port): void {
+    this.ports.delete(port.id);
+    this.networks.find((n) => n.id === port.networkId)?.pool.release(port.address);
+    for (const fip of this.floatingIps.values()) {
+      if (fip.portId === port.id) this.setFloatingPort(fip, null);
+    }
+  }
+
+  // ---- servers
+  visibleServer(projectId: string, id: string): ServerRecord {
+    const s = this.servers.get(id);
+    if (!s || s.projectId !== projectId) throw new ComputeError(404, `Instance ${id} could not be found.`);
+    return s;
+  }
+
+  async createServer(caller: ComputeCaller, req: CreateServerRequest): Promise<ServerRecord> {
+    if (this.closed) throw new ComputeError(503, 'The emulator is shutting down.');
+    const flavor = this.flavor(req.flavorRef);
+    if (!flavor) throw new ComputeError(400, `Flavor ${req.flavorRef} could not be found.`);
+    const imageId = lastSegment(req.imageRef);
+    let image: BackendImage | undefined;
+    try {
+      image = await this.env.images.get(caller, imageId);
+    } catch (err) {
+      throw new ComputeError(500, `Unable to look up image ${imageId} in Glance: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!image) throw new ComputeError(400, `Image ${imageId} could not be found.`);
+    if (image.status !== 'active') throw new ComputeError(400, `Image ${imageId} is not active.`);
+    if (flavor.disk > 0 && image.minDisk > flavor.disk) {
+      throw new ComputeError(400, `Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk * 1024 ** 3} bytes, image is ${image.minDisk * 1024 ** 3} bytes.`);
+    }
+    let publicKey: string | undefined;
+    if (req.keyName !== undefined) {
+      const kp = this.keypairs.get(this.keypairKey(caller.userId, req.keyName));
+      if (!kp) throw new ComputeError(400, 'Invalid key_name provided.');
+      publicKey = kp.publicKey;
+    }
+    let networkIds: string[];
+    if (req.networks === 'none') networkIds = [];
+    else if (req.networks === 'auto') networkIds = [(this.networks.find((n) => !n.external) as Network).id];
+    else {
+      networkIds = [];
+      for (const n of req.networks) {
+        if (n.port !== undefined) throw new ComputeError(400, `Port ${n.port} could not be found.`);
+        if (n.uuid === undefined) throw new ComputeError(400, 'Bad networks format: network uuid is not in proper format');
+        if (!this.network(n.uuid)) throw new ComputeError(400, `Network ${n.uuid} could not be found.`);
+        networkIds.push(n.uuid);
+      }
+    }
+    for (const g of req.securityGroups) {
+      if (g !== 'default') throw new ComputeError(400, `Security group ${g} not found for project ${caller.projectId}.`);
+    }
+    const now = this.env.now();
+    const id = this.env.ids.uuid();
+    const server: ServerRecord = {
+      id,
+      name: req.name,
+      projectId: caller.projectId,
+      userId: caller.userId,
+      image,
+      flavor,
+      keyName: req.keyName ?? null,
+      publicKey,
+      metadata: { ...req.metadata },
+      tags: [...new Set(req.tags)],
+      securityGroups: req.securityGroups.length > 0 ? req.securityGroups : ['default'],
+      networkIds,
+      ports: [],
+      status: 'BUILD',
+      vmState: 'building',
+      taskState: 'scheduling',
+      powerState: 0,
+      createdAtMs: now,
+      updatedAtMs: now,
+      launchedAtMs: null,
+      deletedAtMs: null,
+      hostname: sanitizeHostname(req.name, `server-${id}`),
+      defaultUser: defaultUserOf(image.properties),
+      hostKeys: [],
+      console: [],
+      busy: new Set(),
+    };
+    this.servers.set(id, server);
+    this.track(server, this.boot(server, caller));
+    return server;
+  }
+
+  private track(server: ServerRecord, work: Promise<void>): void {
+    const p = work.catch(() => undefined).finally(() => server.busy.delete(p));
+    server.busy.add(p);
+  }
+
+  private setError(server: ServerRecord, message: string): void {
+    const now = this.env.now();
+    server.status = 'ERROR';
+    server.vmState = 'error';
+    server.taskState = null;
+    server.powerState = 0;
+    server.fault = { code: 500, message, created: now };
+    server.updatedAtMs = now;
+  }
+
+  private async boot(server: ServerRecord, caller: ComputeCaller): Promise<void> {
+    const knobs = this.env.knobs();
+    const delay = sleep(knobs.bootDelayMs);
+    let fault: string | undefined;
+    if (knobs.nextServerError !== null) {
+      fault = knobs.nextServerError;
+      this.env.setKnobs({ nextServerError: null });
+    } else if (knobs.serverErrorRate > 0 && this.env.ids.random() < knobs.serverErrorRate) {
+      fault = NO_VALID_HOST;
+    }
+    if (fault !== undefined) {
+      // As the scheduler fails: no host, no ports, no console.
+      await delay;
+      if (server.deletedAtMs === null) this.setError(server, fault);
+      return;
+    }
+    server.taskState = 'networking';
+    try {
+      for (const netId of server.networkIds) {
+        server.ports.push(await this.createPort(server, this.network(netId) as Network));
+      }
+      server.taskState = 'spawning';
+      server.updatedAtMs = this.env.now();
+      await this.startMachine(server, caller, true);
+    } catch (err) {
+      await delay;
+      if (server.deletedAtMs === null) this.setError(server, sandboxFault(err));
+      return;
+    }
+    await delay;
+    if (server.deletedAtMs !== null) return;
+    this.becomeActive(server);
+  }
+
+  private becomeActive(server: ServerRecord): void {
+    const now = this.env.now();
+    server.status = 'ACTIVE';
+    server.vmState = 'active';
+    server.taskState = null;
+    server.powerState = 1;
+    server.launchedAtMs ??= now;
+    server.updatedAtMs = now;
+    const port = server.ports[0];
+    const boot = {
+      hostname: server.hostname,
+      address: port?.address,
+      mac: port?.macAddress,
+      user: server.defaultUser,
+      bootedAtMs: now,
+      hostKeys: server.hostKeys,
+    };
+    const shown = now + this.env.knobs().consoleDelayMs;
+    server.console.push({ visibleAtMs: now, lines: bootLines(boot) }, { visibleAtMs: shown, lines: hostKeyLines(boot, shown) });
+  }
+
+  /** Overlay + cloud-init + sshd for one boot; the first boot also lays the image's disk into the upper dir. */
+  private async startMachine(server: ServerRecord, caller: ComputeCaller, firstBoot: boolean): Promise<void> {
+    const reason = sandboxUnsupportedReason();
+    if (reason) throw new Error(reason);
+    const started = performance.now();
+    if (firstBoot || !server.dirs) {
+      await mkdir(this.env.dir, { recursive: true, mode: 0o700 });
+      server.dirs = await createServerDirs(join(this.env.dir, server.id));
+      const data = await this.env.images.data(caller, server.image.id);
+      // Only a tar is a disk the emulator can lay down; other bytes (a test's payload) boot an unchanged root.
+      if (data && looksLikeTar(data) && data.some((b) => b !== 0)) await extractIntoUpper(server.dirs, data);
+      server.hostKeys = await generateHostKeys(server.dirs.boot, server.hostname);
+    }
+    const dirs = server.dirs;
+    for (let attempt = 0; ; attempt++) {
+      // Without a network the server still gets an address for its sshd, but the API never shows it.
+      server.sshAddress ??= server.ports[0]?.address ?? (await this.env.fixedPool.allocate(this.env.sshPort));
+      await writeBootFiles({
+        dirs,
+        hostname: server.hostname,
+        user: server.defaultUser,
+        publicKey: server.publicKey,
+        address: server.sshAddress,
+        port: this.env.sshPort,
+      });
+      try {
+        server.sandbox = await startSandbox({ dirs, hostname: server.hostname, address: server.sshAddress, port: this.env.sshPort });
+        break;
+      } catch (err) {
+        // Another emulator on this machine took the address between our probe and sshd's bind.
+        if (attempt < 3 && /Address already in use|Cannot bind any address/.test(String(err)) && server.ports.length <= 1) {
+          const port = server.ports[0];
+          const net = port ? this.network(port.networkId) : undefined;
+          const next = await (net?.pool ?? this.env.fixedPool).allocate(this.env.sshPort);
+          if (port) port.address = next;
+          server.sshAddress = next;
+          continue;
+        }
+        throw err;
+      }
+    }
+    server.bootMs = performance.now() - started;
+    if (this.closed || server.deletedAtMs !== null) await server.sandbox?.stop();
+  }
+
+  listServers(projectId: string): ServerRecord[] {
+    return [...this.servers.values()].filter((s) => s.projectId === projectId).sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1));
+  }
+
+  deleteServer(projectId: string, id: string): void {
+    const server = this.visibleServer(projectId, id);
+    if (server.deletedAtMs !== null) return;
+    server.deletedAtMs = this.env.now();
+    server.taskState = 'deleting';
+    server.updatedAtMs = server.deletedAtMs;
+    const work = (async () => {
+      await Promise.all([sleep(this.env.knobs().deleteDelayMs), this.teardown(server)]);
+      this.servers.delete(server.id);
+    })();
+    void work.catch(() => undefined);
+  }
+
+  /** Stop the machine, free its ports and remove its directory (after any running snapshot). */
+  private async teardown(server: ServerRecord): Promise<void> {
+    // Boot or stop first, so no sandbox starts after we stopped it.
+    await Promise.all([...server.busy]);
+    await server.sandbox?.stop();
+    server.sandbox = undefined;
+    for (const p of server.ports) this.releasePort(p);
+    if (server.sshAddress && !server.ports.some((p) => p.address === server.sshAddress)) this.env.fixedPool.release(server.sshAddress);
+    server.ports = [];
+    if (server.dirs) await rm(server.dirs.root, { recursive: true, force: true });
+  }
+
+  stopServer(projectId: string, id: string): void {
+    const server = this.visibleServer(projectId, id);
+    if (server.deletedAtMs !== null || server.taskState !== null || server.vmState !== 'active') {
+      throw new ComputeError(409, `Cannot 'stop' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
+    }
+    server.taskState = 'powering-off';
+    server.updatedAtMs = this.env.now();
+    this.track(
+      server,
+      (async () => {
+        await server.sandbox?.stop();
+        server.sandbox = undefined;
+        if (server.deletedAtMs !== null) return;
+        server.status = 'SHUTOFF';
+        server.vmState = 'stopped';
+        server.taskState = null;
+        server.powerState = 4;
+        server.updatedAtMs = this.env.now();
+      })(),
+    );
+  }
+
+  startServer(caller: ComputeCaller, id: string): void {
+    const server = this.visibleServer(caller.projectId, id);
+    if (server.deletedAtMs !== null || server.taskState !== null || server.vmState !== 'stopped') {
+      throw new ComputeError(409, `Cannot 'start' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
+    }
+    server.taskState = 'powering-on';
+    server.updatedAtMs = this.env.now();
+    this.track(
+      server,
+      (async () => {
+        try {
+          await this.startMachine(server, caller, false);
+        } catch (err) {
+          if (server.deletedAtMs === null) this.setError(server, sandboxFault(err));
+          return;
+        }
+        if (server.deletedAtMs === null) this.becomeActive(server);
+      })(),
+    );
+  }
+
+  consoleOutput(projectId: string, id: string, length: number | undefined): string {
+    const server = this.visibleServer(projectId, id);
+    const now = this.env.now();
+    const lines = server.console.filter((c) => c.visibleAtMs <= now).flatMap((c) => c.lines);
+    if (lines.length === 0 && (server.status === 'BUILD' || server.status === 'ERROR')) {
+      throw new ComputeError(409, `Instance ${id} is not ready.`);
+    }
+    const picked = length === undefined ? lines : length === 0 ? [] : lines.slice(-length);
+    return picked.join('\n') + (picked.length > 0 ? '\n' : '');
+  }
+
+  /** Start a snapshot; resolves with the new image id once Glance has it (queued). */
+  async createImage(caller: ComputeCaller, id: string, name: string, metadata: Record<string, string>): Promise<string> {
+    const server = this.visibleServer(caller.projectId, id);
+    if (server.deletedAtMs !== null || server.taskState !== null || (server.vmState !== 'active' && server.vmState !== 'stopped')) {
+      throw new ComputeError(409, `Cannot 'createImage' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
+    }
+    const inherited: Record<string, string> = {};
+    for (const [k, v] of Object.entries(server.image.properties)) {
+      // Glance refuses os_glance_* (reserved) on create; the rest Nova sets afresh below.
+      if (!k.startsWith('os_glance') && !['image_type', 'instance_uuid', 'base_image_ref', 'image_location', 'user_id', 'owner_id'].includes(k)) inherited[k] = v;
+    }
+    const properties: Record<string, string> = {
+      ...inherited,
+      ...metadata,
+      image_type: 'snapshot',
+      image_location: 'snapshot',
+      instance_uuid: server.id,
+      base_image_ref: server.image.id,
+      user_id: caller.userId,
+      owner_id: caller.projectId,
+    };
+    server.taskState = 'image_snapshot';
+    server.updatedAtMs = this.env.now();
+    let imageId: string;
+    try {
+      imageId = await this.env.images.createSnapshot(caller, { name, minRam: server.image.minRam, minDisk: server.flavor.disk, properties });
+    } catch (err) {
+      server.taskState = null;
+      throw new ComputeError(500, `Unable to create the snapshot image in Glance: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.track(server, this.snapshot(server, caller, imageId));
+    return imageId;
+  }
+
+  private async snapshot(server: ServerRecord, caller: ComputeCaller, imageId: string): Promise<void> {
+    const images = this.env.images;
+    try {
+      server.taskState = 'image_pending_upload';
+      await images.startUpload(caller, imageId);
+      server.taskState = 'image_uploading';
+      await sleep(this.env.knobs().snapshotDelayMs);
+      if (this.env.knobs().nextSnapshotKilled) {
+        this.env.setKnobs({ nextSnapshotKilled: false });
+        await images.fail(caller, imageId);
+        return;
+      }
+      if (!server.dirs) throw new Error(`server ${server.id} has no disk`);
+      const data = await tarUpperDir(server.dirs);
+      await images.upload(caller, imageId, data);
+    } catch {
+      await images.fail(caller, imageId).catch(() => undefined);
+    } finally {
+      if (server.taskState?.startsWith('image_')) server.taskState = null;
+      server.updatedAtMs = this.env.now();
+    }
+  }
+
+  // ---- floating IPs
+  async createFloatingIp(caller: ComputeCaller, networkId: string, portId: string | null): Promise<FloatingIp> {
+    const net = this.network(networkId);
+    if (!net) throw new ComputeError(404, `Network ${networkId} could not be found.`, 'NetworkNotFound');
+    if (!net.external) {
+      throw new ComputeError(400, `Bad floatingip request: Network ${networkId} is not a valid external network.`, 'BadRequest');
+    }
+    if (portId !== null) this.checkAssociable(portId, null);
+    const now = this.env.now();
+    const fip: FloatingIp = {
+      id: this.env.ids.uuid(),
+      address: await net.pool.allocate(this.env.sshPort),
+      networkId,
+      portId: null,
+      projectId: caller.projectId,
+      createdAtMs: now,
+      updatedAtMs: now,
+      sockets: new Set(),
+    };
+    this.floatingIps.set(fip.id, fip);
+    if (portId !== null) await this.setFloatingPort(fip, portId);
+    return fip;
+  }
+
+  floatingIp(projectId: string, id: string): FloatingIp {
+    const fip = this.floatingIps.get(id);
+    if (!fip || fip.projectId !== projectId) throw new ComputeError(404, `Floating IP ${id} could not be found`, 'FloatingIPNotFound');
+    return fip;
+  }
+
+  private checkAssociable(portId: string, fip: FloatingIp | null): Port {
+    const port = this.ports.get(portId);
+    if (!port) throw new ComputeError(404, `Port ${portId} could not be found.`, 'PortNotFound');
+    for (const other of this.floatingIps.values()) {
+      if (other.portId === portId && other !== fip) {
+        throw new ComputeError(
+          409,
+          `Cannot associate floating IP ${fip?.address ?? ''} (${fip?.id ?? ''}) with port ${portId} using fixed IP ${port.address}, as that fixed IP already has a floating IP on external network ${other.networkId}.`,
+          'FloatingIPPortAlreadyAssociated',
+        );
+      }
+    }
+    return port;
+  }
+
+  async updateFloatingIp(projectId: string, id: string, portId: string | null): Promise<FloatingIp> {
+    const fip = this.floatingIp(projectId, id);
+    if (portId !== null) this.checkAssociable(portId, fip);
+    await this.setFloatingPort(fip, portId);
+    return fip;
+  }
+
+  /** Point the floating address at a port: a TCP proxy from floating:sshPort to the fixed address. */
+  private async setFloatingPort(fip: FloatingIp, portId: string | null): Promise<void> {
+    if (fip.proxy) {
+      const proxy = fip.proxy;
+      fip.proxy = undefined;
+      for (const s of fip.sockets) s.destroy();
+      fip.sockets.clear();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+    fip.portId = portId;
+    fip.updatedAtMs = this.env.now();
+    if (portId === null || this.closed) return;
+    const sockets = fip.sockets;
+    const sshPort = this.env.sshPort;
+    const ports = this.ports;
+    const proxy = createServer((client) => {
+      const target = ports.get(portId);
+      if (!target) {
+        client.destroy();
+        return;
+      }
+      const upstream = netConnect({ host: target.address, port: sshPort });
+      client.setNoDelay(true);
+      upstream.setNoDelay(true);
+      sockets.add(client);
+      sockets.add(upstream);
+      const end = (): void => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      proxy.once('error', reject);
+      proxy.listen(sshPort, fip.address, () => {
+        proxy.off('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      throw new ComputeError(500, `cannot forward floating IP ${fip.address}:${sshPort}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    fip.proxy = proxy;
+  }
+
+  async deleteFloatingIp(projectId: string, id: string): Promise<void> {
+    const fip = this.floatingIp(projectId, id);
+    await this.setFloatingPort(fip, null);
+    this.floatingIps.delete(id);
+    this.network(fip.networkId)?.pool.release(fip.address);
+  }
+
+  /** Kill every server process, close every proxy, remove every server directory. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      [...this.servers.values()].map(async (s) => {
+        s.deletedAtMs ??= this.env.now();
+        await this.teardown(s);
+      }),
+    );
+    this.servers.clear();
+    await Promise.all([...this.floatingIps.values()].map((f) => this.setFloatingPort(f, null)));
+  }
+}
+
+export interface ComputeCloudOptions {
+  regions: readonly string[];
+  dir: string;
+  sshPort: number;
+  ids: IdSource;
+  now(): number;
+  knobs(): ComputeKnobs;
+  setKnobs(change: Partial<ComputeKnobs>): void;
+  images(region: string): ImageBackend;
+}
+
+/** Read-only views for tests: what exists, so a test can assert nothing leaked. */
+export interface ServerSummary {
+  id: string;
+  name: string;
+  status: ServerStatus;
+  taskState: string | null;
+  projectId: string;
+  /** Fixed addresses by network name. */
+  addresses: Record<string, string[]>;
+  /** Where its sshd listens (also for networks "none"). */
+  sshAddress: string | undefined;
+  sshPort: number;
+  defaultUser: string;
+  hostKeyFingerprints: string[];
+  /** Host pid of the server's namespace holder; undefined when not running. */
+  pid: number | undefined;
+  /** The server's directory (upper/ is its disk); undefined before boot and after delete. */
+  dir: string | undefined;
+  bootMs: number | undefined;
+  fault?: string;
+}
+
+export interface KeypairSummary {
+  name: string;
+  userId: string;
+  fingerprint: string;
+  type: string;
+}
+
+export interface FloatingIpSummary {
+  id: string;
+  address: string;
+  portId: string | null;
+  projectId: string;
+}
+
+export interface ComputeState {
+  servers(region: string): ServerSummary[];
+  keypairs(region: string): KeypairSummary[];
+  floatingIps(region: string): FloatingIpSummary[];
+  /** Root of the server directories. */
+  readonly dir: string;
+}
+
+/** Compute for every region, sharing the loopback pools and the server directory root. */
+export class ComputeCloud implements ComputeState {
+  private readonly regions = new Map<string, ComputeRegion>();
+
+  constructor(readonly options: ComputeCloudOptions) {
+    const fixedPool = new LoopbackPool(FIXED_RANGE, options.ids.random);
+    const floatingPool = new LoopbackPool(FLOATING_RANGE, options.ids.random);
+    for (const region of options.regions) {
+      this.regions.set(
+        region,
+        new ComputeRegion({
+          region,
+          dir: options.dir,
+          sshPort: options.sshPort,
+          ids: options.ids,
+          now: options.now,
+          knobs: options.knobs,
+          setKnobs: options.setKnobs,
+          images: options.images(region),
+          fixedPool,
+          floatingPool,
+        }),
+      );
+    }
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  region(name: string): ComputeRegion {
+    const r = this.regions.get(name);
+    if (!r) throw new RangeError(`emulator: unknown region '${name}'; regions are ${[...this.regions.keys()].join(', ')}`);
+    return r;
+  }
+
+  servers(region: string): ServerSummary[] {
+    const r = this.region(region);
+    return [...r.servers.values()].map((s) => {
+      const addresses: Record<string, string[]> = {};
+      for (const p of s.ports) {
+        const net = r.network(p.networkId);
+        if (net) (addresses[net.name] ??= []).push(p.address);
+      }
+      return {
+        id: s.id,
+        name: s.name,
+        status: s.status,
+        taskState: s.taskState,
+        projectId: s.projectId,
+        addresses,
+        sshAddress: s.sshAddress,
+        sshPort: r.sshPort,
+        defaultUser: s.defaultUser,
+        hostKeyFingerprints: s.hostKeys.map((k) => k.fingerprintSha256),
+        pid: s.sandbox && !s.sandbox.exited ? s.sandbox.pid : undefined,
+        dir: s.dirs?.root,
+        bootMs: s.bootMs,
+        ...(s.fault ? { fault: s.fault.message } : {}),
+      };
+    });
+  }
+
+  keypairs(region: string): KeypairSummary[] {
+    return [...this.region(region).keypairs.values()].map((k) => ({ name: k.name, userId: k.userId, fingerprint: k.fingerprint, type: k.type }));
+  }
+
+  floatingIps(region: string): FloatingIpSummary[] {
+    return [...this.region(region).floatingIps.values()].map((f) => ({ id: f.id, address: f.address, portId: f.portId, projectId: f.projectId }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.regions.values()].map((r) => r.close()));
+    // Only the per-emulator directory; the root may be shared (/dev/shm).
+    await rm(this.options.dir, { recursive: true, force: true });
+  }
+}
