@@ -1,0 +1,220 @@
+// `imagesync apply` end to end against the emulator: real HTTP, real sshd build servers in overlays, real snapshots.
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { runCli } from '../helpers/cli.js';
+import { readTar } from '../helpers/tar.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DEFINE = join(ROOT, 'src/tasks/define.js');
+const REGIONS = ['RegionOne', 'RegionTwo'];
+
+let emulator: Emulator;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: REGIONS });
+}, 60_000);
+afterAll(async () => {
+  await emulator?.close();
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-e2e-'));
+  await mkdir(join(dir, 'tasks'));
+  await mkdir(join(dir, 'files'));
+  await writeFile(join(dir, 'files', 'motd'), 'built by imagesync\n');
+  await writeFile(
+    join(dir, 'tasks', 'marker.ts'),
+    `import { defineTask } from ${JSON.stringify(DEFINE)};
+export default defineTask<{ text?: string }>({
+  name: 'marker',
+  description: 'Write a marker file with the image name and an argument',
+  async run(c, args) {
+    await c.sudo(\`mkdir -p /opt/imagesync && printf '%s %s\\\\n' \${JSON.stringify(c.image.name)} \${JSON.stringify(String(args.text ?? ''))} > /opt/imagesync/marker\`);
+    c.log('marker written');
+  },
+});
+`,
+  );
+  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+  emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false });
+});
+
+interface ImageSpec {
+  name: string;
+  steps?: unknown[];
+  regions?: string[];
+}
+
+async function writeManifest(images: ImageSpec[]): Promise<string> {
+  const file = join(dir, 'images.manifest.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+      images: images.map((i) => ({
+        name: i.name,
+        source: { image: 'debian-12-genericcloud' },
+        build: {
+          steps: i.steps ?? [
+            { run: 'echo hello > /tmp/ignored && id -un', sudo: false },
+            { put: 'files/motd', to: '/etc/motd', sudo: true },
+            { task: 'marker', args: { text: 'v1' } },
+          ],
+        },
+        properties: { os_distro: 'debian' },
+        ...(i.regions ? { regions: i.regions } : {}),
+      })),
+    }),
+  );
+  return file;
+}
+
+const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
+
+function apply(file: string, extra: string[] = []) {
+  return runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra], { cwd: dir, env: env() });
+}
+
+/** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
+function assertNothingLeft(): void {
+  for (const r of REGIONS) {
+    expect(emulator.compute.servers(r), `servers in ${r}`).toEqual([]);
+    expect(emulator.compute.keypairs(r), `keypairs in ${r}`).toEqual([]);
+    expect(emulator.compute.floatingIps(r), `floating IPs in ${r}`).toEqual([]);
+    expect(emulator.state.images(r).filter((i) => i.name?.startsWith('imagesync-')), `temporary images in ${r}`).toEqual([]);
+  }
+}
+
+function imagesNamed(region: string, name: string) {
+  return emulator.state.images(region).filter((i) => i.name === name);
+}
+
+describe('apply against the emulator', () => {
+  it('builds what is missing in every region, with the steps\' changes in the snapshot; a second apply builds nothing', async () => {
+    const file = await writeManifest([{ name: 'e2e-web' }, { name: 'e2e-base', regions: ['RegionOne'], steps: [{ run: 'echo base | sudo tee /etc/base-marker' }] }]);
+    const r = await apply(file);
+    expect(r.stderr).not.toContain('LEFT BEHIND');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.builds).toHaveLength(3);
+    for (const b of report.builds) expect(b).toMatchObject({ status: 'built', imageId: expect.any(String) });
+    expect(report.after.summary.inSync).toBe(true);
+    assertNothingLeft();
+
+    for (const region of REGIONS) {
+      const [img] = imagesNamed(region, 'e2e-web');
+      expect(img).toBeDefined();
+      expect(img!.status).toBe('active');
+      expect(img).toMatchObject({ os_distro: 'debian', imagesync_run: report.runId, imagesync_source_name: 'debian-12-genericcloud' });
+      expect(String(img!.imagesync_recipe)).toMatch(/^[0-9a-f]{64}$/);
+      const files = readTar(emulator.state.imageData(region, img!.id)!);
+      const byName = new Map(files.map((f) => [f.name, f]));
+      expect(byName.get('etc/motd')?.data.toString()).toBe('built by imagesync\n');
+      expect(byName.get('opt/imagesync/marker')?.data.toString()).toBe('e2e-web v1\n');
+      expect(byName.has('tmp/ignored')).toBe(false);
+    }
+    const [base] = imagesNamed('RegionOne', 'e2e-base');
+    expect(readTar(emulator.state.imageData('RegionOne', base!.id)!).find((f) => f.name === 'etc/base-marker')?.data.toString()).toBe('base\n');
+    expect(imagesNamed('RegionTwo', 'e2e-base')).toEqual([]);
+
+    const again = await apply(file);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).builds).toEqual([]);
+  }, 120_000);
+
+  it('rebuilds an outdated image and retires the old one: renamed, hidden, pointing at its replacement', async () => {
+    const file = await writeManifest([{ name: 'e2e-rot', regions: ['RegionOne'] }]);
+    expect((await apply(file)).code).toBe(0);
+    const [old] = imagesNamed('RegionOne', 'e2e-rot');
+    await writeManifest([{ name: 'e2e-rot', regions: ['RegionOne'], steps: [{ task: 'marker', args: { text: 'v2' } }] }]);
+    const plan = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    expect(JSON.parse(plan.stdout).entries[0].state).toBe('outdated');
+    const r = await apply(file);
+    expect(r.code, r.stderr).toBe(0);
+    const [now] = imagesNamed('RegionOne', 'e2e-rot');
+    expect(now!.id).not.toBe(old!.id);
+    const retired = emulator.state.images('RegionOne').find((i) => i.id === old!.id)!;
+    expect(retired.name).toMatch(/^e2e-rot \(superseded \d{4}-\d{2}-\d{2}\)$/);
+    expect(retired.os_hidden).toBe(true);
+    expect(retired.imagesync_superseded_by).toBe(now!.id);
+    expect(JSON.parse(r.stdout).builds[0]).toMatchObject({ action: 'rebuild', replaced: [{ id: old!.id }] });
+    assertNothingLeft();
+  }, 120_000);
+
+  it('a failing step leaves no server, keypair or image, and names the step, command and exit code', async () => {
+    const file = await writeManifest([{ name: 'e2e-fail', regions: ['RegionOne'], steps: [{ run: 'echo about to fail >&2; exit 7' }] }]);
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    const b = JSON.parse(r.stdout).builds[0];
+    expect(b.status).toBe('failed');
+    expect(b.failedStep).toBe('step 1/1 run: echo about to fail >&2; exit 7');
+    expect(b.error).toMatch(/exited 7/);
+    expect(b.error).toContain('about to fail');
+    expect(b.leftBehind).toEqual([]);
+    expect(imagesNamed('RegionOne', 'e2e-fail')).toEqual([]);
+    assertNothingLeft();
+    const log = await readFile(b.log, 'utf8');
+    expect(log).toContain('exit 7');
+  }, 120_000);
+
+  it('a server in ERROR fails with Nova\'s fault message and leaves nothing', async () => {
+    emulator.setFaults({ nextServerError: 'No valid host was found. There are not enough hosts available.' });
+    const file = await writeManifest([{ name: 'e2e-error', regions: ['RegionOne'] }]);
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).builds[0].error).toMatch(/went to ERROR: No valid host was found/);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('a snapshot going to killed fails at once and leaves no temporary image', async () => {
+    emulator.setFaults({ nextSnapshotKilled: true });
+    const file = await writeManifest([{ name: 'e2e-killed', regions: ['RegionOne'] }]);
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).builds[0].error).toMatch(/went to killed/);
+    expect(imagesNamed('RegionOne', 'e2e-killed')).toEqual([]);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('refuses to run without --yes when not on a terminal (exit 3, nothing contacted)', async () => {
+    const file = await writeManifest([{ name: 'e2e-noyes' }]);
+    const before = emulator.stats.total;
+    const r = await runCli(['apply', '-m', file], { cwd: dir, env: env() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('--yes');
+    expect(emulator.stats.total).toBe(before);
+  });
+
+  it('SIGINT in the middle of a build stops it and leaves nothing behind', async () => {
+    const file = await writeManifest([{ name: 'e2e-sigint', regions: ['RegionOne'], steps: [{ run: 'touch /tmp/started; sleep 30' }] }]);
+    const child = spawn(process.execPath, [join(ROOT, 'bin/imagesync.js'), 'apply', '--yes', '-m', file, '--poll-interval-ms', '100'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, CI: '1', NO_COLOR: '1', ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    // Wait until the long step runs, then interrupt.
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes('step 1/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).toContain('step 1/1');
+    expect(emulator.compute.servers('RegionOne').length).toBe(1);
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/SIGINT/);
+    expect(stderr).not.toContain('LEFT BEHIND');
+    assertNothingLeft();
+  }, 120_000);
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
