@@ -1,5 +1,5 @@
 // Compute state of the emulator: flavors, keypairs, servers with their sandboxes, networks, ports, floating IPs.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { connect as netConnect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -35,6 +35,8 @@ export interface ComputeKnobs {
   nextServerError: string | null;
   /** One-shot: the next snapshot ends `killed`. */
   nextSnapshotKilled: boolean;
+  /** One-shot: the next server's console shows the fingerprints of other keys (a mix-up or a man in the middle). */
+  nextForgedHostKeys: boolean;
 }
 
 export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
@@ -45,6 +47,7 @@ export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
   serverErrorRate: 0,
   nextServerError: null,
   nextSnapshotKilled: false,
+  nextForgedHostKeys: false,
 };
 
 export function checkComputeKnobs(o: Partial<ComputeKnobs>): void {
@@ -496,7 +499,16 @@ export class ComputeRegion {
       hostKeys: server.hostKeys,
     };
     const shown = now + this.env.knobs().consoleDelayMs;
-    server.console.push({ visibleAtMs: now, lines: bootLines(boot) }, { visibleAtMs: shown, lines: hostKeyLines(boot, shown) });
+    let printed = boot;
+    if (this.env.knobs().nextForgedHostKeys) {
+      this.env.setKnobs({ nextForgedHostKeys: false });
+      // The console names keys the server does not hold: a client that pins them must refuse to connect.
+      printed = {
+        ...boot,
+        hostKeys: boot.hostKeys.map((k) => ({ ...k, fingerprintSha256: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}` })),
+      };
+    }
+    server.console.push({ visibleAtMs: now, lines: bootLines(boot) }, { visibleAtMs: shown, lines: hostKeyLines(printed, shown) });
   }
 
   /** Overlay + cloud-init + sshd for one boot; the first boot also lays the image's disk into the upper dir. */

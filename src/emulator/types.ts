@@ -64,6 +64,8 @@ export interface FaultOptions {
   nextServerError: string | null;
   /** Compute, one-shot: the next snapshot ends `killed`. */
   nextSnapshotKilled: boolean;
+  /** Compute, one-shot: the next server's console shows fingerprints of keys it does not hold. */
+  nextForgedHostKeys: boolean;
 }
 
 /**

@@ -41,7 +41,7 @@ export default defineTask<{ text?: string }>({
 `,
   );
   await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false });
+  emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false, nextForgedHostKeys: false });
 });
 
 interface ImageSpec {
@@ -178,6 +178,18 @@ describe('apply against the emulator', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).builds[0].error).toMatch(/went to killed/);
     expect(imagesNamed('RegionOne', 'e2e-killed')).toEqual([]);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('refuses a host key that differs from the console\'s fingerprints, and leaves nothing', async () => {
+    emulator.setFaults({ nextForgedHostKeys: true });
+    const file = await writeManifest([{ name: 'e2e-mitm', regions: ['RegionOne'] }]);
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    const b = JSON.parse(r.stdout).builds[0];
+    expect(b.failedStep).toBe('wait for SSH');
+    expect(b.error).toMatch(/host key/i);
+    expect(imagesNamed('RegionOne', 'e2e-mitm')).toEqual([]);
     assertNothingLeft();
   }, 120_000);
 
