@@ -65,7 +65,11 @@ export interface BootRequest {
 export class NovaClient {
   private version: Microversion | undefined;
 
-  constructor(readonly service: ServiceClient) {}
+  /** `maxMicroversion` caps what is asked for (tests of older behaviours; clouds with quirks). */
+  constructor(
+    readonly service: ServiceClient,
+    private readonly maxMicroversion: string = NOVA_MAX_MICROVERSION,
+  ) {}
 
   get where(): string {
     return `${this.service.target.cloud}/${this.service.target.region}`;
@@ -74,7 +78,7 @@ export class NovaClient {
   /** The microversion to speak: the server's newest, capped at what this client knows. */
   async microversion(signal?: AbortSignal): Promise<Microversion> {
     if (this.version) return this.version;
-    const ours = parseMicroversion(NOVA_MAX_MICROVERSION);
+    const ours = parseMicroversion(this.maxMicroversion);
     let chosen: Microversion = { major: 2, minor: 1 };
     try {
       // The catalog URL may carry /v2.1/{project_id}: the version document lives at /v2.1/.

@@ -1,6 +1,6 @@
 // `imagesync apply` end to end against the emulator: real HTTP, real sshd build servers in overlays, real snapshots.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -190,6 +190,60 @@ describe('apply against the emulator', () => {
     expect(b.failedStep).toBe('wait for SSH');
     expect(b.error).toMatch(/host key/i);
     expect(imagesNamed('RegionOne', 'e2e-mitm')).toEqual([]);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('asks on a terminal, and builds nothing when the answer is no', async () => {
+    const file = await writeManifest([{ name: 'e2e-ask', regions: ['RegionOne'] }]);
+    const no = await runCli(['apply', '-m', file], { cwd: dir, env: env(), tty: { answer: 'n' } });
+    expect(no.code).toBe(0);
+    expect(no.stderr).toMatch(/Build 1 image \(run [0-9]{8}-[0-9]{6}-[0-9a-f]{4}\)\? \[y\/N\]/);
+    expect(no.stderr).toContain('nothing built (not confirmed)');
+    expect(imagesNamed('RegionOne', 'e2e-ask')).toEqual([]);
+    const yes = await runCli(['apply', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env(), tty: { answer: 'y' } });
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(imagesNamed('RegionOne', 'e2e-ask')).toHaveLength(1);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('reaches the build server through a floating IP from the pool the target names, and releases it', async () => {
+    const file = join(dir, 'images.manifest.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' } } }],
+        images: [{ name: 'e2e-fip', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'hostname' }] } }],
+      }),
+    );
+    const r = await runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', '--debug'], { cwd: dir, env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/POST \S+\/network\/RegionOne\/v2\.0\/floatingips/);
+    expect(r.stderr).toMatch(/DELETE \S+\/network\/RegionOne\/v2\.0\/floatingips\//);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('--keep-on-failure keeps the server and keypair, and the private key with mode 0600', async () => {
+    const file = await writeManifest([{ name: 'e2e-keep', regions: ['RegionOne'], steps: [{ run: 'exit 3' }] }]);
+    const r = await apply(file, ['--keep-on-failure']);
+    expect(r.code).toBe(1);
+    const b = JSON.parse(r.stdout).builds[0];
+    expect(b.leftBehind.map((l: { what: string }) => l.what)).toEqual(expect.arrayContaining([expect.stringMatching(/^server /), expect.stringMatching(/^keypair /)]));
+    expect(r.stderr).toMatch(/LEFT BEHIND .* delete it with: openstack --os-cloud emulator --os-region-name RegionOne server delete /);
+    const keyFile = join(dir, '.imagesync', 'keys', emulator.compute.keypairs('RegionOne')[0]!.name);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await readFile(keyFile, 'utf8')).toContain('PRIVATE KEY');
+    // Clean up by hand, as the message says.
+    const { CloudConnection } = await import('../../src/openstack/cloud.js');
+    const { Redactor } = await import('../../src/redact.js');
+    const conn = new CloudConnection(
+      { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
+      { redactor: new Redactor() },
+    );
+    const { nova } = await conn.buildServices('RegionOne');
+    for (const srv of emulator.compute.servers('RegionOne')) await nova.deleteServer(srv.id);
+    for (const k of emulator.compute.keypairs('RegionOne')) await nova.deleteKeypair(k.name);
+    await conn.close();
+    await new Promise((ok) => setTimeout(ok, 500));
     assertNothingLeft();
   }, 120_000);
 

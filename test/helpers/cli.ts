@@ -10,9 +10,22 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; home?: string; signal?: AbortSignal }): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; home?: string; signal?: AbortSignal; /** Pretend stdin and stderr are a terminal; type this answer. */ tty?: { answer: string } },
+): Promise<CliRun> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = new PassThrough() as PassThrough & { isTTY?: boolean };
+  let stdin: (PassThrough & { isTTY?: boolean }) | undefined;
+  if (opts.tty) {
+    stdin = new PassThrough();
+    stdin.isTTY = true;
+    stderr.isTTY = true;
+    // Answer once the question is on the screen, as a person would.
+    stderr.on('data', (c: Buffer) => {
+      if (c.toString().includes('[y/N]')) stdin!.write(`${opts.tty!.answer}\n`);
+    });
+  }
   let out = '';
   let err = '';
   stdout.on('data', (c) => (out += c));
@@ -20,6 +33,7 @@ export async function runCli(argv: string[], opts: { cwd: string; env?: NodeJS.P
   const deps: CliDeps = {
     stdout,
     stderr,
+    ...(stdin ? { stdin } : {}),
     // Never the developer's own OS_* variables or clouds.yaml.
     env: { PATH: process.env.PATH, NO_COLOR: '1', ...opts.env },
     cwd: opts.cwd,

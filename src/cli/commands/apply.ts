@@ -36,6 +36,8 @@ export interface ApplyOptions {
   /** First poll interval of every wait (ms); grows to 5 s. */
   pollIntervalMs?: number;
   runId?: string;
+  /** Override the manifest's SSH port (the demo, when the emulator's servers cannot use 22). */
+  sshPort?: number | undefined;
 }
 
 export interface BuildReport {
@@ -147,11 +149,15 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       const byTarget = new Map<string, PlanEntry[]>();
       for (const e of todo) byTarget.set(targetKey(e), [...(byTarget.get(targetKey(e)) ?? []), e]);
       const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
+      // Command output scrolls by under its task on a terminal; in plain mode (CI, pipes) it would
+      // drown the progress lines, so it goes to the build logs only.
+      const live = deps.stderr.isTTY === true && !deps.env.CI;
 
       const buildOne = async (e: PlanEntry, setTitle: (t: string) => void, output: (t: string) => void): Promise<BuildReport> => {
         const image = images.get(e.image)!;
         const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
-        const settings = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
+        const merged = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
+        const settings = opts.sshPort ? { ...merged, ssh: { ...merged.ssh, port: opts.sshPort } } : merged;
         const key = targetKey(e);
         if (!perTarget.has(key)) perTarget.set(key, new Limiter(settings.concurrency ?? perTargetDefault));
         return perTarget.get(key)!.run(() =>
@@ -188,10 +194,11 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 signal: deps.signal,
                 keepOnFailure: opts.keepOnFailure ?? false,
                 onStep: (name) => {
-                  setTitle(`${e.image}: ${name}`);
+                  if (live) setTitle(`${e.image}: ${name}`);
+                  else output(`${key} ${e.image}: ${name}`);
                   log?.note(`step: ${name}`);
                 },
-                onLog: (m) => output(deps.redactor.text(m.trimEnd())),
+                onLog: live ? (m) => output(deps.redactor.text(m.trimEnd())) : undefined,
                 onCleanup: (what) => log?.note(`cleanup: ${what}`),
               });
             } catch (err) {
@@ -222,15 +229,15 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
         task: (_c, targetTask) =>
           targetTask.newListr(
             entries.map((e) => ({
-              title: `${e.image}: queued`,
+              title: `${key} ${e.image}: queued`,
               task: async (_c2, t) => {
                 const r = await buildOne(e, (title) => (t.title = title), (line) => (t.output = line));
                 report.builds.push(r);
                 if (r.status === 'failed') {
-                  t.title = `${e.image}: failed`;
+                  t.title = `${key} ${e.image}: failed`;
                   throw new ImagesyncError(`${key} ${e.image}: ${r.failedStep ? `${r.failedStep}: ` : ''}${r.error}`);
                 }
-                t.title = `${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
+                t.title = `${key} ${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
               },
             })),
             { concurrent: true, exitOnError: false },

@@ -8,6 +8,8 @@ import { expandTargets, imageTargets } from '../../manifest/targets.js';
 import type { Manifest } from '../../manifest/schema.js';
 import { displayPath, writeSafe, type CliDeps } from '../deps.js';
 import { runPlan } from './plan.js';
+import { runApply } from './apply.js';
+import { createServer } from 'node:net';
 
 export interface DemoOptions {
   manifest: string;
@@ -30,13 +32,28 @@ export function seedDemo(emulator: Emulator, manifest: Manifest): void {
   });
 }
 
+/** Can an sshd listen on `port` of a 127.x address? Not when the host's own sshd holds *:22. */
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.once('error', () => ok(false));
+    s.listen(port, '127.0.100.254', () => s.close(() => ok(true)));
+  });
+}
+
+function banner(deps: CliDeps, text: string): void {
+  deps.stderr.write(`\n━━ ${text} ━━\n`);
+}
+
 export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number> {
   const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const regions = [...new Set(expandTargets(manifest).filter((t) => t.cloud === 'emulator').map((t) => t.region))];
   if (!regions.length) {
     writeSafe(deps, deps.stderr, `imagesync demo: ${opts.manifest} has no target with cloud "emulator"; using RegionOne only\n`);
   }
-  const emulator = await startEmulator({ regions: regions.length ? regions : ['RegionOne'] });
+  // The emulator's build servers answer SSH on their own 127.x addresses, port 22 unless the host's sshd holds it.
+  const sshPort = (await portFree(22)) ? 22 : 2222;
+  const emulator = await startEmulator({ regions: regions.length ? regions : ['RegionOne'], sshPort });
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-demo-'));
   try {
     seedDemo(emulator, manifest);
@@ -45,7 +62,18 @@ export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number>
     deps.stderr.write(`imagesync demo: local cloud "emulator" at ${emulator.url} (${emulator.regions.join(', ')})\n`);
     const env: NodeJS.ProcessEnv = { ...deps.env, OS_CLIENT_CONFIG_FILE: cloudsYaml };
     delete env.OS_CLOUD;
-    return await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour }, { ...deps, env });
+    const d = { ...deps, env };
+    banner(deps, '1/3 imagesync plan: what the cloud has');
+    const first = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour }, d);
+    if (first !== 0) return first;
+    banner(deps, '2/3 imagesync apply --yes: build what is missing (boot, provision over SSH, snapshot, rename)');
+    const applied = await runApply(
+      { manifest: opts.manifest, yes: true, json: opts.json ?? false, colour: opts.colour, pollIntervalMs: 100, sshPort: sshPort === 22 ? undefined : sshPort },
+      d,
+    );
+    banner(deps, '3/3 imagesync plan: everything present');
+    const last = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, detailedExitcode: true }, d);
+    return applied !== 0 ? applied : last;
   } finally {
     await emulator.close();
     await rm(dir, { recursive: true, force: true });
