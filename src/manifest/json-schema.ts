@@ -1,5 +1,5 @@
 // The manifest's JSON Schema, generated from the zod schema so editors and imagesync agree.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ManifestSchema } from './schema.js';
 
 export const MANIFEST_SCHEMA_ID = 'urn:imagesync:schema:images.manifest';

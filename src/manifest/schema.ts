@@ -1,5 +1,5 @@
 // The manifest contract (DESIGN.md) as a zod schema: strict objects, so unknown keys are errors.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Glance stores names in a 255-character column. */
 export const IMAGE_NAME_MAX_LENGTH = 255;

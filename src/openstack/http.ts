@@ -59,6 +59,9 @@ export interface HttpResponse {
 
 const RETRY_STATUS = [429, 500, 502, 503, 504];
 
+/** Enough for one listing round of 50+ regions on one origin; idle sockets close after keepAliveTimeout. */
+export const MAX_CONNECTIONS_PER_ORIGIN = 128;
+
 /** Undici error codes → the words people know. */
 const CONNECTION_WORDS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -96,7 +99,9 @@ export class HttpClient {
     const timeout = opts.requestTimeoutMs ?? 30_000;
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
-      connections: 16,
+      // Per origin. Many regions often share one origin (one Glance behind a path per region, the
+      // emulator), with two lists each (visible + hidden): a low cap queues them into waves of round trips.
+      connections: MAX_CONNECTIONS_PER_ORIGIN,
       headersTimeout: timeout,
       bodyTimeout: timeout,
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !opts.insecure, timeout: Math.min(timeout, 15_000) },

@@ -125,6 +125,24 @@ describe('HttpClient', () => {
     await c.close();
   });
 
+  it('sends 40 requests to one origin at once, not in waves (many regions behind one endpoint)', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const held: ServerResponse[] = [];
+    routes.set('/slow', (_q, s) => {
+      most = Math.max(most, ++inFlight);
+      held.push(s);
+      // Answer only once all 40 are in: a capped pool would never get there and time out instead.
+      if (held.length >= 40) for (const r of held.splice(0)) { inFlight--; r.writeHead(200); r.end('{}'); }
+    });
+    const c = new HttpClient({ redactor: new Redactor(), requestTimeoutMs: 2_000, retry: { maxRetries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 } });
+    const all = await Promise.allSettled(Array.from({ length: 40 }, () => c.request({ method: 'GET', url: `${base}/slow`, expect: [200] })));
+    for (const r of held.splice(0)) r.end();
+    expect(all.filter((r) => r.status === 'fulfilled')).toHaveLength(40);
+    expect(most).toBe(40);
+    await c.close();
+  });
+
   it('redacts tokens and known secrets from debug traces and errors', async () => {
     routes.set('/echo', (q, s) => { s.writeHead(400, { 'content-type': 'application/json' }); s.end(JSON.stringify({ message: `bad token ${q.headers['x-auth-token']}` })); });
     const lines: string[] = [];
