@@ -247,6 +247,55 @@ describe('apply against the emulator', () => {
     assertNothingLeft();
   }, 120_000);
 
+  it('never publishes over an image that took the name while the build ran', async () => {
+    const file = await writeManifest([{ name: 'e2e-race', regions: ['RegionOne'], steps: [{ run: 'sleep 1' }] }]);
+    const running = apply(file);
+    const deadline = Date.now() + 30_000;
+    while (emulator.compute.servers('RegionOne').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const intruder = emulator.state.addImage('RegionOne', { name: 'e2e-race', status: 'active' });
+    const r = await running;
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).builds[0].error).toMatch(new RegExp(`"e2e-race" was taken while this build ran: ${intruder.id} \\(active\\)`));
+    expect(imagesNamed('RegionOne', 'e2e-race').map((i) => i.id)).toEqual([intruder.id]);
+    assertNothingLeft();
+    emulator.state.removeImage('RegionOne', intruder.id);
+  }, 120_000);
+
+  it('names the nearest source image, flavor or network when one is not found, and refuses an ambiguous source', async () => {
+    const file = join(dir, 'images.manifest.json');
+    const write = (source: Record<string, unknown>, build: Record<string, unknown> = {}) =>
+      writeFile(
+        file,
+        JSON.stringify({
+          targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, ...build } }],
+          images: [{ name: 'e2e-resolve', source, build: { steps: [{ run: 'true' }] } }],
+        }),
+      );
+    const err = async () => {
+      const r = await apply(file);
+      expect(r.code).toBe(1);
+      return JSON.parse(r.stdout).builds[0]?.error ?? JSON.parse(r.stdout).notBuilt[0]?.detail;
+    };
+    await write({ image: 'debian-12-genericcloud' }, { flavor: 'm1.smal' });
+    expect(await err()).toBe('emulator/RegionOne: flavor "m1.smal" not found; did you mean "m1.small"?');
+    await write({ image: 'debian-12-genericcloud' }, { network: 'privat' });
+    expect(await err()).toBe('emulator/RegionOne: network "privat" not found; did you mean "private"?');
+    const a = emulator.state.addImage('RegionOne', { name: 'twin-source', status: 'active', default_user: 'debian' });
+    const b = emulator.state.addImage('RegionOne', { name: 'twin-source', status: 'active', default_user: 'debian' });
+    await write({ image: 'twin-source' });
+    const plan = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    expect(JSON.parse(plan.stdout).entries[0].detail).toMatch(/cannot build here: 2 active images are named "twin-source" .*"pick": "newest"/);
+    expect(await err()).toMatch(/^emulator\/RegionOne: 2 active images are named "twin-source" .*"pick": "newest"/);
+    await write({ image: 'debian-12-genericclod' });
+    expect(await err()).toBe('emulator/RegionOne: source image "debian-12-genericclod" not found; did you mean "debian-12-genericcloud"?');
+    await write({ image: 'twin-source', pick: 'newest' });
+    const r = await apply(file);
+    expect(r.code, r.stderr).toBe(0);
+    const [built] = imagesNamed('RegionOne', 'e2e-resolve');
+    expect([a.id, b.id]).toContain(built!.imagesync_source_image);
+    assertNothingLeft();
+  }, 120_000);
+
   it('refuses to run without --yes when not on a terminal (exit 3, nothing contacted)', async () => {
     const file = await writeManifest([{ name: 'e2e-noyes' }]);
     const before = emulator.stats.total;

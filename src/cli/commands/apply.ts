@@ -128,7 +128,9 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     const notBuilt: ApplyReport['notBuilt'] = [];
     for (const e of before.plan.entries) {
       const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
-      if (CHANGE_STATES.has(e.state) && !pair.sourceProblem) todo.push(e);
+      // Even without a usable source image: the build's first step then fails, creating nothing,
+      // with the nearest names — a better answer than skipping it.
+      if (CHANGE_STATES.has(e.state)) todo.push(e);
       else if (e.state !== 'present') notBuilt.push({ image: e.image, cloud: e.cloud, region: e.region, state: e.state, detail: e.detail });
     }
     const report: ApplyReport = { runId, builds: [], notBuilt, before: before.plan.summary };
