@@ -10,6 +10,7 @@ import type { CommandLogger } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import type { Target } from '../plan/types.js';
 import type { CleanupHandle } from './runner.js';
+import type { BaseRecipe } from './recipe.js';
 
 /** Defaults of every deadline, in seconds. */
 export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600 };
@@ -19,8 +20,8 @@ export interface BuildInputs {
   target: Target;
   image: WantedImage;
   settings: BuildSettings;
-  /** The recipe hash in this target, stamped on the image. */
-  recipe: string;
+  /** The target-independent part of the recipe; the source image found here completes it. */
+  base: BaseRecipe;
   /** Ids of images that carry the final name now (outdated or broken ones), to rotate after the build. */
   replaces: GlanceImage[];
   services: BuildServices;
@@ -38,6 +39,8 @@ export interface BuildInputs {
 }
 
 export interface BuildState extends BuildInputs {
+  /** The recipe hash in this target (base + the resolved source image), stamped on the image. */
+  recipe?: string;
   keypair?: { name: string; privateKey: string; publicKey: string };
   sourceImage?: GlanceImage;
   flavor?: Flavor;

@@ -28,7 +28,7 @@ export function imageProperties(s: BuildState): Record<string, string> {
   return {
     ...(s.image.properties ?? {}),
     ...s.provenance,
-    [RECIPE_PROPERTY]: s.recipe,
+    [RECIPE_PROPERTY]: s.recipe!,
     imagesync_run: s.runId,
     imagesync_source_image: s.sourceImage!.id,
     imagesync_source_name: s.image.source.image,

@@ -123,11 +123,9 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     // The plan is data with --json (in the report), a human view otherwise.
     if (!opts.json) writeSafe(deps, deps.stdout, planText);
 
-    const pairs = new Map(before.pairs.map((p) => [`${p.image}\0${targetKey(p)}`, p]));
     const todo: PlanEntry[] = [];
     const notBuilt: ApplyReport['notBuilt'] = [];
     for (const e of before.plan.entries) {
-      const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
       // Even without a usable source image: the build's first step then fails, creating nothing,
       // with the nearest names — a better answer than skipping it.
       if (CHANGE_STATES.has(e.state)) todo.push(e);
@@ -157,7 +155,6 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
 
       const buildOne = async (e: PlanEntry, setTitle: (t: string) => void, output: (t: string) => void): Promise<BuildReport> => {
         const image = images.get(e.image)!;
-        const pair = pairs.get(`${e.image}\0${targetKey(e)}`)!;
         const merged = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
         const settings = opts.sshPort ? { ...merged, ssh: { ...merged.ssh, port: opts.sshPort } } : merged;
         const key = targetKey(e);
@@ -176,7 +173,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 target: { cloud: e.cloud, region: e.region },
                 image,
                 settings,
-                recipe: pair.recipe!,
+                base: ctx.bases.get(e.image)!,
                 replaces: e.found.length ? (await services.glance.listByNames([e.image], deps.signal)).filter((i) => e.images.includes(i.id)) : [],
                 services,
                 tasks,
