@@ -11,26 +11,9 @@ import {
   type SortDir,
   type SortKey,
 } from './glance-query.js';
-import type { GlanceImage, ImageChange, ImageSeed, ImageStatus, ImageVisibility } from './types.js';
+import type { GlanceImage, ImageChange, ImageCore, ImageSeed, ImageStatus, ImageVisibility } from './types.js';
 
-export interface StoredImage {
-  id: string;
-  name: string | null;
-  status: ImageStatus;
-  visibility: ImageVisibility;
-  protected: boolean;
-  os_hidden: boolean;
-  checksum: string | null;
-  os_hash_algo: string | null;
-  os_hash_value: string | null;
-  size: number | null;
-  virtual_size: number | null;
-  disk_format: string | null;
-  container_format: string | null;
-  min_ram: number;
-  min_disk: number;
-  owner: string | null;
-  tags: string[];
+export interface StoredImage extends ImageCore {
   properties: Record<string, string>;
   createdAtMs: number;
   updatedAtMs: number;

@@ -1,4 +1,5 @@
 // Public types of the local OpenStack-compatible emulator: options, images, faults, inject rules.
+import type { ComputeKnobs } from './compute.js';
 
 export type ImageStatus =
   | 'queued'
@@ -40,8 +41,8 @@ export interface EmulatorUser {
   applicationCredential?: { id: string; name: string; secret: string };
 }
 
-/** Knobs that `setFaults` may change while the emulator runs. */
-export interface FaultOptions {
+/** Knobs that `setFaults` may change while the emulator runs (the compute ones included). */
+export interface FaultOptions extends ComputeKnobs {
   /** Added before every request is handled. */
   latencyMs: number;
   /** Fraction (0..1) of service requests answered 500 or 503. */
@@ -50,22 +51,6 @@ export interface FaultOptions {
   errorServices: ServiceKind[];
   /** Lifetime of tokens issued from now on. */
   tokenTtlSeconds: number;
-  /** Compute: BUILD lasts at least this long (default 200). */
-  bootDelayMs: number;
-  /** Compute: the host key blocks appear in the console this long after ACTIVE (default 100). */
-  consoleDelayMs: number;
-  /** Compute: a snapshot stays `saving` at least this long (default 100). */
-  snapshotDelayMs: number;
-  /** Compute: a deleted server still answers GET (task_state deleting) this long (default 100). */
-  deleteDelayMs: number;
-  /** Compute: fraction (0..1) of boots that end in ERROR ("No valid host was found."). */
-  serverErrorRate: number;
-  /** Compute, one-shot: the next boot ends in ERROR with this fault message. */
-  nextServerError: string | null;
-  /** Compute, one-shot: the next snapshot ends `killed`. */
-  nextSnapshotKilled: boolean;
-  /** Compute, one-shot: the next server's console shows fingerprints of keys it does not hold. */
-  nextForgedHostKeys: boolean;
 }
 
 /**
@@ -130,8 +115,8 @@ export interface EmulatorOptions {
   serverErrorRate?: number;
 }
 
-/** An image as Glance v2 shows it; extra properties are flattened at the top level. */
-export interface GlanceImage {
+/** The fields Glance keeps for every image, as stored and as shown. */
+export interface ImageCore {
   id: string;
   name: string | null;
   status: ImageStatus;
@@ -149,6 +134,10 @@ export interface GlanceImage {
   min_disk: number;
   owner: string | null;
   tags: string[];
+}
+
+/** An image as Glance v2 shows it; extra properties are flattened at the top level. */
+export interface GlanceImage extends ImageCore {
   created_at: string;
   updated_at: string;
   self: string;
