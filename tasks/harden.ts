@@ -2,6 +2,7 @@
 import { InputError } from '../src/errors.js';
 import { shQuote } from '../src/ssh/quote.js';
 import { defineTask, type TaskContext } from '../src/tasks/define.js';
+import { ensureFile, under } from './_files.js';
 
 export interface HardenArgs extends Record<string, unknown> {
   /** Keep password logins (e.g. a console-only image); default false. */
@@ -73,24 +74,6 @@ function checkArgs(args: HardenArgs): { allowPasswordAuth: boolean; root: string
     throw new InputError(`harden: args.root must be an absolute directory path, got ${JSON.stringify(root)}`);
   }
   return { allowPasswordAuth: args.allowPasswordAuth ?? false, root, applySysctl: args.applySysctl ?? false };
-}
-
-/** `path` (absolute, as seen on the finished system) under `root`. */
-function under(root: string, path: string): string {
-  return root === '/' ? path : `${root.replace(/\/+$/, '')}${path}`;
-}
-
-/** Write `content` as root with `mode` unless the file already has exactly that; true when it changed. */
-async function ensureFile(c: TaskContext, path: string, content: string, mode: string): Promise<boolean> {
-  const q = shQuote(path);
-  const now = await c.sudo(`stat -c %a -- ${q} && cat -- ${q}`, { warn: true });
-  if (now.exitCode === 0) {
-    const cut = now.stdout.indexOf('\n');
-    if (now.stdout.slice(0, cut) === mode.replace(/^0/, '') && now.stdout.slice(cut + 1) === content) return false;
-  }
-  await c.sudo(`mkdir -p -- ${shQuote(path.slice(0, path.lastIndexOf('/')) || '/')}`);
-  await c.put(Buffer.from(content), path, { sudo: true, mode });
-  return true;
 }
 
 /** The path of sshd, or undefined when this system has none (a minimal image). */

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../src/errors.js';
 import { shQuote } from '../src/ssh/quote.js';
 import { defineTask, type TaskContext } from '../src/tasks/define.js';
+import { ensureFile, under } from './_files.js';
 
 export interface NginxArgs extends Record<string, unknown> {
   /** worker_processes; a positive integer, or "auto" (the default). */
@@ -44,10 +45,6 @@ export function checkNginxArgs(args: NginxArgs): Checked {
     throw new InputError(`nginx: args.root must be an absolute directory path, got ${JSON.stringify(root)}`);
   }
   return { workers: w, install: args.install ?? true, root, port };
-}
-
-function under(root: string, path: string): string {
-  return root === '/' ? path : `${root.replace(/\/+$/, '')}${path}`;
 }
 
 const escapeHtml = (s: string): string =>
@@ -107,18 +104,6 @@ server {
     }
 }
 `;
-}
-
-async function ensureFile(c: TaskContext, path: string, content: string, mode: string): Promise<boolean> {
-  const q = shQuote(path);
-  const now = await c.sudo(`stat -c %a -- ${q} && cat -- ${q}`, { warn: true });
-  if (now.exitCode === 0) {
-    const cut = now.stdout.indexOf('\n');
-    if (now.stdout.slice(0, cut) === mode.replace(/^0/, '') && now.stdout.slice(cut + 1) === content) return false;
-  }
-  await c.sudo(`mkdir -p -- ${shQuote(path.slice(0, path.lastIndexOf('/')) || '/')}`);
-  await c.put(Buffer.from(content), path, { sudo: true, mode });
-  return true;
 }
 
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive' };

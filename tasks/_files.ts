@@ -1,0 +1,21 @@
+// Helpers shared by the tasks (a file starting with "_" is not a task; it counts in every recipe hash).
+import { shQuote } from '../src/ssh/quote.js';
+import type { TaskContext } from '../src/tasks/define.js';
+
+/** `path` (absolute, as seen on the finished system) under `root`. */
+export function under(root: string, path: string): string {
+  return root === '/' ? path : `${root.replace(/\/+$/, '')}${path}`;
+}
+
+/** Write `content` as root with `mode` unless the file already has exactly that; true when it changed. */
+export async function ensureFile(c: TaskContext, path: string, content: string, mode: string): Promise<boolean> {
+  const q = shQuote(path);
+  const now = await c.sudo(`stat -c %a -- ${q} && cat -- ${q}`, { warn: true });
+  if (now.exitCode === 0) {
+    const cut = now.stdout.indexOf('\n');
+    if (now.stdout.slice(0, cut) === mode.replace(/^0/, '') && now.stdout.slice(cut + 1) === content) return false;
+  }
+  await c.sudo(`mkdir -p -- ${shQuote(path.slice(0, path.lastIndexOf('/')) || '/')}`);
+  await c.put(Buffer.from(content), path, { sudo: true, mode });
+  return true;
+}
