@@ -9,6 +9,11 @@ const VERSION = '0.1.0';
 
 type Handler = (deps: CliDeps) => Promise<number>;
 
+/** yargs gives `--no-lock` as false on a string option; `--lock` alone as "" (refused later with a hint). */
+function lockFlag(v: unknown): string | false | undefined {
+  return v === false ? false : v === undefined ? undefined : String(v);
+}
+
 function globalOptions(y: Argv) {
   return y
     .option('manifest', { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true })
@@ -39,7 +44,8 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON object on stdout' })
           .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' })
           .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
-          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' }),
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
+          .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
         chosen = async (d) =>
           (await import('./commands/plan.js')).runPlan(
@@ -51,6 +57,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               colour: a.color,
               debug: a.debug,
               quiet: a.quiet,
+              lock: lockFlag(a.lock),
             },
             d,
           );
@@ -68,7 +75,8 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('per-target', { type: 'number', default: 2, describe: 'Builds at once in one target (the manifest build.concurrency wins)' })
           .option('keep-on-failure', { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
-          .option('poll-interval-ms', { type: 'number', default: 500, hidden: true }),
+          .option('poll-interval-ms', { type: 'number', default: 500, hidden: true })
+          .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
         chosen = async (d) =>
           (await import('./commands/apply.js')).runApply(
@@ -84,6 +92,34 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               debug: a.debug,
               quiet: a.quiet,
               pollIntervalMs: a['poll-interval-ms'],
+              lock: lockFlag(a.lock),
+            },
+            d,
+          );
+      },
+    )
+    .command(
+      'show <name>',
+      'Show one image in every target: id, status, size, the commit, recipe, run and CI run it came from, and whether it matches the lock and the manifest',
+      (c) =>
+        c
+          .positional('name', { type: 'string', demandOption: true, describe: 'Image name from the manifest' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON on stdout' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/show.js')).runShow(
+            {
+              manifest: manifestPath(a.manifest),
+              name: String(a.name),
+              json: a.json,
+              target: a.target?.map(String),
+              lock: lockFlag(a.lock),
+              colour: a.color,
+              debug: a.debug,
+              quiet: a.quiet,
             },
             d,
           );
@@ -184,7 +220,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
       },
     )
-    .demandCommand(1, 'Name a command: validate, plan, apply, run, tasks, emulator or demo (imagesync --help lists them)')
+    .demandCommand(1, 'Name a command: validate, plan, apply, show, run, tasks, emulator or demo (imagesync --help lists them)')
     .recommendCommands()
     .strict()
     .version(VERSION)

@@ -122,9 +122,16 @@ describe('apply against the emulator', () => {
     expect(readTar(emulator.state.imageData('RegionOne', base!.id)!).find((f) => f.name === 'etc/base-marker')?.data.toString()).toBe('base\n');
     expect(imagesNamed('RegionTwo', 'e2e-base')).toEqual([]);
 
+    const lockFile = join(dir, 'images.lock.json');
+    const lock = JSON.parse(await readFile(lockFile, 'utf8'));
+    expect(Object.keys(lock.images).sort()).toEqual(['e2e-base', 'e2e-web']);
+    expect(lock.images['e2e-web']['emulator/RegionTwo']).toMatchObject({ id: imagesNamed('RegionTwo', 'e2e-web')[0]!.id, run: report.runId });
+    expect(report.lock).toMatchObject({ changed: true });
+
     const again = await apply(file);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).builds).toEqual([]);
+    expect(JSON.parse(again.stdout).lock).toMatchObject({ changed: false });
   }, 120_000);
 
   it('rebuilds an outdated image and retires the old one: renamed, hidden, pointing at its replacement', async () => {

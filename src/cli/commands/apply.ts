@@ -15,7 +15,8 @@ import { CHANGE_STATES, targetKey, type Plan, type PlanEntry } from '../../plan/
 import { planJson, renderPlan, summaryLine } from '../../plan/render.js';
 import { openBuildLog, type BuildLog } from '../../ssh/log.js';
 import { loadTasks } from '../../tasks/loader.js';
-import { useColour, writeSafe, type CliDeps } from '../deps.js';
+import { openLock, recordLock } from '../../lock/record.js';
+import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan } from './plan.js';
 
 export const IMAGESYNC_VERSION = '0.1.0';
@@ -38,6 +39,8 @@ export interface ApplyOptions {
   runId?: string;
   /** Override the manifest's SSH port (the demo, when the emulator's servers cannot use 22). */
   sshPort?: number | undefined;
+  /** The lock file to update: a path (--lock FILE), false for none (--no-lock); default images.lock.json beside the manifest. */
+  lock?: string | false | undefined;
 }
 
 export interface BuildReport {
@@ -62,6 +65,8 @@ export interface ApplyReport {
   notBuilt: Array<{ image: string; cloud: string; region: string; state: string; detail: string }>;
   before: Plan['summary'];
   after?: Plan | undefined;
+  /** The lock file written after the builds (changed: false when it already said the same). */
+  lock?: { file: string; changed: boolean } | undefined;
 }
 
 /** Run ids sort by time and are short enough for server names: 20261129-214105-a3f9. */
@@ -117,6 +122,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
   const runId = opts.runId ?? newRunId();
   deps.redactor.add(runId.length >= 64 ? runId : undefined);
   try {
+    // A bad lock file is invalid input: found before any cloud is contacted.
+    const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
     const before = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
     const colour = useColour(deps.stdout, deps.env, opts.colour);
     const planText = renderPlan(before.plan, { colour });
@@ -245,8 +252,10 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       await runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
     }
 
-    const after = todo.length ? (await observePlan(ctx, deps, { quiet: true })).plan : before.plan;
+    const afterObserved = todo.length ? await observePlan(ctx, deps, { quiet: true }) : before;
+    const after = afterObserved.plan;
     report.after = after;
+    report.lock = await recordLock(lock, after, afterObserved.observations);
     const failed = report.builds.filter((b) => b.status === 'failed');
     const left = report.builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, build: `${b.cloud}/${b.region} ${b.image}` })));
     if (opts.json) {
@@ -263,6 +272,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       for (const n of notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
       if (!todo.length) lines.push('Nothing to build.');
       lines.push(`After: ${summaryLine(after)}`);
+      if (report.lock?.changed) lines.push(`Lock: ${displayPath(deps.cwd, report.lock.file)} updated (commit it).`);
       writeSafe(deps, deps.stdout, lines.join('\n') + '\n');
     }
     for (const l of left) {

@@ -64,15 +64,16 @@ export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number>
     delete env.OS_CLOUD;
     const d = { ...deps, env };
     banner(deps, '1/3 imagesync plan: what the cloud has');
-    const first = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour }, d);
+    // The demo's images live in a throwaway cloud: never write or compare the repository's lock file.
+    const first = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, lock: false }, d);
     if (first !== 0) return first;
     banner(deps, '2/3 imagesync apply --yes: build what is missing (boot, provision over SSH, snapshot, rename)');
     const applied = await runApply(
-      { manifest: opts.manifest, yes: true, json: opts.json ?? false, colour: opts.colour, pollIntervalMs: 100, sshPort: sshPort === 22 ? undefined : sshPort },
+      { manifest: opts.manifest, yes: true, json: opts.json ?? false, colour: opts.colour, pollIntervalMs: 100, lock: false, sshPort: sshPort === 22 ? undefined : sshPort },
       d,
     );
     banner(deps, '3/3 imagesync plan: everything present');
-    const last = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, detailedExitcode: true }, d);
+    const last = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, detailedExitcode: true, lock: false }, d);
     return applied !== 0 ? applied : last;
   } finally {
     await emulator.close();

@@ -15,6 +15,8 @@ import { diffPlan, type WantedPair } from '../../plan/diff.js';
 import { observeTarget } from '../../plan/observe.js';
 import { planJson, renderPlan } from '../../plan/render.js';
 import { targetKey, type Observation, type Plan, type Target } from '../../plan/types.js';
+import { renderDrift, type DriftEntry } from '../../lock/drift.js';
+import { lockDrift, openLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 
 export interface PlanOptions {
@@ -26,11 +28,16 @@ export interface PlanOptions {
   colour?: boolean;
   debug?: boolean;
   quiet?: boolean;
+  /** The lock file to compare with: a path (--lock FILE), false for none (--no-lock); default images.lock.json beside the manifest. */
+  lock?: string | false | undefined;
 }
 
 export interface PlanResult {
   plan: Plan;
   observations: Observation[];
+  /** Where the clouds differ from the lock file. */
+  drift: DriftEntry[];
+  lockFile: string | undefined;
   exitCode: number;
   requests: number;
 }
@@ -163,17 +170,19 @@ export async function observePlan(ctx: PlanContext, deps: CliDeps, opts: { quiet
   return { plan: diffPlan(pairs, observations), observations, pairs };
 }
 
-export function planExitCode(plan: Plan, detailed: boolean | undefined): number {
+export function planExitCode(plan: Plan, detailed: boolean | undefined, drift: readonly DriftEntry[] = []): number {
   if (plan.summary.unreachableTargets.length) return ExitCode.failure;
-  if (detailed && !plan.summary.inSync) return ExitCode.changesPending;
+  if (detailed && (!plan.summary.inSync || drift.length > 0)) return ExitCode.changesPending;
   return ExitCode.ok;
 }
 
 export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<PlanResult> {
   const ctx = await preparePlan(opts, deps);
   try {
+    const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
     const { plan, observations } = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
-    return { plan, observations, exitCode: planExitCode(plan, opts.detailedExitcode), requests: ctx.requests() };
+    const drift = lockDrift(lock, plan, observations);
+    return { plan, observations, drift, lockFile: lock.shown, exitCode: planExitCode(plan, opts.detailedExitcode, drift), requests: ctx.requests() };
   } finally {
     await closeConnections(ctx);
   }
@@ -181,7 +190,11 @@ export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<Pla
 
 export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number> {
   const result = await computePlan(opts, deps);
-  const text = opts.json ? planJson(result.plan) : renderPlan(result.plan, { colour: useColour(deps.stdout, deps.env, opts.colour) });
+  const colour = useColour(deps.stdout, deps.env, opts.colour);
+  const driftLines = renderDrift(result.drift, { colour, lockFile: result.lockFile });
+  const text = opts.json
+    ? JSON.stringify({ ...JSON.parse(planJson(result.plan)), drift: result.drift }, null, 2) + '\n'
+    : renderPlan(result.plan, { colour }) + (driftLines.length ? `\n${driftLines.join('\n')}\n` : '');
   writeSafe(deps, deps.stdout, text);
   return result.exitCode;
 }

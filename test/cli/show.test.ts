@@ -1,0 +1,235 @@
+// `imagesync show` against the emulator: images built by a real apply, their provenance per region, lock and manifest matches.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliDeps } from '../../src/cli/deps.js';
+import { reportError } from '../../src/cli/main.js';
+import { closeConnections, observePlan, preparePlan } from '../../src/cli/commands/plan.js';
+import { runShow, type ShowOptions, type ShowReport } from '../../src/cli/commands/show.js';
+import { findDrift } from '../../src/lock/drift.js';
+import { readLockFile, writeLockFile } from '../../src/lock/file.js';
+import { emptyLock, imagesById, lockFromPlan } from '../../src/lock/lock.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { Redactor } from '../../src/redact.js';
+import { runCli } from '../helpers/cli.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const DEFINE = join(ROOT, 'src/tasks/define.js');
+const REGIONS = ['RegionOne', 'RegionTwo'];
+const CI = { GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '4242' };
+
+let emulator: Emulator;
+let dir: string;
+let manifestFile: string;
+let commit: string;
+
+const env = () => ({ PATH: process.env.PATH, NO_COLOR: '1', OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
+
+function deps(): { deps: CliDeps; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  return {
+    deps: { stdout, stderr, env: env(), cwd: dir, home: dir, signal: new AbortController().signal, redactor: new Redactor() },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+/** runShow as the CLI runs it: errors become their exit code and a line on stderr. */
+async function show(opts: Partial<ShowOptions> & { name: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const d = deps();
+  let code: number;
+  try {
+    code = await runShow({ manifest: manifestFile, quiet: true, ...opts }, d.deps);
+  } catch (err) {
+    code = reportError(err, d.deps);
+  }
+  return { code, stdout: d.out(), stderr: d.err() };
+}
+
+async function showJson(name: string, extra: Partial<ShowOptions> = {}): Promise<ShowReport> {
+  const r = await show({ name, json: true, ...extra });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as ShowReport;
+}
+
+/** What apply will do once wired: observe, then lock what is there. */
+async function lockNow(): Promise<void> {
+  const d = deps();
+  const ctx = await preparePlan({ manifest: manifestFile }, d.deps);
+  try {
+    const { plan, observations } = await observePlan(ctx, d.deps, { quiet: true });
+    await writeLockFile(join(dir, 'images.lock.json'), lockFromPlan(plan, imagesById(observations), await readLockFile(join(dir, 'images.lock.json'))));
+  } finally {
+    await closeConnections(ctx);
+  }
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: REGIONS });
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-show-'));
+  await mkdir(join(dir, 'tasks'));
+  await writeFile(
+    join(dir, 'tasks', 'marker.ts'),
+    `import { defineTask } from ${JSON.stringify(DEFINE)};
+export default defineTask({
+  name: 'marker',
+  description: 'Write a marker file',
+  async run(c) {
+    await c.sudo(\`mkdir -p /opt/imagesync && echo \${c.image.name} > /opt/imagesync/marker\`);
+  },
+});
+`,
+  );
+  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+  manifestFile = join(dir, 'images.manifest.json');
+  await writeFile(
+    manifestFile,
+    JSON.stringify({
+      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+      images: [
+        { name: 'show-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ task: 'marker' }] } },
+        { name: 'show-base', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, regions: ['RegionOne'] },
+      ],
+    }),
+  );
+  // A real commit, so the provenance names one.
+  const git = (...args: string[]) => promisify(execFile)('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
+  await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'manifest');
+  commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+
+  const r = await runCli(['apply', '--yes', '--json', '-m', manifestFile, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), ...CI } });
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).builds).toHaveLength(3);
+}, 180_000);
+
+afterAll(async () => {
+  await emulator?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('imagesync show', () => {
+  it('prints, per region, the image id with the commit, recipe, run and CI run it came from', async () => {
+    // Whether or not apply wrote a lock: this case is about an image the lock does not record.
+    await rm(join(dir, 'images.lock.json'), { force: true });
+    const r = await show({ name: 'show-web' });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('show-web (lock: images.lock.json)');
+    expect(lines[1]).toMatch(/^TARGET +STATE +ID +STATUS +SIZE +BUILT +COMMIT +RUN +RECIPE +MANIFEST +LOCK$/);
+    for (const region of REGIONS) {
+      const [img] = emulator.state.images(region).filter((i) => i.name === 'show-web');
+      const row = lines.find((l) => l.startsWith(`emulator/${region} `));
+      expect(row, r.stdout).toBeDefined();
+      const cells = row!.split(/ {2,}/);
+      expect(cells.slice(0, 4)).toEqual([`emulator/${region}`, 'present', img!.id, 'active']);
+      expect(cells[6]).toBe(commit.slice(0, 12));
+      expect(cells[7]).toBe(img!.imagesync_run);
+      expect(cells[8]).toBe(String(img!.imagesync_recipe).slice(0, 12));
+      expect(cells.slice(9)).toEqual(['match', 'unlocked']);
+      expect(r.stdout).toContain(`emulator/${region} ${img!.id}: CI run https://github.example/acme/images/actions/runs/4242`);
+    }
+  }, 60_000);
+
+  it('--json gives the full provenance; after locking, every image matches the lock', async () => {
+    await lockNow();
+    const report = await showJson('show-web');
+    expect(report.lockFile).toBe('images.lock.json');
+    expect(report.targets.map((t) => `${t.cloud}/${t.region}`)).toEqual(REGIONS.map((r) => `emulator/${r}`));
+    for (const t of report.targets) {
+      const [img] = emulator.state.images(t.region).filter((i) => i.name === 'show-web');
+      expect(t.images).toHaveLength(1);
+      expect(t.images[0]).toMatchObject({
+        id: img!.id,
+        status: 'active',
+        size: img!.size,
+        commit,
+        run: img!.imagesync_run,
+        recipe: img!.imagesync_recipe,
+        builtAt: img!.imagesync_built_at,
+        ciUrl: 'https://github.example/acme/images/actions/runs/4242',
+        sourceName: 'debian-12-genericcloud',
+        manifest: 'match',
+        lock: 'match',
+      });
+    }
+    // The image narrowed to RegionOne is shown only there.
+    expect((await showJson('show-base')).targets.map((t) => t.region)).toEqual(['RegionOne']);
+    // Locking again without changes leaves the file as it was.
+    const before = await readLockFile(join(dir, 'images.lock.json'));
+    await lockNow();
+    expect(await readLockFile(join(dir, 'images.lock.json'))).toEqual(before);
+  }, 60_000);
+
+  it('says where the clouds no longer match the lock: a hand-made replacement, and drift in the plan', async () => {
+    await lockNow();
+    const [built] = emulator.state.images('RegionTwo').filter((i) => i.name === 'show-web');
+    emulator.state.updateImage('RegionTwo', built!.id, { name: 'show-web-old' });
+    const intruder = emulator.state.addImage('RegionTwo', { name: 'show-web', status: 'active' });
+    try {
+      const report = await showJson('show-web', { target: ['emulator/RegionTwo'] });
+      expect(report.targets).toHaveLength(1);
+      expect(report.targets[0]!.images[0]).toMatchObject({ id: intruder.id, lock: 'differs', lockDetail: `the lock records ${built!.id}`, manifest: 'unknown', commit: null });
+      expect(report.targets[0]!.locked?.id).toBe(built!.id);
+
+      const text = await show({ name: 'show-web', target: ['emulator/RegionTwo'] });
+      expect(text.stdout).toContain(`emulator/RegionTwo ${intruder.id}: not as locked: the lock records ${built!.id}`);
+      expect(text.stdout).toContain(`emulator/RegionTwo: the lock records ${built!.id} (commit ${commit}, run ${built!.imagesync_run}), which no longer carries the name`);
+
+      // The same situation as plan's drift check sees it, from a real observation.
+      const d = deps();
+      const ctx = await preparePlan({ manifest: manifestFile }, d.deps);
+      try {
+        const { plan, observations } = await observePlan(ctx, d.deps, { quiet: true });
+        const drift = findDrift(await readLockFile(join(dir, 'images.lock.json')), plan, imagesById(observations));
+        expect(drift.map((x) => [x.kind, x.image, x.region, x.lockedId])).toEqual([['replaced', 'show-web', 'RegionTwo', built!.id]]);
+        expect(findDrift(emptyLock(), plan, imagesById(observations))).toEqual([]);
+      } finally {
+        await closeConnections(ctx);
+      }
+    } finally {
+      emulator.state.removeImage('RegionTwo', intruder.id);
+      emulator.state.updateImage('RegionTwo', built!.id, { name: 'show-web' });
+    }
+  }, 60_000);
+
+  it('an unknown image name is a usage error (exit 3) listing the manifest\'s names, with nothing contacted', async () => {
+    const before = emulator.stats.total;
+    const r = await show({ name: 'show-wbe' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`imagesync: no image "show-wbe" in images.manifest.json; did you mean "show-web"? (images: show-web, show-base)\n`);
+    expect(r.stdout).toBe('');
+    const far = await show({ name: 'zzz' });
+    expect(far.stderr).toBe('imagesync: no image "zzz" in images.manifest.json (images: show-web, show-base)\n');
+    const notThere = await show({ name: 'show-base', target: ['emulator/RegionTwo'] });
+    expect(notThere.code).toBe(3);
+    expect(notThere.stderr).toBe('imagesync: --target "emulator/RegionTwo": "show-base" is not wanted there (its targets: emulator/RegionOne)\n');
+    const unknown = await show({ name: 'show-web', target: ['emulator/Nowhere'] });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/^imagesync: --target "emulator\/Nowhere": not a target of the manifest/);
+    expect(emulator.stats.total).toBe(before);
+  });
+
+  it('a broken lock file is invalid input (exit 3) before anything is contacted; --no-lock ignores it', async () => {
+    const lockFile = join(dir, 'broken.lock.json');
+    await writeFile(lockFile, '{"lockVersion": 1, "images": {"show-web": []}}\n');
+    const before = emulator.stats.total;
+    const r = await show({ name: 'show-web', lock: lockFile });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('imagesync: broken.lock.json: images["show-web"]: expected an object of "cloud/region" keys, got array\n');
+    expect(emulator.stats.total).toBe(before);
+    const none = await showJson('show-web', { lock: false });
+    expect(none.lockFile).toBeNull();
+    expect(none.targets.flatMap((t) => t.images.map((i) => i.lock))).toEqual(['no-lock', 'no-lock']);
+  });
+});
