@@ -4,10 +4,36 @@ import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, ImagesyncError, UsageError, errorMessage } from '../errors.js';
 import { processDeps, type CliDeps } from './deps.js';
+import { nearest } from '../manifest/suggest.js';
 
 const VERSION = '0.1.0';
 
 type Handler = (deps: CliDeps) => Promise<number>;
+
+const COMMANDS = ['validate', 'plan', 'apply', 'show', 'run', 'tasks', 'emulator', 'demo'];
+
+/** A numeric flag that refuses "abc", "1.5", "" and values below `min` with a message naming the flag. */
+function wholeNumber(flag: string, min: number): (v: unknown) => number {
+  return (v) => {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (typeof last === 'number' && Number.isInteger(last) && last >= min) return last;
+    const text = String(last ?? '').trim();
+    if (!/^-?\d+$/.test(text) || Number(text) < min) {
+      // Numbers as typed (--concurrency 1.5); anything else quoted so an empty value is visible.
+      const shown = /^-?[\d.]+$/.test(text) ? text : JSON.stringify(text);
+      throw new UsageError(`--${flag} ${shown}: expected a whole number ≥ ${min}`);
+    }
+    return Number(text);
+  };
+}
+
+function numberOption(flag: string, min: number, def: number, describe: string, extra: Record<string, unknown> = {}) {
+  return { type: 'string' as const, requiresArg: true, default: String(def), coerce: wholeNumber(flag, min), describe, ...extra } as unknown as {
+    type: 'number';
+    default: number;
+    describe: string;
+  };
+}
 
 /** yargs gives `--no-lock` as false on a string option; `--lock` alone as "" (refused later with a hint). */
 function lockFlag(v: unknown): string | false | undefined {
@@ -23,6 +49,11 @@ function globalOptions(y: Argv) {
 
 /** Parse argv into one command to run; parsing needs no credentials and contacts nothing. */
 async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
+  const first = argv.find((a) => !a.startsWith('-'));
+  if (first !== undefined && argv.indexOf(first) === 0 && !COMMANDS.includes(first)) {
+    const near = nearest(first, COMMANDS);
+    throw new UsageError(`unknown command "${first}" — ${near ? `did you mean "${near}"?` : `the commands are ${COMMANDS.join(', ')}`}`);
+  }
   let chosen: Handler | undefined;
   const manifestPath = (m: unknown) => resolve(deps.cwd, String(m));
   const y = globalOptions(yargs(argv))
@@ -43,7 +74,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         c
           .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON object on stdout' })
           .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' })
-          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
@@ -70,12 +101,12 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         c
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when not on a terminal)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the report (builds, image ids, durations, the plan after) as JSON on stdout' })
-          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
-          .option('concurrency', { type: 'number', default: 4, describe: 'Builds at once, in total' })
-          .option('per-target', { type: 'number', default: 2, describe: 'Builds at once in one target (the manifest build.concurrency wins)' })
+          .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('concurrency', numberOption('concurrency', 1, 4, 'Builds at once, in total'))
+          .option('per-target', numberOption('per-target', 1, 2, 'Builds at once in one target (the manifest build.concurrency wins)'))
           .option('keep-on-failure', { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
-          .option('poll-interval-ms', { type: 'number', default: 500, hidden: true })
+          .option('poll-interval-ms', numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }))
           .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
         chosen = async (d) =>
@@ -105,7 +136,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         c
           .positional('name', { type: 'string', demandOption: true, describe: 'Image name from the manifest' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON on stdout' })
-          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
           .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' }),
       (a) => {
@@ -135,11 +166,11 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('identity', { alias: 'i', type: 'string', describe: 'OpenSSH private key file, mode 0600 (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' })
           .option('passphrase-env', { type: 'string', describe: 'Environment variable holding the passphrase of an encrypted key' })
           .option('user', { alias: 'u', type: 'string', describe: 'User for hosts given without user@ (default $USER)' })
-          .option('parallel', { alias: 'p', type: 'number', default: 5, describe: 'Hosts at once' })
+          .option('parallel', numberOption('parallel', 1, 5, 'Hosts at once', { alias: 'p' }))
           .option('arg', { alias: 'a', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'Task argument key=value (JSON value when it parses); repeatable' })
           .option('accept-new', { type: 'boolean', default: false, describe: 'Record the key of a host known_hosts lacks (a changed key is always refused)' })
           .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
-          .option('connect-timeout', { type: 'number', default: 20, describe: 'Seconds for TCP connect + SSH handshake + auth, per host' })
+          .option('connect-timeout', numberOption('connect-timeout', 1, 20, 'Seconds for TCP connect + SSH handshake + auth, per host'))
           .option('image', { type: 'string', describe: 'Image name the task sees as c.image.name (default "adhoc")' })
           .option('tasks-dir', { type: 'string', default: 'tasks', describe: 'Directory of task files' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the per-host results as JSON on stdout' }),
@@ -181,14 +212,14 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
       (c) =>
         c
-          .option('port', { type: 'number', default: 0, describe: 'Port (0: any free port)' })
+          .option('port', numberOption('port', 0, 0, 'Port (0: any free port)'))
           .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
           .option('regions', { type: 'string', default: 'RegionOne,RegionTwo,RegionThree', describe: 'Comma-separated region names' })
           .option('clouds-yaml', { type: 'string', default: '.imagesync/emulator/clouds.yaml', describe: 'Where to write the clouds.yaml of cloud "emulator"' })
-          .option('latency-ms', { type: 'number', default: 0, describe: 'Latency added to every request' })
+          .option('latency-ms', numberOption('latency-ms', 0, 0, 'Latency added to every request'))
           .option('error-rate', { type: 'number', default: 0, describe: 'Fraction of service requests answered 500/503' })
-          .option('page-size', { type: 'number', default: 25, describe: "Glance's default page size" })
-          .option('filler-images', { type: 'number', default: 0, describe: 'Extra images per region' }),
+          .option('page-size', numberOption('page-size', 1, 25, "Glance's default page size"))
+          .option('filler-images', numberOption('filler-images', 0, 0, 'Extra images per region')),
       (a) => {
         const regions = String(a.regions).split(',').map((r) => r.trim()).filter(Boolean);
         chosen = async (d) => {
@@ -229,8 +260,9 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
     .wrap(Math.min(110, (deps.stdout as { columns?: number }).columns ?? 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg ?? 'invalid command line');
+      // Our own errors (from a coerce) pass through; yargs' own (YError) become usage errors, exit 3.
+      if (err instanceof ImagesyncError) throw err;
+      throw new UsageError(err?.message ?? msg ?? 'invalid command line');
     });
   let helpShown = false;
   await y.parseAsync(argv, {}, (err, _argv, output) => {

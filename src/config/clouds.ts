@@ -159,10 +159,23 @@ function filePlace(loaded: LoadedConfig, name: string): CloudPlace {
     at,
     key: (path) => full(path).join('.'),
     missing: 'is missing',
-    addHint: `add it to ${files[0]} or ${files[1]}`,
+    addHint: misplacedEntry([secure, clouds], name) ?? `add it to ${files[0]} or ${files[1]}`,
     scalarText: (path) => scalarSource(fileOf(path), full(path)),
     source: at([]),
   };
+}
+
+/**
+ * A file that holds the cloud at its top level instead of under `clouds:` (a common secure.yaml
+ * mistake): openstacksdk ignores such an entry silently, so the missing key would look unexplained.
+ */
+function misplacedEntry(files: Array<YamlFile | undefined>, name: string): string | undefined {
+  for (const f of files) {
+    if (!f || !isPlainObject(f.value) || !Object.hasOwn(f.value, name)) continue;
+    const { line } = locate(f, [name]);
+    return `${f.display}:${line} has "${name}" at the top level, where it is ignored: put it under "clouds:", as in clouds.yaml`;
+  }
+  return undefined;
 }
 
 function envPlace(): CloudPlace {
@@ -170,7 +183,8 @@ function envPlace(): CloudPlace {
     at: () => 'environment (OS_*)',
     key: (path) => (path.length ? variableFor(path) : 'OS_*'),
     missing: 'is not set',
-    addHint: 'export it, or name a clouds.yaml cloud with OS_CLOUD',
+    // The manifest names the cloud (OS_CLOUD plays no part): the alternative is another target cloud.
+    addHint: 'export it, or name a clouds.yaml cloud instead of "envvars" in the manifest\'s targets',
     scalarText: () => undefined,
     source: 'environment (OS_*)',
   };

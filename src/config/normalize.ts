@@ -258,7 +258,9 @@ export function normalizeCloud(
     iface = i;
   }
 
-  const regionName = str(['region_name']) ?? firstRegion(value(['regions']), place, fail);
+  // `regions` is checked even when region_name wins, so a malformed list never passes unnoticed.
+  const listedRegion = firstRegion(value(['regions']), place, fail);
+  const regionName = str(['region_name']) ?? listedRegion;
   const cacert = str(['cacert']);
   const verify = bool(['verify']);
   const insecure = bool(['insecure']);

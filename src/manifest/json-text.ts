@@ -55,9 +55,19 @@ export function parseJsonText(raw: string): JsonTextResult {
       .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')
       .replace(/\s+/g, ' ')
       .trim();
+    // JSON has no comments, but many editors (JSONC) colour them as if it had: say so plainly.
+    const comment = commentAt(text, offset);
+    if (comment !== undefined) return { ok: false, at: lineColumnAt(text, comment), message: 'JSON has no comments; remove the // or /* */ comment (use a "description" field to explain an image)' };
     return { ok: false, at: lineColumnAt(text, offset), message: message || 'invalid JSON' };
   }
   return { ok: true, value, duplicateKeys: scanJson(text).duplicateKeys };
+}
+
+/** The offset of a `//` or `/*` comment at `offset` (or right after whitespace there), else undefined. */
+function commentAt(text: string, offset: number): number | undefined {
+  let i = offset;
+  while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+  return text.startsWith('//', i) || text.startsWith('/*', i) ? i : undefined;
 }
 
 interface ScanResult {

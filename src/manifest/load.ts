@@ -1,5 +1,5 @@
 // Loads images.manifest.json: reads, parses, validates, and reports every problem at once as a ManifestError.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError, type ImagesyncErrorOptions } from '../errors.js';
 import { checkFiles } from './files.js';
@@ -8,6 +8,9 @@ import { problemAt } from './json-path.js';
 import { parseJsonText, type LineColumn } from './json-text.js';
 import { ManifestSchema, type Manifest } from './schema.js';
 import { checkSemantics } from './semantics.js';
+
+/** Thousands of images fit in 1 MiB; a file 16 times that is not a manifest someone wrote. */
+export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 export interface LoadManifestOptions {
   /** Where tasks are looked up; default `<manifest dir>/tasks`. */
@@ -50,8 +53,16 @@ export async function loadManifest(file: string, opts: LoadManifestOptions = {})
 
   let text: string;
   try {
+    // Checked before reading: a wrong -m (a disk image, a log) must not be read whole into memory.
+    const { size, isFile } = await stat(absolute).then((st) => ({ size: st.size, isFile: st.isFile() }));
+    if (isFile && size > MAX_MANIFEST_BYTES) {
+      throw new ManifestError(shown, [
+        `the file is ${(size / 2 ** 20).toFixed(1)} MiB; a manifest is at most ${MAX_MANIFEST_BYTES / 2 ** 20} MiB (is this the right file?)`,
+      ]);
+    }
     text = await readFile(absolute, 'utf8');
   } catch (err) {
+    if (err instanceof ManifestError) throw err;
     throw new ManifestError(shown, [readProblem(err)], { cause: err });
   }
   if (text.trim() === '' || text.trim() === '\uFEFF') {

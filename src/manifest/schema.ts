@@ -9,10 +9,15 @@ export const IMAGE_NAME_MAX_LENGTH = 255;
 const IMAGE_NAME_PATTERN =
   /^[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$/;
 
+/** JSON-quoted, with whitespace other than a plain space escaped: a trailing no-break space is invisible otherwise. */
+function visible(name: string): string {
+  return JSON.stringify(name).replace(/[^\S ]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function imageNameProblem(input: unknown): string {
   const name = String(input);
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'an image name must not contain control characters (tabs, newlines, …)';
-  if (name.trim() !== name) return `an image name must not start or end with whitespace: ${JSON.stringify(name)}`;
+  if (name.trim() !== name) return `an image name must not start or end with whitespace: ${visible(name)}`;
   return `not a valid image name: ${JSON.stringify(name)}`;
 }
 
@@ -23,7 +28,8 @@ const ImageName = z
   .min(1, { error: 'an image name must not be empty', abort: true })
   .max(IMAGE_NAME_MAX_LENGTH, {
     error: (iss) =>
-      `an image name is at most ${IMAGE_NAME_MAX_LENGTH} characters (Glance's limit), this one has ${String(iss.input).length}`,
+      // Counted in code points, as zod and Glance count them: an emoji is one character, not two.
+      `an image name is at most ${IMAGE_NAME_MAX_LENGTH} characters (Glance's limit), this one has ${[...String(iss.input)].length}`,
   })
   .regex(IMAGE_NAME_PATTERN, { error: (iss) => imageNameProblem(iss.input) })
   .describe('The image name in Glance, identical in every target. 1..255 characters, no control characters, no surrounding whitespace.');

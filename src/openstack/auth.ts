@@ -116,16 +116,22 @@ export class KeystoneSession {
     const value = res.headers['x-subject-token'];
     const body = res.json<TokenBody>();
     const info = { method: 'POST', url, status: res.status, requestId: res.requestId, target };
-    if (!value) throw new ResponseError(`${this.cloud.name}: Keystone answered ${res.status} without an X-Subject-Token header (${url})`, info);
+    const rid = res.requestId ? `, request ${res.requestId}` : '';
+    if (!value) {
+      throw new ResponseError(
+        `${this.cloud.name}: Keystone answered ${res.status} without an X-Subject-Token header (${url}${rid}); is auth_url the Keystone v3 endpoint, not a proxy that drops headers?`,
+        info,
+      );
+    }
     this.http.addSecret(value);
     const expiresAt = typeof body.token?.expires_at === 'string' ? Date.parse(body.token.expires_at) : NaN;
     if (!Number.isFinite(expiresAt)) {
-      throw new ResponseError(`${this.cloud.name}: Keystone's token has no valid expires_at (${url}${res.requestId ? `, request ${res.requestId}` : ''})`, info);
+      throw new ResponseError(`${this.cloud.name}: Keystone's token has no valid expires_at (${url}${rid})`, info);
     }
     const catalog = body.token?.catalog;
     if (!Array.isArray(catalog) || !catalog.every(isService)) {
       throw new ResponseError(
-        `${this.cloud.name}: Keystone's token has no service catalog (is the scope missing? set project_name or project_id for cloud "${this.cloud.name}")`,
+        `${this.cloud.name}: Keystone's token has no service catalog (${res.status}${rid}): is the scope missing? set project_name or project_id for cloud "${this.cloud.name}" in ${this.cloud.source}`,
         info,
       );
     }

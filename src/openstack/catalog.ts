@@ -65,12 +65,31 @@ export function imageApiFor(catalog: Catalog, target: Required<TargetRef>, iface
     );
   }
   const glance = findEndpoint(catalog, { type: 'image', region: target.region, interface: iface });
-  if (glance) return { kind: 'glance', url: imageV2Base(glance) };
+  if (glance) return { kind: 'glance', url: imageV2Base(checkEndpointUrl(glance, 'image', iface, target)) };
   const compute = findEndpoint(catalog, { type: 'compute', region: target.region, interface: iface });
-  if (compute) return { kind: 'compute-proxy', url: stripSlash(compute) };
+  if (compute) return { kind: 'compute-proxy', url: stripSlash(checkEndpointUrl(compute, 'compute', iface, target)) };
   throw new CatalogError(
     `${targetLabel(target)}: the catalog has no ${iface} image or compute endpoint in region "${target.region}" (services there: ${servicesIn(catalog, target.region).join(', ') || 'none'})`,
   );
+}
+
+/**
+ * The catalog is the cloud's data, not ours: an endpoint that is not an absolute http(s) URL
+ * (a bare host:port, a typo by the operator) would otherwise fail later as an obscure "Invalid URL".
+ */
+export function checkEndpointUrl(url: string, type: string, iface: string, target: Required<TargetRef>): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new CatalogError(
+      `${targetLabel(target)}: the catalog's ${iface} ${type} endpoint in region "${target.region}" is not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}; the cloud's operator must fix the Keystone catalog`,
+    );
+  }
+  return url;
 }
 
 /** Image endpoints are usually unversioned: make sure the base ends in /v2. */

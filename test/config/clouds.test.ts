@@ -229,7 +229,7 @@ describe('environment', () => {
     const err = await rejection(resolveCloud('envvars', fx.opts({ ...base, OS_PASSWORD: undefined })));
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toBe(
-      'environment (OS_*): cloud "envvars": OS_PASSWORD is not set (needed for auth_type password); export it, or name a clouds.yaml cloud with OS_CLOUD',
+      'environment (OS_*): cloud "envvars": OS_PASSWORD is not set (needed for auth_type password); export it, or name a clouds.yaml cloud instead of "envvars" in the manifest\'s targets',
     );
   });
 

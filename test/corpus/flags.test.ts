@@ -1,0 +1,91 @@
+// Bad-input corpus, command-line flags: exit 3, one line that names the flag and its value, nothing contacted.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/server.js';
+import { expectInputError, manifestWith, newCorpus, removeCorpus, runUntouched, startCorpusEmulator, type Corpus } from './fixture.js';
+
+let emulator: Emulator;
+let c: Corpus;
+
+beforeAll(async () => {
+  emulator = await startCorpusEmulator();
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(async () => {
+  c = await newCorpus(emulator);
+  // Missing in RegionOne: an apply that wrongly went ahead would build it, and runUntouched would see it.
+  await c.manifest(manifestWith([{ name: 'corpus-flags', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }], ['RegionOne', 'RegionTwo']));
+});
+afterEach(async () => {
+  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name === 'corpus-flags') emulator.state.removeImage(r, i.id);
+  await removeCorpus(c);
+});
+
+const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [
+  { name: 'an unknown flag', argv: ['plan', '--frobnicate'], headline: /^imagesync: Unknown argument: frobnicate$/ },
+  { name: 'an extra positional argument', argv: ['plan', 'RegionOne'], headline: /^imagesync: Unknown argument: RegionOne$/ },
+  {
+    name: '--target without a slash lists the cloud/region targets',
+    argv: ['plan', '--target', 'emulator'],
+    headline: /^imagesync: --target "emulator": not a target of the manifest \(targets: emulator\/RegionOne, emulator\/RegionTwo\)$/,
+  },
+  {
+    name: '--target naming a region the manifest lacks',
+    argv: ['plan', '--target', 'emulator/RegionNine'],
+    headline: /^imagesync: --target "emulator\/RegionNine": not a target of the manifest \(targets: emulator\/RegionOne, emulator\/RegionTwo\)$/,
+  },
+  { name: '--concurrency 0', argv: ['apply', '--yes', '--concurrency', '0'], headline: /^imagesync: --concurrency 0: expected a whole number ≥ 1$/ },
+  { name: '--concurrency 1.5', argv: ['apply', '--yes', '--concurrency', '1.5'], headline: /^imagesync: --concurrency 1\.5: expected a whole number ≥ 1$/ },
+  { name: '--per-target -1', argv: ['apply', '--yes', '--per-target', '-1'], headline: /^imagesync: --per-target -1: expected a whole number ≥ 1$/ },
+  {
+    name: 'apply without --yes off a terminal',
+    argv: ['apply'],
+    headline: /^imagesync: apply changes clouds: confirm with --yes when not on a terminal \(CI, pipes\)$/,
+  },
+  {
+    name: '-m naming a file that does not exist',
+    argv: ['plan', '-m', 'image.manifest.json'],
+    headline: /^imagesync: image\.manifest\.json: file not found; create it or give the path of an existing manifest$/,
+  },
+  {
+    name: 'no command at all',
+    argv: [],
+    // The list grows as commands are added; what matters is that it names them and where help is.
+    headline: /^imagesync: Name a command: validate, plan, apply, [a-z, -]+ or [a-z-]+ \(imagesync --help lists them\)$/,
+  },
+];
+
+// Cases where imagesync's behaviour is wrong today (the fix belongs in src/cli, see the report).
+const exposing: Array<{ name: string; argv: string[]; headline: RegExp }> = [
+  {
+    name: '--concurrency abc names the value given, not NaN',
+    argv: ['apply', '--yes', '--concurrency', 'abc'],
+    headline: /^imagesync: --concurrency "?abc"?: expected a whole number ≥ 1$/,
+  },
+  {
+    name: 'an unknown command names it and suggests the nearest one',
+    argv: ['pln'],
+    headline: /^imagesync: unknown command "pln" — did you mean "?plan"?\?$/i,
+  },
+  {
+    name: '--target without a value is refused, not read as "every target"',
+    argv: ['plan', '--target'],
+    // yargs' requiresArg wording ("Not enough arguments following: target") is clear enough.
+    headline: /^imagesync: (.*target.*(value|argument)|.*(value|argument).*target)/i,
+  },
+  {
+    name: '--concurrency without a value is refused, not read as the default',
+    argv: ['apply', '--yes', '--concurrency'],
+    headline: /^imagesync: (.*concurrency.*(value|argument)|.*(value|argument).*concurrency)/i,
+  },
+];
+
+describe('flags that are refused (exit 3, nothing contacted)', () => {
+  it.each(cases)('$name', async ({ argv, headline }) => {
+    expectInputError(await runUntouched(c, argv), headline);
+  });
+  it.each(exposing)('$name', async ({ argv, headline }) => {
+    expectInputError(await runUntouched(c, argv), headline);
+  }, 60_000);
+});
