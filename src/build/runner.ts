@@ -2,11 +2,22 @@
 // cleanups run in reverse on success, failure and cancel, and a failed cleanup says what is left.
 import { errorMessage, ImagesyncError } from '../errors.js';
 
+/** The cloud resource a cleanup removes, so a run journal can record it (and `gc` find it after a crash). */
+export interface CleanupResource {
+  kind: 'server' | 'keypair' | 'image' | 'floating-ip';
+  cloud: string;
+  region: string;
+  id?: string | undefined;
+  name: string;
+}
+
 export interface Cleanup {
   /** What was created, for messages: "server 1234 (imagesync-build-web-r1)". */
   what: string;
   /** How a person deletes it by hand if the cleanup fails. */
   manual: string;
+  /** The cloud resource, when it is one (not for local files). */
+  resource?: CleanupResource | undefined;
   run(signal: AbortSignal): Promise<void>;
 }
 
@@ -35,10 +46,17 @@ export interface Step<S> {
 }
 
 export interface StepEvents {
-  onStep?(name: string, index: number): void;
+  /** Awaited before the step runs: a journal writes its intent here, before anything is created. */
+  onStep?(name: string, index: number): void | Promise<void>;
   onStepDone?(name: string, durationMs: number): void;
   onCleanup?(what: string): void;
   onLog?(message: string): void;
+  /** A step registered a cleanup: something now exists. */
+  onDefer?(cleanup: Cleanup): void;
+  /** A cleanup ran; `ok` false means it failed and the thing is left behind. */
+  onCleanupDone?(cleanup: Cleanup, ok: boolean): void;
+  /** A cleanup will not run: dismissed (the product) or kept by --keep-on-failure. */
+  onKeep?(cleanup: Cleanup, why: 'dismissed' | 'keep-on-failure'): void;
 }
 
 export interface RunResult {
@@ -70,8 +88,10 @@ export async function runSteps<S>(steps: Step<S>[], state: S, opts: RunStepsOpti
     defer(cleanup) {
       const entry = { cleanup, dismissed: false };
       stack.push(entry);
+      opts.onDefer?.(cleanup);
       return {
         dismiss() {
+          if (!entry.dismissed) opts.onKeep?.(cleanup, 'dismissed');
           entry.dismissed = true;
         },
       };
@@ -86,9 +106,9 @@ export async function runSteps<S>(steps: Step<S>[], state: S, opts: RunStepsOpti
       failedStep = step.name;
       break;
     }
-    opts.onStep?.(step.name, i);
     const started = Date.now();
     try {
+      await opts.onStep?.(step.name, i);
       await step.run(state, ctx);
     } catch (err) {
       error = opts.signal.aborted
@@ -103,6 +123,7 @@ export async function runSteps<S>(steps: Step<S>[], state: S, opts: RunStepsOpti
   }
   const ok = error === undefined;
   if (!ok && opts.keepOnFailure) {
+    for (const e of stack) if (!e.dismissed) opts.onKeep?.(e.cleanup, 'keep-on-failure');
     return {
       ok,
       error,
@@ -125,8 +146,10 @@ async function runCleanups(stack: Array<{ cleanup: Cleanup; dismissed: boolean }
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       await cleanup.run(signal);
+      opts.onCleanupDone?.(cleanup, true);
     } catch (err) {
       left.push({ what: cleanup.what, manual: cleanup.manual, error: errorMessage(err) });
+      opts.onCleanupDone?.(cleanup, false);
     }
   }
   return left;

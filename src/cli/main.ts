@@ -244,6 +244,32 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       },
     )
     .command(
+      'gc',
+      'Delete the temporary servers, keypairs, snapshots and floating IPs that crashed or killed runs left behind',
+      (c) =>
+        c
+          .option('older-than', { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 30m, 2h, 1d' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON on stdout' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('poll-interval-ms', { type: 'number', default: 1000, hidden: true }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/gc.js')).runGc(
+            {
+              manifest: manifestPath(a.manifest),
+              olderThan: a['older-than'],
+              dryRun: a['dry-run'],
+              json: a.json,
+              target: a.target?.map(String),
+              debug: a.debug,
+              pollIntervalMs: a['poll-interval-ms'],
+            },
+            d,
+          );
+      },
+    )
+    .command(
       'demo',
       'Start the local emulator cloud in-process and run plan against it with this manifest',
       (c) => c.option('json', { type: 'boolean', default: false }),
@@ -251,7 +277,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
       },
     )
-    .demandCommand(1, 'Name a command: validate, plan, apply, show, run, tasks, emulator or demo (imagesync --help lists them)')
+    .demandCommand(1, 'Name a command: validate, plan, apply, show, run, tasks, gc, emulator or demo (imagesync --help lists them)')
     .recommendCommands()
     .strict()
     .version(VERSION)

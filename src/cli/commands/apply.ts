@@ -18,6 +18,8 @@ import { loadTasks } from '../../tasks/loader.js';
 import { openLock, recordLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan } from './plan.js';
+import { buildIntents, journalEvents } from '../../journal/build-events.js';
+import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 
 export const IMAGESYNC_VERSION = '0.1.0';
 
@@ -149,6 +151,14 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     }
 
     if (todo.length) {
+      // Before anything is created: what this run creates is on disk, so `gc` can clean up after a crash.
+      const journal = await openJournal({
+        dir: join(ctx.manifestDir, JOURNAL_DIR),
+        runId,
+        manifest: ctx.manifestFile,
+        targets: [...new Set(todo.map((e) => targetKey(e)))],
+        onError: (m) => writeSafe(deps, deps.stderr, `imagesync: warning: ${m}\n`),
+      });
       const commit = await gitCommit(ctx.manifestDir);
       const ciUrl = ciRunUrl(deps.env);
       const global = new Limiter(concurrency);
@@ -196,13 +206,16 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 keepKeyDir: opts.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
                 pollIntervalMs: opts.pollIntervalMs,
               };
+              const journaled = journalEvents(journal, buildKey(e, e.image), buildIntents(inputs));
               outcome = await runBuild(inputs, {
                 signal: deps.signal,
                 keepOnFailure: opts.keepOnFailure ?? false,
-                onStep: (name) => {
+                ...journaled,
+                onStep: async (name, i) => {
                   if (live) setTitle(`${e.image}: ${name}`);
                   else output(`${key} ${e.image}: ${name}`);
                   log?.note(`step: ${name}`);
+                  await journaled.onStep(name, i);
                 },
                 onLog: live ? (m) => output(deps.redactor.text(m.trimEnd())) : undefined,
                 onCleanup: (what) => log?.note(`cleanup: ${what}`),
@@ -249,7 +262,12 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
             { concurrent: true, exitOnError: false },
           ),
       }));
-      await runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
+      try {
+        await runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
+      } finally {
+        const bad = report.builds.some((b) => b.status === 'failed' || b.leftBehind.length);
+        await journal.finish(deps.signal.aborted ? 'interrupted' : bad ? 'failed' : 'finished');
+      }
     }
 
     const afterObserved = todo.length ? await observePlan(ctx, deps, { quiet: true }) : before;

@@ -1,0 +1,119 @@
+// Find imagesync's temporary resources in one target: by name prefix AND a parseable run id (tag, metadata or property).
+import { RUN_TAG_PREFIX } from '../build/steps/boot.js';
+import type { BuildServices } from '../openstack/cloud.js';
+import type { Server } from '../openstack/nova.js';
+import type { Leftover } from './liveness.js';
+import { isRunId, runIdOfName } from './run-id.js';
+
+const FIP_DESCRIPTION = /^imagesync run (\S+)$/;
+
+/** Nova and Keystone write UTC without a zone ("2026-11-29T21:41:05.000000"): read it as UTC, not local time. */
+export function cloudTime(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !value) return undefined;
+  const t = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/** The run a build server belongs to: its metadata or its tag must name the run its name ends with. */
+export function serverRunId(s: Pick<Server, 'name' | 'metadata' | 'tags'>): string | undefined {
+  const fromName = runIdOfName(s.name, 'build');
+  if (!fromName) return undefined;
+  const marks = [s.metadata?.imagesync_run, ...(s.tags ?? []).filter((t) => t.startsWith(RUN_TAG_PREFIX)).map((t) => t.slice(RUN_TAG_PREFIX.length))];
+  return marks.includes(fromName) ? fromName : undefined;
+}
+
+/** Why an imagesync-looking resource is not ours to touch; reported, never deleted. */
+export interface Ignored {
+  kind: Leftover['kind'];
+  cloud: string;
+  region: string;
+  id: string;
+  name: string;
+  why: string;
+}
+
+export interface FindOptions {
+  cloud: string;
+  region: string;
+  /** Final image names of the manifest: never deleted, even if one looked temporary. */
+  finalNames: ReadonlySet<string>;
+  /** Floating IP ids that journals say a run created, by run id (Neutron may not keep descriptions). */
+  journalFloatingIps: ReadonlyMap<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+export async function findLeftovers(services: BuildServices, o: FindOptions): Promise<{ found: Leftover[]; ignored: Ignored[] }> {
+  const { nova, glance, neutron } = services;
+  const where = { cloud: o.cloud, region: o.region };
+  const found: Leftover[] = [];
+  const ignored: Ignored[] = [];
+
+  // Nova's name filter is a regular expression; the prefix is checked again here all the same.
+  const [servers, keypairs, images] = await Promise.all([
+    nova.listServers({ name: '^imagesync-build-' }, o.signal),
+    nova.listKeypairs(o.signal),
+    glance.listAll('images?limit=1000', o.signal),
+  ]);
+
+  const ours: Array<{ id: string; runId: string; name: string }> = [];
+  for (const s of servers) {
+    if (!s.name.startsWith('imagesync-build-')) continue;
+    const runId = serverRunId(s);
+    if (!runId) {
+      ignored.push({ kind: 'server', ...where, id: s.id, name: s.name, why: 'named like a build server, but no imagesync run tag or metadata matches its name' });
+      continue;
+    }
+    ours.push({ id: s.id, runId, name: s.name });
+    found.push({ kind: 'server', ...where, id: s.id, name: s.name, runId, createdAt: cloudTime(s.created) });
+  }
+
+  for (const name of keypairs) {
+    const runId = runIdOfName(name, 'key');
+    if (!runId) continue;
+    // The listing has no dates; ask for the one keypair only when it is one of ours.
+    const detail = (await nova.getKeypair(name, o.signal)) as { created_at?: unknown } | undefined;
+    if (!detail) continue;
+    found.push({ kind: 'keypair', ...where, id: name, name, runId, createdAt: cloudTime(detail.created_at) });
+  }
+
+  for (const img of images) {
+    const name = img.name ?? '';
+    const runId = runIdOfName(name, 'snapshot');
+    if (!runId || img.status === 'deleted') continue;
+    if (o.finalNames.has(name)) {
+      ignored.push({ kind: 'image', ...where, id: img.id, name, why: 'the manifest wants an image with this very name' });
+      continue;
+    }
+    if (img.imagesync_run !== runId) {
+      ignored.push({ kind: 'image', ...where, id: img.id, name, why: 'named like a snapshot, but its imagesync_run property does not match its name' });
+      continue;
+    }
+    found.push({ kind: 'image', ...where, id: img.id, name, runId, createdAt: cloudTime(img.created_at) });
+  }
+
+  if (neutron) {
+    const fips = await neutron.floatingIps({}, o.signal);
+    // Deleting a server detaches its floating IP but does not release it: find those on our servers first.
+    const portOwner = new Map<string, { id: string; runId: string; name: string }>();
+    for (const s of ours) {
+      for (const p of await neutron.portsOf(s.id, o.signal)) portOwner.set(p.id, s);
+    }
+    for (const f of fips) {
+      const described = FIP_DESCRIPTION.exec(f.description ?? '')?.[1];
+      const owner = f.port_id ? portOwner.get(f.port_id) : undefined;
+      const journaled = o.journalFloatingIps.get(f.id);
+      const runId = described && isRunId(described) ? described : (owner?.runId ?? journaled);
+      if (!runId) continue;
+      found.push({
+        kind: 'floating-ip',
+        ...where,
+        id: f.id,
+        name: f.floating_ip_address,
+        runId,
+        createdAt: cloudTime((f as { created_at?: unknown }).created_at),
+        via: described ? undefined : owner ? `attached to server ${owner.name}` : 'recorded in the run journal',
+      });
+    }
+  }
+  return { found, ignored };
+}
