@@ -5,17 +5,20 @@ import yargs, { type Argv } from 'yargs';
 import { ExitCode, ImagesyncError, UsageError, errorMessage } from '../errors.js';
 import { processDeps, type CliDeps } from './deps.js';
 import { nearest } from '../manifest/suggest.js';
+import { parseShard } from '../shard/shard.js';
 
 const VERSION = '0.1.0';
 
 type Handler = (deps: CliDeps) => Promise<number>;
 
-const COMMANDS = ['validate', 'plan', 'apply', 'show', 'run', 'tasks', 'emulator', 'demo'];
+const COMMANDS = ['validate', 'plan', 'apply', 'show', 'gc', 'merge-reports', 'run', 'tasks', 'emulator', 'demo'];
 
 /** A numeric flag that refuses "abc", "1.5", "" and values below `min` with a message naming the flag. */
 function wholeNumber(flag: string, min: number): (v: unknown) => number {
   return (v) => {
     const last = Array.isArray(v) ? v[v.length - 1] : v;
+    // An optional flag left out (no default) stays unset.
+    if (last === undefined) return undefined as unknown as number;
     if (typeof last === 'number' && Number.isInteger(last) && last >= min) return last;
     const text = String(last ?? '').trim();
     if (!/^-?\d+$/.test(text) || Number(text) < min) {
@@ -75,6 +78,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('json', { type: 'boolean', default: false, describe: 'Print the plan as one JSON object on stdout' })
           .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' })
           .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('shard', { type: 'string', requiresArg: true, describe: 'Only shard K of N (K/N, e.g. 2/4): the targets left after --target, split into N balanced parts for a CI matrix' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
@@ -85,6 +89,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               json: a.json,
               detailedExitcode: a['detailed-exitcode'],
               target: a.target?.map(String),
+              shard: a.shard === undefined ? undefined : parseShard(a.shard),
               colour: a.color,
               debug: a.debug,
               quiet: a.quiet,
@@ -102,20 +107,24 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when not on a terminal)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the report (builds, image ids, durations, the plan after) as JSON on stdout' })
           .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('shard', { type: 'string', requiresArg: true, describe: 'Only shard K of N (K/N, e.g. 2/4): the targets left after --target, split into N balanced parts for a CI matrix' })
           .option('concurrency', numberOption('concurrency', 1, 4, 'Builds at once, in total'))
           .option('per-target', numberOption('per-target', 1, 2, 'Builds at once in one target (the manifest build.concurrency wins)'))
           .option('keep-on-failure', { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' })
+          .option('timeout', numberOption('timeout', 1, 0, 'Give up after this many seconds: stop every wait and request, clean up, exit 1 (default: no limit)', { default: undefined }))
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('poll-interval-ms', numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }))
           .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
-        chosen = async (d) =>
-          (await import('./commands/apply.js')).runApply(
+        chosen = async (d) => {
+          const { withDeadline } = await import('../openstack/wait.js');
+          return (await import('./commands/apply.js')).runApply(
             {
               manifest: manifestPath(a.manifest),
               yes: a.yes,
               json: a.json,
               target: a.target?.map(String),
+              shard: a.shard === undefined ? undefined : parseShard(a.shard),
               concurrency: a.concurrency,
               perTarget: a['per-target'],
               keepOnFailure: a['keep-on-failure'],
@@ -125,8 +134,9 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               pollIntervalMs: a['poll-interval-ms'],
               lock: lockFlag(a.lock),
             },
-            d,
+            { ...d, signal: withDeadline(d.signal, a.timeout) },
           );
+        };
       },
     )
     .command(
@@ -244,6 +254,31 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       },
     )
     .command(
+      'merge-reports <reports..>',
+      'Join the apply --json reports and lock fragments of a sharded CI run into one report and one lock',
+      (c) =>
+        c
+          .positional('reports', { type: 'string', array: true, demandOption: true, describe: 'The apply --json report of every shard' })
+          .option('lock-fragment', { type: 'string', array: true, default: [] as string[], describe: 'The lock files the shards wrote (apply --lock FILE)' })
+          .option('lock', { type: 'string', describe: 'The lock to merge them into and write (default images.lock.json beside the manifest)' })
+          .option('out', { type: 'string', describe: 'Write the merged report to this file (default: stdout); stdout then gets a summary' })
+          .option('markdown', { type: 'boolean', default: false, describe: 'With --out: the summary as Markdown (for $GITHUB_STEP_SUMMARY)' }),
+      (a) => {
+        chosen = async (d) =>
+          (await import('./commands/merge-reports.js')).runMergeReports(
+            {
+              reports: (a.reports ?? []).map(String),
+              lockFragments: (a['lock-fragment'] ?? []).map(String),
+              lock: typeof a.lock === 'string' ? a.lock : undefined,
+              out: a.out,
+              markdown: a.markdown,
+              manifest: manifestPath(a.manifest),
+            },
+            d,
+          );
+      },
+    )
+    .command(
       'gc',
       'Delete the temporary servers, keypairs, snapshots and floating IPs that crashed or killed runs left behind',
       (c) =>
@@ -251,7 +286,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('older-than', { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 30m, 2h, 1d' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' })
           .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON on stdout' })
-          .option('target', { alias: 't', type: 'string', array: true, describe: 'Only this cloud/region (repeatable)' })
+          .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
           .option('poll-interval-ms', { type: 'number', default: 1000, hidden: true }),
       (a) => {
         chosen = async (d) =>

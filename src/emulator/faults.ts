@@ -5,6 +5,8 @@ import type { InjectHandle, InjectRule, FaultOptions, ServiceKind } from './type
 export type FaultAction =
   | { type: 'pass' }
   | { type: 'inject'; rule: InjectRule }
+  /** Serve it, then answer with the rule instead. */
+  | { type: 'after'; rule: InjectRule }
   | { type: 'reset' }
   | { type: 'error'; status: 500 | 503 };
 
@@ -91,7 +93,7 @@ export class FaultLayer {
       if (active.remaining <= 0) this.rules.splice(i, 1);
       return {
         delayMs: latency + (rule.delayMs ?? 0),
-        action: rule.reset ? { type: 'reset' } : { type: 'inject', rule },
+        action: rule.after ? { type: 'after', rule } : rule.reset ? { type: 'reset' } : { type: 'inject', rule },
       };
     }
     const rate = this.current.errorRate;

@@ -157,6 +157,15 @@ function write(res: ServerResponse, requestId: string, reply: Reply): void {
   res.end(body);
 }
 
+function writeInjected(res: ServerResponse, requestId: string, rule: InjectRule): void {
+  const headers: Record<string, string> = {};
+  const type = injectedContentType(rule.body);
+  if (type !== undefined) headers['content-type'] = type;
+  for (const [k, v] of Object.entries(rule.headers ?? {})) headers[k.toLowerCase()] = v;
+  const body = rule.body === undefined ? undefined : typeof rule.body === 'string' ? rule.body : Buffer.from(rule.body);
+  write(res, requestId, { status: rule.status, headers, ...(body !== undefined ? { body } : {}) });
+}
+
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const regions = [...(opts.regions ?? DEFAULT_REGIONS)];
   checkOptions(opts, regions);
@@ -214,13 +223,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return;
     }
     if (action.type === 'inject') {
-      const { rule } = action;
-      const headers: Record<string, string> = {};
-      const type = injectedContentType(rule.body);
-      if (type !== undefined) headers['content-type'] = type;
-      for (const [k, v] of Object.entries(rule.headers ?? {})) headers[k.toLowerCase()] = v;
-      const body = rule.body === undefined ? undefined : typeof rule.body === 'string' ? rule.body : Buffer.from(rule.body);
-      write(res, requestId, { status: rule.status, headers, ...(body !== undefined ? { body } : {}) });
+      writeInjected(res, requestId, action.rule);
       return;
     }
     if (action.type === 'error') {
@@ -251,6 +254,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (err instanceof BodyTooLargeError) reply = serverError(route, 413, accept, err.message);
       else if (res.destroyed || req.destroyed) return;
       else reply = serverError(route, 500, accept, `emulator: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (action.type === 'after') {
+      if (action.rule.reset) res.socket?.destroy();
+      else writeInjected(res, requestId, action.rule);
+      return;
     }
     write(res, requestId, reply);
   };

@@ -71,6 +71,11 @@ export interface InjectRule {
   delayMs?: number;
   /** Destroy the connection instead of answering (a reset). */
   reset?: boolean;
+  /**
+   * Serve the request for real first (the server is created, the snapshot started), then send this
+   * reply or reset instead of the real one: the client sees a failure of something that happened.
+   */
+  after?: boolean;
 }
 
 export interface InjectHandle {

@@ -1,24 +1,132 @@
 // HTTP for every OpenStack call: one keep-alive undici Agent per cloud, retries as an interceptor, typed errors.
 import { readFileSync } from 'node:fs';
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, interceptors, type Dispatcher, type RetryHandler } from 'undici';
 import {
   ConfigError,
   ConnectionError,
   HttpError,
   ResponseError,
+  type HttpErrorInfo,
+  type ImagesyncErrorOptions,
   targetLabel,
   type TargetRef,
 } from '../errors.js';
 import { Redactor, redactJson } from '../redact.js';
 
+type RetryCallback = RetryHandler.RetryCallback;
+
 export interface RetryPolicy {
-  /** Retries after the first try (idempotent methods only). */
+  /** Retries after the first try (idempotent calls only). */
   maxRetries: number;
+  /** Backoff base: the first retry waits up to this long; each further one up to twice as long (full jitter). */
   minTimeoutMs: number;
+  /** Backoff cap. */
   maxTimeoutMs: number;
+  /** The longest `Retry-After` honoured (default 60 s); a service that asks for more fails the call at once. */
+  maxRetryAfterMs?: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxRetries: 3, minTimeoutMs: 250, maxTimeoutMs: 10_000 };
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
+export const defaultRetryPolicy: RetryPolicy = { maxRetries: 3, minTimeoutMs: 250, maxTimeoutMs: 10_000, maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS };
+
+/** Statuses worth another try: rate limits and a struggling or restarting service. */
+export const RETRY_STATUS: readonly number[] = [429, 500, 502, 503, 504];
+
+/**
+ * Failures where the request may never have reached the service, or its answer was lost: resets,
+ * refusals, unreachable networks, timeouts. ENOTFOUND is left out: a misspelt host stays misspelt.
+ */
+export const RETRY_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
+]);
+
+/**
+ * `Retry-After` in milliseconds from now: delta-seconds ("120") or an HTTP-date. A date in the past
+ * is 0; anything else (garbage, negative) is undefined and ignored.
+ */
+export function parseRetryAfterMs(header: string | undefined, nowMs: number): number | undefined {
+  if (header === undefined) return undefined;
+  const v = header.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // Only something that looks like an HTTP-date: Date.parse accepts far too much ("1.5" is a date to V8).
+  if (!/^[A-Za-z]{3,9},? /.test(v)) return undefined;
+  const at = Date.parse(v);
+  if (!Number.isFinite(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+export type RetryDelay =
+  | { delayMs: number; source: 'backoff' | 'retry-after' }
+  /** The service asked to wait longer than the policy allows: do not retry, say so. */
+  | { tooLongMs: number };
+
+/**
+ * The wait before retry number `attempt` (1 for the first retry). Without `Retry-After`: full
+ * jitter, uniform in [0, min(cap, base·2^(attempt-1))), so many clients hit by the same outage do
+ * not come back in lockstep. With it: what the service asked, plus up to one base of jitter.
+ */
+export function nextDelayMs(
+  attempt: number,
+  retryAfterHeader: string | undefined,
+  policy: RetryPolicy,
+  random: () => number,
+  nowMs: number = Date.now(),
+): RetryDelay {
+  const asked = parseRetryAfterMs(retryAfterHeader, nowMs);
+  if (asked !== undefined) {
+    const max = policy.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+    if (asked > max) return { tooLongMs: asked };
+    return { delayMs: Math.round(asked + random() * policy.minTimeoutMs), source: 'retry-after' };
+  }
+  const ceiling = Math.min(policy.maxTimeoutMs, policy.minTimeoutMs * 2 ** Math.max(0, attempt - 1));
+  return { delayMs: Math.floor(random() * ceiling), source: 'backoff' };
+}
+
+/**
+ * A failure that may pass (a 5xx or 429 that outlasted the retries, a lost connection): worth
+ * another poll of a wait, and the reason a create must look before it tries again.
+ */
+export function isTransientFailure(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  return err instanceof HttpError && err.status !== undefined && RETRY_STATUS.includes(err.status);
+}
+
+/** Safe to send twice: the second send changes nothing the first did not. */
+export function isIdempotent(req: Pick<HttpRequest, 'method' | 'idempotent' | 'json' | 'contentType'>): boolean {
+  if (req.idempotent !== undefined) return req.idempotent;
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+    case 'DELETE':
+    case 'PUT':
+      return true;
+    case 'PATCH':
+      return isIdempotentJsonPatch(req.json, req.contentType);
+    default:
+      return false;
+  }
+}
+
+/** A JSON-patch of only `add`/`replace` sets values: applying it twice equals once. `remove` fails the second time. */
+function isIdempotentJsonPatch(body: unknown, contentType: string | undefined): boolean {
+  if (!contentType?.includes('json-patch') || !Array.isArray(body) || body.length === 0) return false;
+  return body.every((op) => !!op && typeof op === 'object' && ((op as { op?: unknown }).op === 'add' || (op as { op?: unknown }).op === 'replace'));
+}
+
+/** One retry that happened, for --debug, metrics and the error that follows if it all fails. */
+export interface RetryEvent {
+  method: string;
+  /** Redacted. */
+  url: string;
+  /** 1 for the first retry. */
+  attempt: number;
+  /** The status or error code that caused it. */
+  reason: string;
+  delayMs: number;
+}
 
 export interface HttpClientOptions {
   redactor: Redactor;
@@ -31,6 +139,10 @@ export interface HttpClientOptions {
   debug?: ((line: string) => void) | undefined;
   /** Counts every request sent (round trips, for benchmarks and tests). */
   onRequest?: (() => void) | undefined;
+  /** Called before each retry's wait (--debug, metrics, tests). */
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Uniform [0,1) for the jitter; a test passes a fixed one. */
+  random?: (() => number) | undefined;
 }
 
 export interface HttpRequest {
@@ -44,7 +156,10 @@ export interface HttpRequest {
   expect: number[];
   target?: TargetRef | undefined;
   signal?: AbortSignal | undefined;
-  /** A POST that is safe to repeat (a token request): retried like a GET. */
+  /**
+   * Whether sending it twice is safe. Default: GET, HEAD, DELETE, PUT yes; PATCH when it is a JSON-patch
+   * of only add/replace; POST no. A POST that is safe to repeat (a token request, a read-only action) says true.
+   */
   idempotent?: boolean;
 }
 
@@ -56,8 +171,6 @@ export interface HttpResponse {
   /** Parse the body as JSON; throws ResponseError naming the target and request id. */
   json<T = unknown>(): T;
 }
-
-const RETRY_STATUS = [429, 500, 502, 503, 504];
 
 /** Enough for one listing round of 50+ regions on one origin; idle sockets close after keepAliveTimeout. */
 export const MAX_CONNECTIONS_PER_ORIGIN = 128;
@@ -81,10 +194,24 @@ const CONNECTION_WORDS: Record<string, string> = {
   CERT_HAS_EXPIRED: 'TLS certificate expired',
 };
 
+/** An unexpected status; keeps the reply's Retry-After, so a caller that retries by itself (createOnce) can honour it. */
+export class HttpStatusError extends HttpError {
+  constructor(
+    message: string,
+    info: HttpErrorInfo,
+    readonly retryAfter: string | undefined,
+    options: ImagesyncErrorOptions = {},
+  ) {
+    super(message, info, options);
+  }
+}
+
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
   private readonly agent: Agent;
   private readonly opts: HttpClientOptions;
+  /** The policy in force: createOnce waits by it too. */
+  readonly retryPolicy: RetryPolicy;
 
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
@@ -106,16 +233,13 @@ export class HttpClient {
       bodyTimeout: timeout,
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !opts.insecure, timeout: Math.min(timeout, 15_000) },
     });
-    const retry = opts.retry ?? defaultRetryPolicy;
+    this.retryPolicy = opts.retry ?? defaultRetryPolicy;
+    // The interceptor does the re-sending; whether and when is decided per request by retryDecider.
     this.dispatcher = this.agent.compose(
       interceptors.retry({
-        maxRetries: retry.maxRetries,
-        minTimeout: retry.minTimeoutMs,
-        maxTimeout: retry.maxTimeoutMs,
-        timeoutFactor: 2,
-        retryAfter: true,
-        methods: ['GET', 'HEAD', 'DELETE'],
-        statusCodes: RETRY_STATUS,
+        maxRetries: this.retryPolicy.maxRetries,
+        methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'],
+        statusCodes: [...RETRY_STATUS],
         // Keep the last reply (body, request id) instead of a bare "retries exhausted".
         throwOnError: false,
       }),
@@ -134,38 +258,57 @@ export class HttpClient {
     this.opts.onRequest?.();
     this.debug(() => `→ ${req.method} ${shownUrl} ${JSON.stringify(this.opts.redactor.headers(headers))}${body ? ' ' + JSON.stringify(redactJson(JSON.parse(body))) : ''}`);
     const started = Date.now();
+    const retries: RetryEvent[] = [];
+    const refused: { retryAfterMs?: number } = {};
+    // Once the headers are ours, a failure is in the body: retryCutBody's, not the interceptor's.
+    const phase = { inBody: false };
+    const decide = this.retryDecider(req, shownUrl, retries, refused, phase);
     let res: Dispatcher.ResponseData;
-    try {
-      const u = new URL(req.url);
-      res = await this.dispatcher.request({
-        origin: u.origin,
-        path: u.pathname + u.search,
-        method: req.method,
-        headers,
-        body,
-        signal: req.signal,
-        ...(req.idempotent ? { retryOptions: { methods: ['GET', 'HEAD', 'DELETE', req.method] } } : {}),
-      } as Dispatcher.RequestOptions);
-    } catch (err) {
-      if (req.signal?.aborted) throw req.signal.reason ?? err;
-      const code = errCode(err);
-      const words = (code && CONNECTION_WORDS[code]) ?? (err instanceof Error ? err.message : String(err));
-      throw new ConnectionError(
-        `${where}${req.method} ${shownUrl}: ${words}${code && CONNECTION_WORDS[code] ? ` (${code})` : ''}`,
-        { method: req.method, url: shownUrl, target: req.target },
-        { cause: err },
-      );
-    }
     let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      const code = errCode(err);
-      throw new ConnectionError(
-        `${where}${req.method} ${shownUrl}: the response body was cut off (${code ?? (err as Error).message})`,
-        { method: req.method, url: shownUrl, status: res.statusCode, target: req.target },
-        { cause: err },
-      );
+    for (let bodyRetries = 0; ; bodyRetries++) {
+      phase.inBody = false;
+      try {
+        const u = new URL(req.url);
+        res = await this.dispatcher.request({
+          origin: u.origin,
+          path: u.pathname + u.search,
+          method: req.method,
+          headers,
+          body,
+          signal: req.signal,
+          retryOptions: { retry: decide },
+        } as Dispatcher.RequestOptions);
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason ?? err;
+        const code = errCode(err);
+        const words = (code && CONNECTION_WORDS[code]) ?? (err instanceof Error ? err.message : String(err));
+        throw new ConnectionError(
+          `${where}${req.method} ${shownUrl}: ${words}${code && CONNECTION_WORDS[code] ? ` (${code})` : ''}`,
+          { method: req.method, url: shownUrl, target: req.target },
+          { cause: err, details: retryDetails(retries) },
+        );
+      }
+      if (req.signal?.aborted) {
+        // An abort during a retry's wait hands back the last reply: the abort is the news, not that reply.
+        res.body.destroy();
+        throw req.signal.reason;
+      }
+      phase.inBody = true;
+      try {
+        text = await res.body.text();
+        break;
+      } catch (err) {
+        if (req.signal?.aborted) throw req.signal.reason ?? err;
+        const code = errCode(err);
+        // undici would resume a cut body with a Range request, which OpenStack APIs ignore: send it all again.
+        const again = await this.retryCutBody(req, shownUrl, code, bodyRetries + 1, retries);
+        if (again) continue;
+        throw new ConnectionError(
+          `${where}${req.method} ${shownUrl}: the response body was cut off (${code ?? (err as Error).message})`,
+          { method: req.method, url: shownUrl, status: res.statusCode, target: req.target },
+          { cause: err, details: retryDetails(retries) },
+        );
+      }
     }
     const resHeaders = flattenHeaders(res.headers);
     const requestId = resHeaders['x-openstack-request-id'] ?? resHeaders['x-compute-request-id'];
@@ -189,9 +332,62 @@ export class HttpClient {
       },
     };
     if (!req.expect.includes(res.statusCode)) {
-      throw httpStatusError(req, shownUrl, response, redactor);
+      throw httpStatusError(req, shownUrl, response, redactor, retries, refused.retryAfterMs, this.retryPolicy);
     }
     return response;
+  }
+
+  /**
+   * undici's retry hook for one request: idempotent calls only, on RETRY_STATUS or a connection
+   * failure, at most maxRetries times, waiting nextDelayMs; the wait ends early on the request's abort.
+   */
+  private retryDecider(
+    req: HttpRequest,
+    shownUrl: string,
+    log: RetryEvent[],
+    refused: { retryAfterMs?: number },
+    phase: { inBody: boolean },
+  ): RetryCallback {
+    const policy = this.retryPolicy;
+    const idempotent = isIdempotent(req);
+    const random = this.opts.random ?? Math.random;
+    return (err, { state }, done) => {
+      const e = err as Error & { statusCode?: number; code?: string; headers?: Record<string, string | string[] | undefined> };
+      const status = e.code === 'UND_ERR_REQ_RETRY' ? e.statusCode : undefined;
+      const code = status === undefined ? errCode(err) : undefined;
+      const retryable = status !== undefined ? RETRY_STATUS.includes(status) : code !== undefined && RETRY_ERROR_CODES.has(code);
+      if (!idempotent || !retryable || phase.inBody || state.counter > policy.maxRetries || req.signal?.aborted) return done(err);
+      const retryAfter = e.headers?.['retry-after'];
+      const wait = nextDelayMs(state.counter, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, policy, random);
+      if ('tooLongMs' in wait) {
+        refused.retryAfterMs = wait.tooLongMs;
+        return done(err);
+      }
+      const event: RetryEvent = { method: req.method, url: shownUrl, attempt: state.counter, reason: String(status ?? code), delayMs: wait.delayMs };
+      log.push(event);
+      this.opts.onRetry?.(event);
+      this.debug(() => `↻ ${req.method} ${shownUrl}: ${event.reason}, retry ${event.attempt}/${policy.maxRetries} in ${event.delayMs}ms${wait.source === 'retry-after' ? ' (Retry-After)' : ''}`);
+      delay(wait.delayMs, undefined, req.signal ? { signal: req.signal } : {}).then(
+        () => done(null),
+        // Aborted: request() sees the signal and throws its reason.
+        (abort: unknown) => done(abort instanceof Error ? abort : err),
+      );
+    };
+  }
+
+  /** After a body cut off mid-way: wait and say true when an idempotent call may be sent again. */
+  private async retryCutBody(req: HttpRequest, shownUrl: string, code: string | undefined, attempt: number, log: RetryEvent[]): Promise<boolean> {
+    const policy = this.retryPolicy;
+    if (!isIdempotent(req) || attempt > policy.maxRetries || code === undefined || !RETRY_ERROR_CODES.has(code)) return false;
+    const wait = nextDelayMs(attempt, undefined, policy, this.opts.random ?? Math.random);
+    if ('tooLongMs' in wait) return false;
+    const event: RetryEvent = { method: req.method, url: shownUrl, attempt, reason: `${code} in the body`, delayMs: wait.delayMs };
+    log.push(event);
+    this.opts.onRetry?.(event);
+    this.debug(() => `↻ ${req.method} ${shownUrl}: body cut off (${code}), retry ${attempt}/${policy.maxRetries} in ${wait.delayMs}ms`);
+    await delay(wait.delayMs, undefined, req.signal ? { signal: req.signal } : {}).catch(() => undefined);
+    if (req.signal?.aborted) throw req.signal.reason;
+    return true;
   }
 
   /** A secret learnt at run time (a token): masked from now on in every trace and error. */
@@ -208,15 +404,43 @@ export class HttpClient {
   }
 }
 
-function httpStatusError(req: HttpRequest, shownUrl: string, res: HttpResponse, redactor: Redactor): HttpError {
+function httpStatusError(
+  req: HttpRequest,
+  shownUrl: string,
+  res: HttpResponse,
+  redactor: Redactor,
+  retries: RetryEvent[],
+  refusedRetryAfterMs: number | undefined,
+  policy: RetryPolicy,
+): HttpError {
   const where = req.target ? `${targetLabel(req.target)}: ` : '';
   const bodyStart = oneLine(redactor.text(serviceMessage(res.text) ?? res.text), 200);
   const reason = STATUS_TEXT[res.status] ?? '';
   const rid = res.requestId ? ` (request ${res.requestId})` : '';
-  return new HttpError(
-    `${where}${req.method} ${shownUrl} → ${res.status}${reason ? ' ' + reason : ''}${rid}${bodyStart ? `: ${describeBody(bodyStart)}` : ''}`,
+  // A wait longer than we allow is the news: say it, with what to do, rather than a bare 429.
+  const tooLong =
+    refusedRetryAfterMs !== undefined
+      ? `; it asked to retry after ${Math.ceil(refusedRetryAfterMs / 1000)} s, more than the ${Math.round((policy.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS) / 1000)} s imagesync waits: run again later`
+      : '';
+  // Redirects are never followed: the token (or password) would go wherever the Location says.
+  const location = res.headers.location;
+  const redirect =
+    res.status >= 300 && res.status < 400
+      ? `: redirected to ${location ? redactor.text(location) : '(no Location)'}; imagesync does not follow redirects with credentials: fix the endpoint URL in the catalog or clouds.yaml`
+      : '';
+  return new HttpStatusError(
+    `${where}${req.method} ${shownUrl} → ${res.status}${reason ? ' ' + reason : ''}${rid}${redirect || (bodyStart ? `: ${describeBody(bodyStart)}` : '')}${tooLong}`,
     { method: req.method, url: shownUrl, status: res.status, requestId: res.requestId, bodyStart, target: req.target },
+    res.headers['retry-after'],
+    { details: retryDetails(retries) },
   );
+}
+
+/** "retried 3 times (503, 503, ECONNRESET), 1.4 s of waiting": shown under the error. */
+function retryDetails(retries: RetryEvent[]): string[] {
+  if (!retries.length) return [];
+  const waited = retries.reduce((n, r) => n + r.delayMs, 0);
+  return [`retried ${retries.length} time${retries.length === 1 ? '' : 's'} (${retries.map((r) => r.reason).join(', ')}), ${(waited / 1000).toFixed(1)} s of waiting`];
 }
 
 /** OpenStack error bodies come in several shapes; pull out the human message. */
@@ -236,6 +460,7 @@ export function serviceMessage(text: string): string | undefined {
 }
 
 const STATUS_TEXT: Record<number, string> = {
+  301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
   413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
   500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',

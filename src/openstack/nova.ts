@@ -62,6 +62,11 @@ export interface BootRequest {
   securityGroups?: string[] | undefined;
 }
 
+/** Nova filters names by regex (re.search): anchor and escape for an exact match. */
+export function exactNameFilter(name: string): string {
+  return `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+}
+
 export class NovaClient {
   private version: Microversion | undefined;
 
@@ -94,7 +99,14 @@ export class NovaClient {
     return chosen;
   }
 
-  private async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, expect: number[], body?: unknown, signal?: AbortSignal): Promise<HttpResponse> {
+  private async call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    expect: number[],
+    body?: unknown,
+    signal?: AbortSignal,
+    idempotent?: boolean,
+  ): Promise<HttpResponse> {
     const v = mvText(await this.microversion(signal));
     return this.service.request({
       method,
@@ -103,6 +115,7 @@ export class NovaClient {
       json: body,
       signal,
       headers: { 'openstack-api-version': `compute ${v}`, 'x-openstack-nova-api-version': v },
+      ...(idempotent !== undefined ? { idempotent } : {}),
     });
   }
 
@@ -122,6 +135,7 @@ export class NovaClient {
     return this.body<Flavor[]>(res, 'flavors', 'GET /flavors/detail');
   }
 
+  /** Not idempotent (a second POST answers 409): callers go through createOnce. */
   async createKeypair(name: string, publicKey: string, signal?: AbortSignal): Promise<void> {
     await this.call('POST', 'os-keypairs', [200, 201], { keypair: { name, public_key: publicKey, type: 'ssh' } }, signal);
   }
@@ -147,6 +161,7 @@ export class NovaClient {
     return list.map((k) => k.keypair?.name).filter((n): n is string => typeof n === 'string');
   }
 
+  /** Not idempotent (each POST makes a server): callers go through createOnce. */
   async boot(req: BootRequest, signal?: AbortSignal): Promise<string> {
     const v = await this.microversion(signal);
     const server: Record<string, unknown> = {
@@ -175,6 +190,12 @@ export class NovaClient {
     }
   }
 
+  /** Our servers called exactly `name` (Nova's name filter is a regex) that carry metadata imagesync_run = runId. */
+  async serversOfRun(name: string, runId: string, signal?: AbortSignal): Promise<Server[]> {
+    const list = await this.listServers({ name: exactNameFilter(name) }, signal);
+    return list.filter((s) => s.name === name && s.metadata?.imagesync_run === runId);
+  }
+
   /** Servers whose name matches the (Nova regex) filter; detail view. */
   async listServers(query: { name?: string; tags?: string[] } = {}, signal?: AbortSignal): Promise<Server[]> {
     const q = new URLSearchParams();
@@ -190,13 +211,15 @@ export class NovaClient {
     await this.call('DELETE', `servers/${id}`, [202, 204, 404], undefined, signal);
   }
 
-  async action(id: string, body: Record<string, unknown>, expect: number[], signal?: AbortSignal): Promise<HttpResponse> {
-    return this.call('POST', `servers/${id}/action`, expect, body, signal);
+  /** `idempotent`: the action may be re-sent after a 5xx or a reset (reads, stop); createImage may not. */
+  async action(id: string, body: Record<string, unknown>, expect: number[], signal?: AbortSignal, idempotent = false): Promise<HttpResponse> {
+    return this.call('POST', `servers/${id}/action`, expect, body, signal, idempotent);
   }
 
   async stop(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.action(id, { 'os-stop': null }, [202], signal);
+      // Stopping twice ends the same way (the 409 below): safe to retry.
+      await this.action(id, { 'os-stop': null }, [202], signal, true);
     } catch (err) {
       // Already stopped: Nova answers 409 "Cannot 'stop' instance … while it is in vm_state stopped".
       if (err instanceof HttpError && err.status === 409) return;
@@ -205,7 +228,7 @@ export class NovaClient {
   }
 
   async consoleOutput(id: string, lines = 500, signal?: AbortSignal): Promise<string> {
-    const res = await this.action(id, { 'os-getConsoleOutput': { length: lines } }, [200], signal);
+    const res = await this.action(id, { 'os-getConsoleOutput': { length: lines } }, [200], signal, true);
     const out = res.json<{ output?: unknown }>().output;
     return typeof out === 'string' ? out : '';
   }

@@ -1,5 +1,7 @@
-// The one polling primitive: poll until a target state, fail fast on a failure state, with a deadline.
+// The one polling primitive: poll until a target state, fail fast on a failure state, with a deadline; and the run's deadline signal.
+import { setMaxListeners } from 'node:events';
 import { ImagesyncError } from '../errors.js';
+import { isTransientFailure } from './http.js';
 
 export class WaitTimeoutError extends ImagesyncError {
   override readonly code = 'WAIT_TIMEOUT';
@@ -18,6 +20,13 @@ export interface WaitOptions<T> {
   /** Polling slows down to this. */
   maxIntervalMs?: number;
   signal?: AbortSignal | undefined;
+  /**
+   * Poll failures in a row to ride out (default 3): each poll's HTTP call has had its own retries
+   * already, but a wait is repeatable, so a longer blip of 5xx or resets need not end the build.
+   */
+  maxPollErrors?: number;
+  /** Which poll failures count as blips (default: 5xx, 429, connection lost). */
+  transient?: (err: unknown) => boolean;
   /** Short description of the last value, for the timeout message. */
   describe?: (value: T) => string;
   now?: () => number;
@@ -45,10 +54,20 @@ export async function waitFor<T>(o: WaitOptions<T>): Promise<T> {
   const deadline = now() + o.timeoutMs;
   let interval = o.intervalMs ?? 500;
   const maxInterval = o.maxIntervalMs ?? 5_000;
+  const transient = o.transient ?? isTransientFailure;
+  const maxPollErrors = o.maxPollErrors ?? 3;
+  let pollErrors = 0;
   let last: T | undefined;
   for (;;) {
     if (o.signal?.aborted) throw o.signal.reason;
-    last = await o.poll();
+    try {
+      last = await o.poll();
+      pollErrors = 0;
+    } catch (err) {
+      if (o.signal?.aborted || !transient(err) || ++pollErrors > maxPollErrors || deadline - now() <= 0) throw err;
+      await pause(Math.min(interval, Math.max(0, deadline - now())), o.signal);
+      continue;
+    }
     const failure = o.failed?.(last);
     if (failure) throw new ImagesyncError(failure);
     if (o.done(last)) return last;
@@ -61,4 +80,31 @@ export async function waitFor<T>(o: WaitOptions<T>): Promise<T> {
     await pause(Math.min(interval, left), o.signal);
     interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
   }
+}
+
+/** The whole run took longer than --timeout: every wait and request stopped, cleanup ran. */
+export class RunTimeoutError extends ImagesyncError {
+  override readonly code = 'RUN_TIMEOUT';
+}
+
+/**
+ * The run's signal with an overall deadline: aborts after `seconds` with a RunTimeoutError that says
+ * so, or earlier with `parent`'s reason (SIGINT). Without `seconds`, `parent` itself. AbortSignal.timeout
+ * would abort with a bare DOMException "The operation was aborted due to timeout", which every wait
+ * and request would then show as the cause: hence our own reason.
+ */
+export function withDeadline(parent: AbortSignal, seconds: number | undefined, flag = '--timeout'): AbortSignal {
+  if (seconds === undefined || !(seconds > 0)) return parent;
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new RunTimeoutError(`timed out after ${seconds} s (${flag}); raise ${flag} if the run needs longer`)),
+    seconds * 1000,
+  );
+  // Never keep the process alive just to time it out.
+  timer.unref();
+  parent.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  const signal = AbortSignal.any([parent, deadline.signal]);
+  // Every in-flight request and wait listens on it: dozens at once is normal, not a leak.
+  setMaxListeners(0, signal);
+  return signal;
 }

@@ -2,6 +2,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { HttpError, ImagesyncError } from '../../errors.js';
+import { createOnce } from '../../openstack/idempotent.js';
 import type { Step } from '../runner.js';
 import { tempName, type BuildState } from '../state.js';
 
@@ -12,11 +14,43 @@ export const createKeypair: Step<BuildState> = {
     const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: name });
     s.redactor.add(pair.private);
     const { nova } = s.services;
-    await nova.createKeypair(name, pair.public, ctx.signal);
+    const where = `${s.target.cloud}/${s.target.region}`;
+    const os = `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region}`;
+    // Ours only if it holds our public key: a keypair of that name with another key is left alone.
+    const findOurs = async (signal: AbortSignal): Promise<true | undefined> => {
+      const kp = await nova.getKeypair(name, signal);
+      if (!kp) return undefined;
+      if (sameSshKey(kp.public_key, pair.public)) return true;
+      throw new ImagesyncError(
+        `${where}: keypair ${name} exists with another public key, so it is not this run's; not touched. If no run uses it: ${os} keypair delete ${name}`,
+      );
+    };
+    // Before the POST: if Nova made the keypair and we never heard so, this still deletes it.
+    const sweep = ctx.defer({
+      what: `keypair ${name}, if it was created`,
+      manual: `${os} keypair delete ${name}`,
+      async run(signal) {
+        if (await findOurs(signal).catch(() => undefined)) await nova.deleteKeypair(name, signal);
+      },
+    });
+    const created = await createOnce({
+      what: `${where}: keypair ${name}`,
+      create: async () => {
+        await nova.createKeypair(name, pair.public, ctx.signal);
+        return true as const;
+      },
+      find: () => findOurs(ctx.signal),
+      // 409 "already exists": maybe our own earlier POST that a proxy re-sent; the key tells.
+      alsoAmbiguous: (err) => err instanceof HttpError && err.status === 409,
+      policy: nova.service.http.retryPolicy,
+      signal: ctx.signal,
+      log: (line) => ctx.log(line),
+    });
+    if (!created.adopted && created.attempts === 1) sweep.dismiss();
     s.keypair = { name, privateKey: pair.private, publicKey: pair.public };
     ctx.defer({
       what: `keypair ${name}`,
-      manual: `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region} keypair delete ${name}`,
+      manual: `${os} keypair delete ${name}`,
       run: (signal) => nova.deleteKeypair(name, signal),
     });
     if (s.keepKeyDir) {
@@ -28,3 +62,10 @@ export const createKeypair: Step<BuildState> = {
     }
   },
 };
+
+/** Same key type and key blob; the comment and spacing may differ (Nova may rewrite them). */
+export function sameSshKey(a: string | undefined, b: string): boolean {
+  if (!a) return false;
+  const core = (k: string) => k.trim().split(/\s+/).slice(0, 2).join(' ');
+  return core(a) === core(b);
+}

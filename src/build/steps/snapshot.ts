@@ -1,5 +1,6 @@
 // Steps: stop the server, snapshot it under a temporary name with provenance, wait for the image to be active.
-import { ImagesyncError } from '../../errors.js';
+import { HttpError, ImagesyncError } from '../../errors.js';
+import { createOnce } from '../../openstack/idempotent.js';
 import { RECIPE_PROPERTY } from '../../plan/diff.js';
 import { waitFor } from '../../openstack/wait.js';
 import type { Step } from '../runner.js';
@@ -41,11 +42,36 @@ export const snapshot: Step<BuildState> = {
     const { nova, glance } = s.services;
     // A half-built image never carries the final name: it gets it only once active and verified.
     const name = tempName('snapshot', s);
-    const id = await nova.createImage(s.serverId!, name, imageProperties(s), ctx.signal);
+    const serverId = s.serverId!;
+    const where = `${s.target.cloud}/${s.target.region}`;
+    const os = `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region}`;
+    // Ours: the temporary name and Nova's instance_uuid property naming our build server.
+    const ours = async (signal: AbortSignal) =>
+      (await glance.listByNames([name], signal)).filter((i) => i.instance_uuid === serverId && i.status !== 'deleted');
+    // Before the POST: if Nova made the image and we never heard its id, this still finds and deletes it.
+    const sweep = ctx.defer({
+      what: `any image named ${name}`,
+      manual: `${os} image list --name ${name} (then: image delete <id>)`,
+      async run(signal) {
+        for (const img of await ours(signal)) await glance.deleteImage(img.id, signal);
+      },
+    });
+    const created = await createOnce({
+      what: `${where}: snapshot ${name} of server ${serverId}`,
+      create: () => nova.createImage(serverId, name, imageProperties(s), ctx.signal),
+      find: async () => (await ours(ctx.signal)).sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')))[0]?.id,
+      // 409 "in task_state image_snapshot": most likely our own earlier request, still running.
+      alsoAmbiguous: (err) => err instanceof HttpError && err.status === 409,
+      policy: nova.service.http.retryPolicy,
+      signal: ctx.signal,
+      log: (line) => ctx.log(line),
+    });
+    const id = created.value;
+    if (!created.adopted && created.attempts === 1) sweep.dismiss();
     s.snapshotId = id;
     s.snapshotCleanup = ctx.defer({
       what: `image ${id} (${name})`,
-      manual: `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region} image delete ${id}`,
+      manual: `${os} image delete ${id}`,
       run: (signal) => glance.deleteImage(id, signal),
     });
   },

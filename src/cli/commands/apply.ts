@@ -1,6 +1,7 @@
 // `imagesync apply`: plan, confirm, build every missing/outdated/broken image in parallel, plan again, report.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { promisify } from 'node:util';
@@ -18,6 +19,7 @@ import { loadTasks } from '../../tasks/loader.js';
 import { openLock, recordLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan } from './plan.js';
+import { formatShard, type Shard } from '../../shard/shard.js';
 import { buildIntents, journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 
@@ -39,6 +41,8 @@ export interface ApplyOptions {
   /** First poll interval of every wait (ms); grows to 5 s. */
   pollIntervalMs?: number;
   runId?: string;
+  /** --shard K/N: only this part of the targets. */
+  shard?: Shard | undefined;
   /** Override the manifest's SSH port (the demo, when the emulator's servers cannot use 22). */
   sshPort?: number | undefined;
   /** The lock file to update: a path (--lock FILE), false for none (--no-lock); default images.lock.json beside the manifest. */
@@ -62,6 +66,10 @@ export interface BuildReport {
 
 export interface ApplyReport {
   runId: string;
+  /** "K/N" when this run was one shard of a CI matrix (merge-reports checks that none is missing). */
+  shard?: string;
+  /** The manifest this report was made from (merge-reports refuses to join reports of different ones). */
+  manifestSha256?: string;
   builds: BuildReport[];
   /** Entries apply did not build and why (pending, duplicate, unreachable, no source image). */
   notBuilt: Array<{ image: string; cloud: string; region: string; state: string; detail: string }>;
@@ -140,7 +148,15 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       if (CHANGE_STATES.has(e.state)) todo.push(e);
       else if (e.state !== 'present') notBuilt.push({ image: e.image, cloud: e.cloud, region: e.region, state: e.state, detail: e.detail });
     }
-    const report: ApplyReport = { runId, builds: [], notBuilt, before: before.plan.summary };
+    const manifestSha256 = createHash('sha256').update(await readFile(ctx.manifestFile)).digest('hex');
+    const report: ApplyReport = {
+      runId,
+      ...(opts.shard ? { shard: formatShard(opts.shard) } : {}),
+      manifestSha256,
+      builds: [],
+      notBuilt,
+      before: before.plan.summary,
+    };
 
     if (todo.length && !opts.yes) {
       const ok = await confirm(deps, `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})? [y/N] `);
@@ -217,7 +233,10 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                   log?.note(`step: ${name}`);
                   await journaled.onStep(name, i);
                 },
-                onLog: live ? (m) => output(deps.redactor.text(m.trimEnd())) : undefined,
+                onLog: (m) => {
+                  log?.note(m.trimEnd());
+                  if (live) output(deps.redactor.text(m.trimEnd()));
+                },
                 onCleanup: (what) => log?.note(`cleanup: ${what}`),
               });
             } catch (err) {
@@ -270,7 +289,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       }
     }
 
-    const afterObserved = todo.length ? await observePlan(ctx, deps, { quiet: true }) : before;
+    // After Ctrl-C or --timeout the clouds are not asked again: report what is known.
+    const afterObserved = todo.length && !deps.signal.aborted ? await observePlan(ctx, deps, { quiet: true }) : before;
     const after = afterObserved.plan;
     report.after = after;
     report.lock = await recordLock(lock, after, afterObserved.observations);
@@ -296,7 +316,10 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     for (const l of left) {
       writeSafe(deps, deps.stderr, `imagesync: LEFT BEHIND by ${l.build}: ${l.what} (${l.error}); delete it with: ${l.manual}\n`);
     }
-    if (deps.signal.aborted) return ExitCode.failure;
+    if (deps.signal.aborted) {
+      writeSafe(deps, deps.stderr, `imagesync: ${errorMessage(deps.signal.reason)}\n`);
+      return ExitCode.failure;
+    }
     return failed.length || before.plan.summary.unreachableTargets.length || left.length ? ExitCode.failure : ExitCode.ok;
   } finally {
     await closeConnections(ctx);

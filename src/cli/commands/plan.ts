@@ -18,6 +18,7 @@ import { targetKey, type Observation, type Plan, type Target } from '../../plan/
 import { renderDrift, type DriftEntry } from '../../lock/drift.js';
 import { lockDrift, openLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
+import { emptyShardNote, shardTargets, type Shard } from '../../shard/shard.js';
 
 export interface PlanOptions {
   manifest: string;
@@ -25,6 +26,8 @@ export interface PlanOptions {
   detailedExitcode?: boolean;
   /** cloud/region, repeatable; narrows the targets. */
   target?: string[];
+  /** --shard K/N: only this part of the targets (after --target). */
+  shard?: Shard | undefined;
   colour?: boolean;
   debug?: boolean;
   quiet?: boolean;
@@ -43,7 +46,11 @@ export interface PlanResult {
 }
 
 /** The (image, target) pairs the manifest wants, narrowed by --target. */
-export function wantedPairs(manifest: Manifest, only?: string[]): { pairs: WantedPair[]; targets: Target[] } {
+export function wantedPairs(
+  manifest: Manifest,
+  only?: string[],
+  shard?: Shard,
+): { pairs: WantedPair[]; targets: Target[]; unsharded: number } {
   const all = expandTargets(manifest);
   let targets = all;
   if (only && only.length) {
@@ -64,7 +71,11 @@ export function wantedPairs(manifest: Manifest, only?: string[]): { pairs: Wante
       if (keep.has(targetKey(t))) pairs.push({ image: image.name, cloud: t.cloud, region: t.region });
     }
   }
-  return { pairs, targets: targets.filter((t) => pairs.some((p) => p.cloud === t.cloud && p.region === t.region)) };
+  const used = targets.filter((t) => pairs.some((p) => p.cloud === t.cloud && p.region === t.region));
+  if (!shard) return { pairs, targets: used, unsharded: used.length };
+  // --shard splits what is left after --target, so a CI matrix covers every target exactly once.
+  const mine = new Set(shardTargets(used, shard).map(targetKey));
+  return { pairs: pairs.filter((p) => mine.has(targetKey(p))), targets: used.filter((t) => mine.has(targetKey(t))), unsharded: used.length };
 }
 
 /** Every cloud's credentials, resolved before anything is contacted; all problems at once. */
@@ -100,12 +111,13 @@ export interface PlanContext {
   requests: () => number;
 }
 
-export async function preparePlan(opts: Pick<PlanOptions, 'manifest' | 'target' | 'debug'>, deps: CliDeps): Promise<PlanContext> {
+export async function preparePlan(opts: Pick<PlanOptions, 'manifest' | 'target' | 'debug' | 'shard'>, deps: CliDeps): Promise<PlanContext> {
   const loaded = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const { manifest } = loaded;
   const manifestDir = dirname(loaded.file);
   const tasksDir = join(manifestDir, 'tasks');
-  const { pairs, targets } = wantedPairs(manifest, opts.target);
+  const { pairs, targets, unsharded } = wantedPairs(manifest, opts.target, opts.shard);
+  if (opts.shard && !targets.length) writeSafe(deps, deps.stderr, `imagesync: ${emptyShardNote(opts.shard, unsharded)}\n`);
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
   const bases = new Map<string, BaseRecipe>();
   for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir }));

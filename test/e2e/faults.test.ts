@@ -1,0 +1,206 @@
+// `imagesync apply` under faults against the emulator: random 5xx, failures after the fact, token expiry, the run deadline.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { withDeadline } from '../../src/openstack/wait.js';
+import { runCli } from '../helpers/cli.js';
+
+const REGIONS = ['RegionOne', 'RegionTwo'];
+
+let emulator: Emulator;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: REGIONS });
+}, 60_000);
+afterAll(async () => {
+  await emulator?.close();
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-faults-'));
+  await mkdir(join(dir, 'tasks'));
+  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+});
+afterEach(() => {
+  emulator.clearInjections();
+  emulator.setFaults({ errorRate: 0, tokenTtlSeconds: 3600 });
+});
+
+async function writeManifest(images: Array<{ name: string; steps?: unknown[]; regions?: string[] }>): Promise<string> {
+  const file = join(dir, 'images.manifest.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+      images: images.map((i) => ({
+        name: i.name,
+        source: { image: 'debian-12-genericcloud' },
+        build: { steps: i.steps ?? [{ run: 'echo built > /tmp/marker' }] },
+        ...(i.regions ? { regions: i.regions } : {}),
+      })),
+    }),
+  );
+  return file;
+}
+
+const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
+
+function apply(file: string, signal?: AbortSignal) {
+  return runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env(), ...(signal ? { signal } : {}) });
+}
+
+/** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
+function assertNothingLeft(): void {
+  for (const r of REGIONS) {
+    expect(emulator.compute.servers(r), `servers in ${r}`).toEqual([]);
+    expect(emulator.compute.keypairs(r), `keypairs in ${r}`).toEqual([]);
+    expect(emulator.compute.floatingIps(r), `floating IPs in ${r}`).toEqual([]);
+    expect(emulator.state.images(r).filter((i) => i.name?.startsWith('imagesync-')), `temporary images in ${r}`).toEqual([]);
+  }
+}
+
+function imagesNamed(region: string, name: string) {
+  return emulator.state.images(region).filter((i) => i.name === name);
+}
+
+/**
+ * Every server id seen per region and name while `work` runs: a second boot of one build would
+ * show as a second id under the same name, even if it were deleted again before the end.
+ */
+async function watchServers<T>(work: () => Promise<T>): Promise<{ result: T; seen: Map<string, Set<string>> }> {
+  const seen = new Map<string, Set<string>>();
+  const look = () => {
+    for (const r of REGIONS) {
+      for (const s of emulator.compute.servers(r)) {
+        const key = `${r} ${s.name}`;
+        if (!seen.has(key)) seen.set(key, new Set());
+        seen.get(key)!.add(s.id);
+      }
+    }
+  };
+  const timer = setInterval(look, 5);
+  try {
+    const result = await work();
+    look();
+    return { result, seen };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('apply under faults', () => {
+  it('converges with 10% of image and compute requests failing (500/503), one server per build, nothing left', async () => {
+    emulator.setFaults({ errorRate: 0.1, errorServices: ['image', 'compute'] });
+    const file = await writeManifest([{ name: 'faults-random' }, { name: 'faults-random-2' }]);
+    const { result: r, seen } = await watchServers(() => apply(file));
+    emulator.setFaults({ errorRate: 0 });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built', 'built', 'built']);
+    expect(report.after.summary.inSync).toBe(true);
+    expect(seen.size).toBe(4);
+    expect([...seen.values()].map((ids) => ids.size)).toEqual([1, 1, 1, 1]);
+    for (const region of REGIONS) {
+      expect(imagesNamed(region, 'faults-random')).toHaveLength(1);
+      expect(imagesNamed(region, 'faults-random-2')).toHaveLength(1);
+    }
+    assertNothingLeft();
+  }, 120_000);
+
+  it('a create that succeeded but answered 500, 503, 429 or a reset is found and adopted, never made twice', async () => {
+    const file = await writeManifest([{ name: 'faults-after' }]);
+    const rules = {
+      keypair503: emulator.inject({ method: 'POST', path: /\/compute\/[^/]+\/v2\.1\/os-keypairs$/, status: 503, body: '{"message":"lost"}', after: true, times: 2 }),
+      boot500: emulator.inject({ method: 'POST', path: /\/compute\/[^/]+\/v2\.1\/servers$/, status: 500, body: '{"computeFault":{"message":"oops","code":500}}', after: true }),
+      bootReset: emulator.inject({ method: 'POST', path: /\/compute\/[^/]+\/v2\.1\/servers$/, status: 0, reset: true, after: true }),
+    };
+    // createImage shares its path with os-stop and the console reads: arm the rule once a server
+    // is SHUTOFF, when the next action it gets is the snapshot.
+    const snapshotRules: Array<{ readonly hits: number }> = [];
+    const armed = new Set<string>();
+    const arm = setInterval(() => {
+      for (const region of REGIONS) {
+        for (const s of emulator.compute.servers(region)) {
+          if (s.status !== 'SHUTOFF' || armed.has(s.id)) continue;
+          armed.add(s.id);
+          const path = new RegExp(`/compute/${region}/v2\\.1/servers/${s.id}/action$`);
+          snapshotRules.push(
+            armed.size === 1
+              ? emulator.inject({ method: 'POST', path, status: 429, headers: { 'retry-after': '1' }, body: '{"message":"rate"}', after: true })
+              : emulator.inject({ method: 'POST', path, status: 0, reset: true, after: true }),
+          );
+        }
+      }
+    }, 5);
+    const { result: r, seen } = await watchServers(() => apply(file)).finally(() => clearInterval(arm));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built']);
+    expect([rules.keypair503.hits, rules.boot500.hits, rules.bootReset.hits]).toEqual([2, 1, 1]);
+    expect(snapshotRules.map((h) => h.hits)).toEqual([1, 1]);
+    // One server per build although both boots "failed"; one image per region although both snapshots did.
+    expect(seen.size).toBe(2);
+    expect([...seen.values()].map((ids) => ids.size)).toEqual([1, 1]);
+    for (const region of REGIONS) {
+      expect(imagesNamed(region, 'faults-after')).toHaveLength(1);
+    }
+    assertNothingLeft();
+  }, 120_000);
+
+  it('a 409 "already exists" for a keypair that holds our key is our own: adopted, and deleted at the end', async () => {
+    const file = await writeManifest([{ name: 'faults-key', regions: ['RegionOne'] }]);
+    // The POST goes through, then a 409 claims the name is taken: the GET shows our own key, so it is ours.
+    const conflict = emulator.inject({ method: 'POST', path: /\/os-keypairs$/, status: 409, body: '{"conflictingRequest":{"message":"Key pair already exists","code":409}}', after: true });
+    const r = await apply(file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(conflict.hits).toBe(1);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('a keypair of the run\'s name holding another key is not adopted: the build fails, names it, touches nothing', async () => {
+    const file = await writeManifest([{ name: 'faults-stranger', regions: ['RegionOne'] }]);
+    // The POST is refused with 409, and the lookup shows a key that is not the one we generated.
+    const conflict = emulator.inject({ method: 'POST', path: /\/os-keypairs$/, status: 409, body: '{"conflictingRequest":{"message":"Key pair already exists","code":409}}' });
+    const stranger = emulator.inject({
+      method: 'GET',
+      path: /\/os-keypairs\/imagesync-key-/,
+      status: 200,
+      body: JSON.stringify({ keypair: { name: 'x', public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyOtherKeyOtherKeyOtherKeyOtherKey1 someone', type: 'ssh' } }),
+      times: 2,
+    });
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    const b = JSON.parse(r.stdout).builds[0];
+    expect(b.failedStep).toBe('create keypair');
+    expect(b.error).toMatch(/^emulator\/RegionOne: keypair imagesync-key-faults-stranger-\S+ exists with another public key, so it is not this run's; not touched\. If no run uses it: openstack --os-cloud emulator --os-region-name RegionOne keypair delete imagesync-key-/);
+    expect(b.leftBehind).toEqual([]);
+    // The lookup, and the cleanup's own check before it would delete: both saw the stranger.
+    expect([conflict.hits, stranger.hits]).toEqual([1, 2]);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('renews the token during a build that outlives it', async () => {
+    emulator.setFaults({ tokenTtlSeconds: 3 });
+    const file = await writeManifest([{ name: 'faults-token', regions: ['RegionOne'], steps: [{ run: 'sleep 5' }] }]);
+    const authBefore = emulator.stats.auth;
+    const r = await apply(file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).builds[0]).toMatchObject({ status: 'built' });
+    // The first token died during `sleep 5`; the build went on with a new one.
+    expect(emulator.stats.auth - authBefore).toBeGreaterThanOrEqual(2);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('stops at the run deadline with "timed out after N s (--timeout)" and cleans up', async () => {
+    const file = await writeManifest([{ name: 'faults-deadline', regions: ['RegionOne'], steps: [{ run: 'sleep 60' }] }]);
+    const started = Date.now();
+    const r = await apply(file, withDeadline(new AbortController().signal, 4));
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('timed out after 4 s (--timeout)');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(imagesNamed('RegionOne', 'faults-deadline')).toEqual([]);
+    assertNothingLeft();
+  }, 120_000);
+});
