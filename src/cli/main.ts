@@ -2,7 +2,9 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { ExitCode, ImagesyncError, UsageError, errorMessage } from '../errors.js';
+import { ExitCode, ImagesyncError, InputError, UsageError, errorMessage } from '../errors.js';
+import { detectCi } from '../report/ci.js';
+import { annotationForInputError, formatAnnotations } from '../report/github.js';
 import { processDeps, type CliDeps } from './deps.js';
 import { nearest } from '../manifest/suggest.js';
 import { parseShard } from '../shard/shard.js';
@@ -47,7 +49,21 @@ function globalOptions(y: Argv) {
   return y
     .option('manifest', { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'Trace every HTTP call on stderr (secrets redacted)', global: true })
-    .option('color', { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true });
+    .option('color', { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true })
+    .option('ci', {
+      type: 'boolean',
+      describe: 'CI mode on or off: plain timestamped progress, log groups, GitHub annotations and step summary (default: from CI, GITHUB_ACTIONS, GITLAB_CI)',
+      global: true,
+    });
+}
+
+/** --ci / --no-ci for the code that reads CI from the environment (progress: plain, timestamped lines). */
+function withCiFlag(d: CliDeps, flag: boolean | undefined): CliDeps {
+  if (flag === undefined) return d;
+  const env = { ...d.env };
+  if (flag) env.CI = 'true';
+  else delete env.CI;
+  return { ...d, env };
 }
 
 /** Parse argv into one command to run; parsing needs no credentials and contacts nothing. */
@@ -79,6 +95,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('detailed-exitcode', { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' })
           .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'Only shard K of N (K/N, e.g. 2/4): the targets left after --target, split into N balanced parts for a CI matrix' })
+          .option('junit', { type: 'string', requiresArg: true, describe: 'Also write a JUnit XML report to FILE: one testcase per image and target' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('lock', { type: 'string', describe: 'Lock file to compare with (default images.lock.json beside the manifest); --no-lock: none' }),
       (a) => {
@@ -90,12 +107,14 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               detailedExitcode: a['detailed-exitcode'],
               target: a.target?.map(String),
               shard: a.shard === undefined ? undefined : parseShard(a.shard),
+              junit: a.junit ? resolve(d.cwd, a.junit) : undefined,
+              ci: a.ci,
               colour: a.color,
               debug: a.debug,
               quiet: a.quiet,
               lock: lockFlag(a.lock),
             },
-            d,
+            withCiFlag(d, a.ci),
           );
       },
     )
@@ -108,6 +127,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('json', { type: 'boolean', default: false, describe: 'Print the report (builds, image ids, durations, the plan after) as JSON on stdout' })
           .option('target', { alias: 't', type: 'string', array: true, requiresArg: true, describe: 'Only this cloud/region (repeatable)' })
           .option('shard', { type: 'string', requiresArg: true, describe: 'Only shard K of N (K/N, e.g. 2/4): the targets left after --target, split into N balanced parts for a CI matrix' })
+          .option('junit', { type: 'string', requiresArg: true, describe: 'Also write a JUnit XML report to FILE: one testcase per image and target' })
           .option('concurrency', numberOption('concurrency', 1, 4, 'Builds at once, in total'))
           .option('per-target', numberOption('per-target', 1, 2, 'Builds at once in one target (the manifest build.concurrency wins)'))
           .option('keep-on-failure', { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' })
@@ -125,6 +145,8 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               json: a.json,
               target: a.target?.map(String),
               shard: a.shard === undefined ? undefined : parseShard(a.shard),
+              junit: a.junit ? resolve(d.cwd, a.junit) : undefined,
+              ci: a.ci,
               concurrency: a.concurrency,
               perTarget: a['per-target'],
               keepOnFailure: a['keep-on-failure'],
@@ -134,7 +156,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               pollIntervalMs: a['poll-interval-ms'],
               lock: lockFlag(a.lock),
             },
-            { ...d, signal: withDeadline(d.signal, a.timeout) },
+            { ...withCiFlag(d, a.ci), signal: withDeadline(d.signal, a.timeout) },
           );
         };
       },
@@ -374,6 +396,11 @@ export async function main(argv: string[], deps?: CliDeps): Promise<number> {
 export function reportError(err: unknown, d: CliDeps): number {
   const safe = (s: string) => d.redactor.text(s);
   if (err instanceof ImagesyncError) {
+    // In GitHub Actions, bad input also becomes an annotation on the file and line it names.
+    if (err instanceof InputError && detectCi(d.env).provider === 'github') {
+      const a = annotationForInputError(err, { cwd: d.cwd, workspace: d.env.GITHUB_WORKSPACE });
+      if (a) d.stderr.write(safe(formatAnnotations([a])));
+    }
     d.stderr.write(safe(`imagesync: ${err.message}\n`));
     for (const line of err.details) d.stderr.write(safe(`  ${line}\n`));
     if (d.env.IMAGESYNC_DEBUG_STACK) d.stderr.write(safe(`${err.stack}\n`));

@@ -20,6 +20,8 @@ import { openLock, recordLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan } from './plan.js';
 import { formatShard, type Shard } from '../../shard/shard.js';
+import { detectCi } from '../../report/ci.js';
+import { emitApplyReports, withPhase } from '../../report/emit.js';
 import { buildIntents, journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 
@@ -43,6 +45,10 @@ export interface ApplyOptions {
   runId?: string;
   /** --shard K/N: only this part of the targets. */
   shard?: Shard | undefined;
+  /** --junit FILE (absolute): also write a JUnit XML report there. */
+  junit?: string | undefined;
+  /** --ci / --no-ci: force CI mode on or off. */
+  ci?: boolean | undefined;
   /** Override the manifest's SSH port (the demo, when the emulator's servers cannot use 22). */
   sshPort?: number | undefined;
   /** The lock file to update: a path (--lock FILE), false for none (--no-lock); default images.lock.json beside the manifest. */
@@ -124,6 +130,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
   }
 
+  const startedAt = new Date();
+  const ci = detectCi(deps.env, { force: opts.ci });
   const ctx = await preparePlan(opts, deps);
   const tasks = await loadTasks(ctx.tasksDir).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
@@ -134,7 +142,11 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
   try {
     // A bad lock file is invalid input: found before any cloud is contacted.
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
-    const before = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
+    const before = await observePlan(ctx, deps, {
+      quiet: opts.quiet ?? false,
+      ci,
+      phaseTitle: `Plan: reading ${ctx.targets.length} target${ctx.targets.length === 1 ? '' : 's'}`,
+    });
     const colour = useColour(deps.stdout, deps.env, opts.colour);
     const planText = renderPlan(before.plan, { colour });
     // The plan is data with --json (in the report), a human view otherwise.
@@ -282,7 +294,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
           ),
       }));
       try {
-        await runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
+        const build = () => runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
+        await (opts.quiet ? build() : withPhase({ ci, stream: deps.stderr }, 'build', `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})`, build));
       } finally {
         const bad = report.builds.some((b) => b.status === 'failed' || b.leftBehind.length);
         await journal.finish(deps.signal.aborted ? 'interrupted' : bad ? 'failed' : 'finished');
@@ -316,6 +329,16 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     for (const l of left) {
       writeSafe(deps, deps.stderr, `imagesync: LEFT BEHIND by ${l.build}: ${l.what} (${l.error}); delete it with: ${l.manual}\n`);
     }
+    // After the data: annotations on stderr (GitHub), --junit, the step summary (GitHub).
+    await emitApplyReports(report, {
+      ci,
+      env: deps.env,
+      stderr: deps.stderr,
+      mask: (t) => deps.redactor.text(t),
+      junitFile: opts.junit,
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+    });
     if (deps.signal.aborted) {
       writeSafe(deps, deps.stderr, `imagesync: ${errorMessage(deps.signal.reason)}\n`);
       return ExitCode.failure;

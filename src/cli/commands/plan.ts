@@ -19,6 +19,8 @@ import { renderDrift, type DriftEntry } from '../../lock/drift.js';
 import { lockDrift, openLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { emptyShardNote, shardTargets, type Shard } from '../../shard/shard.js';
+import { detectCi, type CiInfo } from '../../report/ci.js';
+import { emitPlanReports, withPhase } from '../../report/emit.js';
 
 export interface PlanOptions {
   manifest: string;
@@ -28,6 +30,10 @@ export interface PlanOptions {
   target?: string[];
   /** --shard K/N: only this part of the targets (after --target). */
   shard?: Shard | undefined;
+  /** --junit FILE (absolute): also write a JUnit XML report there. */
+  junit?: string | undefined;
+  /** --ci / --no-ci: force CI mode on or off (default: from CI, GITHUB_ACTIONS, GITLAB_CI). */
+  ci?: boolean | undefined;
   colour?: boolean;
   debug?: boolean;
   quiet?: boolean;
@@ -153,10 +159,14 @@ export function withRecipes(ctx: PlanContext, observations: Observation[]): Want
 }
 
 /** Observe every target (wanted names and source names in one query) with progress on stderr. */
-export async function observePlan(ctx: PlanContext, deps: CliDeps, opts: { quiet?: boolean } = {}): Promise<{ plan: Plan; observations: Observation[]; pairs: WantedPair[] }> {
+export async function observePlan(
+  ctx: PlanContext,
+  deps: CliDeps,
+  opts: { quiet?: boolean; ci?: CiInfo | undefined; phaseTitle?: string } = {},
+): Promise<{ plan: Plan; observations: Observation[]; pairs: WantedPair[] }> {
   const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
   const observations: Observation[] = [];
-  await runWithProgress(
+  const observe = () => runWithProgress(
     ctx.targets.map((t) => {
       const here = ctx.pairs.filter((p) => p.cloud === t.cloud && p.region === t.region);
       const wanted = [...new Set(here.map((p) => p.image))];
@@ -177,6 +187,10 @@ export async function observePlan(ctx: PlanContext, deps: CliDeps, opts: { quiet
     {},
     { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false },
   );
+  // A collapsible group of the CI log around the progress lines (none when quiet: nothing to fold).
+  const ci = opts.quiet ? undefined : opts.ci;
+  const title = opts.phaseTitle ?? `Reading ${ctx.targets.length} target${ctx.targets.length === 1 ? '' : 's'}`;
+  await (ci ? withPhase({ ci, stream: deps.stderr }, 'observe', title, observe) : observe());
   if (deps.signal.aborted) throw deps.signal.reason;
   const pairs = withRecipes(ctx, observations);
   return { plan: diffPlan(pairs, observations), observations, pairs };
@@ -192,7 +206,8 @@ export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<Pla
   const ctx = await preparePlan(opts, deps);
   try {
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
-    const { plan, observations } = await observePlan(ctx, deps, { quiet: opts.quiet ?? false });
+    const ci = detectCi(deps.env, { force: opts.ci });
+    const { plan, observations } = await observePlan(ctx, deps, { quiet: opts.quiet ?? false, ci });
     const drift = lockDrift(lock, plan, observations);
     return { plan, observations, drift, lockFile: lock.shown, exitCode: planExitCode(plan, opts.detailedExitcode, drift), requests: ctx.requests() };
   } finally {
@@ -201,6 +216,7 @@ export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<Pla
 }
 
 export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number> {
+  const startedAt = new Date();
   const result = await computePlan(opts, deps);
   const colour = useColour(deps.stdout, deps.env, opts.colour);
   const driftLines = renderDrift(result.drift, { colour, lockFile: result.lockFile });
@@ -208,6 +224,16 @@ export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number>
     ? JSON.stringify({ ...JSON.parse(planJson(result.plan)), drift: result.drift }, null, 2) + '\n'
     : renderPlan(result.plan, { colour }) + (driftLines.length ? `\n${driftLines.join('\n')}\n` : '');
   writeSafe(deps, deps.stdout, text);
+  // After the data: annotations on stderr (GitHub), --junit, the step summary (GitHub).
+  await emitPlanReports(result.plan, {
+    ci: detectCi(deps.env, { force: opts.ci }),
+    env: deps.env,
+    stderr: deps.stderr,
+    mask: (t) => deps.redactor.text(t),
+    junitFile: opts.junit,
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+  });
   return result.exitCode;
 }
 
