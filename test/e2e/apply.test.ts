@@ -14,6 +14,7 @@ const REGIONS = ['RegionOne', 'RegionTwo'];
 
 let emulator: Emulator;
 let dir: string;
+const dirs: string[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ regions: REGIONS });
@@ -24,6 +25,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'imagesync-e2e-'));
+  dirs.push(dir);
   await mkdir(join(dir, 'tasks'));
   await mkdir(join(dir, 'files'));
   await writeFile(join(dir, 'files', 'motd'), 'built by imagesync\n');
@@ -338,5 +340,5 @@ describe('apply against the emulator', () => {
 });
 
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
