@@ -1,25 +1,71 @@
-// The bench run: both scenarios in one go, results to bench/results/<stamp>.json and latest.md, the table on stdout.
+// The bench run: every scenario in one go (or those named by --only), results to bench/results/<stamp>.json and latest.md, the table on stdout.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { runApplyScenario } from './apply-makespan.js';
 import { runEmulatorPlan } from './emulator-plan.js';
 import { loadAverage1m, machineInfo, sourceInfo, waitForQuiet } from './machine.js';
 import { runRealTier } from './real-tier.js';
-import { fileStamp, renderMarkdown, type BenchResults } from './report.js';
+import { fileStamp, renderMarkdown, type BenchResults, type Outcome } from './report.js';
+import { runSshScenario } from './ssh-vs-fabric.js';
+
+/** The scenarios, in the order they run; `--only NAME` picks some. */
+export const SCENARIOS = ['plan', 'real', 'ssh', 'apply'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
-  /** Leave out the real tier (quick iterations on the emulator scenario). */
-  skipReal: boolean;
-  /** Leave out the emulator scenario (quick iterations on the real tier). */
-  skipEmulator: boolean;
+  /** Scenarios to run. */
+  run: Set<Scenario>;
+  /** Why each left-out scenario is left out (the flag that did it). */
+  skipped: Map<Scenario, string>;
 }
 
+const SKIP_FLAGS: Record<string, Scenario> = {
+  '--skip-emulator': 'plan',
+  '--skip-real': 'real',
+  '--skip-ssh': 'ssh',
+  '--skip-apply': 'apply',
+};
+
+/** `--skip-real`, `--skip-emulator`, `--skip-ssh`, `--skip-apply`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
-  const known = ['--skip-real', '--skip-emulator', '--no-build'];
-  const unknown = argv.filter((a) => !known.includes(a));
-  if (unknown.length) throw new Error(`bench: unknown option ${unknown.join(' ')} (options: ${known.join(', ')})`);
-  return { skipReal: argv.includes('--skip-real'), skipEmulator: argv.includes('--skip-emulator') };
+  const usage = `options: ${Object.keys(SKIP_FLAGS).join(', ')}, --only ${SCENARIOS.join('|')} (repeatable or comma-separated), --no-build`;
+  const only = new Set<Scenario>();
+  const skipped = new Map<Scenario, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--no-build') continue;
+    if (a in SKIP_FLAGS) {
+      skipped.set(SKIP_FLAGS[a]!, a);
+      continue;
+    }
+    const value = a === '--only' ? argv[++i] : a.startsWith('--only=') ? a.slice('--only='.length) : undefined;
+    if (value === undefined) throw new Error(`bench: ${a === '--only' ? '--only needs a scenario name' : `unknown option ${a}`} (${usage})`);
+    for (const name of value.split(',')) {
+      const scenario = name === 'emulator' ? 'plan' : name;
+      if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`bench: --only ${name}: no such scenario (${usage})`);
+      only.add(scenario as Scenario);
+    }
+  }
+  const run = new Set<Scenario>();
+  for (const s of SCENARIOS) {
+    if (only.size && !only.has(s) && !skipped.has(s)) skipped.set(s, `--only ${[...only].join(',')}`);
+    if (!skipped.has(s)) run.add(s);
+  }
+  return { run, skipped };
+}
+
+/** Runs one scenario unless left out; a throw is a failed scenario, never the end of the bench. */
+async function scenario<T>(name: Scenario, opts: BenchOptions, log: (line: string) => void, fn: () => Promise<T>): Promise<Outcome<T>> {
+  if (!opts.run.has(name)) return { status: 'skipped', reason: opts.skipped.get(name) ?? 'not selected' };
+  try {
+    return { status: 'ok', ...(await fn()) };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    log(`${name} scenario failed: ${error}`);
+    return { status: 'failed', error };
+  }
 }
 
 /** Runs the bench; the exit code is non-zero when a scenario could not be measured. */
@@ -33,22 +79,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   const source = await sourceInfo(root);
   const quiet = await waitForQuiet({ busyBelow: 0.25, maxWaitMs: 45_000, log });
 
-  let emulatorPlan: BenchResults['emulatorPlan'];
-  try {
-    emulatorPlan = opts.skipEmulator
-      ? { status: 'skipped', reason: '--skip-emulator' }
-      : { status: 'ok', ...(await runEmulatorPlan({ root, log })) };
-  } catch (err) {
-    emulatorPlan = { status: 'failed', error: err instanceof Error ? err.message : String(err) };
-    log(`emulator scenario failed: ${emulatorPlan.error}`);
-  }
-  const realTier: BenchResults['realTier'] = opts.skipReal
-    ? { status: 'skipped', reason: '--skip-real' }
-    : await runRealTier({ root, log });
+  const emulatorPlan = await scenario('plan', opts, log, () => runEmulatorPlan({ root, log }));
+  const realTier: BenchResults['realTier'] = opts.run.has('real')
+    ? await runRealTier({ root, log })
+    : { status: 'skipped', reason: opts.skipped.get('real') ?? 'not selected' };
   if (realTier.status === 'failed') log(`real-tier scenario failed: ${realTier.error}`);
+  const ssh = await scenario('ssh', opts, log, () => runSshScenario({ log }));
+  const apply = await scenario('apply', opts, log, () => runApplyScenario({ root, log }));
 
   const results: BenchResults = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     startedAt,
     finishedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - t0),
@@ -58,6 +98,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     source,
     emulatorPlan,
     realTier,
+    ssh,
+    apply,
   };
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
@@ -67,5 +109,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   log(`wrote ${jsonFile} and bench/results/latest.md`);
-  return emulatorPlan.status === 'failed' || realTier.status === 'failed' ? 1 : 0;
+  return [emulatorPlan, realTier, ssh, apply].some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -1,12 +1,18 @@
 // The results document (JSON) and its markdown table, commit-friendly: one file per run, latest.md overwritten.
+import type { ApplyResult, ApplyRun } from './apply-makespan.js';
 import type { EmulatorPlanResult } from './emulator-plan.js';
 import type { MachineInfo, QuietWait, SourceInfo } from './machine.js';
 import type { Sample } from './measure.js';
 import type { RealTierResult } from './real-tier.js';
+import type { SshResult } from './ssh-vs-fabric.js';
 import type { Phases } from './trace.js';
 
+/** A scenario's figures, or why there are none. */
+export type Outcome<T> = ({ status: 'ok' } & T) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
+
 export interface BenchResults {
-  schemaVersion: 1;
+  /** 2: adds `ssh` and `apply`. */
+  schemaVersion: 2;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -16,8 +22,10 @@ export interface BenchResults {
   /** How busy the CPUs were with other work just before measuring, and how long the bench waited for quiet. */
   quiet: QuietWait;
   source: SourceInfo;
-  emulatorPlan: ({ status: 'ok' } & EmulatorPlanResult) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
+  emulatorPlan: Outcome<EmulatorPlanResult>;
   realTier: RealTierResult | { status: 'skipped'; reason: string };
+  ssh: Outcome<SshResult>;
+  apply: Outcome<ApplyResult>;
 }
 
 /** `20261129T213000Z`: sorts by time and is a valid file name everywhere. */
@@ -28,6 +36,12 @@ export function fileStamp(iso: string): string {
 const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`;
 const spread = (s: Sample) => `${ms(s.medianMs)} (${Math.round(s.minMs)}–${Math.round(s.maxMs)})`;
 const mark = (ok: boolean) => (ok ? '✓' : '✗ missed');
+const perS = (n: number) => `${n.toLocaleString('en-US', { maximumFractionDigits: 0 })}/s`;
+const num = (n: number) => n.toLocaleString('en-US');
+
+function notOk(head: string, r: { status: 'failed'; error: string } | { status: 'skipped'; reason: string }): string[] {
+  return [head, '', r.status === 'failed' ? `**Failed, no figures:** ${r.error}` : `Skipped: ${r.reason}`];
+}
 
 function phaseRows(columns: Array<[string, Phases]>): string[] {
   const row = (label: string, cell: (p: Phases) => string) => `| ${label} | ${columns.map(([, p]) => cell(p)).join(' | ')} |`;
@@ -102,11 +116,124 @@ function realSection(r: BenchResults['realTier']): string[] {
   ];
 }
 
+function sshSection(r: BenchResults['ssh']): string[] {
+  const head = '## 3. SSH: commands on one connection, and connect + run + close (imagesync vs Fabric vs OpenSSH)';
+  if (r.status !== 'ok') return notOk(head, r);
+  const s = r.settings;
+  const i = r.imagesync;
+  const f = r.fabric;
+  const o = r.openssh;
+  const lat = (p: { medianMs: number; p95Ms: number }) => `median ${p.medianMs} ms, p95 ${p.p95Ms} ms`;
+  return [
+    head,
+    '',
+    `One real sshd (\`src/testing/sshd.ts\`, ${r.sshd.version}, host keys ${r.sshd.hostKeyTypes.join(' + ')}) on 127.0.0.1, ` +
+      `an ed25519 client key, host keys checked on every side (imagesync: pinned fingerprints; Fabric: known_hosts with \`RejectPolicy\`; ssh: \`StrictHostKeyChecking=yes\`). ` +
+      `imagesync: \`connectSsh\` from \`src/ssh/connection.ts\`, in the bench process. Fabric ${f.version} (paramiko ${f.paramiko}, Debian \`python3-fabric\`) ` +
+      `under \`/usr/bin/python3\` ${f.python}: \`bench/fabric_bench.py\`, \`c.run('true', hide=True)\`. ` +
+      `${s.commands} sequential \`true\` after ${s.warmupCommands} warm-up; connect + run + close: median (min–max) of ${s.connects} after 1 warm-up.`,
+    '',
+    `| measure | imagesync | Fabric ${f.version} | OpenSSH client |`,
+    '|---|--:|--:|--:|',
+    `| **sequential \`true\` on one connection** | **${perS(i.commandsPerSecond)}** | **${perS(f.commandsPerSecond)}** | ${perS(o.controlMasterCommandsPerSecond)} (a new \`ssh\` per command over a ControlMaster, ${s.controlMasterCommands} runs) |`,
+    `| … one command | ${lat(i.perCommand)} | ${lat(f.perCommand)} | |`,
+    `| ${s.concurrentInFlight} commands in flight on one connection | ${perS(i.concurrentCommandsPerSecond)} | | |`,
+    `| connect + run \`true\` + close | ${spread(i.connectRunClose)} | ${spread(f.connectRunClose)} | ${spread(o.connectRunClose)} (\`ssh host true\`, a new process) |`,
+    `| **commands/s, imagesync / Fabric** (target ≥ ${s.targetRatio}×) | **${r.ratio}×** ${mark(r.meetsTarget)} | | |`,
+    `| connect + run + close, Fabric / imagesync | ${r.connectSpeedup}× | | |`,
+    '',
+    `OpenSSH: ${o.version}.`,
+  ];
+}
+
+/**
+ * When a wait that starts polling at `firstMs` and grows the interval 1.5× per poll (src/openstack/wait.ts,
+ * up to 5 s) first looks at or after `readyMs`: the state change is seen that late at best.
+ */
+export function firstPollAtOrAfter(readyMs: number, firstMs: number, factor = 1.5, maxMs = 5000): number {
+  let at = 0;
+  let interval = firstMs;
+  while (at < readyMs) {
+    at += interval;
+    interval = Math.min(maxMs, Math.ceil(interval * factor));
+  }
+  return at;
+}
+
+function stepRows(solo: readonly ApplyRun[], full: ApplyRun, settings: ApplyResult['settings']): string[] {
+  const faults = settings.faults;
+  const soloSteps = new Map<string, number[]>();
+  for (const run of solo) for (const st of run.steps) soloSteps.set(st.name, [...(soloSteps.get(st.name) ?? []), st.medianMs]);
+  const polled = (delayMs: number) => `; first poll at or after it: ${num(firstPollAtOrAfter(delayMs, settings.pollIntervalMs))} ms`;
+  const behind: Record<string, string> = {
+    'wait for ACTIVE': `bootDelayMs ${num(faults.bootDelayMs)}${polled(faults.bootDelayMs)}`,
+    'read host keys from the console': `consoleDelayMs ${num(faults.consoleDelayMs)}, spent during the boot`,
+    [`step: run: ${settings.step}`]: `\`${settings.step}\``,
+    'wait for the image': `snapshotDelayMs ${num(faults.snapshotDelayMs)} + tar of the overlay${polled(faults.snapshotDelayMs)}`,
+    cleanups: `deleteDelayMs ${num(faults.deleteDelayMs)} (server), then the keypair`,
+  };
+  const mid = (v: readonly number[]) => {
+    const a = [...v].sort((x, y) => x - y);
+    const m = Math.floor(a.length / 2);
+    return a.length % 2 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+  };
+  return [
+    `| phase (build logs' \`# step:\` timestamps) | lone build, median of ${solo.length} | under load, median of ${full.builds} | what the emulator makes it wait |`,
+    '|---|--:|--:|---|',
+    ...full.steps.map((st) => {
+      const lone = soloSteps.get(st.name);
+      return `| ${st.name} | ${lone ? ms(mid(lone)) : '–'} | ${ms(st.medianMs)} | ${behind[st.name] ?? ''} |`;
+    }),
+  ];
+}
+
+function applySection(r: BenchResults['apply']): string[] {
+  const head = '## 4. `imagesync apply`: makespan of 40 builds against the ideal schedule';
+  if (r.status !== 'ok') return notOk(head, r);
+  const s = r.settings;
+  const T = s.regions.length;
+  const n = s.images;
+  const w = r.waves;
+  const F = r.full;
+  const c = r.check;
+  const faults = Object.entries(s.faults).map(([k, v]) => `${k}: ${v}`).join(', ');
+  return [
+    head,
+    '',
+    `The emulator (in the bench process; every build server a real sshd in an overlay root, port ${r.sshPort}) with ${T} regions and \`setFaults({ ${faults} })\`; ` +
+      `a manifest of ${n} images × ${T} regions, each with the one step \`${s.step}\`. ` +
+      `\`node bin/imagesync.js apply --yes --json -q --concurrency ${s.concurrency} --per-target ${s.perTarget} --poll-interval-ms ${s.pollIntervalMs}\`, \`CI=1\`, a child process. ` +
+      `C = ${s.concurrency} and P = ${s.perTarget} were chosen so that ${T} targets × P = C: both limits bind at once and neither hides the other.`,
+    '',
+    '| measure | value |',
+    '|---|--:|',
+    `| d: one build alone (1 image, 1 region, same settings), \`builds[].durationMs\`, median of ${r.solo.length} applies | ${ms(r.d)} (${r.solo.map((x) => num(Math.round(x.buildMs.medianMs))).join(', ')}) |`,
+    `| fixed cost of one apply: wall − d (start-up, plan before, plan after, report), median | ${ms(r.overheadMs)} |`,
+    `| waves = max(⌈n / P⌉, ⌈T·n / min(C, T·P)⌉) = max(⌈${n}/${s.perTarget}⌉, ⌈${T * n}/min(${s.concurrency}, ${T * s.perTarget})⌉) = max(${w.perTarget}, ${w.global}) | ${w.used} |`,
+    `| **ideal = fixed cost + waves × d** | **${ms(r.idealMs)}** |`,
+    `| **apply makespan, ${F.builds} builds** (wall of the one command) | **${ms(F.wallMs)}** |`,
+    `| **makespan / ideal** (target ≤ ${s.targetRatio}×) | **${r.ratio}×** ${mark(r.meetsTarget)} |`,
+    `| builds only: first step → last log line, over waves × d | ${ms(F.buildSpanMs)} / ${ms(w.used * r.d)} = ${r.buildPhaseRatio}× |`,
+    `| one build under load: median (min–max); mean / d | ${spread(F.buildMs)}; ${r.slowdownUnderLoad}× |`,
+    `| most builds running at once (build logs) | ${F.maxConcurrent} |`,
+    `| outside the builds in the full apply (start-up, plans, report) | ${ms(F.outsideBuildsMs)} |`,
+    `| emulator CPU during the full apply (the bench process; the sshds are other processes) | ${ms(r.emulatorCpuMs)} |`,
+    `| afterwards: wanted images active / servers / keypairs / floating IPs / \`imagesync-*\` images | ${c.images} / ${c.servers} / ${c.keypairs} / ${c.floatingIps} / ${c.temporaryImages} ✓ |`,
+    '',
+    'The ideal: identical builds of length d, at most P at once in a target and C in all. Each target needs ⌈n/P⌉ rounds, ' +
+      'all T·n builds need ⌈T·n / min(C, T·P)⌉ rounds, and a list schedule that always starts a build in the target with the most left reaches the larger of the two; ' +
+      "the apply's fixed cost (measured on the lone builds) is paid once.",
+    '',
+    ...stepRows(r.solo, F, s),
+    ...(r.stderrLines.length ? ['', `stderr of the CLI (with \`-q\`): ${r.stderrLines.map((l) => `\`${l}\``).join('; ')}`] : []),
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const src = r.source.commit ? `commit \`${r.source.commit}\`${r.source.srcDirty ? ' with uncommitted changes in `src/`' : ''}` : 'no git commit';
   return [
-    '# imagesync benchmarks: the read path',
+    '# imagesync benchmarks: the read path, SSH, apply',
     '',
     `Measured ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by \`npm run bench\` (${Math.round(r.durationMs / 1000)} s), ${src}. ` +
       `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, kernel ${m.kernel}, 1-minute load average ${m.loadAverage1m} at the start, ${r.loadAverage1mAtEnd} at the end; ` +
@@ -116,6 +243,10 @@ export function renderMarkdown(r: BenchResults): string {
     ...emulatorSection(r.emulatorPlan),
     '',
     ...realSection(r.realTier),
+    '',
+    ...sshSection(r.ssh),
+    '',
+    ...applySection(r.apply),
     '',
     `Raw figures: \`bench/results/${fileStamp(r.startedAt)}.json\`.`,
     '',
