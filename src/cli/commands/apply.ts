@@ -247,7 +247,9 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 },
                 onLog: (m) => {
                   log?.note(m.trimEnd());
-                  if (live) output(deps.redactor.text(m.trimEnd()));
+                  // One line under the task: the latest thing the command said (a chunk may hold a whole file).
+                  const last = m.trimEnd().split('\n').pop()?.trim();
+                  if (live && last) output(deps.redactor.text(last));
                 },
                 onCleanup: (what) => log?.note(`cleanup: ${what}`),
               });
@@ -279,15 +281,16 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
         task: (_c, targetTask) =>
           targetTask.newListr(
             entries.map((e) => ({
-              title: `${key} ${e.image}: queued`,
+              // Under its target on a terminal; plain lines carry no task name, so they say the target.
+              title: `${live ? '' : `${key} `}${e.image}: queued`,
               task: async (_c2, t) => {
                 const r = await buildOne(e, (title) => (t.title = title), (line) => (t.output = line));
                 report.builds.push(r);
                 if (r.status === 'failed') {
-                  t.title = `${key} ${e.image}: failed`;
+                  t.title = `${live ? '' : `${key} `}${e.image}: failed`;
                   throw new ImagesyncError(`${key} ${e.image}: ${r.failedStep ? `${r.failedStep}: ` : ''}${r.error}`);
                 }
-                t.title = `${key} ${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
+                t.title = `${live ? '' : `${key} `}${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
               },
             })),
             { concurrent: true, exitOnError: false },
