@@ -1,4 +1,5 @@
 // Per-host output for `imagesync run`: whole lines prefixed `[user@host]`, and the result table.
+import { lineFeed } from '../ssh/lines.js';
 import type { CommandLogEntry, CommandLogger } from '../ssh/log.js';
 import type { HostResult } from './group.js';
 
@@ -18,25 +19,12 @@ export function prefixedLogger(label: string, writeLine: WriteLine): CommandLogg
     start(_where, command): CommandLogEntry {
       const [first, ...more] = command.split('\n');
       emit(`$ ${first ?? ''}${more.length ? ' …' : ''}`);
-      const pending = { out: '', err: '' };
-      const feed = (key: 'out' | 'err', chunk: string): void => {
-        const text = pending[key] + chunk;
-        const cut = text.lastIndexOf('\n');
-        if (cut < 0) {
-          pending[key] = text;
-          return;
-        }
-        pending[key] = text.slice(cut + 1);
-        for (const line of text.slice(0, cut).split('\n')) emit(line.replace(/\r$/, ''));
-      };
+      const lines = lineFeed((_stream, line) => emit(line));
       return {
-        stdout: (chunk) => feed('out', chunk),
-        stderr: (chunk) => feed('err', chunk),
+        stdout: (chunk) => lines.feed('out', chunk),
+        stderr: (chunk) => lines.feed('err', chunk),
         end(outcome) {
-          for (const key of ['out', 'err'] as const) {
-            if (pending[key] !== '') emit(pending[key]);
-            pending[key] = '';
-          }
+          lines.flush((_stream, rest) => emit(rest));
           if ('error' in outcome) emit(`! ${outcome.error}`);
           else if (outcome.exitCode !== 0) emit(`! exit ${outcome.exitCode ?? outcome.signal ?? 'unknown'}`);
         },

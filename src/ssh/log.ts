@@ -1,4 +1,5 @@
 // Per-build log files (.imagesync/logs/<run-id>/<target>/<image>.log): every command, its output and exit, redacted.
+import { lineFeed } from './lines.js';
 import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redactor } from '../redact.js';
@@ -96,28 +97,13 @@ export async function openBuildLog(o: BuildLogOptions): Promise<BuildLog> {
     start(where, command) {
       const id = ++seq;
       write(`${stamp()} [${id}] ${where} $ ${command.replace(/\n/g, '\n  ')}\n`);
-      const pending = { out: '', err: '' };
-      const feed = (key: 'out' | 'err', chunk: string): void => {
-        const text = pending[key] + chunk;
-        const cut = text.lastIndexOf('\n');
-        if (cut < 0) {
-          pending[key] = text;
-          return;
-        }
-        pending[key] = text.slice(cut + 1);
-        for (const line of text.slice(0, cut).split('\n')) write(`[${id}] ${key}| ${line}\n`);
-      };
-      const flush = (): void => {
-        for (const key of ['out', 'err'] as const) {
-          if (pending[key] !== '') write(`[${id}] ${key}| ${pending[key]} (no newline)\n`);
-          pending[key] = '';
-        }
-      };
+      // The raw line (a trailing \r kept out of the way): a log shows what the command printed.
+      const lines = lineFeed((key, line) => write(`[${id}] ${key}| ${line}\n`));
       return {
-        stdout: (chunk) => feed('out', chunk),
-        stderr: (chunk) => feed('err', chunk),
+        stdout: (chunk) => lines.feed('out', chunk),
+        stderr: (chunk) => lines.feed('err', chunk),
         end(outcome) {
-          flush();
+          lines.flush((key, rest) => write(`[${id}] ${key}| ${rest} (no newline)\n`));
           const how =
             'error' in outcome
               ? `failed: ${outcome.error}`
