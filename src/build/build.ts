@@ -10,11 +10,14 @@ import { connect } from './steps/ssh.js';
 import { provisionSteps } from './steps/provision.js';
 import { snapshot, stopServer, waitImageActive } from './steps/snapshot.js';
 import { publish } from './steps/publish.js';
+import { claimImageName, ClaimLostError } from './claim.js';
 import type { Step } from './runner.js';
 
 export function buildSteps(inputs: Pick<BuildInputs, 'image'>): Step<BuildState>[] {
   return [
     resolveInputs,
+    // Before anything costly: a concurrent run that already claimed the name wins, and this build stops here.
+    claimImageName,
     createKeypair,
     bootServer,
     waitActive,
@@ -36,6 +39,8 @@ export interface BuildOutcome {
   failedStep?: string | undefined;
   leftBehind: LeftBehind[];
   rotated: Array<{ id: string; newName: string }>;
+  /** Another run builds (or built) the image: this build stopped without building, and that is no failure. */
+  lostTo?: string | undefined;
   steps: Array<{ name: string; durationMs: number }>;
   durationMs: number;
 }
@@ -54,6 +59,7 @@ export async function runBuild(
     failedStep: r.failedStep,
     leftBehind: r.leftBehind,
     rotated: state.rotated ?? [],
+    lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
     steps: r.steps,
     durationMs: Date.now() - started,
   };

@@ -18,6 +18,8 @@ export interface Cleanup {
   manual: string;
   /** The cloud resource, when it is one (not for local files). */
   resource?: CleanupResource | undefined;
+  /** Runs even under --keep-on-failure: nothing to debug in it, and keeping it would block others (a claim). */
+  always?: boolean | undefined;
   run(signal: AbortSignal): Promise<void>;
 }
 
@@ -123,13 +125,15 @@ export async function runSteps<S>(steps: Step<S>[], state: S, opts: RunStepsOpti
   }
   const ok = error === undefined;
   if (!ok && opts.keepOnFailure) {
-    for (const e of stack) if (!e.dismissed) opts.onKeep?.(e.cleanup, 'keep-on-failure');
+    const kept = stack.filter((e) => !e.dismissed && !e.cleanup.always);
+    for (const e of kept) opts.onKeep?.(e.cleanup, 'keep-on-failure');
+    const failedAlways = await runCleanups(stack.filter((e) => e.cleanup.always), opts);
     return {
       ok,
       error,
       failedStep,
       steps: done,
-      leftBehind: stack.filter((e) => !e.dismissed).map((e) => ({ what: e.cleanup.what, manual: e.cleanup.manual, error: 'kept (--keep-on-failure)' })),
+      leftBehind: [...kept.map((e) => ({ what: e.cleanup.what, manual: e.cleanup.manual, error: 'kept (--keep-on-failure)' })), ...failedAlways],
     };
   }
   const leftBehind = await runCleanups(stack, opts);

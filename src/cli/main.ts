@@ -134,7 +134,9 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('timeout', numberOption('timeout', 1, 0, 'Give up after this many seconds: stop every wait and request, clean up, exit 1 (default: no limit)', { default: undefined }))
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('poll-interval-ms', numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }))
-          .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' }),
+          .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' })
+          .option('heal-duplicates', { type: 'boolean', default: false, describe: 'Of several images with one name, keep one (the newest active with the manifest\'s recipe) and rename and hide the others; never deletes' })
+          .option('keep', numberOption('keep', 0, 0, 'After publishing, delete superseded images of that name beyond the newest N (never one a server uses)', { default: undefined })),
       (a) => {
         chosen = async (d) => {
           const { withDeadline } = await import('../openstack/wait.js');
@@ -155,6 +157,8 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               quiet: a.quiet,
               pollIntervalMs: a['poll-interval-ms'],
               lock: lockFlag(a.lock),
+              healDuplicates: a['heal-duplicates'],
+              keep: a.keep,
             },
             { ...withCiFlag(d, a.ci), signal: withDeadline(d.signal, a.timeout) },
           );

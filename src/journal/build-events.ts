@@ -1,4 +1,5 @@
 // Runner events → journal entries for one build: intents before the steps that create, what each cleanup registered and removed.
+import { claimImageName, claimName } from '../build/claim.js';
 import type { Cleanup, CleanupResource, StepEvents } from '../build/runner.js';
 import { bootServer } from '../build/steps/boot.js';
 import { createKeypair } from '../build/steps/keypair.js';
@@ -10,6 +11,7 @@ import type { Journal, ResourceRef } from './journal.js';
 export function buildIntents(inputs: Pick<BuildInputs, 'runId' | 'image' | 'target'>): Map<string, ResourceRef[]> {
   const at = { cloud: inputs.target.cloud, region: inputs.target.region };
   return new Map([
+    [claimImageName.name, [{ kind: 'image', ...at, name: claimName(inputs.image.name) }]],
     [createKeypair.name, [{ kind: 'keypair', ...at, name: tempName('key', inputs) }]],
     [bootServer.name, [{ kind: 'server', ...at, name: tempName('build', inputs) }]],
     [snapshot.name, [{ kind: 'image', ...at, name: tempName('snapshot', inputs) }]],

@@ -4,6 +4,7 @@ import type { BuildServices } from '../openstack/cloud.js';
 import type { Server } from '../openstack/nova.js';
 import type { Leftover } from './liveness.js';
 import { isRunId, runIdOfName } from './run-id.js';
+import { CLAIM_FOR_PROPERTY, CLAIM_PREFIX } from '../build/claim.js';
 
 const FIP_DESCRIPTION = /^imagesync run (\S+)$/;
 
@@ -49,11 +50,14 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
   const ignored: Ignored[] = [];
 
   // Nova's name filter is a regular expression; the prefix is checked again here all the same.
-  const [servers, keypairs, images] = await Promise.all([
+  // Claims are hidden images, and Glance lists hidden images only when asked: both lists.
+  const [servers, keypairs, visible, hidden] = await Promise.all([
     nova.listServers({ name: '^imagesync-build-' }, o.signal),
     nova.listKeypairs(o.signal),
     glance.listAll('images?limit=1000', o.signal),
+    glance.listAll('images?os_hidden=true&limit=1000', o.signal),
   ]);
+  const images = [...visible, ...hidden];
 
   const ours: Array<{ id: string; runId: string; name: string }> = [];
   for (const s of servers) {
@@ -78,6 +82,11 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
 
   for (const img of images) {
     const name = img.name ?? '';
+    // A claim names no run: its run id is in its property (and it claims a name in imagesync_claim_for).
+    if (name.startsWith(CLAIM_PREFIX) && typeof img[CLAIM_FOR_PROPERTY] === 'string' && isRunId(img.imagesync_run)) {
+      if (img.status !== 'deleted') found.push({ kind: 'image', ...where, id: img.id, name, runId: img.imagesync_run as string, createdAt: cloudTime(img.created_at) });
+      continue;
+    }
     const runId = runIdOfName(name, 'snapshot');
     if (!runId || img.status === 'deleted') continue;
     if (o.finalNames.has(name)) {

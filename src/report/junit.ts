@@ -22,6 +22,7 @@ export interface JunitInput {
 
 export type JunitOutcome =
   | { kind: 'pass' }
+  | { kind: 'skipped'; message: string }
   | { kind: 'failure' | 'error'; type: string; message: string; body: string };
 
 export interface JunitCase {
@@ -75,6 +76,10 @@ function buildCase(b: BuildReport, runId: string): JunitCase {
   for (const l of b.leftBehind) lines.push(`left behind: ${l.what} (${l.error}); delete it with: ${l.manual}`);
   for (const r of b.replaced) lines.push(`replaced: ${r.id}, now named ${JSON.stringify(r.newName)}`);
   const base = { classname: target, name: b.image, durationMs: b.durationMs, systemOut: b.log ? `[[ATTACHMENT|${b.log}]]` : undefined };
+  if (b.status === 'skipped') {
+    // Another run built (or is building) it: not this run's failure, not its success either.
+    return { ...base, outcome: { kind: 'skipped', message: oneLine(`built by run ${b.builtBy ?? 'another run'}`) } };
+  }
   if (b.status === 'failed') {
     return {
       ...base,
@@ -137,7 +142,9 @@ export function junitCases(input: Pick<JunitInput, 'plan' | 'apply'>): JunitCase
 function caseXml(c: JunitCase): string {
   const open = `    <testcase classname="${xmlAttr(c.classname)}" name="${xmlAttr(c.name)}" time="${seconds(c.durationMs)}"`;
   const inner: string[] = [];
-  if (c.outcome.kind !== 'pass') {
+  if (c.outcome.kind === 'skipped') {
+    inner.push(`      <skipped message="${xmlAttr(c.outcome.message)}"/>`);
+  } else if (c.outcome.kind !== 'pass') {
     const o = c.outcome;
     inner.push(`      <${o.kind} message="${xmlAttr(o.message)}" type="${xmlAttr(o.type)}">${xmlText(o.body)}</${o.kind}>`);
   }
@@ -151,7 +158,8 @@ export function junitXml(input: JunitInput): string {
   const failures = cases.filter((c) => c.outcome.kind === 'failure').length;
   const errors = cases.filter((c) => c.outcome.kind === 'error').length;
   const totalMs = input.durationMs ?? cases.reduce((sum, c) => sum + c.durationMs, 0);
-  const counts = `tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(totalMs)}"`;
+  const skipped = cases.filter((c) => c.outcome.kind === 'skipped').length;
+  const counts = `tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(totalMs)}"`;
   const stamp = input.timestamp ? ` timestamp="${xmlAttr(input.timestamp)}"` : '';
   const name = xmlAttr(input.suiteName);
   const props = { ...(input.apply ? { runId: input.apply.runId } : {}), ...input.properties };

@@ -151,6 +151,7 @@ export function applySummaryMarkdown(report: ApplyReport, opts: ApplySummaryOpti
   const builds = [...report.builds].sort(byImageThenTarget);
   const built = builds.filter((b) => b.status === 'built');
   const failed = builds.filter((b) => b.status === 'failed');
+  const skipped = builds.filter((b) => b.status === 'skipped');
   const notBuilt = [...report.notBuilt].sort(byImageThenTarget);
   const left = builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, b })));
 
@@ -160,6 +161,7 @@ export function applySummaryMarkdown(report: ApplyReport, opts: ApplySummaryOpti
   const counts = [
     `${built.length} built`,
     `${failed.length} failed`,
+    ...(skipped.length ? [`${skipped.length} built by another run`] : []),
     `${notBuilt.length} not built`,
     ...(left.length ? [`${left.length} left behind`] : []),
   ];
@@ -192,6 +194,12 @@ export function applySummaryMarkdown(report: ApplyReport, opts: ApplySummaryOpti
       lines.push(`  - error: ${mdText(b.error ?? 'failed')}`);
       if (b.log) lines.push(`  - log: ${mdCode(b.log)}`);
     }
+    lines.push('');
+  }
+
+  if (skipped.length) {
+    lines.push(`${h} Built by another run (${skipped.length})`, '');
+    for (const b of skipped) lines.push(`- ${mdCode(b.image)} in ${mdCode(`${b.cloud}/${b.region}`)}: built by run ${mdCode(b.builtBy ?? 'unknown')}`);
     lines.push('');
   }
 

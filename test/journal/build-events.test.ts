@@ -1,3 +1,4 @@
+import { claimImageName, claimName } from '../../src/build/claim.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,8 @@ const SNAP = `imagesync-snapshot-web-server-${RUN}`;
 describe('journalEvents with the step runner', () => {
   it('names what each creating step will create, from tempName', () => {
     const intents = buildIntents(inputs);
-    expect([...intents.keys()]).toEqual([createKeypair.name, bootServer.name, snapshot.name]);
+    expect([...intents.keys()]).toEqual([claimImageName.name, createKeypair.name, bootServer.name, snapshot.name]);
+    expect(intents.get(claimImageName.name)).toEqual([{ kind: 'image', cloud: 'acme', region: 'R1', name: claimName(inputs.image.name) }]);
     expect(intents.get(bootServer.name)).toEqual([{ kind: 'server', cloud: 'acme', region: 'R1', name: SERVER }]);
   });
 

@@ -2,8 +2,8 @@
 import { ImagesyncError } from '../../errors.js';
 import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
 import { setProperty } from '../../openstack/glance.js';
+import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
 import type { Step } from '../runner.js';
-import type { BuildState } from '../state.js';
 
 export class NameTakenError extends ImagesyncError {
   override readonly code = 'NAME_TAKEN';
@@ -15,16 +15,26 @@ export function supersededName(name: string, at: Date): string {
   return name.slice(0, IMAGE_NAME_MAX_LENGTH - suffix.length) + suffix;
 }
 
-export const publish: Step<BuildState> = {
+/** Property on a retired image naming the final name it had, so retention finds it without parsing names. */
+export const SUPERSEDED_NAME_PROPERTY = 'imagesync_superseded_name';
+
+export const publish: Step<ClaimedBuildState> = {
   name: 'verify and rename',
   async run(s, ctx) {
     const { glance } = s.services;
     const where = `${s.target.cloud}/${s.target.region}`;
     const ours = s.snapshotId!;
     const name = s.image.name;
+    await verifyClaim(s, ctx.signal);
     const expected = new Set(s.replaces.map((i) => i.id));
     const holders = (await glance.listByNames([name], ctx.signal)).filter((i) => i.id !== ours && i.status !== 'deleted');
     const intruders = holders.filter((i) => !expected.has(i.id));
+    const otherRun = intruders.find((i) => i.status === 'active' && typeof i.imagesync_run === 'string' && i.imagesync_run !== s.runId);
+    if (otherRun && intruders.every((i) => i.status === 'active' && typeof i.imagesync_run === 'string')) {
+      // Another imagesync run published first (its claim was gone before ours was made): the image exists.
+      const run = otherRun.imagesync_run as string;
+      throw new ClaimLostError(`${where}: "${name}" was published meanwhile by run ${run} (${otherRun.id}); this run's image is not published (it is deleted)`, run);
+    }
     if (intruders.length) {
       const who = intruders.map((i) => `${i.id} (${i.status}${typeof i.imagesync_run === 'string' ? `, built by run ${i.imagesync_run}` : ''})`);
       throw new NameTakenError(`${where}: "${name}" was taken while this build ran: ${who.join(', ')}; the new image is not published (it is deleted)`);
@@ -41,6 +51,7 @@ export const publish: Step<BuildState> = {
           { op: 'replace', path: '/os_hidden', value: true },
           setProperty('imagesync_superseded_by', ours),
           setProperty('imagesync_superseded_at', now.toISOString()),
+          setProperty(SUPERSEDED_NAME_PROPERTY, name),
         ],
         ctx.signal,
       );

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline/promises';
 import { promisify } from 'node:util';
 import type { ListrTask } from 'listr2';
 import { runBuild, type BuildOutcome } from '../../build/build.js';
+import { healDuplicate, type HealReport } from '../../build/heal.js';
+import { applyRetention, type RetentionAction } from '../../build/retention.js';
 import type { BuildInputs } from '../../build/state.js';
 import { errorMessage, ExitCode, ImagesyncError, UsageError } from '../../errors.js';
 import { buildSettingsFor } from '../../manifest/targets.js';
@@ -53,6 +55,10 @@ export interface ApplyOptions {
   sshPort?: number | undefined;
   /** The lock file to update: a path (--lock FILE), false for none (--no-lock); default images.lock.json beside the manifest. */
   lock?: string | false | undefined;
+  /** --heal-duplicates: of several images with one name, keep one, rename and hide the others (never delete). */
+  healDuplicates?: boolean | undefined;
+  /** --keep N: after a publish, delete superseded images of that name beyond the newest N (none a server uses). */
+  keep?: number | undefined;
 }
 
 export interface BuildReport {
@@ -60,7 +66,9 @@ export interface BuildReport {
   cloud: string;
   region: string;
   action: 'build' | 'rebuild';
-  status: 'built' | 'failed';
+  /** skipped: another run claimed the name first and builds it (builtBy). */
+  status: 'built' | 'failed' | 'skipped';
+  builtBy?: string | undefined;
   imageId?: string | undefined;
   durationMs: number;
   failedStep?: string | undefined;
@@ -68,6 +76,8 @@ export interface BuildReport {
   leftBehind: Array<{ what: string; manual: string; error: string }>;
   replaced: Array<{ id: string; newName: string }>;
   log?: string | undefined;
+  /** --keep N: what happened to the superseded images of this name in this target. */
+  retention?: RetentionAction[] | undefined;
 }
 
 export interface ApplyReport {
@@ -79,6 +89,8 @@ export interface ApplyReport {
   builds: BuildReport[];
   /** Entries apply did not build and why (pending, duplicate, unreachable, no source image). */
   notBuilt: Array<{ image: string; cloud: string; region: string; state: string; detail: string }>;
+  /** --heal-duplicates: per duplicated (name, target), the image kept and those renamed. */
+  healed?: HealReport[] | undefined;
   before: Plan['summary'];
   after?: Plan | undefined;
   /** The lock file written after the builds (changed: false when it already said the same). */
@@ -125,6 +137,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
   const perTargetDefault = opts.perTarget ?? 2;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency ${opts.concurrency}: expected a whole number ≥ 1`);
   if (!Number.isInteger(perTargetDefault) || perTargetDefault < 1) throw new UsageError(`--per-target ${opts.perTarget}: expected a whole number ≥ 1`);
+  if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 0)) throw new UsageError(`--keep ${opts.keep}: expected a whole number ≥ 0`);
   const interactive = deps.stdin?.isTTY === true && deps.stderr.isTTY === true && !deps.env.CI;
   if (!opts.yes && !interactive) {
     throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
@@ -142,11 +155,23 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
   try {
     // A bad lock file is invalid input: found before any cloud is contacted.
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
-    const before = await observePlan(ctx, deps, {
+    let before = await observePlan(ctx, deps, {
       quiet: opts.quiet ?? false,
       ci,
       phaseTitle: `Plan: reading ${ctx.targets.length} target${ctx.targets.length === 1 ? '' : 's'}`,
     });
+    let healed: HealReport[] | undefined;
+    const duplicates = before.plan.entries.filter((e) => e.state === 'duplicate');
+    if (opts.healDuplicates && duplicates.length) {
+      healed = [];
+      for (const e of duplicates) {
+        const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+        const recipe = before.pairs.find((p) => p.image === e.image && p.cloud === e.cloud && p.region === e.region)?.recipe;
+        healed.push(await healDuplicate(e, { glance: services.glance, recipe, signal: deps.signal }));
+      }
+      // The kept image may be outdated or broken: plan again, so this run builds what is still needed.
+      before = await observePlan(ctx, deps, { quiet: true });
+    }
     const colour = useColour(deps.stdout, deps.env, opts.colour);
     const planText = renderPlan(before.plan, { colour });
     // The plan is data with --json (in the report), a human view otherwise.
@@ -167,6 +192,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       manifestSha256,
       builds: [],
       notBuilt,
+      ...(healed ? { healed } : {}),
       before: before.plan.summary,
     };
 
@@ -255,22 +281,34 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
               });
             } catch (err) {
               outcome = { ok: false, error: err, leftBehind: [], rotated: [], steps: [], durationMs: Date.now() - started };
-            } finally {
-              await log?.close().catch(() => undefined);
             }
+            let retention: RetentionAction[] | undefined;
+            if (outcome.ok && opts.keep !== undefined) {
+              try {
+                const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+                retention = await applyRetention({ glance: services.glance, nova: services.nova, name: e.image, keep: opts.keep, signal: deps.signal });
+                for (const r of retention) log?.note(`retention: ${r.id} (${r.name}): ${r.action}: ${r.reason}`);
+              } catch (err) {
+                // The image is published; a retention error is reported, not a failed build.
+                retention = [{ id: '-', name: e.image, action: 'delete-failed', reason: deps.redactor.text(errorMessage(err)) }];
+              }
+            }
+            await log?.close().catch(() => undefined);
             return {
               image: e.image,
               cloud: e.cloud,
               region: e.region,
               action,
-              status: outcome.ok ? 'built' : 'failed',
+              status: outcome.ok ? 'built' : outcome.lostTo ? 'skipped' : 'failed',
+              builtBy: outcome.lostTo,
               imageId: outcome.imageId,
               durationMs: Date.now() - started,
               failedStep: outcome.failedStep,
-              error: outcome.ok ? undefined : deps.redactor.text(errorMessage(outcome.error)),
+              error: outcome.ok || outcome.lostTo ? undefined : deps.redactor.text(errorMessage(outcome.error)),
               leftBehind: outcome.leftBehind,
               replaced: outcome.rotated,
               log: log?.path,
+              ...(retention ? { retention } : {}),
             } satisfies BuildReport;
           }),
         );
@@ -290,7 +328,10 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                   t.title = `${live ? '' : `${key} `}${e.image}: failed`;
                   throw new ImagesyncError(`${key} ${e.image}: ${r.failedStep ? `${r.failedStep}: ` : ''}${r.error}`);
                 }
-                t.title = `${live ? '' : `${key} `}${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
+                t.title =
+                  r.status === 'skipped'
+                    ? `${live ? '' : `${key} `}${e.image}: built by run ${r.builtBy}`
+                    : `${live ? '' : `${key} `}${e.image}: built ${r.imageId} in ${Math.round(r.durationMs / 1000)} s`;
               },
             })),
             { concurrent: true, exitOnError: false },
@@ -320,8 +361,19 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
         lines.push(
           b.status === 'built'
             ? `built   ${b.image} in ${b.cloud}/${b.region}: ${b.imageId} (${Math.round(b.durationMs / 1000)} s)${b.replaced.length ? `, replaced ${b.replaced.map((r) => r.id).join(', ')}` : ''}`
-            : `FAILED  ${b.image} in ${b.cloud}/${b.region}: ${b.failedStep ? `${b.failedStep}: ` : ''}${b.error}${b.log ? ` (log: ${b.log})` : ''}`,
+            : b.status === 'skipped'
+              ? `skipped ${b.image} in ${b.cloud}/${b.region}: built by run ${b.builtBy}`
+              : `FAILED  ${b.image} in ${b.cloud}/${b.region}: ${b.failedStep ? `${b.failedStep}: ` : ''}${b.error}${b.log ? ` (log: ${b.log})` : ''}`,
         );
+        for (const r of b.retention ?? []) lines.push(`  retention ${r.id} (${r.name}): ${r.action}: ${r.reason}`);
+      }
+      for (const h of healed ?? []) {
+        lines.push(
+          h.kept
+            ? `healed  ${h.image} in ${h.cloud}/${h.region}: kept ${h.kept}${h.renamed.length ? `, renamed ${h.renamed.map((r) => `${r.id} → "${r.newName}"`).join(', ')}` : ''}`
+            : `not healed  ${h.image} in ${h.cloud}/${h.region}: ${h.left[0]?.why ?? 'nothing to keep'}`,
+        );
+        for (const l of h.kept ? h.left : []) lines.push(`  left ${l.id}: ${l.why}`);
       }
       for (const n of notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
       if (!todo.length) lines.push('Nothing to build.');
