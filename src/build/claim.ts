@@ -27,6 +27,8 @@ export interface ClaimFields {
   claim?: { id: string; name: string } | undefined;
   claimSettleMs?: number | undefined;
   claimStaleMs?: number | undefined;
+  /** Whether a run is known to be dead (its journal on this machine says so): its claim is void at once. */
+  isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
 }
 export type ClaimedBuildState = BuildState & ClaimFields;
 
@@ -177,6 +179,13 @@ export const claimImageName: Step<ClaimedBuildState> = {
       if (!winner || winner.runId === s.runId) {
         ctx.log(`claimed "${s.image.name}" in ${where(s)} (${claims.length - 1} other claim${claims.length === 2 ? '' : 's'})`);
         return;
+      }
+      // A killed run (SIGKILL, a lost runner) never releases its claim: without this, every later run
+      // would leave the name to a dead one until someone ran gc.
+      if (await s.isRunDead?.(winner.runId)) {
+        ctx.log(`taking over the claim ${winner.id} of run ${winner.runId}: that run is dead (its journal here says so)`);
+        await glance.deleteImage(winner.id, ctx.signal);
+        continue;
       }
       if (olderThan(winner, mine, staleMs, Date.now()) && !(await runHasServers(nova, winner.runId, ctx.signal))) {
         ctx.log(`taking over the stale claim ${winner.id} of run ${winner.runId} (created ${winner.createdAt}, no build server left)`);

@@ -33,6 +33,8 @@ export interface BuildInputs {
   logger?: CommandLogger | undefined;
   /** Where to write the private key when --keep-on-failure asks for it. */
   keepKeyDir?: string | undefined;
+  /** Whether a run is known to be dead (from its journal here): its claim on a name is void. */
+  isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
   /** Poll intervals, shortened in tests and against the emulator. */
   pollIntervalMs?: number | undefined;
   now?: () => Date;

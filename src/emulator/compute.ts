@@ -125,6 +125,8 @@ export interface FloatingIp {
   networkId: string;
   portId: string | null;
   projectId: string;
+  /** Free text, as Neutron keeps it (imagesync marks its floating IPs with the run id there). */
+  description: string;
   createdAtMs: number;
   updatedAtMs: number;
   proxy?: NetServer;
@@ -697,7 +699,7 @@ export class ComputeRegion {
   }
 
   // ---- floating IPs
-  async createFloatingIp(caller: ComputeCaller, networkId: string, portId: string | null): Promise<FloatingIp> {
+  async createFloatingIp(caller: ComputeCaller, networkId: string, portId: string | null, description = ''): Promise<FloatingIp> {
     const net = this.network(networkId);
     if (!net) throw new ComputeError(404, `Network ${networkId} could not be found.`, 'NetworkNotFound');
     if (!net.external) {
@@ -709,6 +711,7 @@ export class ComputeRegion {
       id: this.env.ids.uuid(),
       address: await net.pool.allocate(this.env.sshPort),
       networkId,
+      description,
       portId: null,
       projectId: caller.projectId,
       createdAtMs: now,

@@ -130,7 +130,7 @@ function floatingView(compute: ComputeRegion, f: FloatingIp): Record<string, unk
     status: f.portId ? 'ACTIVE' : 'DOWN',
     tenant_id: f.projectId,
     project_id: f.projectId,
-    description: '',
+    description: f.description,
     tags: [],
     port_details: port
       ? { name: '', network_id: port.networkId, mac_address: port.macAddress, admin_state_up: true, status: 'ACTIVE', device_id: port.deviceId, device_owner: 'compute:nova' }
@@ -238,7 +238,8 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
         const networkId = str(f.floating_network_id, 'floating_network_id');
         if (!networkId) throw new ComputeError(400, "Failed to parse request. Required attribute 'floating_network_id' not specified", 'HTTPBadRequest');
         const portId = str(f.port_id, 'port_id') ?? null;
-        const fip = await compute.createFloatingIp(call.caller, networkId, portId);
+        const description = typeof f.description === 'string' ? f.description : '';
+        const fip = await compute.createFloatingIp(call.caller, networkId, portId, description);
         return jsonReply(201, { floatingip: floatingView(compute, fip) });
       },
     });

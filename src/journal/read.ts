@@ -1,4 +1,5 @@
 // Reading run journals back (for `gc`): parse and check each file, list a directory, mark one cleaned, remove old ones.
+import { runLiveness, type LivenessEnv } from './liveness.js';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -100,4 +101,17 @@ export async function markCleaned(j: JournalFile, now: Date): Promise<JournalDoc
 
 export async function removeJournal(file: string): Promise<void> {
   await rm(file, { force: true });
+}
+
+/**
+ * Is this run known to be dead from here? Only a journal on this machine can say so (its process is
+ * gone, or it ended); a run with no journal here (another machine) is not known to be dead.
+ */
+export async function runKnownDead(dir: string, runId: string, env: LivenessEnv): Promise<boolean> {
+  try {
+    const doc = await readJournal(join(dir, `${runId}.json`));
+    return !runLiveness(doc, env).alive;
+  } catch {
+    return false;
+  }
 }

@@ -95,3 +95,14 @@ describe('names', () => {
     expect(tempName('build', { runId: '20261129-101010-abcd', image: { name: 'Ubuntu 24.04 Web!' } as WantedImage })).toBe('imagesync-build-ubuntu-24-04-web-20261129-101010-abcd');
   });
 });
+
+describe('generateUsableKeyPair', () => {
+  it('only hands out keys that ssh2 can parse again (ssh2 1.17 sometimes writes ones it cannot)', async () => {
+    const { generateUsableKeyPair } = await import('../../src/build/steps/keypair.js');
+    const ssh2 = (await import('ssh2')).default;
+    for (let i = 0; i < 600; i++) {
+      const pair = generateUsableKeyPair('imagesync-key-test');
+      expect(ssh2.utils.parseKey(pair.private)).not.toBeInstanceOf(Error);
+    }
+  });
+});

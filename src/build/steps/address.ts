@@ -1,5 +1,6 @@
 // Step: the address to reach the build server: its fixed address, or a floating IP from the pool the target names.
 import { ImagesyncError } from '../../errors.js';
+import { createOnce } from '../../openstack/idempotent.js';
 import type { Server, ServerAddress } from '../../openstack/nova.js';
 import type { Step } from '../runner.js';
 import type { BuildState } from '../state.js';
@@ -43,7 +44,16 @@ export const chooseAddress: Step<BuildState> = {
     const ports = await neutron.portsOf(s.serverId!, ctx.signal);
     const port = ports.find((p) => p.network_id === s.network?.id) ?? ports[0];
     if (!port) throw new ImagesyncError(`${where}: server ${s.serverId} has no port to attach a floating IP to`);
-    const fip = await neutron.createFloatingIp(external[0]!.id, port.id, `imagesync run ${s.runId}`, ctx.signal);
+    // A POST: never sent twice blindly. After an ambiguous failure, ours is the one with this run's
+    // description on this server's port.
+    const description = `imagesync run ${s.runId}`;
+    const { value: fip } = await createOnce({
+      what: `floating IP for server ${s.serverId} in ${where}`,
+      create: () => neutron.createFloatingIp(external[0]!.id, port.id, description, ctx.signal),
+      find: async () => (await neutron.floatingIps({ description }, ctx.signal)).find((f) => f.port_id === port.id),
+      signal: ctx.signal,
+      log: (line) => ctx.log(line),
+    });
     ctx.defer({
       what: `floating IP ${fip.floating_ip_address} (${fip.id})`,
       manual: `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region} floating ip delete ${fip.id}`,

@@ -7,11 +7,23 @@ import { createOnce } from '../../openstack/idempotent.js';
 import type { Step } from '../runner.js';
 import { tempName, type BuildState } from '../state.js';
 
+/**
+ * ssh2 1.17 now and then (about 1 key in 270) writes an ed25519 private key that its own parser
+ * rejects ("Malformed OpenSSH private key"): check each key with that parser, and make another.
+ */
+export function generateUsableKeyPair(comment: string): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
+    if (attempt >= 10) throw new Error('could not generate a usable ed25519 key pair in 10 attempts');
+  }
+}
+
 export const createKeypair: Step<BuildState> = {
   name: 'create keypair',
   async run(s, ctx) {
     const name = tempName('key', s);
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: name });
+    const pair = generateUsableKeyPair(name);
     s.redactor.add(pair.private);
     const { nova } = s.services;
     const where = `${s.target.cloud}/${s.target.region}`;

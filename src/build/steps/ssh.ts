@@ -1,5 +1,5 @@
 // Step: wait until SSH answers with a pinned host key, then keep one connection for the provisioning steps.
-import { ImagesyncError } from '../../errors.js';
+import { errorMessage, ImagesyncError } from '../../errors.js';
 import { sleep } from '../../openstack/wait.js';
 import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
@@ -31,7 +31,8 @@ export const connect: Step<BuildState> = {
         break;
       } catch (err) {
         // A wrong host key is an attack or a mix-up, never a reason to try again.
-        if (err instanceof HostKeyMismatchError || ctx.signal.aborted) throw err;
+        // Nor is a key our own parser refuses: every attempt would fail the same way until the deadline.
+        if (err instanceof HostKeyMismatchError || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
         last = err;
         if (Date.now() >= deadline) {
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';

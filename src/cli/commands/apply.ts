@@ -26,6 +26,9 @@ import { detectCi } from '../../report/ci.js';
 import { emitApplyReports, withPhase } from '../../report/emit.js';
 import { buildIntents, journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
+import { runKnownDead } from '../../journal/read.js';
+import { pidAlive } from './gc.js';
+import { hostname as osHostname } from 'node:os';
 
 export const IMAGESYNC_VERSION = '0.1.0';
 
@@ -259,6 +262,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 logger: log,
                 keepKeyDir: opts.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
                 pollIntervalMs: opts.pollIntervalMs,
+                isRunDead: (other) =>
+                  runKnownDead(join(ctx.manifestDir, JOURNAL_DIR), other, { now: new Date(), hostname: osHostname(), pidAlive }),
               };
               const journaled = journalEvents(journal, buildKey(e, e.image), buildIntents(inputs));
               outcome = await runBuild(inputs, {
