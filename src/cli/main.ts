@@ -135,6 +135,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress on stderr' })
           .option('poll-interval-ms', numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }))
           .option('lock', { type: 'string', describe: 'Lock file to write (default images.lock.json beside the manifest); --no-lock: none' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Change nothing: show what would be built, healed and (with --keep) deleted' })
           .option('heal-duplicates', { type: 'boolean', default: false, describe: 'Of several images with one name, keep one (the newest active with the manifest\'s recipe) and rename and hide the others; never deletes' })
           .option('keep', numberOption('keep', 0, 0, 'After publishing, delete superseded images of that name beyond the newest N (never one a server uses)', { default: undefined })),
       (a) => {
@@ -158,6 +159,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
               pollIntervalMs: a['poll-interval-ms'],
               lock: lockFlag(a.lock),
               healDuplicates: a['heal-duplicates'],
+              dryRun: a['dry-run'],
               keep: a.keep,
             },
             { ...withCiFlag(d, a.ci), signal: withDeadline(d.signal, a.timeout) },

@@ -207,6 +207,18 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
     const serverId = res.json<{ server: { id: string } }>().server.id;
     try {
       const file = await writeManifest(name);
+      // --dry-run first: the same decisions, and nothing changes.
+      const dry = await apply(file, ['--keep', '1', '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      const plan = JSON.parse(dry.stdout);
+      expect(plan).toMatchObject({ dryRun: true, builds: [], wouldBuild: [{ image: name, cloud: 'emulator', region: REGION, action: 'build' }] });
+      const wouldBy = new Map((plan.retention as Array<{ id: string; action: string }>).map((x) => [x.id, x.action]));
+      expect(wouldBy.get(middle.id)).toBe('would-delete');
+      expect(wouldBy.get(oldestInUse.id)).toBe('kept-in-use');
+      expect(wouldBy.get(newest.id)).toBe('kept');
+      expect(emulator.state.image(REGION, middle.id)).toBeDefined();
+      expect(emulator.state.images(REGION).filter((i) => i.name === name)).toEqual([]);
+
       const r = await apply(file, ['--keep', '1']);
       expect(r.code, r.stderr).toBe(0);
       const b = JSON.parse(r.stdout).builds[0];

@@ -60,6 +60,8 @@ export interface ApplyOptions {
   lock?: string | false | undefined;
   /** --heal-duplicates: of several images with one name, keep one, rename and hide the others (never delete). */
   healDuplicates?: boolean | undefined;
+  /** Change nothing: show what would be built, healed and (with --keep) deleted. */
+  dryRun?: boolean | undefined;
   /** --keep N: after a publish, delete superseded images of that name beyond the newest N (none a server uses). */
   keep?: number | undefined;
 }
@@ -142,7 +144,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
   if (!Number.isInteger(perTargetDefault) || perTargetDefault < 1) throw new UsageError(`--per-target ${opts.perTarget}: expected a whole number ≥ 1`);
   if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 0)) throw new UsageError(`--keep ${opts.keep}: expected a whole number ≥ 0`);
   const interactive = deps.stdin?.isTTY === true && deps.stderr.isTTY === true && !deps.env.CI;
-  if (!opts.yes && !interactive) {
+  if (!opts.yes && !interactive && !opts.dryRun) {
     throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
   }
 
@@ -165,7 +167,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     });
     let healed: HealReport[] | undefined;
     const duplicates = before.plan.entries.filter((e) => e.state === 'duplicate');
-    if (opts.healDuplicates && duplicates.length) {
+    if (opts.healDuplicates && duplicates.length && !opts.dryRun) {
       healed = [];
       for (const e of duplicates) {
         const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
@@ -198,6 +200,32 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       ...(healed ? { healed } : {}),
       before: before.plan.summary,
     };
+
+    if (opts.dryRun) {
+      // What a real run would do, read from the clouds; nothing is created, renamed or deleted.
+      const wouldBuild = todo.map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, action: e.state === 'missing' ? 'build' : 'rebuild' }));
+      const retention: Array<RetentionAction & { cloud: string; region: string }> = [];
+      if (opts.keep !== undefined) {
+        for (const e of before.plan.entries.filter((x) => x.state !== 'unreachable')) {
+          const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+          for (const r of await applyRetention({ glance: services.glance, nova: services.nova, name: e.image, keep: opts.keep, dryRun: true, signal: deps.signal })) {
+            retention.push({ ...r, cloud: e.cloud, region: e.region });
+          }
+        }
+      }
+      const heal = opts.healDuplicates ? duplicates.map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, images: e.images })) : [];
+      if (opts.json) {
+        writeSafe(deps, deps.stdout, JSON.stringify({ ...report, dryRun: true, wouldBuild, wouldHeal: heal, retention }, null, 2) + '\n');
+      } else {
+        const lines = ['', 'Dry run: nothing was changed.'];
+        for (const b of wouldBuild) lines.push(`would ${b.action}  ${b.image} in ${b.cloud}/${b.region}`);
+        for (const h of heal) lines.push(`would heal  ${h.image} in ${h.cloud}/${h.region} (${h.images.length} images carry the name)`);
+        for (const r of retention) lines.push(`retention  ${r.id} (${r.name}) in ${r.cloud}/${r.region}: ${r.action}: ${r.reason}`);
+        if (!wouldBuild.length && !heal.length && !retention.length) lines.push('Nothing to do.');
+        writeSafe(deps, deps.stdout, lines.join('\n') + '\n');
+      }
+      return before.plan.summary.unreachableTargets.length ? ExitCode.failure : ExitCode.ok;
+    }
 
     if (todo.length && !opts.yes) {
       const ok = await confirm(deps, `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})? [y/N] `);
