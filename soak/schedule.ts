@@ -1,4 +1,5 @@
 // The soak's plan, drawn from one seed: rounds of one or two apply runs, interrupts, step changes, fault rules.
+import { seededRandom } from '../src/emulator/ids.js';
 export interface SoakShape {
   runs: number;
   images: number;
@@ -28,17 +29,8 @@ export interface PlannedRound {
   changeImage: number | null;
 }
 
-/** mulberry32: small, fast, and the same sequence on every machine for one seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the emulator's own seedable generator: the same sequence on every machine for one seed. */
+export const seeded = seededRandom;
 
 export function pick<T>(random: () => number, items: readonly T[]): T {
   const item = items[Math.floor(random() * items.length)];

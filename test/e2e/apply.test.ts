@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { runCli } from '../helpers/cli.js';
+import { assertNothingLeft as assertLeftovers, imagesNamed as namedIn } from '../helpers/leftovers.js';
 import { readTar } from '../helpers/tar.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -83,18 +84,8 @@ function apply(file: string, extra: string[] = []) {
 }
 
 /** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
-function assertNothingLeft(): void {
-  for (const r of REGIONS) {
-    expect(emulator.compute.servers(r), `servers in ${r}`).toEqual([]);
-    expect(emulator.compute.keypairs(r), `keypairs in ${r}`).toEqual([]);
-    expect(emulator.compute.floatingIps(r), `floating IPs in ${r}`).toEqual([]);
-    expect(emulator.state.images(r).filter((i) => i.name?.startsWith('imagesync-')), `temporary images in ${r}`).toEqual([]);
-  }
-}
-
-function imagesNamed(region: string, name: string) {
-  return emulator.state.images(region).filter((i) => i.name === name);
-}
+const assertNothingLeft = (): void => assertLeftovers(emulator, REGIONS);
+const imagesNamed = (region: string, name: string) => namedIn(emulator, region, name);
 
 describe('apply against the emulator', () => {
   it('builds what is missing in every region, with the steps\' changes in the snapshot; a second apply builds nothing', async () => {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { withDeadline } from '../../src/openstack/wait.js';
 import { runCli } from '../helpers/cli.js';
+import { assertNothingLeft as assertLeftovers, imagesNamed as namedIn } from '../helpers/leftovers.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo'];
 
@@ -53,18 +54,8 @@ function apply(file: string, signal?: AbortSignal) {
 }
 
 /** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
-function assertNothingLeft(): void {
-  for (const r of REGIONS) {
-    expect(emulator.compute.servers(r), `servers in ${r}`).toEqual([]);
-    expect(emulator.compute.keypairs(r), `keypairs in ${r}`).toEqual([]);
-    expect(emulator.compute.floatingIps(r), `floating IPs in ${r}`).toEqual([]);
-    expect(emulator.state.images(r).filter((i) => i.name?.startsWith('imagesync-')), `temporary images in ${r}`).toEqual([]);
-  }
-}
-
-function imagesNamed(region: string, name: string) {
-  return emulator.state.images(region).filter((i) => i.name === name);
-}
+const assertNothingLeft = (): void => assertLeftovers(emulator, REGIONS);
+const imagesNamed = (region: string, name: string) => namedIn(emulator, region, name);
 
 /**
  * Every server id seen per region and name while `work` runs: a second boot of one build would

@@ -17,6 +17,7 @@ import { readJournal } from '../../src/journal/read.js';
 import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.js';
 import { waitFor } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
+import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REGIONS = ['RegionOne', 'RegionTwo'];
@@ -94,14 +95,7 @@ const names = (region: string) => ({
   images: emulator.state.images(region).map((i) => `${i.id} ${i.name}`).sort(),
 });
 
-function assertNothingLeft(): void {
-  for (const r of REGIONS) {
-    expect(emulator.compute.servers(r), `servers in ${r}`).toEqual([]);
-    expect(emulator.compute.keypairs(r), `keypairs in ${r}`).toEqual([]);
-    expect(emulator.compute.floatingIps(r), `floating IPs in ${r}`).toEqual([]);
-    expect(emulator.state.images(r).filter((i) => i.name?.startsWith('imagesync-snapshot-')), `temporary images in ${r}`).toEqual([]);
-  }
-}
+const assertNothingLeft = (): void => assertLeftovers(emulator, REGIONS, 'imagesync-snapshot-');
 
 /** A pid that surely belonged to a process and no longer does. */
 async function deadPid(): Promise<number> {

@@ -11,6 +11,7 @@ import type { GlanceImage } from '../../src/openstack/glance.js';
 import { waitFor } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
 import { runCli } from '../helpers/cli.js';
+import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 
 const REGION = 'RegionOne';
 
@@ -130,11 +131,7 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
   const apply = (file: string, extra: string[] = []) =>
     runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
 
-  function assertNothingLeft(): void {
-    expect(emulator.compute.servers(REGION)).toEqual([]);
-    expect(emulator.compute.keypairs(REGION)).toEqual([]);
-    expect(emulator.state.images(REGION).filter((i) => i.name?.startsWith('imagesync-'))).toEqual([]);
-  }
+  const assertNothingLeft = (): void => assertLeftovers(emulator, [REGION]);
 
   it('keeps the image with the manifest\'s recipe, renames and hides the others, deletes none; plan is then in sync', async () => {
     const file = await writeManifest('heal-web');
