@@ -54,9 +54,9 @@ describe('reduced soak', () => {
     expect(result.runs.map((r) => r.delivered), report).toEqual(['SIGKILL', null, null, 'SIGINT', null, null]);
     expect(result.runs[0]!.exit).toBe('SIGKILL');
     expect(result.gc, report).toMatchObject({ skipped: false, exit: '0' });
-    // The SIGKILL (6 s in: past the claim's settle wait, builds under way) left build servers; gc, not a
-    // later apply, is what removed them.
-    expect(result.gc!.deleted, report).toBeGreaterThan(0);
+    // Whether the SIGKILL lands while the killed run still has build servers depends on timing (its
+    // builds take 1–4 s): the soak's invariant is that nothing is left after gc, whatever it found.
+    // test/e2e/gc.test.ts kills a run while its server exists, and proves gc removes it.
     expect(result.leaksAfterGc, report).toEqual({ servers: [], keypairs: [], floatingIps: [], temporaryImages: [] });
     expect(result.duplicateChecks.betweenRounds).toBe(5);
     expect(result.duplicateChecks.samples).toBeGreaterThan(100);
