@@ -43,7 +43,7 @@ describe('reduced soak', () => {
       // Placed, not drawn: the kill lands while the first run builds everything, the SIGINT while
       // a changed image is rebuilt, and the pair races to rebuild the same outdated image.
       rounds: [
-        { round: 1, runs: [{ n: 1, interrupt: { signal: 'SIGKILL', afterMs: 6_000 } }], changeImage: 0 },
+        { round: 1, runs: [{ n: 1, interrupt: { signal: 'SIGKILL', afterMs: 3_000 } }], changeImage: 0 },
         { round: 2, runs: [{ n: 2, interrupt: null }, { n: 3, interrupt: null }], changeImage: 1 },
         { round: 3, runs: [{ n: 4, interrupt: { signal: 'SIGINT', afterMs: 1_500 } }], changeImage: 0 },
         { round: 4, runs: [{ n: 5, interrupt: null }], changeImage: null },
