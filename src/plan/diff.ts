@@ -45,7 +45,7 @@ function day(iso: string | undefined): string {
 }
 
 function describe(f: FoundImage): string {
-  return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)})`;
+  return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)}${f.recipe ? `, recipe ${f.recipe.slice(0, 12)}` : ''})`;
 }
 
 /** The state of one wanted image in one observed target. */

@@ -63,3 +63,11 @@ describe('diffPlan', () => {
     expect(plan.summary.states).toMatchObject({ present: 1, missing: 1, unreachable: 1, duplicate: 0 });
   });
 });
+
+describe('duplicate details', () => {
+  it('show each image\'s recipe stamp, so one can tell which to keep', () => {
+    const stamped = img('a', 'active', { [RECIPE_PROPERTY]: 'f00dfeedbeef0123456789' });
+    const e = entryFor(pair, seen([stamped, img('bb', 'active')]));
+    expect(e.detail).toBe('2 images carry this name: bb (active, 2026-11-02), a (active, 2026-11-01, recipe f00dfeedbeef)');
+  });
+});
