@@ -14,6 +14,7 @@ const VERSION = '0.1.0';
 type Handler = (deps: CliDeps) => Promise<number>;
 
 const COMMANDS = ['validate', 'plan', 'apply', 'show', 'gc', 'merge-reports', 'run', 'tasks', 'emulator', 'demo'];
+const NAME_A_COMMAND = `Name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)} (imagesync --help lists them)`;
 
 /** A numeric flag that refuses "abc", "1.5", "" and values below `min` with a message naming the flag. */
 function wholeNumber(flag: string, min: number): (v: unknown) => number {
@@ -340,7 +341,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
         chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
       },
     )
-    .demandCommand(1, 'Name a command: validate, plan, apply, show, run, tasks, gc, emulator or demo (imagesync --help lists them)')
+    .demandCommand(1, NAME_A_COMMAND)
     .recommendCommands()
     .strict()
     .version(VERSION)
@@ -362,7 +363,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
   });
   if (chosen) return chosen;
   if (helpShown) return ExitCode.ok;
-  throw new UsageError('Name a command: validate, plan, apply, run, tasks, emulator or demo (imagesync --help lists them)');
+  throw new UsageError(NAME_A_COMMAND);
 }
 
 /** Run one command line; resolves to the exit code. Never throws. */
