@@ -589,9 +589,7 @@ export class ComputeRegion {
 
   stopServer(projectId: string, id: string): void {
     const server = this.visibleServer(projectId, id);
-    if (server.deletedAtMs !== null || server.taskState !== null || server.vmState !== 'active') {
-      throw new ComputeError(409, `Cannot 'stop' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
-    }
+    requireIdle(server, id, 'stop', 'active');
     server.taskState = 'powering-off';
     server.updatedAtMs = this.env.now();
     this.track(
@@ -611,9 +609,7 @@ export class ComputeRegion {
 
   startServer(caller: ComputeCaller, id: string): void {
     const server = this.visibleServer(caller.projectId, id);
-    if (server.deletedAtMs !== null || server.taskState !== null || server.vmState !== 'stopped') {
-      throw new ComputeError(409, `Cannot 'start' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
-    }
+    requireIdle(server, id, 'start', 'stopped');
     server.taskState = 'powering-on';
     server.updatedAtMs = this.env.now();
     this.track(
@@ -874,6 +870,13 @@ export interface ComputeState {
   floatingIps(region: string): FloatingIpSummary[];
   /** Root of the server directories. */
   readonly dir: string;
+}
+
+/** Nova's 409 for an action on a server that is busy or in the wrong vm_state. */
+function requireIdle(server: ServerRecord, id: string, action: string, vmState: string): void {
+  if (server.deletedAtMs !== null || server.taskState !== null || server.vmState !== vmState) {
+    throw new ComputeError(409, `Cannot '${action}' instance ${id} while it is in ${server.taskState !== null ? `task_state ${server.taskState}` : `vm_state ${server.vmState}`}`);
+  }
 }
 
 /** Compute for every region, sharing the loopback pools and the server directory root. */
