@@ -20,7 +20,7 @@ import { openBuildLog, type BuildLog } from '../../ssh/log.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { openLock, recordLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
-import { closeConnections, observePlan, preparePlan } from './plan.js';
+import { closeConnections, observePlan, preparePlan, reportOptions } from './plan.js';
 import { formatShard, type Shard } from '../../shard/shard.js';
 import { detectCi } from '../../report/ci.js';
 import { emitApplyReports, withPhase } from '../../report/emit.js';
@@ -418,15 +418,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       writeSafe(deps, deps.stderr, `imagesync: LEFT BEHIND by ${l.build}: ${l.what} (${l.error}); delete it with: ${l.manual}\n`);
     }
     // After the data: annotations on stderr (GitHub), --junit, the step summary (GitHub).
-    await emitApplyReports(report, {
-      ci,
-      env: deps.env,
-      stderr: deps.stderr,
-      mask: (t) => deps.redactor.text(t),
-      junitFile: opts.junit,
-      startedAt,
-      durationMs: Date.now() - startedAt.getTime(),
-    });
+    await emitApplyReports(report, reportOptions(deps, ci, opts.junit, startedAt));
     if (deps.signal.aborted) {
       writeSafe(deps, deps.stderr, `imagesync: ${errorMessage(deps.signal.reason)}\n`);
       return ExitCode.failure;

@@ -20,7 +20,7 @@ import { lockDrift, openLock } from '../../lock/record.js';
 import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
 import { emptyShardNote, shardTargets, type Shard } from '../../shard/shard.js';
 import { detectCi, type CiInfo } from '../../report/ci.js';
-import { emitPlanReports, withPhase } from '../../report/emit.js';
+import { emitPlanReports, withPhase, type EmitOptions } from '../../report/emit.js';
 
 export interface PlanOptions {
   manifest: string;
@@ -215,6 +215,19 @@ export async function computePlan(opts: PlanOptions, deps: CliDeps): Promise<Pla
   }
 }
 
+/** Where and how plan and apply write their CI reports (annotations, --junit, step summary), secrets masked. */
+export function reportOptions(deps: CliDeps, ci: CiInfo, junitFile: string | undefined, startedAt: Date): EmitOptions {
+  return {
+    ci,
+    env: deps.env,
+    stderr: deps.stderr,
+    mask: (t) => deps.redactor.text(t),
+    junitFile,
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+  };
+}
+
 export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number> {
   const startedAt = new Date();
   const result = await computePlan(opts, deps);
@@ -225,15 +238,7 @@ export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number>
     : renderPlan(result.plan, { colour }) + (driftLines.length ? `\n${driftLines.join('\n')}\n` : '');
   writeSafe(deps, deps.stdout, text);
   // After the data: annotations on stderr (GitHub), --junit, the step summary (GitHub).
-  await emitPlanReports(result.plan, {
-    ci: detectCi(deps.env, { force: opts.ci }),
-    env: deps.env,
-    stderr: deps.stderr,
-    mask: (t) => deps.redactor.text(t),
-    junitFile: opts.junit,
-    startedAt,
-    durationMs: Date.now() - startedAt.getTime(),
-  });
+  await emitPlanReports(result.plan, reportOptions(deps, detectCi(deps.env, { force: opts.ci }), opts.junit, startedAt));
   return result.exitCode;
 }
 
