@@ -1,6 +1,6 @@
 // One build, Packer-style but leak-free: the list of steps that makes one image in one target.
 import { runSteps, type LeftBehind, type StepEvents } from './runner.js';
-import type { BuildInputs, BuildState } from './state.js';
+import { clocks, type BuildInputs, type BuildState } from './state.js';
 import { createKeypair } from './steps/keypair.js';
 import { resolveInputs } from './steps/resolve.js';
 import { bootServer, waitActive } from './steps/boot.js';
@@ -49,9 +49,10 @@ export async function runBuild(
   inputs: BuildInputs,
   opts: StepEvents & { signal: AbortSignal; keepOnFailure?: boolean; cleanupTimeoutMs?: number },
 ): Promise<BuildOutcome> {
-  const started = Date.now();
+  const { monotonicMs } = clocks(inputs);
+  const started = monotonicMs();
   const state: BuildState = { ...inputs };
-  const r = await runSteps(buildSteps(inputs), state, opts);
+  const r = await runSteps(buildSteps(inputs), state, { monotonicMs, ...opts });
   return {
     ok: r.ok,
     imageId: r.ok ? state.result?.id : undefined,
@@ -61,6 +62,6 @@ export async function runBuild(
     rotated: state.rotated ?? [],
     lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
     steps: r.steps,
-    durationMs: Date.now() - started,
+    durationMs: monotonicMs() - started,
   };
 }

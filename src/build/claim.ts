@@ -5,8 +5,8 @@ import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import { createOnce } from '../openstack/idempotent.js';
 import type { NovaClient } from '../openstack/nova.js';
 import { sleep } from '../openstack/wait.js';
-import type { Cleanup, Step, StepContext } from './runner.js';
-import type { BuildState } from './state.js';
+import type { Step, StepContext } from './runner.js';
+import { clocks, where, type BuildState } from './state.js';
 
 /** Every claim image's name starts with this (`gc` recognises it). */
 export const CLAIM_PREFIX = 'imagesync-claim-';
@@ -106,30 +106,24 @@ async function runHasServers(nova: NovaClient, runId: string, signal: AbortSigna
   return servers.some((s) => s.metadata?.imagesync_run === runId || (s.tags ?? []).includes(`imagesync-run-${runId}`));
 }
 
-function where(s: BuildState): string {
-  return `${s.target.cloud}/${s.target.region}`;
-}
-
 /** Create our claim (never twice) and register its removal. */
 async function createClaim(s: ClaimedBuildState, ctx: StepContext): Promise<string> {
   const { glance } = s.services;
   const name = claimName(s.image.name);
-  const os = `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region}`;
   const ours = async (signal: AbortSignal) => (await listClaims(glance, s.image.name, signal)).filter((c) => c.runId === s.runId);
-  // Every claim of this run for this name, not just the id we heard: a POST that failed after
-  // Glance acted may have left one more.
-  const cleanup: Cleanup & { always: boolean } = {
-    what: `image ${name} (claim on "${s.image.name}" by run ${s.runId})`,
-    manual: `${os} image list --name ${name} --hidden (then: image delete <id> for each with imagesync_run=${s.runId})`,
-    resource: { kind: 'image', cloud: s.target.cloud, region: s.target.region, name },
-    // Even under --keep-on-failure: a kept claim would stop every other run from building this name.
-    always: true,
-    async run(signal) {
-      for (const c of await ours(signal)) await glance.deleteImage(c.id, signal);
+  // Removed by the sweep alone: every claim of this run for this name, not just the id we heard
+  // (a POST that failed after Glance acted may have left one more).
+  const claim = await ctx.intend(
+    { kind: 'image', ...s.target, name, runId: s.runId, hidden: true },
+    {
+      async sweep(signal) {
+        for (const c of await ours(signal)) await glance.deleteImage(c.id, signal);
+      },
+      // Even under --keep-on-failure: a kept claim would stop every other run from building this name.
+      always: true,
     },
-  };
-  ctx.defer(cleanup);
-  const now = (s.now ?? (() => new Date()))();
+  );
+  const now = clocks(s).now();
   const created = await createOnce({
     what: `${where(s)}: claim ${name} on "${s.image.name}"`,
     create: async () => {
@@ -156,6 +150,7 @@ async function createClaim(s: ClaimedBuildState, ctx: StepContext): Promise<stri
     signal: ctx.signal,
     log: (line) => ctx.log(line),
   });
+  claim.created({ id: created.value, sole: created.sole });
   return created.value;
 }
 
@@ -187,7 +182,7 @@ export const claimImageName: Step<ClaimedBuildState> = {
         await glance.deleteImage(winner.id, ctx.signal);
         continue;
       }
-      if (olderThan(winner, mine, staleMs, Date.now()) && !(await runHasServers(nova, winner.runId, ctx.signal))) {
+      if (olderThan(winner, mine, staleMs, clocks(s).now().getTime()) && !(await runHasServers(nova, winner.runId, ctx.signal))) {
         ctx.log(`taking over the stale claim ${winner.id} of run ${winner.runId} (created ${winner.createdAt}, no build server left)`);
         await glance.deleteImage(winner.id, ctx.signal);
         continue;

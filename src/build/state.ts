@@ -14,6 +14,7 @@ import type { BaseRecipe } from './recipe.js';
 
 /** Defaults of every deadline, in seconds. */
 export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600 };
+export type TimeoutKey = keyof typeof DEFAULT_TIMEOUTS;
 
 export interface BuildInputs {
   runId: string;
@@ -37,7 +38,10 @@ export interface BuildInputs {
   isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
   /** Poll intervals, shortened in tests and against the emulator. */
   pollIntervalMs?: number | undefined;
+  /** Wall clock: stamped on images and claims, and compared with the cloud's times. */
   now?: () => Date;
+  /** Monotonic clock in ms: deadlines and durations (performance.now by default). */
+  monotonicMs?: () => number;
 }
 
 export interface BuildState extends BuildInputs {
@@ -61,8 +65,18 @@ export interface BuildState extends BuildInputs {
   rotated?: Array<{ id: string; newName: string }>;
 }
 
+/** The build's clocks, with the system's as defaults: the one place a build reads the time. */
+export function clocks(s: Pick<BuildInputs, 'now' | 'monotonicMs'>): { now: () => Date; monotonicMs: () => number } {
+  return { now: s.now ?? (() => new Date()), monotonicMs: s.monotonicMs ?? (() => performance.now()) };
+}
+
+/** "cloud/region", the start of every message about this build. */
+export function where(s: Pick<BuildInputs, 'target'>): string {
+  return `${s.target.cloud}/${s.target.region}`;
+}
+
 /** The deadline of a phase, in ms, from the merged settings. */
-export function timeoutMs(state: BuildInputs, key: keyof typeof DEFAULT_TIMEOUTS): number {
+export function timeoutMs(state: BuildInputs, key: TimeoutKey): number {
   return (state.settings.timeouts?.[key] ?? DEFAULT_TIMEOUTS[key]) * 1000;
 }
 

@@ -1,12 +1,11 @@
 // Find imagesync's temporary resources in one target: by name prefix AND a parseable run id (tag, metadata or property).
+import { FLOATING_IP_DESCRIPTION_PREFIX } from '../build/steps/address.js';
 import { RUN_TAG_PREFIX } from '../build/steps/boot.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import type { Server } from '../openstack/nova.js';
 import type { Leftover } from './liveness.js';
 import { isRunId, runIdOfName } from './run-id.js';
 import { CLAIM_FOR_PROPERTY, CLAIM_PREFIX } from '../build/claim.js';
-
-const FIP_DESCRIPTION = /^imagesync run (\S+)$/;
 
 /** Nova and Keystone write UTC without a zone ("2026-11-29T21:41:05.000000"): read it as UTC, not local time. */
 export function cloudTime(value: unknown): string | undefined {
@@ -108,10 +107,12 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
       for (const p of await neutron.portsOf(s.id, o.signal)) portOwner.set(p.id, s);
     }
     for (const f of fips) {
-      const described = FIP_DESCRIPTION.exec(f.description ?? '')?.[1];
+      const text = f.description ?? '';
+      const tail = text.startsWith(FLOATING_IP_DESCRIPTION_PREFIX) ? text.slice(FLOATING_IP_DESCRIPTION_PREFIX.length) : undefined;
+      const described = isRunId(tail) ? tail : undefined;
       const owner = f.port_id ? portOwner.get(f.port_id) : undefined;
       const journaled = o.journalFloatingIps.get(f.id);
-      const runId = described && isRunId(described) ? described : (owner?.runId ?? journaled);
+      const runId = described ?? owner?.runId ?? journaled;
       if (!runId) continue;
       found.push({
         kind: 'floating-ip',

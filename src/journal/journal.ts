@@ -3,20 +3,18 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
+import type { Resource } from '../resources/resource.js';
 import { writeFileAtomic } from './atomic.js';
 
+export type { ResourceKind } from '../resources/resource.js';
 export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
-export type ResourceKind = 'server' | 'keypair' | 'image' | 'floating-ip';
 export type ResourceState = 'creating' | 'created' | 'deleted' | 'kept';
 
-/** A cloud resource as a build names it; `id` is known only once the create call answered. */
-export interface ResourceRef {
-  kind: ResourceKind;
-  cloud: string;
-  region: string;
-  id?: string | undefined;
-  name: string;
-}
+/**
+ * A declared resource as the journal records it (a step's `Resource`, without the run id: the whole
+ * journal is one run's); `id` is known only once the create call answered.
+ */
+export type ResourceRef = Pick<Resource, 'kind' | 'cloud' | 'region' | 'name' | 'id'>;
 
 export interface JournalResource extends ResourceRef {
   state: ResourceState;
@@ -83,7 +81,11 @@ export interface Journal {
   readonly runId: string;
   /** Written (awaited) before the create call: if the run dies mid-call, the name is on disk. */
   beforeCreate(build: string, resource: ResourceRef): Promise<void>;
-  created(build: string, resource: ResourceRef, id?: string): Promise<void>;
+  /**
+   * The create call answered: `resource` carries its id. `intent` is the resource as beforeCreate
+   * recorded it, when its name has changed since (a floating IP's address replaces its description).
+   */
+  created(build: string, resource: ResourceRef, intent?: ResourceRef): Promise<void>;
   deleted(build: string, resource: ResourceRef): Promise<void>;
   /** Left on purpose: the published image, or what --keep-on-failure keeps. */
   kept(build: string, resource: ResourceRef): Promise<void>;
@@ -176,17 +178,17 @@ export async function openJournal(opts: OpenJournalOptions): Promise<Journal> {
   await write(path, JSON.stringify(doc, null, 2) + '\n');
 
   const buildOf = (key: string): JournalBuild => (doc.builds[key] ??= { step: null, resources: [] });
-  const setState = (key: string, r: ResourceRef, state: ResourceState, id?: string): Promise<void> => {
+  const setState = (key: string, r: ResourceRef, state: ResourceState, was: ResourceRef = r): Promise<void> => {
     const list = buildOf(key).resources;
     const at = now().toISOString();
     // Matched by id when both sides know it, else by name: the id learnt now meets the intent recorded by name.
-    let entry = list.find((e) => sameResource(e, r));
+    let entry = list.find((e) => sameResource(e, was));
     if (!entry) {
       entry = { kind: r.kind, cloud: r.cloud, region: r.region, name: r.name, state, at };
       list.push(entry);
     }
-    const newId = id ?? r.id;
-    if (newId) entry.id = newId;
+    if (r.id) entry.id = r.id;
+    entry.name = r.name;
     entry.state = state;
     entry.at = at;
     return writer.schedule();
@@ -200,7 +202,7 @@ export async function openJournal(opts: OpenJournalOptions): Promise<Journal> {
     path,
     runId: opts.runId,
     beforeCreate: (build, r) => setState(build, r, 'creating'),
-    created: (build, r, id) => setState(build, r, 'created', id),
+    created: (build, r, intent) => setState(build, r, 'created', intent),
     deleted: (build, r) => setState(build, r, 'deleted'),
     kept: (build, r) => setState(build, r, 'kept'),
     step(build, name) {

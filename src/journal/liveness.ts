@@ -1,5 +1,6 @@
 // Pure decisions of `gc`: is a run alive, and which of the temporary resources found may go.
-import type { JournalDoc, ResourceKind } from './journal.js';
+import type { CreatedResource } from '../resources/resource.js';
+import type { JournalDoc } from './journal.js';
 import { formatDuration, runIdTime } from './run-id.js';
 
 /** A run that has not written a heartbeat for this long is dead (it writes one every 10 s). */
@@ -36,13 +37,7 @@ export function runLiveness(doc: JournalDoc, env: LivenessEnv): Liveness {
 }
 
 /** A temporary resource found in a target, with the run its name and tags point to. */
-export interface Leftover {
-  kind: ResourceKind;
-  cloud: string;
-  region: string;
-  id: string;
-  name: string;
-  runId: string;
+export interface Leftover extends CreatedResource {
   /** When the cloud says it was created (ISO), if it says. */
   createdAt?: string | undefined;
   /** Why it was recognised when not by its own name (a floating IP on one of our servers). */

@@ -4,6 +4,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { errorMessage } from '../errors.js';
+import { RESOURCE_KINDS } from '../resources/resource.js';
 import { writeFileAtomic } from './atomic.js';
 import type { JournalDoc, RunStatus } from './journal.js';
 
@@ -28,7 +29,7 @@ const JOURNAL = z.object({
       step: z.string().nullable(),
       resources: z.array(
         z.object({
-          kind: z.enum(['server', 'keypair', 'image', 'floating-ip']),
+          kind: z.enum(RESOURCE_KINDS),
           cloud: z.string(),
           region: z.string(),
           id: z.string().optional(),

@@ -49,6 +49,8 @@ export interface CreateOnceResult<T> {
   adopted: boolean;
   /** Creates sent. */
   attempts: number;
+  /** The first create answered: no earlier attempt can have left a second one (so no sweep is needed). */
+  sole: boolean;
 }
 
 /**
@@ -71,10 +73,10 @@ export async function createOnce<T>(o: CreateOnceOptions<T>): Promise<CreateOnce
       await pause(d.delayMs, o.signal);
       // Look again right before creating: an earlier attempt's server may show up only now.
       const late = await findOrExplain(o, lastError);
-      if (late !== undefined) return { value: late, adopted: true, attempts: attempt - 1 };
+      if (late !== undefined) return { value: late, adopted: true, attempts: attempt - 1, sole: false };
     }
     try {
-      return { value: await o.create(), adopted: false, attempts: attempt };
+      return { value: await o.create(), adopted: false, attempts: attempt, sole: attempt === 1 };
     } catch (err) {
       if (o.signal?.aborted) throw err;
       if (classifyCreateFailure(err) === 'fatal' && !o.alsoAmbiguous?.(err)) throw err;
@@ -83,7 +85,7 @@ export async function createOnce<T>(o: CreateOnceOptions<T>): Promise<CreateOnce
       const found = await findOrExplain(o, err);
       if (found !== undefined) {
         o.log?.(`${o.what} was created after all: using it`);
-        return { value: found, adopted: true, attempts: attempt };
+        return { value: found, adopted: true, attempts: attempt, sole: false };
       }
     }
   }

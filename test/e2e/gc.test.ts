@@ -123,7 +123,7 @@ async function makeBuildResources(region: string, runId: string, o: { journal?: 
   const keyName = tempName('key', at);
   await o.journal?.beforeCreate(b, { kind: 'keypair', ...where, name: keyName });
   await s.nova.createKeypair(keyName, ssh2.utils.generateKeyPairSync('ed25519').public);
-  await o.journal?.created(b, { kind: 'keypair', ...where, name: keyName }, keyName);
+  await o.journal?.created(b, { kind: 'keypair', ...where, name: keyName, id: keyName });
 
   const [source] = await s.glance.listByNames(['debian-12-genericcloud']);
   const flavor = (await s.nova.flavors()).find((f) => f.name === 'm1.small')!;
@@ -140,7 +140,7 @@ async function makeBuildResources(region: string, runId: string, o: { journal?: 
     metadata: tagged ? { imagesync_run: runId, imagesync_image: IMAGE, imagesync_role: 'build' } : {},
     tags: tagged ? ['imagesync', `imagesync-run-${runId}`] : [],
   });
-  await o.journal?.created(b, { kind: 'server', ...where, name: serverName }, id);
+  await o.journal?.created(b, { kind: 'server', ...where, name: serverName, id });
   await waitFor({ what: `server ${id} ACTIVE`, poll: async () => (await s.nova.getServer(id))!.status, done: (st) => st === 'ACTIVE', timeoutMs: 60_000, intervalMs: 50 });
   const made: Made = { server: { id, name: serverName }, keypair: keyName };
 
@@ -155,7 +155,7 @@ async function makeBuildResources(region: string, runId: string, o: { journal?: 
     const snapName = tempName('snapshot', at);
     await o.journal?.beforeCreate(b, { kind: 'image', ...where, name: snapName });
     const imageId = await s.nova.createImage(id, snapName, { imagesync_run: runId, imagesync_recipe: 'x'.repeat(64) });
-    await o.journal?.created(b, { kind: 'image', ...where, name: snapName }, imageId);
+    await o.journal?.created(b, { kind: 'image', ...where, name: snapName, id: imageId });
     await waitFor({ what: `image ${imageId} active`, poll: async () => (await s.glance.getImage(imageId))!.status, done: (st) => st === 'active', timeoutMs: 60_000, intervalMs: 50 });
     made.image = { id: imageId, name: snapName };
   }

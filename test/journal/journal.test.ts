@@ -59,7 +59,7 @@ describe('run journal', () => {
     let doc = await onDisk(j);
     expect(doc.builds[b]).toMatchObject({ step: 'boot build server', resources: [{ kind: 'server', name: server('RegionOne').name, state: 'creating' }] });
     expect(doc.builds[b]!.resources[0]!.id).toBeUndefined();
-    await j.created(b, server('RegionOne'), 'srv-1');
+    await j.created(b, { ...server('RegionOne'), id: 'srv-1' });
     doc = await onDisk(j);
     expect(doc.builds[b]!.resources).toEqual([expect.objectContaining({ id: 'srv-1', state: 'created' })]);
     await j.deleted(b, { ...server('RegionOne'), id: 'srv-1' });
@@ -84,7 +84,7 @@ describe('run journal', () => {
         for (const step of ['create keypair', 'boot build server', 'create image']) await j.step(key, step);
         await j.beforeCreate(key, server(region, n));
         void j.heartbeat();
-        await j.created(key, server(region, n), `srv-${region}-${n}`);
+        await j.created(key, { ...server(region, n), id: `srv-${region}-${n}` });
       }),
     );
     reading = false;
@@ -142,7 +142,7 @@ describe('run journal', () => {
     const j = await start({ onError: (m) => errors.push(m) });
     await rm(dir, { recursive: true, force: true });
     await expect(j.step('acme/RegionOne web', 'a')).resolves.toBeUndefined();
-    await expect(j.created('acme/RegionOne web', server('RegionOne'), 'x')).resolves.toBeUndefined();
+    await expect(j.created('acme/RegionOne web', { ...server('RegionOne'), id: 'x' })).resolves.toBeUndefined();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(join(dir, '20261129-214105-a3f9.json'));
     expect(errors[0]).toMatch(/ENOENT/);

@@ -16,7 +16,7 @@ afterEach(async () => {
 describe('reading journals', () => {
   it('reads back what openJournal wrote', async () => {
     const j = await openJournal({ dir, runId: '20261129-214105-a3f9', manifest: 'm.json', targets: ['a/R'] });
-    await j.created('a/R web', { kind: 'keypair', cloud: 'a', region: 'R', name: 'imagesync-key-web-20261129-214105-a3f9' }, 'imagesync-key-web-20261129-214105-a3f9');
+    await j.created('a/R web', { kind: 'keypair', cloud: 'a', region: 'R', name: 'imagesync-key-web-20261129-214105-a3f9', id: 'imagesync-key-web-20261129-214105-a3f9' });
     await j.finish('failed');
     const doc = await readJournal(j.path);
     expect(doc).toEqual(j.snapshot());

@@ -3,7 +3,8 @@ import { ImagesyncError } from '../../errors.js';
 import { createOnce } from '../../openstack/idempotent.js';
 import type { Server, ServerAddress } from '../../openstack/nova.js';
 import type { Step } from '../runner.js';
-import type { BuildState } from '../state.js';
+import { removeBy } from './delete.js';
+import { where, type BuildState } from '../state.js';
 
 /** The server's IPv4 address on the build network (or any fixed IPv4 address). */
 export function fixedAddress(server: Server, networkName?: string): string | undefined {
@@ -21,44 +22,57 @@ export function fixedAddress(server: Server, networkName?: string): string | und
   return undefined;
 }
 
+/** A floating IP has no name: imagesync's carry this description, which names the run (`gc` reads it). */
+export const FLOATING_IP_DESCRIPTION_PREFIX = 'imagesync run ';
+
+export function floatingIpDescription(runId: string): string {
+  return FLOATING_IP_DESCRIPTION_PREFIX + runId;
+}
+
 export const chooseAddress: Step<BuildState> = {
   name: 'choose address',
   async run(s, ctx) {
-    const where = `${s.target.cloud}/${s.target.region}`;
     const { nova, neutron } = s.services;
     const server = await nova.getServer(s.serverId!, ctx.signal);
-    if (!server) throw new ImagesyncError(`${where}: server ${s.serverId} disappeared`);
+    if (!server) throw new ImagesyncError(`${where(s)}: server ${s.serverId} disappeared`);
     const pool = s.settings.floatingIpPool;
     if (!pool) {
       const addr = fixedAddress(server, s.network?.name);
-      if (!addr) throw new ImagesyncError(`${where}: server ${s.serverId} has no IPv4 address (addresses: ${JSON.stringify(server.addresses ?? {})})`);
+      if (!addr) throw new ImagesyncError(`${where(s)}: server ${s.serverId} has no IPv4 address (addresses: ${JSON.stringify(server.addresses ?? {})})`);
       s.address = addr;
       return;
     }
-    if (!neutron) throw new ImagesyncError(`${where}: floatingIpPool "${pool}" needs a network service (Neutron) in the catalog`);
+    if (!neutron) throw new ImagesyncError(`${where(s)}: floatingIpPool "${pool}" needs a network service (Neutron) in the catalog`);
     const nets = await neutron.networks({ name: pool }, ctx.signal);
     const external = nets.filter((n) => n['router:external'] !== false);
     if (external.length !== 1) {
-      throw new ImagesyncError(`${where}: floating IP pool "${pool}": ${external.length === 0 ? 'no external network has that name' : `${external.length} external networks have that name`}`);
+      throw new ImagesyncError(`${where(s)}: floating IP pool "${pool}": ${external.length === 0 ? 'no external network has that name' : `${external.length} external networks have that name`}`);
     }
     const ports = await neutron.portsOf(s.serverId!, ctx.signal);
     const port = ports.find((p) => p.network_id === s.network?.id) ?? ports[0];
-    if (!port) throw new ImagesyncError(`${where}: server ${s.serverId} has no port to attach a floating IP to`);
+    if (!port) throw new ImagesyncError(`${where(s)}: server ${s.serverId} has no port to attach a floating IP to`);
     // A POST: never sent twice blindly. After an ambiguous failure, ours is the one with this run's
-    // description on this server's port.
-    const description = `imagesync run ${s.runId}`;
-    const { value: fip } = await createOnce({
-      what: `floating IP for server ${s.serverId} in ${where}`,
+    // description on this server's port. Declared first, by that description (it has no name).
+    const description = floatingIpDescription(s.runId);
+    const oursOnPort = async (signal: AbortSignal) => (await neutron.floatingIps({ description }, signal)).filter((f) => f.port_id === port.id);
+    const declared = await ctx.intend(
+      { kind: 'floating-ip', ...s.target, name: description, runId: s.runId },
+      {
+        async sweep(signal) {
+          for (const f of await oursOnPort(signal)) await neutron.deleteFloatingIp(f.id, signal);
+        },
+        remove: removeBy(s),
+      },
+    );
+    const created = await createOnce({
+      what: `floating IP for server ${s.serverId} in ${where(s)}`,
       create: () => neutron.createFloatingIp(external[0]!.id, port.id, description, ctx.signal),
-      find: async () => (await neutron.floatingIps({ description }, ctx.signal)).find((f) => f.port_id === port.id),
+      find: async () => (await oursOnPort(ctx.signal))[0],
       signal: ctx.signal,
       log: (line) => ctx.log(line),
     });
-    ctx.defer({
-      what: `floating IP ${fip.floating_ip_address} (${fip.id})`,
-      manual: `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region} floating ip delete ${fip.id}`,
-      run: (signal) => neutron.deleteFloatingIp(fip.id, signal),
-    });
+    const fip = created.value;
+    declared.created({ id: fip.id, name: fip.floating_ip_address, sole: created.sole });
     s.address = fip.floating_ip_address;
   },
 };

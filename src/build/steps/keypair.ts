@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { HttpError, ImagesyncError } from '../../errors.js';
 import { createOnce } from '../../openstack/idempotent.js';
+import { deleteHint } from '../../resources/hints.js';
+import type { Resource } from '../../resources/resource.js';
 import type { Step } from '../runner.js';
-import { tempName, type BuildState } from '../state.js';
+import { removeBy } from './delete.js';
+import { tempName, where, type BuildState } from '../state.js';
 
 /**
  * ssh2 1.17 now and then (about 1 key in 270) writes an ed25519 private key that its own parser
@@ -26,27 +29,25 @@ export const createKeypair: Step<BuildState> = {
     const pair = generateUsableKeyPair(name);
     s.redactor.add(pair.private);
     const { nova } = s.services;
-    const where = `${s.target.cloud}/${s.target.region}`;
-    const os = `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region}`;
+    const resource: Resource = { kind: 'keypair', ...s.target, name, runId: s.runId };
     // Ours only if it holds our public key: a keypair of that name with another key is left alone.
     const findOurs = async (signal: AbortSignal): Promise<true | undefined> => {
       const kp = await nova.getKeypair(name, signal);
       if (!kp) return undefined;
       if (sameSshKey(kp.public_key, pair.public)) return true;
       throw new ImagesyncError(
-        `${where}: keypair ${name} exists with another public key, so it is not this run's; not touched. If no run uses it: ${os} keypair delete ${name}`,
+        `${where(s)}: keypair ${name} exists with another public key, so it is not this run's; not touched. If no run uses it: ${deleteHint(resource)}`,
       );
     };
-    // Before the POST: if Nova made the keypair and we never heard so, this still deletes it.
-    const sweep = ctx.defer({
-      what: `keypair ${name}, if it was created`,
-      manual: `${os} keypair delete ${name}`,
-      async run(signal) {
+    // Declared before the POST: if Nova made the keypair and we never heard so, the sweep still deletes it.
+    const keypair = await ctx.intend(resource, {
+      async sweep(signal) {
         if (await findOurs(signal).catch(() => undefined)) await nova.deleteKeypair(name, signal);
       },
+      remove: removeBy(s),
     });
     const created = await createOnce({
-      what: `${where}: keypair ${name}`,
+      what: `${where(s)}: keypair ${name}`,
       create: async () => {
         await nova.createKeypair(name, pair.public, ctx.signal);
         return true as const;
@@ -58,13 +59,9 @@ export const createKeypair: Step<BuildState> = {
       signal: ctx.signal,
       log: (line) => ctx.log(line),
     });
-    if (!created.adopted && created.attempts === 1) sweep.dismiss();
+    // A keypair's name is its id.
+    keypair.created({ id: name, sole: created.sole });
     s.keypair = { name, privateKey: pair.private, publicKey: pair.public };
-    ctx.defer({
-      what: `keypair ${name}`,
-      manual: `${os} keypair delete ${name}`,
-      run: (signal) => nova.deleteKeypair(name, signal),
-    });
     if (s.keepKeyDir) {
       // Only for --keep-on-failure: to log in to a build server that was kept. Removed on success.
       await mkdir(s.keepKeyDir, { recursive: true, mode: 0o700 });

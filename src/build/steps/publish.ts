@@ -4,6 +4,7 @@ import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
 import { setProperty } from '../../openstack/glance.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
 import type { Step } from '../runner.js';
+import { clocks } from '../state.js';
 
 export class NameTakenError extends ImagesyncError {
   override readonly code = 'NAME_TAKEN';
@@ -39,7 +40,7 @@ export const publish: Step<ClaimedBuildState> = {
       const who = intruders.map((i) => `${i.id} (${i.status}${typeof i.imagesync_run === 'string' ? `, built by run ${i.imagesync_run}` : ''})`);
       throw new NameTakenError(`${where}: "${name}" was taken while this build ran: ${who.join(', ')}; the new image is not published (it is deleted)`);
     }
-    const now = (s.now ?? (() => new Date()))();
+    const now = clocks(s).now();
     // Retire first, then publish: for a moment no image has the name, but never two.
     s.rotated = [];
     for (const old of holders) {

@@ -1,25 +1,27 @@
 // Steps: stop the server, snapshot it under a temporary name with provenance, wait for the image to be active.
-import { HttpError, ImagesyncError } from '../../errors.js';
+import { HttpError } from '../../errors.js';
 import { createOnce } from '../../openstack/idempotent.js';
 import { RECIPE_PROPERTY } from '../../plan/diff.js';
-import { waitFor } from '../../openstack/wait.js';
 import type { Step } from '../runner.js';
-import { tempName, timeoutMs, type BuildState } from '../state.js';
+import { tempName, where, type BuildState } from '../state.js';
+import { removeBy } from './delete.js';
+import { pollUntil } from './poll.js';
 
 export const stopServer: Step<BuildState> = {
   name: 'stop server',
   async run(s, ctx) {
     await s.ssh?.close();
     const { nova } = s.services;
-    await nova.stop(s.serverId!, ctx.signal);
-    await waitFor({
-      what: `server ${s.serverId} to stop`,
-      poll: async () => (await nova.getServer(s.serverId!, ctx.signal))?.status,
-      done: (st) => st === 'SHUTOFF',
-      failed: (st) => (st === 'ERROR' ? `server ${s.serverId} went to ERROR while stopping` : st === undefined ? `server ${s.serverId} disappeared` : undefined),
-      timeoutMs: timeoutMs(s, 'bootSeconds'),
-      intervalMs: s.pollIntervalMs ?? 500,
-      signal: ctx.signal,
+    const id = s.serverId!;
+    await nova.stop(id, ctx.signal);
+    await pollUntil(s, ctx, {
+      what: `server ${id} to stop`,
+      get: (signal) => nova.getServer(id, signal),
+      gone: `server ${id} disappeared while stopping`,
+      done: (srv) => srv.status === 'SHUTOFF',
+      failed: (srv) => (srv.status === 'ERROR' ? `server ${id} went to ERROR while stopping` : undefined),
+      describe: (srv) => srv.status,
+      deadline: 'bootSeconds',
     });
   },
 };
@@ -43,21 +45,21 @@ export const snapshot: Step<BuildState> = {
     // A half-built image never carries the final name: it gets it only once active and verified.
     const name = tempName('snapshot', s);
     const serverId = s.serverId!;
-    const where = `${s.target.cloud}/${s.target.region}`;
-    const os = `openstack --os-cloud ${s.target.cloud} --os-region-name ${s.target.region}`;
     // Ours: the temporary name and Nova's instance_uuid property naming our build server.
     const ours = async (signal: AbortSignal) =>
       (await glance.listByNames([name], signal)).filter((i) => i.instance_uuid === serverId && i.status !== 'deleted');
-    // Before the POST: if Nova made the image and we never heard its id, this still finds and deletes it.
-    const sweep = ctx.defer({
-      what: `any image named ${name}`,
-      manual: `${os} image list --name ${name} (then: image delete <id>)`,
-      async run(signal) {
-        for (const img of await ours(signal)) await glance.deleteImage(img.id, signal);
+    // Declared before the POST: if Nova made the image and we never heard its id, the sweep still finds and deletes it.
+    const image = await ctx.intend(
+      { kind: 'image', ...s.target, name, runId: s.runId },
+      {
+        async sweep(signal) {
+          for (const img of await ours(signal)) await glance.deleteImage(img.id, signal);
+        },
+        remove: removeBy(s),
       },
-    });
+    );
     const created = await createOnce({
-      what: `${where}: snapshot ${name} of server ${serverId}`,
+      what: `${where(s)}: snapshot ${name} of server ${serverId}`,
       create: () => nova.createImage(serverId, name, imageProperties(s), ctx.signal),
       find: async () => (await ours(ctx.signal)).sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')))[0]?.id,
       // 409 "in task_state image_snapshot": most likely our own earlier request, still running.
@@ -66,14 +68,10 @@ export const snapshot: Step<BuildState> = {
       signal: ctx.signal,
       log: (line) => ctx.log(line),
     });
-    const id = created.value;
-    if (!created.adopted && created.attempts === 1) sweep.dismiss();
-    s.snapshotId = id;
-    s.snapshotCleanup = ctx.defer({
-      what: `image ${id} (${name})`,
-      manual: `${os} image delete ${id}`,
-      run: (signal) => glance.deleteImage(id, signal),
-    });
+    image.created({ id: created.value, sole: created.sole });
+    s.snapshotId = created.value;
+    // Dismissed once the image carries the final name: from then on it is the product.
+    s.snapshotCleanup = image;
   },
 };
 
@@ -82,22 +80,14 @@ export const waitImageActive: Step<BuildState> = {
   async run(s, ctx) {
     const { glance } = s.services;
     const id = s.snapshotId!;
-    s.result = await waitFor({
+    s.result = await pollUntil(s, ctx, {
       what: `image ${id} to become active`,
-      poll: async () => {
-        const img = await glance.getImage(id, ctx.signal);
-        if (!img) throw new ImagesyncError(`${s.target.cloud}/${s.target.region}: image ${id} disappeared while saving`);
-        return img;
-      },
+      get: (signal) => glance.getImage(id, signal),
+      gone: `image ${id} disappeared while saving`,
       done: (img) => img.status === 'active',
-      failed: (img) =>
-        img.status === 'killed' || img.status === 'deleted' || img.status === 'deactivated'
-          ? `${s.target.cloud}/${s.target.region}: the snapshot ${id} went to ${img.status}`
-          : undefined,
+      failed: (img) => (img.status === 'killed' || img.status === 'deleted' || img.status === 'deactivated' ? `the snapshot ${id} went to ${img.status}` : undefined),
       describe: (img) => img.status,
-      timeoutMs: timeoutMs(s, 'snapshotSeconds'),
-      intervalMs: s.pollIntervalMs ?? 500,
-      signal: ctx.signal,
+      deadline: 'snapshotSeconds',
     });
   },
 };

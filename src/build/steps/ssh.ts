@@ -4,15 +4,16 @@ import { sleep } from '../../openstack/wait.js';
 import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
 import type { Step } from '../runner.js';
-import { timeoutMs, type BuildState } from '../state.js';
+import { clocks, timeoutMs, where, type BuildState } from '../state.js';
 
 export const connect: Step<BuildState> = {
   name: 'wait for SSH',
   async run(s, ctx) {
     const user = s.settings.ssh?.user;
-    if (!user) throw new ImagesyncError(`${s.target.cloud}/${s.target.region}: no SSH user for image "${s.image.name}": set build.ssh.user (e.g. "debian", "ubuntu")`);
+    if (!user) throw new ImagesyncError(`${where(s)}: no SSH user for image "${s.image.name}": set build.ssh.user (e.g. "debian", "ubuntu")`);
     const port = s.settings.ssh?.port ?? 22;
-    const deadline = Date.now() + timeoutMs(s, 'sshSeconds');
+    const { monotonicMs } = clocks(s);
+    const deadline = monotonicMs() + timeoutMs(s, 'sshSeconds');
     const attemptMs = (s.settings.ssh?.connectTimeoutSeconds ?? 20) * 1000;
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
@@ -23,7 +24,7 @@ export const connect: Step<BuildState> = {
           username: user,
           privateKey: s.keypair!.privateKey,
           hostKey: { kind: 'fingerprints', sha256: s.hostFingerprints! },
-          readyTimeoutMs: Math.min(attemptMs, Math.max(1000, deadline - Date.now())),
+          readyTimeoutMs: Math.min(attemptMs, Math.max(1000, deadline - monotonicMs())),
           signal: ctx.signal,
           logger: s.logger,
           redactor: s.redactor,
@@ -34,11 +35,11 @@ export const connect: Step<BuildState> = {
         // Nor is a key our own parser refuses: every attempt would fail the same way until the deadline.
         if (err instanceof HostKeyMismatchError || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
         last = err;
-        if (Date.now() >= deadline) {
+        if (monotonicMs() >= deadline) {
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
-          throw new ImagesyncError(`${s.target.cloud}/${s.target.region}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
+          throw new ImagesyncError(`${where(s)}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
         }
-        await sleep(Math.min(s.pollIntervalMs ?? 500, Math.max(0, deadline - Date.now())), ctx.signal);
+        await sleep(Math.min(s.pollIntervalMs ?? 500, Math.max(0, deadline - monotonicMs())), ctx.signal);
       }
     }
     const conn = s.ssh!;

@@ -24,7 +24,7 @@ import { closeConnections, observePlan, preparePlan, reportOptions } from './pla
 import { formatShard, type Shard } from '../../shard/shard.js';
 import { detectCi } from '../../report/ci.js';
 import { emitApplyReports, withPhase } from '../../report/emit.js';
-import { buildIntents, journalEvents } from '../../journal/build-events.js';
+import { journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 import { runKnownDead } from '../../journal/read.js';
 import { pidAlive } from './gc.js';
@@ -293,7 +293,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 isRunDead: (other) =>
                   runKnownDead(join(ctx.manifestDir, JOURNAL_DIR), other, { now: new Date(), hostname: osHostname(), pidAlive }),
               };
-              const journaled = journalEvents(journal, buildKey(e, e.image), buildIntents(inputs));
+              const journaled = journalEvents(journal, buildKey(e, e.image));
               outcome = await runBuild(inputs, {
                 signal: deps.signal,
                 keepOnFailure: opts.keepOnFailure ?? false,

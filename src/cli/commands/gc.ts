@@ -10,8 +10,9 @@ import { formatDuration, parseDuration } from '../../journal/run-id.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets } from '../../manifest/targets.js';
 import { CloudConnection, type BuildServices } from '../../openstack/cloud.js';
-import { waitFor } from '../../openstack/wait.js';
 import { targetKey, type Target } from '../../plan/types.js';
+import { deleteResource } from '../../resources/delete.js';
+import { deleteHint } from '../../resources/hints.js';
 import { displayPath, writeSafe, type CliDeps } from '../deps.js';
 import { resolveClouds } from './plan.js';
 
@@ -71,21 +72,6 @@ export interface GcReport {
 }
 
 const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'keypair'];
-const SERVER_GONE_TIMEOUT_MS = 5 * 60_000;
-
-export function manualCommand(r: Pick<Leftover, 'kind' | 'cloud' | 'region' | 'id' | 'name'>): string {
-  const os = `openstack --os-cloud ${r.cloud} --os-region-name ${r.region}`;
-  switch (r.kind) {
-    case 'server':
-      return `${os} server delete ${r.id}`;
-    case 'image':
-      return `${os} image delete ${r.id}`;
-    case 'keypair':
-      return `${os} keypair delete ${r.name}`;
-    case 'floating-ip':
-      return `${os} floating ip delete ${r.id}`;
-  }
-}
 
 function selectTargets(all: Target[], only: string[] | undefined): Target[] {
   if (!only?.length) return all;
@@ -96,33 +82,6 @@ function selectTargets(all: Target[], only: string[] | undefined): Target[] {
   }
   const keep = new Set(only);
   return all.filter((t) => keep.has(targetKey(t)));
-}
-
-async function deleteOne(services: BuildServices, r: Leftover, pollIntervalMs: number, signal: AbortSignal): Promise<void> {
-  switch (r.kind) {
-    case 'floating-ip':
-      if (!services.neutron) throw new Error('no network service (Neutron) in the catalog');
-      return services.neutron.deleteFloatingIp(r.id, signal);
-    case 'image':
-      return services.glance.deleteImage(r.id, signal);
-    case 'keypair':
-      return services.nova.deleteKeypair(r.name, signal);
-    case 'server': {
-      const { nova } = services;
-      await nova.deleteServer(r.id, signal);
-      // Deleted means gone: a server stuck in deletion still costs money and must be reported.
-      await waitFor({
-        what: `server ${r.id} to be deleted`,
-        poll: () => nova.getServer(r.id, signal),
-        done: (srv) => srv === undefined,
-        failed: (srv) => (srv?.status === 'ERROR' && srv['OS-EXT-STS:task_state'] !== 'deleting' ? `server ${r.id} went to ERROR while being deleted` : undefined),
-        describe: (srv) => srv?.status ?? 'gone',
-        timeoutMs: SERVER_GONE_TIMEOUT_MS,
-        intervalMs: pollIntervalMs,
-        signal,
-      });
-    }
-  }
 }
 
 function table(rows: string[][]): string {
@@ -223,10 +182,10 @@ export async function runGc(opts: GcOptions, deps: CliDeps & Partial<GcEnv>): Pr
             batch.map(async (d) => {
               if (report.dryRun) return results.push(row(d, 'would-delete'));
               try {
-                await deleteOne(p.services, d, pollIntervalMs, deps.signal);
+                await deleteResource(p.services, d, { pollIntervalMs, signal: deps.signal });
                 results.push(row(d, 'deleted'));
               } catch (err) {
-                results.push({ ...row(d, 'failed'), error: deps.redactor.text(errorMessage(err)), manual: manualCommand(d) });
+                results.push({ ...row(d, 'failed'), error: deps.redactor.text(errorMessage(err)), manual: deleteHint(d) });
               }
             }),
           );

@@ -1,0 +1,56 @@
+// Deleting a declared resource by its id: one function for the build's cleanups and for gc, with "deleted" meaning gone.
+import { ImagesyncError } from '../errors.js';
+import type { BuildServices } from '../openstack/cloud.js';
+import type { NovaClient } from '../openstack/nova.js';
+import { waitFor } from '../openstack/wait.js';
+import { deleteHint } from './hints.js';
+import { kindInfo, resourceId, type Resource } from './resource.js';
+
+/** How long a server may take to go after its DELETE was accepted. */
+export const SERVER_GONE_TIMEOUT_MS = 5 * 60_000;
+
+export interface DeleteOptions {
+  /** First poll interval while waiting for a server to be gone. */
+  pollIntervalMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** A resource this version has no client to delete (a kind for a later strategy). */
+export class CannotDeleteError extends ImagesyncError {
+  override readonly code = 'CANNOT_DELETE';
+}
+
+/** Delete one resource by its id; an already-missing one counts as deleted. */
+export async function deleteResource(services: BuildServices, r: Resource, o: DeleteOptions): Promise<void> {
+  const id = resourceId(r);
+  if (!id) throw new ImagesyncError(`${r.cloud}/${r.region}: cannot delete ${kindInfo(r.kind).label} ${r.name} by id: its id is not known`);
+  switch (r.kind) {
+    case 'server':
+      return deleteServerAndWait(services.nova, id, o);
+    case 'keypair':
+      return services.nova.deleteKeypair(id, o.signal);
+    case 'image':
+    case 'image-upload':
+      return services.glance.deleteImage(id, o.signal);
+    case 'floating-ip':
+      if (!services.neutron) throw new ImagesyncError(`${r.cloud}/${r.region}: no network service (Neutron) in the catalog to delete floating IP ${id}`);
+      return services.neutron.deleteFloatingIp(id, o.signal);
+    default:
+      throw new CannotDeleteError(`${r.cloud}/${r.region}: this imagesync cannot delete a ${kindInfo(r.kind).label} yet; delete it with: ${deleteHint(r)}`);
+  }
+}
+
+/** Deleted means gone: a server stuck in deletion still costs money and must be reported. */
+export async function deleteServerAndWait(nova: NovaClient, id: string, o: DeleteOptions): Promise<void> {
+  await nova.deleteServer(id, o.signal);
+  await waitFor({
+    what: `server ${id} to be deleted`,
+    poll: () => nova.getServer(id, o.signal),
+    done: (srv) => srv === undefined,
+    failed: (srv) => (srv?.status === 'ERROR' && srv['OS-EXT-STS:task_state'] !== 'deleting' ? `server ${id} went to ERROR while being deleted` : undefined),
+    describe: (srv) => srv?.status ?? 'gone',
+    timeoutMs: SERVER_GONE_TIMEOUT_MS,
+    intervalMs: o.pollIntervalMs,
+    signal: o.signal,
+  });
+}
