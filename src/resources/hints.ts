@@ -16,6 +16,7 @@ export function deleteHint(r: Resource): string {
   const id = resourceId(r);
   if (id) return `${os} ${k.cli} delete ${id}`;
   if (k.foundBy === 'description') return `${os} ${k.cli} list --long (then: ${k.cli} delete <id> for each described "${r.name}")`;
+  if (!k.listsByName) return `${os} ${k.cli} list (then: ${k.cli} delete <id> of each named ${r.name})`;
   // Nova's name filter is a regular expression; Glance's and the others' are exact.
   const name = r.kind === 'server' ? `'^${r.name}$'` : r.name;
   const which = r.kind === 'server' || r.kind === 'image' ? ` for each with imagesync_run=${r.runId}` : '';

@@ -18,18 +18,20 @@ interface KindInfo {
    * none) by its description. A keypair's name is its id.
    */
   foundBy: 'name' | 'description' | 'id';
+  /** Whether `openstack <cli> list` can filter by name (`--name`). */
+  listsByName: boolean;
 }
 
 const KINDS: Record<ResourceKind, KindInfo> = {
-  server: { label: 'server', cli: 'server', foundBy: 'name' },
-  keypair: { label: 'keypair', cli: 'keypair', foundBy: 'id' },
-  image: { label: 'image', cli: 'image', foundBy: 'name' },
-  'floating-ip': { label: 'floating IP', cli: 'floating ip', foundBy: 'description' },
-  volume: { label: 'volume', cli: 'volume', foundBy: 'name' },
-  'volume-snapshot': { label: 'volume snapshot', cli: 'volume snapshot', foundBy: 'name' },
-  'security-group': { label: 'security group', cli: 'security group', foundBy: 'name' },
-  port: { label: 'port', cli: 'port', foundBy: 'name' },
-  'image-upload': { label: 'image upload', cli: 'image', foundBy: 'name' },
+  server: { label: 'server', cli: 'server', foundBy: 'name', listsByName: true },
+  keypair: { label: 'keypair', cli: 'keypair', foundBy: 'id', listsByName: false },
+  image: { label: 'image', cli: 'image', foundBy: 'name', listsByName: true },
+  'floating-ip': { label: 'floating IP', cli: 'floating ip', foundBy: 'description', listsByName: false },
+  volume: { label: 'volume', cli: 'volume', foundBy: 'name', listsByName: true },
+  'volume-snapshot': { label: 'volume snapshot', cli: 'volume snapshot', foundBy: 'name', listsByName: true },
+  'security-group': { label: 'security group', cli: 'security group', foundBy: 'name', listsByName: false },
+  port: { label: 'port', cli: 'port', foundBy: 'name', listsByName: true },
+  'image-upload': { label: 'image upload', cli: 'image', foundBy: 'name', listsByName: true },
 };
 
 export function kindInfo(kind: ResourceKind): Readonly<KindInfo> {

@@ -1,6 +1,6 @@
 // `imagesync gc` end to end against the emulator: what a crashed run left goes; a live run, another machine's recent run, foreign and published things stay.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,7 +12,7 @@ import { runGc, type GcOptions, type GcReport } from '../../src/cli/commands/gc.
 import type { CliDeps } from '../../src/cli/deps.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { UsageError } from '../../src/errors.js';
-import { buildKey, JOURNAL_DIR, openJournal, type Journal } from '../../src/journal/journal.js';
+import { buildKey, JOURNAL_DIR, openJournal, type Journal, type JournalDoc } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
 import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.js';
 import { waitFor } from '../../src/openstack/wait.js';
@@ -57,12 +57,12 @@ afterEach(async () => {
   }
 });
 
-async function writeManifest(steps: unknown[] = [{ run: 'true' }]): Promise<string> {
+async function writeManifest(steps: unknown[] = [{ run: 'true' }], build: Record<string, unknown> = {}): Promise<string> {
   const file = join(dir, 'images.manifest.json');
   await writeFile(
     file,
     JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 }, ...build } }],
       images: [{ name: IMAGE, source: { image: 'debian-12-genericcloud' }, build: { steps }, regions: ['RegionOne'] }],
     }),
   );
@@ -314,40 +314,106 @@ describe('gc against the emulator', () => {
   });
 
   it('cleans up after a real crash: apply killed with SIGKILL in the middle of a build', async () => {
-    const file = await writeManifest([{ run: 'touch /tmp/started; sleep 30' }]);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/imagesync.js'), 'apply', '--yes', '-m', file, '--poll-interval-ms', '100'], {
-      cwd: dir,
-      env: { ...env(), CI: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    child.stdout.resume();
-    const exited = new Promise<NodeJS.Signals | null>((ok) => child.on('exit', (_code, signal) => ok(signal)));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('step 1/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain('step 1/1');
-    expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
-    expect(emulator.compute.keypairs('RegionOne')).toHaveLength(1);
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-    // Nothing cleaned up: the process had no chance.
-    expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
-
-    const journals = await readdir(join(dir, JOURNAL_DIR)).catch(() => []);
-    expect(journals, 'apply wrote no run journal in .imagesync/runs (is src/journal wired into apply.ts, and dist/ rebuilt?)').toHaveLength(1);
-    const [journalName] = journals;
-    const journal = await readJournal(join(dir, JOURNAL_DIR, journalName!));
-    expect(journal).toMatchObject({ status: 'running', pid: child.pid, hostname: hostname() });
+    const { journal } = await crashApply(await writeManifest([{ run: 'touch /tmp/started; sleep 30' }]));
     const build = journal.builds[`emulator/RegionOne ${IMAGE}`]!;
     expect(build.resources.map((x) => [x.kind, x.state])).toEqual(expect.arrayContaining([['keypair', 'created'], ['server', 'created']]));
 
     // Right away, without waiting for --older-than: the journal says the run's process is gone.
-    const r = await gcJson(file);
+    const r = await gcJson(journal.manifest);
     expect(r.code, r.stderr).toBe(0);
     // The claim of the name (a hidden image) is a leftover too.
     expect(r.report.resources.filter((x) => x.status === 'deleted').map((x) => x.kind).sort()).toEqual(['image', 'keypair', 'server']);
     expect(r.report.journals.cleaned).toEqual([journal.runId]);
     assertNothingLeft();
   }, 120_000);
+
+  it('a floating IP build killed with SIGKILL leaves the floating IP in the journal, with its id, and gc deletes it', async () => {
+    const file = await writeManifest([{ run: 'touch /tmp/started; sleep 30' }], { floatingIpPool: 'public' });
+    const { journal } = await crashApply(file);
+    const [fip] = emulator.compute.floatingIps('RegionOne');
+    expect(fip, 'the build had a floating IP when it was killed').toBeDefined();
+    const build = journal.builds[`emulator/RegionOne ${IMAGE}`]!;
+    // Every resource the run had made is on disk with its id: nothing is known only by its description.
+    expect(build.resources.filter((x) => x.state === 'created').map((x) => x.kind).sort()).toEqual(['floating-ip', 'image', 'keypair', 'server']);
+    expect(build.resources.find((x) => x.kind === 'floating-ip')).toMatchObject({ id: fip!.id, name: fip!.address, state: 'created' });
+    expect(build.resources.every((x) => x.id)).toBe(true);
+
+    const r = await gcJson(file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.resources.filter((x) => x.status === 'deleted').map((x) => `${x.kind} ${x.id}`)).toContain(`floating-ip ${fip!.id}`);
+    expect(r.report.resources.filter((x) => x.status === 'deleted').map((x) => x.kind).sort()).toEqual(['floating-ip', 'image', 'keypair', 'server']);
+    expect(r.report.journals.cleaned).toEqual([journal.runId]);
+    assertNothingLeft();
+  }, 120_000);
+
+  it('cleans up after an old run\'s journal (version 1, names without ids, as imagesync wrote it before resources declared themselves)', async () => {
+    const file = await writeManifest();
+    const runId = newRunId(new Date(Date.now() - 60_000));
+    const made = await makeBuildResources('RegionOne', runId, { snapshot: true });
+    const where = { cloud: 'emulator', region: 'RegionOne' };
+    const at = new Date(Date.now() - 50_000).toISOString();
+    const old = {
+      version: 1,
+      runId,
+      pid: await deadPid(),
+      hostname: hostname(),
+      startedAt: at,
+      heartbeatAt: at,
+      status: 'running',
+      manifest: file,
+      targets: ['emulator/RegionOne'],
+      builds: {
+        [`emulator/RegionOne ${IMAGE}`]: {
+          step: 'step 1/1 run: true',
+          resources: [
+            { kind: 'keypair', ...where, name: made.keypair, state: 'created', at },
+            { kind: 'server', ...where, name: made.server.name, state: 'created', at },
+            { kind: 'image', ...where, name: made.image!.name, state: 'creating', at },
+          ],
+        },
+      },
+    };
+    await mkdir(join(dir, JOURNAL_DIR), { recursive: true });
+    await writeFile(join(dir, JOURNAL_DIR, `${runId}.json`), JSON.stringify(old, null, 2));
+    const r = await gcJson(file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.journals.problems).toEqual([]);
+    const deleted = r.report.resources.filter((x) => x.status === 'deleted');
+    expect(deleted.map((x) => `${x.kind} ${x.id}`).sort()).toEqual([`image ${made.image!.id}`, `keypair ${made.keypair}`, `server ${made.server.id}`].sort());
+    for (const d of deleted) expect(d.why).toMatch(/run crashed: pid \d+ on this machine is gone/);
+    expect(r.report.journals.cleaned).toEqual([runId]);
+    assertNothingLeft();
+  }, 120_000);
 });
+
+/**
+ * `imagesync apply` in a child process, killed with SIGKILL while its one build step sleeps: nothing
+ * cleaned up. Returns the run journal it left.
+ */
+async function crashApply(file: string): Promise<{ journal: JournalDoc }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/imagesync.js'), 'apply', '--yes', '-m', file, '--poll-interval-ms', '100'], {
+    cwd: dir,
+    env: { ...env(), CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  child.stdout.resume();
+  const exited = new Promise<NodeJS.Signals | null>((ok) => child.on('exit', (_code, signal) => ok(signal)));
+  const deadline = Date.now() + 60_000;
+  while (!stderr.includes('step 1/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(stderr).toContain('step 1/1');
+  expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
+  expect(emulator.compute.keypairs('RegionOne')).toHaveLength(1);
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  // Nothing cleaned up: the process had no chance.
+  expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
+
+  // A write the kill cut short leaves a .tmp file beside the journal: not a journal.
+  const journals = (await readdir(join(dir, JOURNAL_DIR)).catch(() => [])).filter((n) => n.endsWith('.json'));
+  expect(journals, 'apply wrote no run journal in .imagesync/runs (is src/journal wired into apply.ts, and dist/ rebuilt?)').toHaveLength(1);
+  const journal = await readJournal(join(dir, JOURNAL_DIR, journals[0]!));
+  expect(journal).toMatchObject({ status: 'running', pid: child.pid, hostname: hostname() });
+  return { journal };
+}

@@ -1,0 +1,100 @@
+// Every resource a real build creates is declared: just before publishing, each server, keypair, floating IP and temporary image of the run in the cloud is in the journal with its kind, id and name.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBuild } from '../../src/build/build.js';
+import type { BaseRecipe } from '../../src/build/recipe.js';
+import type { BuildInputs } from '../../src/build/state.js';
+import { publish } from '../../src/build/steps/publish.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { journalEvents } from '../../src/journal/build-events.js';
+import { buildKey, openJournal } from '../../src/journal/journal.js';
+import { readJournal } from '../../src/journal/read.js';
+import type { BuildSettings, WantedImage } from '../../src/manifest/schema.js';
+import { CloudConnection } from '../../src/openstack/cloud.js';
+import { Redactor } from '../../src/redact.js';
+import { assertNothingLeft } from '../helpers/leftovers.js';
+
+const REGION = 'RegionOne';
+const RUN = '20261129-214105-d3c1';
+let emulator: Emulator;
+let conn: CloudConnection;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: [REGION] });
+  conn = new CloudConnection(
+    { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
+    { redactor: new Redactor() },
+  );
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-declare-'));
+}, 60_000);
+afterAll(async () => {
+  await conn?.close();
+  await emulator?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** What the cloud holds of this run now, as "kind id name" lines. */
+function inTheCloud(): string[] {
+  return [
+    ...emulator.compute.servers(REGION).map((s) => `server ${s.id} ${s.name}`),
+    ...emulator.compute.keypairs(REGION).map((k) => `keypair ${k.name} ${k.name}`),
+    ...emulator.compute.floatingIps(REGION).map((f) => `floating-ip ${f.id} ${f.address}`),
+    ...emulator.state.images(REGION).filter((i) => i.name?.startsWith('imagesync-') && i.status !== 'deleted').map((i) => `image ${i.id} ${i.name}`),
+  ].sort();
+}
+
+describe('a real build declares everything it creates', () => {
+  it('through a floating IP: claim, keypair, server, floating IP and snapshot are journaled with kind, id and name, then deleted or kept', async () => {
+    const journal = await openJournal({ dir, runId: RUN, manifest: 'm', targets: [`emulator/${REGION}`] });
+    const build = buildKey({ cloud: 'emulator', region: REGION }, 'declared-web');
+    const inputs: BuildInputs = {
+      runId: RUN,
+      target: { cloud: 'emulator', region: REGION },
+      image: { name: 'declared-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } } as WantedImage,
+      settings: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } as BuildSettings,
+      base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' } } satisfies BaseRecipe,
+      replaces: [],
+      services: await conn.buildServices(REGION),
+      tasks: new Map(),
+      manifestDir: dir,
+      provenance: {},
+      redactor: new Redactor(),
+      pollIntervalMs: 50,
+    };
+    const events = journalEvents(journal, build);
+    let cloud: string[] = [];
+    let journaled: string[] = [];
+    const outcome = await runBuild(inputs, {
+      signal: new AbortController().signal,
+      ...events,
+      async onStep(name, i) {
+        events.onStep(name, i);
+        // Everything exists at once only now: the claim, keypair, server, floating IP and snapshot.
+        if (name !== publish.name) return;
+        await journal.flush();
+        cloud = inTheCloud();
+        const doc = await readJournal(journal.path);
+        journaled = doc.builds[build]!.resources.filter((r) => r.state === 'created').map((r) => `${r.kind} ${r.id} ${r.name}`).sort();
+      },
+    });
+    expect(outcome.ok, String(outcome.error)).toBe(true);
+    expect(cloud.map((l) => l.split(' ')[0])).toEqual(['floating-ip', 'image', 'image', 'keypair', 'server']);
+    // A step that forgot to declare what it made would be in the cloud and not here.
+    expect(journaled).toEqual(cloud);
+
+    await journal.finish('finished');
+    const after = (await readJournal(journal.path)).builds[build]!.resources;
+    const byKind = (kind: string) => after.filter((r) => r.kind === kind).map((r) => r.state);
+    expect(byKind('server')).toEqual(['deleted']);
+    expect(byKind('keypair')).toEqual(['deleted']);
+    expect(byKind('floating-ip')).toEqual(['deleted']);
+    // The claim went; the snapshot is the published image now.
+    expect(after.filter((r) => r.kind === 'image').map((r) => [r.id === outcome.imageId ? 'product' : 'claim', r.state]).sort()).toEqual([['claim', 'deleted'], ['product', 'kept']]);
+    expect(after.every((r) => typeof r.id === 'string' && r.id !== '')).toBe(true);
+    expect(outcome.leftBehind).toEqual([]);
+    assertNothingLeft(emulator, [REGION]);
+  }, 120_000);
+});
