@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { WantedImage } from '../manifest/schema.js';
+import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
 
 /** Bump when the meaning of a recipe changes (so every image is rebuilt once). */
 export const RECIPE_VERSION = 1;
-const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
 /** JSON with sorted keys: the same value always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -53,7 +53,7 @@ async function taskFile(tasksDir: string, name: string): Promise<string> {
 async function helpersHash(tasksDir: string): Promise<string> {
   let names: string[] = [];
   try {
-    names = (await readdir(tasksDir)).filter((n) => n.startsWith('_') && TASK_EXTENSIONS.some((e) => n.endsWith(e))).sort();
+    names = (await readdir(tasksDir)).filter((n) => n.startsWith('_') && taskExtension(n) !== undefined).sort();
   } catch {
     return sha256('');
   }

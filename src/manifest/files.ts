@@ -4,9 +4,8 @@ import path from 'node:path';
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
 import type { Manifest, PutStep, TaskStep } from './schema.js';
+import { taskExtension } from '../tasks/extensions.js';
 
-/** A task "nginx" is the first of tasks/nginx.ts, .mts, .js, .mjs that exists. */
-export const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
 
 export interface FileCheckOptions {
   /** The manifest's directory: `put` sources are relative to it. */
@@ -41,7 +40,7 @@ export async function listTasks(tasksDir: string): Promise<string[] | undefined>
   }
   const tasks = new Set<string>();
   for (const name of names) {
-    const ext = TASK_EXTENSIONS.find((e) => name.endsWith(e));
+    const ext = taskExtension(name);
     if (ext === undefined) continue;
     const stem = name.slice(0, -ext.length);
     // tasks/x.d.ts or tasks/x.test.ts are not tasks: a task name has no dot.

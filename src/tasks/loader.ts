@@ -1,10 +1,11 @@
-// Load tasks/*.ts|.mts|.js|.mjs at run time (tsx on Node 20) and list them for the `tasks` command.
+// Load tasks/*.ts (or .mts, .js, .mjs: TASK_EXTENSIONS) at run time (tsx on Node 20) and list them for the `tasks` command.
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { InputError } from '../errors.js';
 import { isTask, type Task } from './define.js';
+import { taskExtension } from './extensions.js';
 
 /** A task file that cannot be used; the message names the file and what to change. */
 export class TaskLoadError extends InputError {
@@ -16,12 +17,10 @@ export class TaskLoadError extends InputError {
   }
 }
 
-const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
-
 /** Files that are tasks: helpers may live next to them as `_name.ts`, and `.d.ts` files are types. */
 function isTaskFile(name: string): boolean {
   if (name.startsWith('_') || name.startsWith('.') || name.endsWith('.d.ts') || name.endsWith('.d.mts')) return false;
-  return EXTENSIONS.has(extname(name));
+  return taskExtension(name) !== undefined;
 }
 
 function firstLine(err: unknown): string {
