@@ -50,6 +50,7 @@ export class CloudConnection {
       insecure: cloud.insecure,
       debug: opts.debug,
       onRequest: opts.onRequest,
+      ...(opts.now ? { now: opts.now } : {}),
       ...(opts.retry ? { retry: opts.retry } : {}),
       ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
     });

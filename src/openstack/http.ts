@@ -73,7 +73,7 @@ export function nextDelayMs(
   retryAfterHeader: string | undefined,
   policy: RetryPolicy,
   random: () => number,
-  nowMs: number = Date.now(),
+  nowMs: number,
 ): RetryDelay {
   const asked = parseRetryAfterMs(retryAfterHeader, nowMs);
   if (asked !== undefined) {
@@ -143,6 +143,8 @@ export interface HttpClientOptions {
   onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Uniform [0,1) for the jitter; a test passes a fixed one. */
   random?: (() => number) | undefined;
+  /** Wall clock in ms: a Retry-After date is relative to it; durations in --debug lines (Date.now by default). */
+  now?: (() => number) | undefined;
 }
 
 export interface HttpRequest {
@@ -212,9 +214,12 @@ export class HttpClient {
   private readonly opts: HttpClientOptions;
   /** The policy in force: createOnce waits by it too. */
   readonly retryPolicy: RetryPolicy;
+  /** The wall clock in ms (Retry-After dates, --debug durations); createOnce reads it too. */
+  readonly now: () => number;
 
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
+    this.now = opts.now ?? Date.now;
     let ca: string | undefined;
     if (opts.cacert) {
       try {
@@ -257,7 +262,7 @@ export class HttpClient {
     const shownUrl = this.opts.redactor.text(req.url);
     this.opts.onRequest?.();
     this.debug(() => `→ ${req.method} ${shownUrl} ${JSON.stringify(this.opts.redactor.headers(headers))}${body ? ' ' + JSON.stringify(redactJson(JSON.parse(body))) : ''}`);
-    const started = Date.now();
+    const started = this.now();
     const retries: RetryEvent[] = [];
     const refused: { retryAfterMs?: number } = {};
     // Once the headers are ours, a failure is in the body: retryCutBody's, not the interceptor's.
@@ -312,7 +317,7 @@ export class HttpClient {
     }
     const resHeaders = flattenHeaders(res.headers);
     const requestId = resHeaders['x-openstack-request-id'] ?? resHeaders['x-compute-request-id'];
-    this.debug(() => `← ${res.statusCode} ${req.method} ${shownUrl} ${Date.now() - started}ms ${JSON.stringify(this.opts.redactor.headers(resHeaders))} ${oneLine(this.opts.redactor.text(text), 300)}`);
+    this.debug(() => `← ${res.statusCode} ${req.method} ${shownUrl} ${this.now() - started}ms ${JSON.stringify(this.opts.redactor.headers(resHeaders))} ${oneLine(this.opts.redactor.text(text), 300)}`);
     const redactor = this.opts.redactor;
     const response: HttpResponse = {
       status: res.statusCode,
@@ -358,7 +363,7 @@ export class HttpClient {
       const retryable = status !== undefined ? RETRY_STATUS.includes(status) : code !== undefined && RETRY_ERROR_CODES.has(code);
       if (!idempotent || !retryable || phase.inBody || state.counter > policy.maxRetries || req.signal?.aborted) return done(err);
       const retryAfter = e.headers?.['retry-after'];
-      const wait = nextDelayMs(state.counter, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, policy, random);
+      const wait = nextDelayMs(state.counter, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, policy, random, this.now());
       if ('tooLongMs' in wait) {
         refused.retryAfterMs = wait.tooLongMs;
         return done(err);
@@ -379,7 +384,7 @@ export class HttpClient {
   private async retryCutBody(req: HttpRequest, shownUrl: string, code: string | undefined, attempt: number, log: RetryEvent[]): Promise<boolean> {
     const policy = this.retryPolicy;
     if (!isIdempotent(req) || attempt > policy.maxRetries || code === undefined || !RETRY_ERROR_CODES.has(code)) return false;
-    const wait = nextDelayMs(attempt, undefined, policy, this.opts.random ?? Math.random);
+    const wait = nextDelayMs(attempt, undefined, policy, this.opts.random ?? Math.random, this.now());
     if ('tooLongMs' in wait) return false;
     const event: RetryEvent = { method: req.method, url: shownUrl, attempt, reason: `${code} in the body`, delayMs: wait.delayMs };
     log.push(event);

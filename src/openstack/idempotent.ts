@@ -37,6 +37,8 @@ export interface CreateOnceOptions<T> {
   /** Waits between attempts (default: the HTTP retry policy). */
   policy?: RetryPolicy;
   random?: () => number;
+  /** Wall clock in ms, for a Retry-After date (Date.now by default). */
+  now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   signal?: AbortSignal | undefined;
   /** One line per attempt that failed ambiguously, for the build log. */
@@ -68,7 +70,7 @@ export async function createOnce<T>(o: CreateOnceOptions<T>): Promise<CreateOnce
     if (o.signal?.aborted) throw o.signal.reason;
     if (attempt > 1) {
       const retryAfter = lastError instanceof HttpStatusError ? lastError.retryAfter : undefined;
-      const d = nextDelayMs(attempt - 1, retryAfter, policy, random);
+      const d = nextDelayMs(attempt - 1, retryAfter, policy, random, (o.now ?? Date.now)());
       if ('tooLongMs' in d) throw lastError;
       await pause(d.delayMs, o.signal);
       // Look again right before creating: an earlier attempt's server may show up only now.

@@ -12,6 +12,8 @@ export interface LocalOptions extends RunOptions {
   redactor?: Redactor;
   /** Shell that runs the command; default zx's choice (bash). */
   shell?: string;
+  /** Monotonic clock in ms for the duration (performance.now by default). */
+  monotonicMs?: () => number;
 }
 
 const WHERE = 'local';
@@ -49,7 +51,8 @@ export async function local(command: string, opts: LocalOptions = {}): Promise<C
     ...(opts.stdin !== undefined ? { input: opts.stdin } : {}),
   });
 
-  const started = performance.now();
+  const monotonicMs = opts.monotonicMs ?? (() => performance.now());
+  const started = monotonicMs();
   const entry = opts.logger?.start(WHERE, command);
   const proc = sh(verbatim(command));
   proc.stdout.setEncoding('utf8');
@@ -88,7 +91,7 @@ export async function local(command: string, opts: LocalOptions = {}): Promise<C
     if (timer) clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  const durationMs = performance.now() - started;
+  const durationMs = monotonicMs() - started;
   if (stopped) {
     entry?.end({ error: stopped.message, durationMs });
     throw stopped;

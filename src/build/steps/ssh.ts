@@ -28,6 +28,7 @@ export const connect: Step<BuildState> = {
           signal: ctx.signal,
           logger: s.logger,
           redactor: s.redactor,
+          monotonicMs,
         });
         break;
       } catch (err) {
