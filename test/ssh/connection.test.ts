@@ -4,9 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
 import { connectSsh, type SshConnection } from '../../src/ssh/connection.js';
 import { CommandTimeoutError, RemoteCommandError, SshAuthError, SshConnectError, TransferError } from '../../src/ssh/errors.js';
+import { shQuote } from '../../src/ssh/quote.js';
 import { newKeyPair, requireSudo, startSshFixture, type SshFixture } from './sshd-fixture.js';
 
 let fx: SshFixture;
@@ -198,14 +200,26 @@ describe('injection', () => {
 
   it('cannot inject through put paths or sudo -u', async () => {
     requireSudo(fx.sshd);
-    const marker = `/tmp/imagesync-pwned-${unique()}`;
+    // Relative, and so without a '/': every payload is a valid file name under /tmp, and a payload
+    // that ran would touch the marker in the shell's directory (the home directory) or in /tmp.
+    const marker = `imagesync-pwned-${unique()}`;
     for (const p of payloads(marker)) {
-      await c.put(Buffer.from('x'), `/tmp/${p}`, { sudo: true }).catch(() => undefined);
-      await c.sudo('true', { user: p, warn: true });
-      await c.put(Buffer.from('x'), `/tmp/x`, { sudo: true, mode: p }).catch(() => undefined);
+      const path = `/tmp/${p}`;
+      // Written as root under exactly that name: the name went through as data.
+      await c.put(Buffer.from(`x ${p}`), path, { sudo: true });
+      expect((await c.sudo(`cat -- ${shQuote(path)}`)).stdout).toBe(`x ${p}`);
+      await c.sudo(`rm -f -- ${shQuote(path)}`);
+      // A user name that is a payload is an unknown user to sudo, nothing else.
+      const su = await c.sudo('true', { user: p, warn: true });
+      expect(su.exitCode).toBe(1);
+      expect(su.stderr).toMatch(/unknown user/);
+      // A mode that is a payload is refused before anything is sent.
+      await expect(c.put(Buffer.from('x'), '/tmp/x', { sudo: true, mode: p })).rejects.toThrow(InputError);
+      await expect(c.put(Buffer.from('x'), '/tmp/x', { sudo: true, mode: p })).rejects.toThrow(/is not an octal mode such as 0644/);
     }
-    expect((await c.run(`test -e ${marker}`, { warn: true })).exitCode).toBe(1);
-    await c.sudo(`rm -f /tmp/*imagesync-pwned-* /tmp/x`);
+    const found = await c.sudo(`ls -d -- ${shQuote(`${fx.sshd.home}/${marker}`)} ${shQuote(`/tmp/${marker}`)} 2>/dev/null`, { warn: true });
+    expect(found.stdout).toBe('');
+    expect((await c.run('test -e /tmp/x', { warn: true })).exitCode).toBe(1);
   });
 });
 
