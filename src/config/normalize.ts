@@ -1,5 +1,6 @@
 // Turns one raw cloud entry (clouds.yaml + secure.yaml, or the OS_* variables) into a CloudConfig.
 import { ConfigError } from '../errors.js';
+import { isHttpUrl } from '../openstack/catalog.js';
 import type { ApplicationCredentialAuth, CloudAuth, CloudConfig, PasswordAuth, TokenAuth } from './types.js';
 import type { KeyPath } from './yaml-file.js';
 
@@ -163,13 +164,7 @@ export function normalizeCloud(
   };
 
   const authUrl = a('auth_url') ?? missing(['auth_url'], 'needed to reach Keystone');
-  let url: URL | undefined;
-  try {
-    url = new URL(authUrl);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  if (!isHttpUrl(authUrl)) {
     fail(['auth', 'auth_url'], `${cloud}: ${place.key(['auth', 'auth_url'])} is not an http(s) URL`);
   }
 

@@ -73,18 +73,19 @@ export function imageApiFor(catalog: Catalog, target: Required<TargetRef>, iface
   );
 }
 
+/** An absolute http(s) URL: what Keystone's auth URL and every catalog endpoint must be. */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 /**
  * The catalog is the cloud's data, not ours: an endpoint that is not an absolute http(s) URL
  * (a bare host:port, a typo by the operator) would otherwise fail later as an obscure "Invalid URL".
  */
 export function checkEndpointUrl(url: string, type: string, iface: string, target: Required<TargetRef>): string {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+  if (!isHttpUrl(url)) {
     throw new CatalogError(
       `${targetLabel(target)}: the catalog's ${iface} ${type} endpoint in region "${target.region}" is not an http(s) URL: ${JSON.stringify(url.slice(0, 200))}; the cloud's operator must fix the Keystone catalog`,
     );
