@@ -6,7 +6,6 @@ import { errorMessage } from '../errors.js';
 import type { Resource } from '../resources/resource.js';
 import { writeFileAtomic } from './atomic.js';
 
-export type { ResourceKind } from '../resources/resource.js';
 export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
 export type ResourceState = 'creating' | 'created' | 'deleted' | 'kept';
 
