@@ -9,7 +9,7 @@ import { listJournals, markCleaned, removeJournal, type JournalFile } from '../.
 import { formatDuration, parseDuration } from '../../journal/run-id.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets } from '../../manifest/targets.js';
-import { CloudConnection, type BuildServices } from '../../openstack/cloud.js';
+import { CloudConnection } from '../../openstack/cloud.js';
 import { targetKey, type Target } from '../../plan/types.js';
 import { deleteResource } from '../../resources/delete.js';
 import { deleteHint } from '../../resources/hints.js';
