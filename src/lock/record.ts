@@ -1,5 +1,5 @@
 // What plan and apply do with the lock file: read it before contacting anything, report drift, record what apply left.
-import { displayPath } from '../cli/deps.js';
+import { displayPath } from '../output.js';
 import type { Observation, Plan } from '../plan/types.js';
 import { findDrift, type DriftEntry } from './drift.js';
 import { lockPathFor, readLockFile, writeLockFile } from './file.js';

@@ -1,5 +1,5 @@
 // The CI side of plan and apply, at the edge: collapsible phases, annotations on stderr, the step summary, the JUnit file.
-import type { ApplyReport } from '../cli/commands/apply.js';
+import type { ApplyReport } from './apply-report.js';
 import { errorMessage } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { CiInfo } from './ci.js';

@@ -1,7 +1,7 @@
 // GitHub Actions workflow commands (groups, error/warning/notice annotations) with the runner's escaping, and the annotations for a plan, an apply and bad input.
 import { isAbsolute, relative, resolve } from 'node:path';
 import { InputError, ManifestError } from '../errors.js';
-import type { ApplyReport } from '../cli/commands/apply.js';
+import type { ApplyReport } from './apply-report.js';
 import { targetKey, type Plan, type PlanEntry } from '../plan/types.js';
 import { byImageThenTarget, oneLine, plainText } from './format.js';
 

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ApplyReport, BuildReport } from '../cli/commands/apply.js';
+import type { ApplyReport, BuildReport } from './apply-report.js';
 import { targetKey, type Plan, type PlanEntry } from '../plan/types.js';
 import { ImagesyncError } from '../errors.js';
 import { cmp, oneLine, plainText } from './format.js';

@@ -1,6 +1,6 @@
 // Markdown summaries of a plan and an apply (for GitHub's step summary, readable as plain text too), and appending them to $GITHUB_STEP_SUMMARY.
 import { appendFile, stat } from 'node:fs/promises';
-import type { ApplyReport, BuildReport } from '../cli/commands/apply.js';
+import type { ApplyReport, BuildReport } from './apply-report.js';
 import { summaryLine } from '../plan/render.js';
 import { PLAN_STATES, targetKey, type Plan, type PlanState } from '../plan/types.js';
 import { byImageThenTarget, formatDuration, oneLine, plainText } from './format.js';

@@ -1,5 +1,5 @@
 // Fixed plans and apply reports for the CI report tests: every state, and text that needs escaping.
-import type { ApplyReport } from '../../src/cli/commands/apply.js';
+import type { ApplyReport } from '../../src/report/apply-report.js';
 import { CHANGE_STATES, PLAN_STATES, targetKey, type Plan, type PlanEntry, type PlanState } from '../../src/plan/types.js';
 
 export function planOf(entries: PlanEntry[]): Plan {

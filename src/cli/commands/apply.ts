@@ -19,11 +19,13 @@ import { planJson, renderPlan, summaryLine } from '../../plan/render.js';
 import { openBuildLog, type BuildLog } from '../../ssh/log.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { openLock, recordLock } from '../../lock/record.js';
-import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, useColour, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan, reportOptions } from './plan.js';
 import { formatShard, type Shard } from '../../shard/shard.js';
 import { detectCi } from '../../report/ci.js';
 import { emitApplyReports, withPhase } from '../../report/emit.js';
+import type { ApplyReport, BuildReport } from '../../report/apply-report.js';
 import { journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 import { runKnownDead } from '../../journal/read.js';
@@ -64,42 +66,6 @@ export interface ApplyOptions {
   dryRun?: boolean | undefined;
   /** --keep N: after a publish, delete superseded images of that name beyond the newest N (none a server uses). */
   keep?: number | undefined;
-}
-
-export interface BuildReport {
-  image: string;
-  cloud: string;
-  region: string;
-  action: 'build' | 'rebuild';
-  /** skipped: another run claimed the name first and builds it (builtBy). */
-  status: 'built' | 'failed' | 'skipped';
-  builtBy?: string | undefined;
-  imageId?: string | undefined;
-  durationMs: number;
-  failedStep?: string | undefined;
-  error?: string | undefined;
-  leftBehind: Array<{ what: string; manual: string; error: string }>;
-  replaced: Array<{ id: string; newName: string }>;
-  log?: string | undefined;
-  /** --keep N: what happened to the superseded images of this name in this target. */
-  retention?: RetentionAction[] | undefined;
-}
-
-export interface ApplyReport {
-  runId: string;
-  /** "K/N" when this run was one shard of a CI matrix (merge-reports checks that none is missing). */
-  shard?: string;
-  /** The manifest this report was made from (merge-reports refuses to join reports of different ones). */
-  manifestSha256?: string;
-  builds: BuildReport[];
-  /** Entries apply did not build and why (pending, duplicate, unreachable, no source image). */
-  notBuilt: Array<{ image: string; cloud: string; region: string; state: string; detail: string }>;
-  /** --heal-duplicates: per duplicated (name, target), the image kept and those renamed. */
-  healed?: HealReport[] | undefined;
-  before: Plan['summary'];
-  after?: Plan | undefined;
-  /** The lock file written after the builds (changed: false when it already said the same). */
-  lock?: { file: string; changed: boolean } | undefined;
 }
 
 /** Run ids sort by time and are short enough for server names: 20261129-214105-a3f9. */

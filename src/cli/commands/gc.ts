@@ -13,7 +13,8 @@ import { CloudConnection } from '../../openstack/cloud.js';
 import { targetKey, type Target } from '../../plan/types.js';
 import { deleteResource } from '../../resources/delete.js';
 import { deleteHint } from '../../resources/hints.js';
-import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 import { resolveClouds } from './plan.js';
 
 export interface GcOptions {

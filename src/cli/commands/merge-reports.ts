@@ -21,7 +21,8 @@ import {
   type LockJson,
 } from '../../shard/merge.js';
 import { renderMergedMarkdown, renderMergedText } from '../../shard/summary.js';
-import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 
 export interface MergeReportsOptions {
   /** The `apply --json` reports, one per shard. */

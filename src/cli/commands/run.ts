@@ -7,7 +7,8 @@ import { parseHostSpecs } from '../../run/hosts.js';
 import { loadIdentity } from '../../run/keys.js';
 import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
 import { loadTasks } from '../../tasks/loader.js';
-import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 
 export interface RunCommandOptions {
   task: string;

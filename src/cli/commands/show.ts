@@ -9,7 +9,8 @@ import { imageTargets } from '../../manifest/targets.js';
 import type { GlanceImage } from '../../openstack/glance.js';
 import { RECIPE_PROPERTY } from '../../plan/diff.js';
 import { targetKey, type PlanState } from '../../plan/types.js';
-import { displayPath, useColour, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, useColour, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 import { closeConnections, observePlan, preparePlan } from './plan.js';
 
 export interface ShowOptions {

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import type { Task } from '../../tasks/define.js';
 import { loadTasks } from '../../tasks/loader.js';
-import { displayPath, writeSafe, type CliDeps } from '../deps.js';
+import { displayPath, writeSafe } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 
 export interface TasksOptions {
   tasksDir: string;

@@ -1,7 +1,8 @@
 // `imagesync validate`: check the manifest offline; every problem at once, exit 3, nothing contacted.
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets } from '../../manifest/targets.js';
-import { displayPath, type CliDeps } from '../deps.js';
+import { displayPath } from '../../output.js';
+import { type CliDeps } from '../deps.js';
 
 export interface ValidateOptions {
   manifest: string;

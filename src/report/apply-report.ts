@@ -1,0 +1,56 @@
+// What `apply` reports, as data: per build, what was not built and why, the plan before and after. Rendered by the CLI, the CI reports and merge-reports.
+import type { HealReport } from '../build/heal.js';
+import type { RetentionAction } from '../build/retention.js';
+import type { Plan } from '../plan/types.js';
+
+export interface BuildReport {
+  image: string;
+  cloud: string;
+  region: string;
+  action: 'build' | 'rebuild';
+  /** skipped: another run claimed the name first and builds it (builtBy). */
+  status: 'built' | 'failed' | 'skipped';
+  builtBy?: string | undefined;
+  imageId?: string | undefined;
+  durationMs: number;
+  failedStep?: string | undefined;
+  error?: string | undefined;
+  leftBehind: Array<{ what: string; manual: string; error: string }>;
+  replaced: Array<{ id: string; newName: string }>;
+  log?: string | undefined;
+  /** --keep N: what happened to the superseded images of this name in this target. */
+  retention?: RetentionAction[] | undefined;
+}
+
+/** An entry apply did not build, and why (pending, duplicate, unreachable). */
+export interface NotBuilt {
+  image: string;
+  cloud: string;
+  region: string;
+  state: string;
+  detail: string;
+}
+
+export interface ApplyReport {
+  runId: string;
+  /** "K/N" when this run was one shard of a CI matrix (merge-reports checks that none is missing). */
+  shard?: string;
+  /** The manifest this report was made from (merge-reports refuses to join reports of different ones). */
+  manifestSha256?: string;
+  builds: BuildReport[];
+  /** Entries apply did not build and why (pending, duplicate, unreachable, no source image). */
+  notBuilt: NotBuilt[];
+  /** --heal-duplicates: per duplicated (name, target), the image kept and those renamed. */
+  healed?: HealReport[] | undefined;
+  before: Plan['summary'];
+  after?: Plan | undefined;
+  /** The lock file written after the builds (changed: false when it already said the same). */
+  lock?: { file: string; changed: boolean } | undefined;
+}
+
+/** `apply --dry-run`: what a real run would do, read from the clouds; nothing created, renamed or deleted. */
+export interface DryRunReport {
+  wouldBuild: Array<{ image: string; cloud: string; region: string; action: BuildReport['action'] }>;
+  wouldHeal: Array<{ image: string; cloud: string; region: string; images: string[] }>;
+  retention: Array<RetentionAction & { cloud: string; region: string }>;
+}
