@@ -1,8 +1,10 @@
-// What every command gets from the outside world: streams, environment, paths, the cancellation signal.
+// What every command gets from the outside world: streams, environment, paths, the cancellation signal, the machine (clock, host, pids, git).
 import { homedir } from 'node:os';
 import { Redactor } from '../redact.js';
+import { localSystem, type SystemDeps } from '../system/system.js';
 
-export interface CliDeps {
+/** The machine's part is optional: a test pins what it needs (the clock, say), the rest is this machine. */
+export interface CliDeps extends Partial<SystemDeps> {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
@@ -17,6 +19,7 @@ export interface CliDeps {
 
 export function processDeps(signal: AbortSignal): CliDeps {
   return {
+    ...localSystem(),
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,

@@ -1,4 +1,4 @@
-// Observe targets: for each (cloud, region), the images that carry a wanted name; all targets in parallel.
+// Observe one target: the images that carry a wanted name (or a source image's name) in one (cloud, region).
 import { errorMessage, HttpError, ImagesyncError } from '../errors.js';
 import type { CloudConnection } from '../openstack/cloud.js';
 import type { Observation, Target } from './types.js';
@@ -7,17 +7,13 @@ export interface ObserveRequest extends Target {
   names: string[];
 }
 
-export interface ObserveHooks {
-  onStart?: (t: Target) => void;
-  onDone?: (o: Observation) => void;
-}
-
 /** One target; never throws: a failure becomes an unreachable observation that says why. */
 export async function observeTarget(
   conn: CloudConnection,
   req: ObserveRequest,
-  signal?: AbortSignal,
-  now: () => number = Date.now,
+  signal: AbortSignal | undefined,
+  /** The clock, in ms: how long the read took. */
+  now: () => number,
 ): Promise<Observation> {
   const started = now();
   const t = { cloud: req.cloud, region: req.region };
@@ -37,23 +33,4 @@ export async function observeTarget(
     else if (message.startsWith(`${req.cloud}: `)) message = message.slice(req.cloud.length + 2);
     return { ...t, ok: false, error: { message, code, status, requestId }, durationMs: now() - started };
   }
-}
-
-export async function observeTargets(
-  connections: Map<string, CloudConnection>,
-  requests: ObserveRequest[],
-  hooks: ObserveHooks = {},
-  signal?: AbortSignal,
-): Promise<Observation[]> {
-  return Promise.all(
-    requests.map(async (r) => {
-      hooks.onStart?.(r);
-      const conn = connections.get(r.cloud);
-      const o: Observation = conn
-        ? await observeTarget(conn, r, signal)
-        : { cloud: r.cloud, region: r.region, ok: false, durationMs: 0, error: { message: `no connection for cloud "${r.cloud}"`, code: 'INTERNAL' } };
-      hooks.onDone?.(o);
-      return o;
-    }),
-  );
 }

@@ -30,19 +30,18 @@ export interface EmitOptions {
  * outside CI. The markers go straight to `stream`, each on its own line.
  */
 export async function withPhase<T>(
-  opts: { ci: CiInfo; stream: NodeJS.WritableStream; now?: () => number },
+  opts: { ci: CiInfo; stream: NodeJS.WritableStream; now: () => number },
   name: string,
   title: string,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const now = opts.now ?? Date.now;
-  const start = phaseStart(opts.ci, name, title, now());
+  const start = phaseStart(opts.ci, name, title, opts.now());
   if (!start) return fn();
   opts.stream.write(start);
   try {
     return await fn();
   } finally {
-    opts.stream.write(phaseEnd(opts.ci, name, now()));
+    opts.stream.write(phaseEnd(opts.ci, name, opts.now()));
   }
 }
 

@@ -10,7 +10,7 @@ describe('run ids', () => {
     }
     const now = new Date('2027-02-03T04:05:06.789Z');
     expect(runIdTime(newRunId(now))?.toISOString()).toBe('2027-02-03T04:05:06.000Z');
-    expect(isRunId(newRunId())).toBe(true);
+    expect(isRunId(newRunId(new Date()))).toBe(true);
     expect(isRunId(42)).toBe(false);
   });
 

@@ -102,16 +102,16 @@ describe('withPhase', () => {
   it('GitHub: a group around the work, closed even when it throws', async () => {
     const out = capture();
     const ci = detectCi(GH);
-    expect(await withPhase({ ci, stream: out.stream }, 'observe', 'Reading 3 targets', async () => {
+    expect(await withPhase({ ci, stream: out.stream, now: Date.now }, 'observe', 'Reading 3 targets', async () => {
       out.stream.write('work\n');
       return 42;
     })).toBe(42);
-    await expect(withPhase({ ci, stream: out.stream }, 'build', 'Building', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withPhase({ ci, stream: out.stream, now: Date.now }, 'build', 'Building', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(out.text()).toBe('::group::Reading 3 targets\nwork\n::endgroup::\n::group::Building\n::endgroup::\n');
   });
   it('outside CI: just the work', async () => {
     const out = capture();
-    expect(await withPhase({ ci: detectCi({}), stream: out.stream }, 'x', 'X', async () => 'done')).toBe('done');
+    expect(await withPhase({ ci: detectCi({}), stream: out.stream, now: Date.now }, 'x', 'X', async () => 'done')).toBe('done');
     expect(out.text()).toBe('');
   });
 });

@@ -1,10 +1,8 @@
 // `imagesync apply`: plan, confirm, build every missing/outdated/broken image in parallel, plan again, report.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { promisify } from 'node:util';
 import type { ListrTask } from 'listr2';
 import { runBuild, type BuildOutcome } from '../../build/build.js';
 import { healDuplicate, type HealReport } from '../../build/heal.js';
@@ -29,8 +27,7 @@ import type { ApplyReport, BuildReport } from '../../report/apply-report.js';
 import { journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 import { runKnownDead } from '../../journal/read.js';
-import { pidAlive } from './gc.js';
-import { hostname as osHostname } from 'node:os';
+import { systemOf } from '../../system/system.js';
 
 export const IMAGESYNC_VERSION = '0.1.0';
 
@@ -69,20 +66,9 @@ export interface ApplyOptions {
 }
 
 /** Run ids sort by time and are short enough for server names: 20261129-214105-a3f9. */
-export function newRunId(now = new Date()): string {
+export function newRunId(now: Date): string {
   const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${t}-${randomBytes(2).toString('hex')}`;
-}
-
-async function gitCommit(dir: string): Promise<string> {
-  const run = promisify(execFile);
-  try {
-    const head = (await run('git', ['-C', dir, 'rev-parse', 'HEAD'])).stdout.trim();
-    const dirty = (await run('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'])).stdout.trim() !== '';
-    return dirty ? `${head}-dirty` : head;
-  } catch {
-    return 'none';
-  }
 }
 
 /** The CI run's URL when there is one (GitHub Actions, GitLab). */
@@ -114,14 +100,15 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
   }
 
-  const startedAt = new Date();
+  const sys = systemOf(deps);
+  const startedAt = sys.now();
   const ci = detectCi(deps.env, { force: opts.ci });
   const ctx = await preparePlan(opts, deps);
   const tasks = await loadTasks(ctx.tasksDir).catch((err) => {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
     throw err;
   });
-  const runId = opts.runId ?? newRunId();
+  const runId = opts.runId ?? newRunId(sys.now());
   deps.redactor.add(runId.length >= 64 ? runId : undefined);
   try {
     // A bad lock file is invalid input: found before any cloud is contacted.
@@ -138,7 +125,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       for (const e of duplicates) {
         const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
         const recipe = before.pairs.find((p) => p.image === e.image && p.cloud === e.cloud && p.region === e.region)?.recipe;
-        healed.push(await healDuplicate(e, { glance: services.glance, recipe, signal: deps.signal }));
+        healed.push(await healDuplicate(e, { glance: services.glance, recipe, signal: deps.signal, now: sys.now }));
       }
       // The kept image may be outdated or broken: plan again, so this run builds what is still needed.
       before = await observePlan(ctx, deps, { quiet: true });
@@ -209,8 +196,10 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
         manifest: ctx.manifestFile,
         targets: [...new Set(todo.map((e) => targetKey(e)))],
         onError: (m) => writeSafe(deps, deps.stderr, `imagesync: warning: ${m}\n`),
+        now: sys.now,
+        hostname: sys.hostname,
       });
-      const commit = await gitCommit(ctx.manifestDir);
+      const commit = await sys.readCommit(ctx.manifestDir);
       const ciUrl = ciRunUrl(deps.env);
       const global = new Limiter(concurrency);
       const perTarget = new Map<string, Limiter>();
@@ -229,12 +218,12 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
         if (!perTarget.has(key)) perTarget.set(key, new Limiter(settings.concurrency ?? perTargetDefault));
         return perTarget.get(key)!.run(() =>
           global.run(async () => {
-            const started = Date.now();
+            const started = sys.now().getTime();
             const action: BuildReport['action'] = e.state === 'missing' ? 'build' : 'rebuild';
             let log: BuildLog | undefined;
             let outcome: BuildOutcome;
             try {
-              log = await openBuildLog({ rootDir: ctx.manifestDir, runId, target: key, image: e.image, redactor: deps.redactor });
+              log = await openBuildLog({ rootDir: ctx.manifestDir, runId, target: key, image: e.image, redactor: deps.redactor, now: sys.now });
               const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
               const inputs: BuildInputs = {
                 runId,
@@ -248,7 +237,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 manifestDir: ctx.manifestDir,
                 provenance: {
                   imagesync_commit: commit,
-                  imagesync_built_at: new Date().toISOString(),
+                  imagesync_built_at: sys.now().toISOString(),
                   imagesync_version: IMAGESYNC_VERSION,
                   ...(ciUrl ? { imagesync_ci_url: ciUrl } : {}),
                 },
@@ -257,7 +246,8 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 keepKeyDir: opts.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
                 pollIntervalMs: opts.pollIntervalMs,
                 isRunDead: (other) =>
-                  runKnownDead(join(ctx.manifestDir, JOURNAL_DIR), other, { now: new Date(), hostname: osHostname(), pidAlive }),
+                  runKnownDead(join(ctx.manifestDir, JOURNAL_DIR), other, { now: sys.now(), hostname: sys.hostname, pidAlive: sys.pidAlive }),
+                now: sys.now,
               };
               const journaled = journalEvents(journal, buildKey(e, e.image));
               outcome = await runBuild(inputs, {
@@ -279,7 +269,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 onCleanup: (what) => log?.note(`cleanup: ${what}`),
               });
             } catch (err) {
-              outcome = { ok: false, error: err, leftBehind: [], rotated: [], steps: [], durationMs: Date.now() - started };
+              outcome = { ok: false, error: err, leftBehind: [], rotated: [], steps: [], durationMs: sys.now().getTime() - started };
             }
             let retention: RetentionAction[] | undefined;
             if (outcome.ok && opts.keep !== undefined) {
@@ -301,7 +291,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
               status: outcome.ok ? 'built' : outcome.lostTo ? 'skipped' : 'failed',
               builtBy: outcome.lostTo,
               imageId: outcome.imageId,
-              durationMs: Date.now() - started,
+              durationMs: sys.now().getTime() - started,
               failedStep: outcome.failedStep,
               error: outcome.ok || outcome.lostTo ? undefined : deps.redactor.text(errorMessage(outcome.error)),
               leftBehind: outcome.leftBehind,
@@ -338,7 +328,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
       }));
       try {
         const build = () => runWithProgress(listrTasks, {}, { stderr: deps.stderr, env: deps.env, silent: opts.quiet ?? false });
-        await (opts.quiet ? build() : withPhase({ ci, stream: deps.stderr }, 'build', `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})`, build));
+        await (opts.quiet ? build() : withPhase({ ci, stream: deps.stderr, now: () => sys.now().getTime() }, 'build', `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${runId})`, build));
       } finally {
         const bad = report.builds.some((b) => b.status === 'failed' || b.leftBehind.length);
         await journal.finish(deps.signal.aborted ? 'interrupted' : bad ? 'failed' : 'finished');

@@ -1,5 +1,4 @@
 // `imagesync gc`: find the temporary servers, keypairs, snapshots and floating IPs that dead runs left, and delete them.
-import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, errorMessage, UsageError } from '../../errors.js';
 import { findLeftovers, type Ignored } from '../../journal/find.js';
@@ -13,8 +12,9 @@ import { CloudConnection } from '../../openstack/cloud.js';
 import { targetKey, type Target } from '../../plan/types.js';
 import { deleteResource } from '../../resources/delete.js';
 import { deleteHint } from '../../resources/hints.js';
+import { systemOf } from '../../system/system.js';
 import { displayPath, writeSafe } from '../../output.js';
-import { type CliDeps } from '../deps.js';
+import type { CliDeps } from '../deps.js';
 import { resolveClouds } from './plan.js';
 
 export interface GcOptions {
@@ -28,24 +28,6 @@ export interface GcOptions {
   debug?: boolean;
   /** First poll interval while waiting for a server to be gone. */
   pollIntervalMs?: number | undefined;
-}
-
-/** The machine gc runs on; replaced in tests. */
-export interface GcEnv {
-  now(): Date;
-  hostname: string;
-  pidAlive(pid: number): boolean;
-}
-
-/** Signal 0 checks that a process exists; EPERM means it exists but belongs to someone else. */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export type GcStatus = 'deleted' | 'would-delete' | 'failed' | 'kept' | 'ignored';
@@ -119,12 +101,14 @@ function render(report: GcReport): string {
   return out.join('');
 }
 
-export async function runGc(opts: GcOptions, deps: CliDeps & Partial<GcEnv>): Promise<number> {
+export async function runGc(opts: GcOptions, deps: CliDeps): Promise<number> {
   // Input first: a bad flag or manifest contacts nothing.
   const olderThanMs = opts.olderThan === undefined ? DEFAULT_OLDER_THAN_MS : parseDuration(opts.olderThan, '--older-than');
   const pollIntervalMs = opts.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new UsageError(`--poll-interval-ms ${opts.pollIntervalMs}: expected a positive number`);
-  const env: GcEnv = { now: deps.now ?? (() => new Date()), hostname: deps.hostname ?? osHostname(), pidAlive: deps.pidAlive ?? pidAlive };
+  // The machine gc runs on (clock, host name, pids): pinned in tests.
+  const { now: clock, hostname, pidAlive } = systemOf(deps);
+  const env = { now: clock, hostname, pidAlive };
   const loaded = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const targets = selectTargets(expandTargets(loaded.manifest), opts.target);
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);

@@ -21,6 +21,7 @@ import { displayPath, useColour, writeSafe } from '../../output.js';
 import { type CliDeps } from '../deps.js';
 import { emptyShardNote, shardTargets, type Shard } from '../../shard/shard.js';
 import { detectCi, type CiInfo } from '../../report/ci.js';
+import { systemOf } from '../../system/system.js';
 import { emitPlanReports, withPhase, type EmitOptions } from '../../report/emit.js';
 
 export interface PlanOptions {
@@ -166,6 +167,7 @@ export async function observePlan(
   opts: { quiet?: boolean; ci?: CiInfo | undefined; phaseTitle?: string } = {},
 ): Promise<{ plan: Plan; observations: Observation[]; pairs: WantedPair[] }> {
   const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
+  const { now } = systemOf(deps);
   const observations: Observation[] = [];
   const observe = () => runWithProgress(
     ctx.targets.map((t) => {
@@ -175,7 +177,7 @@ export async function observePlan(
       return {
         title: `${targetKey(t)}: reading ${wanted.length} image name${wanted.length === 1 ? '' : 's'}`,
         task: async (_ctx, task) => {
-          const obs = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal);
+          const obs = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal, () => now().getTime());
           observations.push(obs);
           if (!obs.ok) throw new Error(deps.redactor.text(`${targetKey(t)}: unreachable: ${obs.error.message}`));
           if (opts.quiet) return;
@@ -191,7 +193,7 @@ export async function observePlan(
   // A collapsible group of the CI log around the progress lines (none when quiet: nothing to fold).
   const ci = opts.quiet ? undefined : opts.ci;
   const title = opts.phaseTitle ?? `Reading ${ctx.targets.length} target${ctx.targets.length === 1 ? '' : 's'}`;
-  await (ci ? withPhase({ ci, stream: deps.stderr }, 'observe', title, observe) : observe());
+  await (ci ? withPhase({ ci, stream: deps.stderr, now: () => now().getTime() }, 'observe', title, observe) : observe());
   if (deps.signal.aborted) throw deps.signal.reason;
   const pairs = withRecipes(ctx, observations);
   return { plan: diffPlan(pairs, observations), observations, pairs };
@@ -225,12 +227,12 @@ export function reportOptions(deps: CliDeps, ci: CiInfo, junitFile: string | und
     mask: (t) => deps.redactor.text(t),
     junitFile,
     startedAt,
-    durationMs: Date.now() - startedAt.getTime(),
+    durationMs: systemOf(deps).now().getTime() - startedAt.getTime(),
   };
 }
 
 export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number> {
-  const startedAt = new Date();
+  const startedAt = systemOf(deps).now();
   const result = await computePlan(opts, deps);
   const colour = useColour(deps.stdout, deps.env, opts.colour);
   const driftLines = renderDrift(result.drift, { colour, lockFile: result.lockFile });
