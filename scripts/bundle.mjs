@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI into dist/bundle/ (ESM, code-split so lazily imported commands stay lazy): one file to load instead of hundreds cuts start-up.
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +63,8 @@ const undiciCore = {
 };
 
 export async function bundle({ minify = true, metafile = false } = {}) {
+  // src/version.ts reads package.json at run time unless this is defined: built in, --version reads no file.
+  const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   await rm(outdir, { recursive: true, force: true });
   return build({
     absWorkingDir: root,
@@ -84,6 +86,7 @@ export async function bundle({ minify = true, metafile = false } = {}) {
     plugins: [yargsShimUrl, undiciCore],
     // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
     banner: { js: "import { createRequire as __imagesyncCreateRequire } from 'node:module'; const require = __imagesyncCreateRequire(import.meta.url);" },
+    define: { IMAGESYNC_BUNDLED_VERSION: JSON.stringify(version) },
     metafile,
     logLevel: 'warning',
   });

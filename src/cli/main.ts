@@ -8,8 +8,7 @@ import { annotationForInputError, formatAnnotations } from '../report/github.js'
 import { processDeps, type CliDeps } from './deps.js';
 import { nearest } from '../manifest/suggest.js';
 import { parseShard } from '../shard/shard.js';
-
-const VERSION = '0.1.0';
+import { imagesyncVersion } from '../version.js';
 
 type Handler = (deps: CliDeps) => Promise<number>;
 
@@ -344,7 +343,7 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
     .demandCommand(1, NAME_A_COMMAND)
     .recommendCommands()
     .strict()
-    .version(VERSION)
+    .version(imagesyncVersion())
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, (deps.stdout as { columns?: number }).columns ?? 100))

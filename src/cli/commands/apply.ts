@@ -28,8 +28,7 @@ import { journalEvents } from '../../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../journal/journal.js';
 import { runKnownDead } from '../../journal/read.js';
 import { systemOf } from '../../system/system.js';
-
-export const IMAGESYNC_VERSION = '0.1.0';
+import { imagesyncVersion } from '../../version.js';
 
 export interface ApplyOptions {
   manifest: string;
@@ -238,7 +237,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
                 provenance: {
                   imagesync_commit: commit,
                   imagesync_built_at: sys.now().toISOString(),
-                  imagesync_version: IMAGESYNC_VERSION,
+                  imagesync_version: imagesyncVersion(),
                   ...(ciUrl ? { imagesync_ci_url: ciUrl } : {}),
                 },
                 redactor: deps.redactor,
