@@ -337,7 +337,11 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
       'Start the local emulator cloud in-process and run plan against it with this manifest',
       (c) => c.option('json', { type: 'boolean', default: false }),
       (a) => {
-        chosen = async (d) => (await import('./commands/demo.js')).runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d);
+        chosen = async (d) => {
+          // The demo runs plan and apply as typed: it gets them here, since a command never imports another.
+          const [commands, planCommand, applyCommand] = await Promise.all([import('./commands/demo.js'), import('./commands/plan.js'), import('./commands/apply.js')]);
+          return commands.runDemo({ manifest: manifestPath(a.manifest), json: a.json, colour: a.color }, d, { plan: planCommand.runPlan, apply: applyCommand.runApply });
+        };
       },
     )
     .demandCommand(1, NAME_A_COMMAND)

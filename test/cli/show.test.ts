@@ -8,8 +8,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliDeps } from '../../src/cli/deps.js';
 import { reportError } from '../../src/cli/main.js';
-import { closeConnections, observePlan, preparePlan } from '../../src/cli/commands/plan.js';
-import { runShow, type ShowOptions, type ShowReport } from '../../src/cli/commands/show.js';
+import { appDeps } from '../../src/app/deps.js';
+import { observe } from '../../src/app/observe.js';
+import { closeConnections, prepare } from '../../src/app/prepare.js';
+import { runShow, type ShowOptions } from '../../src/cli/commands/show.js';
+import type { ShowReport } from '../../src/report/show-report.js';
 import { findDrift } from '../../src/lock/drift.js';
 import { readLockFile, writeLockFile } from '../../src/lock/file.js';
 import { emptyLock, imagesById, lockFromPlan } from '../../src/lock/lock.js';
@@ -20,7 +23,8 @@ import { runCli } from '../helpers/cli.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const DEFINE = join(ROOT, 'src/tasks/define.js');
 const REGIONS = ['RegionOne', 'RegionTwo'];
-const CI = { GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '4242' };
+// As GitHub Actions sets them (GITHUB_ACTIONS names the provider: report/ci.ts finds the run's URL).
+const CI = { GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '4242' };
 
 let emulator: Emulator;
 let dir: string;
@@ -64,9 +68,9 @@ async function showJson(name: string, extra: Partial<ShowOptions> = {}): Promise
 /** What apply will do once wired: observe, then lock what is there. */
 async function lockNow(): Promise<void> {
   const d = deps();
-  const ctx = await preparePlan({ manifest: manifestFile }, d.deps);
+  const ctx = await prepare({ manifest: manifestFile }, appDeps(d.deps));
   try {
-    const { plan, observations } = await observePlan(ctx, d.deps, { quiet: true });
+    const { plan, observations } = await observe(ctx, appDeps(d.deps));
     await writeLockFile(join(dir, 'images.lock.json'), lockFromPlan(plan, imagesById(observations), await readLockFile(join(dir, 'images.lock.json'))));
   } finally {
     await closeConnections(ctx);
@@ -188,9 +192,9 @@ describe('imagesync show', () => {
 
       // The same situation as plan's drift check sees it, from a real observation.
       const d = deps();
-      const ctx = await preparePlan({ manifest: manifestFile }, d.deps);
+      const ctx = await prepare({ manifest: manifestFile }, appDeps(d.deps));
       try {
-        const { plan, observations } = await observePlan(ctx, d.deps, { quiet: true });
+        const { plan, observations } = await observe(ctx, appDeps(d.deps));
         const drift = findDrift(await readLockFile(join(dir, 'images.lock.json')), plan, imagesById(observations));
         expect(drift.map((x) => [x.kind, x.image, x.region, x.lockedId])).toEqual([['replaced', 'show-web', 'RegionTwo', built!.id]]);
         expect(findDrift(emptyLock(), plan, imagesById(observations))).toEqual([]);

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import ssh2 from 'ssh2';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tempName } from '../../src/build/state.js';
-import { newRunId } from '../../src/cli/commands/apply.js';
+import { newRunId } from '../../src/app/run-id.js';
 import { runGc, type GcOptions, type GcReport } from '../../src/cli/commands/gc.js';
 import type { CliDeps } from '../../src/cli/deps.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';

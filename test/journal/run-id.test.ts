@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, isRunId, parseDuration, runIdOfName, runIdTime } from '../../src/journal/run-id.js';
-import { newRunId } from '../../src/cli/commands/apply.js';
+import { newRunId } from '../../src/app/run-id.js';
 
 describe('run ids', () => {
   it('reads the UTC start time of a run id, and rejects what newRunId() cannot make', () => {

@@ -7,15 +7,30 @@ import { loadManifest } from '../../manifest/load.js';
 import { expandTargets, imageTargets } from '../../manifest/targets.js';
 import type { Manifest } from '../../manifest/schema.js';
 import { displayPath, writeSafe } from '../../output.js';
-import { type CliDeps } from '../deps.js';
-import { runPlan } from './plan.js';
-import { runApply } from './apply.js';
+import type { CliDeps } from '../deps.js';
 import { createServer } from 'node:net';
 
 export interface DemoOptions {
   manifest: string;
   json?: boolean;
   colour?: boolean;
+}
+
+/** Output options the demo's plan and apply share; the demo never uses the repository's lock. */
+interface DemoRun {
+  manifest: string;
+  json: boolean;
+  colour?: boolean | undefined;
+  lock: false;
+}
+
+/**
+ * The plan and apply commands the demo runs, given by the command router (a command never imports
+ * another command): `imagesync plan` and `imagesync apply` exactly as typed.
+ */
+export interface DemoCommands {
+  plan(opts: DemoRun & { detailedExitcode?: boolean }, deps: CliDeps): Promise<number>;
+  apply(opts: DemoRun & { yes: true; pollIntervalMs: number; sshPort: number | undefined }, deps: CliDeps): Promise<number>;
 }
 
 /**
@@ -46,7 +61,7 @@ function banner(deps: CliDeps, text: string): void {
   deps.stderr.write(`\n━━ ${text} ━━\n`);
 }
 
-export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number> {
+export async function runDemo(opts: DemoOptions, deps: CliDeps, commands: DemoCommands): Promise<number> {
   const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
   const regions = [...new Set(expandTargets(manifest).filter((t) => t.cloud === 'emulator').map((t) => t.region))];
   if (!regions.length) {
@@ -66,15 +81,15 @@ export async function runDemo(opts: DemoOptions, deps: CliDeps): Promise<number>
     const d = { ...deps, env };
     banner(deps, '1/3 imagesync plan: what the cloud has');
     // The demo's images live in a throwaway cloud: never write or compare the repository's lock file.
-    const first = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, lock: false }, d);
+    const first = await commands.plan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, lock: false }, d);
     if (first !== 0) return first;
     banner(deps, '2/3 imagesync apply --yes: build what is missing (boot, provision over SSH, snapshot, rename)');
-    const applied = await runApply(
+    const applied = await commands.apply(
       { manifest: opts.manifest, yes: true, json: opts.json ?? false, colour: opts.colour, pollIntervalMs: 100, lock: false, sshPort: sshPort === 22 ? undefined : sshPort },
       d,
     );
     banner(deps, '3/3 imagesync plan: everything present');
-    const last = await runPlan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, detailedExitcode: true, lock: false }, d);
+    const last = await commands.plan({ manifest: opts.manifest, json: opts.json ?? false, colour: opts.colour, detailedExitcode: true, lock: false }, d);
     return applied !== 0 ? applied : last;
   } finally {
     await emulator.close();

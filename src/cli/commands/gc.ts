@@ -1,6 +1,8 @@
 // `imagesync gc`: find the temporary servers, keypairs, snapshots and floating IPs that dead runs left, and delete them.
 import { join } from 'node:path';
 import { ExitCode, errorMessage, UsageError } from '../../errors.js';
+import { resolveClouds } from '../../app/clouds.js';
+import { selectTargets } from '../../app/targets.js';
 import { findLeftovers, type Ignored } from '../../journal/find.js';
 import { JOURNAL_DIR, type JournalDoc } from '../../journal/journal.js';
 import { DEFAULT_OLDER_THAN_MS, decide, JOURNAL_MAX_AGE_MS, runLiveness, type GcDecision, type Leftover, type LivenessEnv } from '../../journal/liveness.js';
@@ -9,13 +11,12 @@ import { formatDuration, parseDuration } from '../../journal/run-id.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets } from '../../manifest/targets.js';
 import { CloudConnection } from '../../openstack/cloud.js';
-import { targetKey, type Target } from '../../plan/types.js';
+import { targetKey } from '../../plan/types.js';
 import { deleteResource } from '../../resources/delete.js';
 import { deleteHint } from '../../resources/hints.js';
 import { systemOf } from '../../system/system.js';
 import { displayPath, writeSafe } from '../../output.js';
 import type { CliDeps } from '../deps.js';
-import { resolveClouds } from './plan.js';
 
 export interface GcOptions {
   manifest: string;
@@ -55,17 +56,6 @@ export interface GcReport {
 }
 
 const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'keypair'];
-
-function selectTargets(all: Target[], only: string[] | undefined): Target[] {
-  if (!only?.length) return all;
-  const known = new Set(all.map(targetKey));
-  const bad = only.filter((t) => !known.has(t));
-  if (bad.length) {
-    throw new UsageError(`--target ${bad.map((b) => JSON.stringify(b)).join(', ')}: not a target of the manifest (targets: ${[...known].join(', ')})`);
-  }
-  const keep = new Set(only);
-  return all.filter((t) => keep.has(targetKey(t)));
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,0 +1,206 @@
+// Phase "build all" of apply: every image to build, within the global and per-target limits, each journaled and logged; the results as BuildReports.
+import { join } from 'node:path';
+import { runBuild, type BuildOutcome } from '../build/build.js';
+import { applyRetention, type RetentionAction } from '../build/retention.js';
+import type { BuildInputs } from '../build/state.js';
+import { errorMessage } from '../errors.js';
+import { journalEvents } from '../journal/build-events.js';
+import { buildKey, JOURNAL_DIR, openJournal, type Journal } from '../journal/journal.js';
+import { runKnownDead } from '../journal/read.js';
+import type { BuildSettings, WantedImage } from '../manifest/schema.js';
+import { buildSettingsFor } from '../manifest/targets.js';
+import type { BuildServices } from '../openstack/cloud.js';
+import { Limiter } from '../pipeline/limit.js';
+import { targetKey, type PlanEntry } from '../plan/types.js';
+import type { BuildReport } from '../report/apply-report.js';
+import { detectCi } from '../report/ci.js';
+import { openBuildLog, type BuildLog } from '../ssh/log.js';
+import type { Task } from '../tasks/define.js';
+import { imagesyncVersion } from '../version.js';
+import { buildAction } from './decide.js';
+import type { AppDeps } from './deps.js';
+import type { PlanContext } from './prepare.js';
+import { quietView, type BuildEvents, type BuildGroup } from './view.js';
+
+/** How this run builds: its id, limits, and what the options ask of every build. */
+export interface BuildRun {
+  runId: string;
+  tasks: Map<string, Task>;
+  /** Builds at once, in total. */
+  concurrency: number;
+  /** Builds at once in one target, unless the manifest's build.concurrency says otherwise. */
+  perTarget: number;
+  keepOnFailure: boolean;
+  pollIntervalMs?: number | undefined;
+  /** Overrides the manifest's SSH port (the demo). */
+  sshPort?: number | undefined;
+  /** --keep N: trim superseded images after each publish. */
+  keep?: number | undefined;
+}
+
+/** What every build of the run shares, known once the journal is open. */
+interface Shared {
+  ctx: PlanContext;
+  run: BuildRun;
+  journal: Journal;
+  /** Stamped on every image: where it was built from. */
+  commit: string;
+  ciUrl: string | undefined;
+  global: Limiter;
+  perTarget: Map<string, Limiter>;
+  deps: AppDeps;
+}
+
+/**
+ * Build every entry of `todo`; `builds` receives each report as its build ends (in that order).
+ * The journal is open before anything is created, so `gc` can clean up after a crash.
+ */
+export async function buildAll(ctx: PlanContext, todo: PlanEntry[], run: BuildRun, builds: BuildReport[], deps: AppDeps): Promise<void> {
+  const view = deps.view ?? quietView;
+  const journal = await openJournal({
+    dir: join(ctx.manifestDir, JOURNAL_DIR),
+    runId: run.runId,
+    manifest: ctx.manifestFile,
+    targets: [...new Set(todo.map((e) => targetKey(e)))],
+    onError: (m) => view.notice(`warning: ${m}`),
+    now: deps.now,
+    hostname: deps.hostname,
+  });
+  const shared: Shared = {
+    ctx,
+    run,
+    journal,
+    commit: await deps.readCommit(ctx.manifestDir),
+    ciUrl: detectCi(deps.env).runUrl,
+    global: new Limiter(run.concurrency),
+    perTarget: new Map(),
+    deps,
+  };
+  const groups = new Map<string, BuildGroup>();
+  for (const e of todo) {
+    const key = targetKey(e);
+    if (!groups.has(key)) groups.set(key, { target: { cloud: e.cloud, region: e.region }, jobs: [] });
+    groups.get(key)!.jobs.push({
+      target: { cloud: e.cloud, region: e.region },
+      image: e.image,
+      run: async (events) => {
+        const r = await buildOne(e, events, shared);
+        builds.push(r);
+        return r;
+      },
+    });
+  }
+  try {
+    await view.building([...groups.values()], { name: 'build', title: `Build ${todo.length} image${todo.length === 1 ? '' : 's'} (run ${run.runId})` });
+  } finally {
+    const bad = builds.some((b) => b.status === 'failed' || b.leftBehind.length);
+    await journal.finish(deps.signal.aborted ? 'interrupted' : bad ? 'failed' : 'finished');
+  }
+}
+
+/** The settings of one build: the manifest's merge, with the demo's SSH port when given. */
+function settingsFor(ctx: PlanContext, image: WantedImage, e: PlanEntry, run: BuildRun): BuildSettings {
+  const merged = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
+  return run.sshPort ? { ...merged, ssh: { ...merged.ssh, port: run.sshPort } } : merged;
+}
+
+/** Everything one build needs, assembled before its first step. */
+async function buildInputs(e: PlanEntry, image: WantedImage, settings: BuildSettings, services: BuildServices, log: BuildLog, s: Shared): Promise<BuildInputs> {
+  const { ctx, run, deps } = s;
+  return {
+    runId: run.runId,
+    target: { cloud: e.cloud, region: e.region },
+    image,
+    settings,
+    base: ctx.bases.get(e.image)!,
+    replaces: e.found.length ? (await services.glance.listByNames([e.image], deps.signal)).filter((i) => e.images.includes(i.id)) : [],
+    services,
+    tasks: run.tasks,
+    manifestDir: ctx.manifestDir,
+    provenance: {
+      imagesync_commit: s.commit,
+      imagesync_built_at: deps.now().toISOString(),
+      imagesync_version: imagesyncVersion(),
+      ...(s.ciUrl ? { imagesync_ci_url: s.ciUrl } : {}),
+    },
+    redactor: deps.redactor,
+    logger: log,
+    keepKeyDir: run.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
+    pollIntervalMs: run.pollIntervalMs,
+    isRunDead: (other) => runKnownDead(join(ctx.manifestDir, JOURNAL_DIR), other, { now: deps.now(), hostname: deps.hostname, pidAlive: deps.pidAlive }),
+    now: deps.now,
+  };
+}
+
+/** One build within its limits: steps, then retention (--keep); never throws, the report says what happened. */
+async function buildOne(e: PlanEntry, events: BuildEvents, s: Shared): Promise<BuildReport> {
+  const { ctx, run, deps } = s;
+  const image = ctx.manifest.images.find((i) => i.name === e.image)!;
+  const settings = settingsFor(ctx, image, e, run);
+  const key = targetKey(e);
+  // The first build to start in a target sets its limit.
+  if (!s.perTarget.has(key)) s.perTarget.set(key, new Limiter(settings.concurrency ?? run.perTarget));
+  return s.perTarget.get(key)!.run(() =>
+    s.global.run(async () => {
+      const started = deps.now().getTime();
+      let log: BuildLog | undefined;
+      let outcome: BuildOutcome;
+      try {
+        log = await openBuildLog({ rootDir: ctx.manifestDir, runId: run.runId, target: key, image: e.image, redactor: deps.redactor, now: deps.now });
+        const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+        const inputs = await buildInputs(e, image, settings, services, log, s);
+        const journaled = journalEvents(s.journal, buildKey(e, e.image));
+        outcome = await runBuild(inputs, {
+          signal: deps.signal,
+          keepOnFailure: run.keepOnFailure,
+          ...journaled,
+          onStep: async (name, i) => {
+            events.step(name);
+            log?.note(`step: ${name}`);
+            await journaled.onStep(name, i);
+          },
+          onLog: (m) => {
+            log?.note(m.trimEnd());
+            // The latest thing the command said (a chunk may hold a whole file).
+            const last = m.trimEnd().split('\n').pop()?.trim();
+            if (last) events.log(deps.redactor.text(last));
+          },
+          onCleanup: (what) => log?.note(`cleanup: ${what}`),
+        });
+      } catch (err) {
+        outcome = { ok: false, error: err, leftBehind: [], rotated: [], steps: [], durationMs: deps.now().getTime() - started };
+      }
+      const retention = outcome.ok && run.keep !== undefined ? await trim(e, run.keep, log, s) : undefined;
+      await log?.close().catch(() => undefined);
+      return {
+        image: e.image,
+        cloud: e.cloud,
+        region: e.region,
+        action: buildAction(e),
+        status: outcome.ok ? 'built' : outcome.lostTo ? 'skipped' : 'failed',
+        builtBy: outcome.lostTo,
+        imageId: outcome.imageId,
+        durationMs: deps.now().getTime() - started,
+        failedStep: outcome.failedStep,
+        error: outcome.ok || outcome.lostTo ? undefined : deps.redactor.text(errorMessage(outcome.error)),
+        leftBehind: outcome.leftBehind,
+        replaced: outcome.rotated,
+        log: log?.path,
+        ...(retention ? { retention } : {}),
+      } satisfies BuildReport;
+    }),
+  );
+}
+
+/** --keep N after a publish; the image is published, so a retention error is reported, not a failed build. */
+async function trim(e: PlanEntry, keep: number, log: BuildLog | undefined, s: Shared): Promise<RetentionAction[]> {
+  const { ctx, deps } = s;
+  try {
+    const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
+    const retention = await applyRetention({ glance: services.glance, nova: services.nova, name: e.image, keep, signal: deps.signal });
+    for (const r of retention) log?.note(`retention: ${r.id} (${r.name}): ${r.action}: ${r.reason}`);
+    return retention;
+  } catch (err) {
+    return [{ id: '-', name: e.image, action: 'delete-failed', reason: deps.redactor.text(errorMessage(err)) }];
+  }
+}

@@ -1,0 +1,63 @@
+// Phase "prepare" of plan, apply and show: manifest, targets, clouds, recipes. Every input error surfaces here; nothing is contacted.
+import { dirname, join } from 'node:path';
+import { baseRecipe, type BaseRecipe } from '../build/recipe.js';
+import type { CloudConfig } from '../config/types.js';
+import { loadManifest } from '../manifest/load.js';
+import type { Manifest } from '../manifest/schema.js';
+import { CloudConnection } from '../openstack/cloud.js';
+import { displayPath } from '../output.js';
+import type { WantedPair } from '../plan/diff.js';
+import type { Target } from '../plan/types.js';
+import { emptyShardNote, type Shard } from '../shard/shard.js';
+import { resolveClouds } from './clouds.js';
+import type { AppDeps } from './deps.js';
+import { wantedPairs } from './targets.js';
+
+export interface PrepareOptions {
+  /** The manifest file, absolute. */
+  manifest: string;
+  /** cloud/region, repeatable; narrows the targets. */
+  target?: string[] | undefined;
+  /** Only this part of the targets (after `target`). */
+  shard?: Shard | undefined;
+}
+
+/** Everything a plan (and an apply) needs before contacting anything. */
+export interface PlanContext {
+  manifest: Manifest;
+  manifestFile: string;
+  manifestDir: string;
+  tasksDir: string;
+  pairs: WantedPair[];
+  targets: Target[];
+  clouds: Map<string, CloudConfig>;
+  bases: Map<string, BaseRecipe>;
+  /** One per cloud; nothing is connected until the first request. */
+  connections: Map<string, CloudConnection>;
+  /** HTTP requests made so far, over all connections. */
+  requests: () => number;
+}
+
+export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<PlanContext> {
+  const loaded = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
+  const { manifest } = loaded;
+  const manifestDir = dirname(loaded.file);
+  const tasksDir = join(manifestDir, 'tasks');
+  const { pairs, targets, unsharded } = wantedPairs(manifest, opts.target, opts.shard);
+  if (opts.shard && !targets.length) deps.view?.notice(emptyShardNote(opts.shard, unsharded));
+  const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
+  const bases = new Map<string, BaseRecipe>();
+  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir }));
+
+  let requests = 0;
+  const debug = deps.view?.debug;
+  const connections = new Map<string, CloudConnection>();
+  for (const [name, cfg] of clouds) {
+    connections.set(name, new CloudConnection(cfg, { redactor: deps.redactor, debug, onRequest: () => requests++ }));
+  }
+  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, pairs, targets, clouds, bases, connections, requests: () => requests };
+}
+
+export async function closeConnections(ctx: PlanContext): Promise<void> {
+  await Promise.all([...ctx.connections.values()].map((c) => c.close()));
+}

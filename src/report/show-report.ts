@@ -1,0 +1,46 @@
+// What `show NAME` reports, as data: per target, the images carrying the name, their provenance, and how they compare with the lock and the manifest.
+import type { LockEntry } from '../lock/lock.js';
+import type { PlanState } from '../plan/types.js';
+
+export type LockMatch = 'match' | 'differs' | 'unlocked' | 'no-lock';
+export type ManifestMatch = 'match' | 'differs' | 'unknown';
+
+export interface ShownImage {
+  id: string;
+  status: string;
+  hidden: boolean;
+  size: number | null;
+  createdAt: string | null;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  /** Provenance stamped by imagesync; null on an image it did not build. */
+  recipe: string | null;
+  commit: string | null;
+  run: string | null;
+  builtAt: string | null;
+  ciUrl: string | null;
+  version: string | null;
+  sourceImage: string | null;
+  sourceName: string | null;
+  manifest: ManifestMatch;
+  manifestDetail: string;
+  lock: LockMatch;
+  lockDetail: string;
+}
+
+export interface ShownTarget {
+  cloud: string;
+  region: string;
+  state: PlanState;
+  detail: string;
+  images: ShownImage[];
+  /** What the lock records here, when it differs from every image shown (or none is). */
+  locked?: LockEntry | undefined;
+}
+
+export interface ShowReport {
+  image: string;
+  lockFile: string | null;
+  targets: ShownTarget[];
+}
