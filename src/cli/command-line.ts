@@ -1,0 +1,277 @@
+// Each command's flags, and the run*(options, deps) call they map onto; command modules load only when their command runs.
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import { resolve } from 'node:path';
+import type { CliDeps } from './deps.js';
+import { display, json, lock, LOCK_TO_COMPARE, lockFlag, numberOption, QUIET, SELECTION, selection, TARGET, TASKS_DIR, withCiFlag, type globalOptions } from './options.js';
+
+export type Handler = (deps: CliDeps) => Promise<number>;
+
+/** What a command's definition needs from the parse in progress. */
+export interface Parsing {
+  /** The command the line names: run once parsing is done. */
+  choose(handler: Handler): void;
+  /** --manifest, absolute. */
+  manifestPath(m: unknown): string;
+}
+
+type GlobalArgv = ReturnType<typeof globalOptions>;
+type CommandLine = (y: GlobalArgv, p: Parsing) => GlobalArgv;
+
+const validate: CommandLine = (y, p) =>
+  y.command(
+    'validate',
+    'Check the manifest (offline)',
+    (c) => c,
+    (a) => p.choose(async (d) => (await import('./commands/validate.js')).runValidate({ manifest: p.manifestPath(a.manifest) }, d)),
+  );
+
+const plan: CommandLine = (y, p) =>
+  y.command(
+    'plan',
+    'Show, for every wanted image and target, what exists there',
+    (c) =>
+      c.options({
+        json: json('Print the plan as one JSON object on stdout'),
+        'detailed-exitcode': { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' },
+        ...SELECTION,
+        quiet: QUIET,
+        lock: lock(LOCK_TO_COMPARE),
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/plan.js')).runPlan(
+          { manifest: p.manifestPath(a.manifest), json: a.json, detailedExitcode: a['detailed-exitcode'], ...selection(a, d), ...display(a), lock: lockFlag(a.lock) },
+          withCiFlag(d, a.ci),
+        ),
+      ),
+  );
+
+const apply: CommandLine = (y, p) =>
+  y.command(
+    'apply',
+    'Build every missing, outdated or broken image, then plan again',
+    (c) =>
+      c.options({
+        yes: { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when not on a terminal)' },
+        json: json('Print the report (builds, image ids, durations, the plan after) as JSON on stdout'),
+        ...SELECTION,
+        concurrency: numberOption('concurrency', 1, 4, 'Builds at once, in total'),
+        'per-target': numberOption('per-target', 1, 2, 'Builds at once in one target (the manifest build.concurrency wins)'),
+        'keep-on-failure': { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' },
+        timeout: numberOption('timeout', 1, 0, 'Give up after this many seconds: stop every wait and request, clean up, exit 1 (default: no limit)', { default: undefined }),
+        quiet: QUIET,
+        'poll-interval-ms': numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }),
+        lock: lock('Lock file to write (default images.lock.json beside the manifest); --no-lock: none'),
+        'dry-run': { type: 'boolean', default: false, describe: 'Change nothing: show what would be built, healed and (with --keep) deleted' },
+        'heal-duplicates': {
+          type: 'boolean',
+          default: false,
+          describe: "Of several images with one name, keep one (the newest active with the manifest's recipe) and rename and hide the others; never deletes",
+        },
+        keep: numberOption('keep', 0, 0, 'After publishing, delete superseded images of that name beyond the newest N (never one a server uses)', { default: undefined }),
+      }),
+    (a) =>
+      p.choose(async (d) => {
+        const { withDeadline } = await import('../openstack/wait.js');
+        return (await import('./commands/apply.js')).runApply(
+          {
+            manifest: p.manifestPath(a.manifest),
+            yes: a.yes,
+            json: a.json,
+            ...selection(a, d),
+            concurrency: a.concurrency,
+            perTarget: a['per-target'],
+            keepOnFailure: a['keep-on-failure'],
+            ...display(a),
+            pollIntervalMs: a['poll-interval-ms'],
+            lock: lockFlag(a.lock),
+            healDuplicates: a['heal-duplicates'],
+            dryRun: a['dry-run'],
+            keep: a.keep,
+          },
+          { ...withCiFlag(d, a.ci), signal: withDeadline(d.signal, a.timeout) },
+        );
+      }),
+  );
+
+const show: CommandLine = (y, p) =>
+  y.command(
+    'show <name>',
+    'Show one image in every target: id, status, size, the commit, recipe, run and CI run it came from, and whether it matches the lock and the manifest',
+    (c) =>
+      c.positional('name', { type: 'string', demandOption: true, describe: 'Image name from the manifest' }).options({
+        json: json('Print the report as JSON on stdout'),
+        target: TARGET,
+        lock: lock(LOCK_TO_COMPARE),
+        quiet: QUIET,
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/show.js')).runShow(
+          { manifest: p.manifestPath(a.manifest), name: String(a.name), json: a.json, target: a.target?.map(String), lock: lockFlag(a.lock), colour: a.color, debug: a.debug, quiet: a.quiet },
+          d,
+        ),
+      ),
+  );
+
+const run: CommandLine = (y, p) =>
+  y.command(
+    'run <task>',
+    'Run a task from tasks/ on hosts over SSH (like fab -H); per-host results',
+    (c) =>
+      c.positional('task', { type: 'string', demandOption: true, describe: 'Task name (imagesync tasks lists them)' }).options({
+        hosts: { alias: 'H', type: 'string', array: true, nargs: 1, demandOption: true, describe: 'user@host[:port] or user@[ipv6]:port; repeatable or comma-separated' },
+        identity: { alias: 'i', type: 'string', describe: 'OpenSSH private key file, mode 0600 (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' },
+        'passphrase-env': { type: 'string', describe: 'Environment variable holding the passphrase of an encrypted key' },
+        user: { alias: 'u', type: 'string', describe: 'User for hosts given without user@ (default $USER)' },
+        parallel: numberOption('parallel', 1, 5, 'Hosts at once', { alias: 'p' }),
+        arg: { alias: 'a', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'Task argument key=value (JSON value when it parses); repeatable' },
+        'accept-new': { type: 'boolean', default: false, describe: 'Record the key of a host known_hosts lacks (a changed key is always refused)' },
+        'known-hosts': { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' },
+        'connect-timeout': numberOption('connect-timeout', 1, 20, 'Seconds for TCP connect + SSH handshake + auth, per host'),
+        image: { type: 'string', describe: 'Image name the task sees as c.image.name (default "adhoc")' },
+        'tasks-dir': TASKS_DIR,
+        json: json('Print the per-host results as JSON on stdout'),
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/run.js')).runRun(
+          {
+            task: String(a.task),
+            hosts: (a.hosts ?? []).map(String),
+            identity: a.identity,
+            passphraseEnv: a['passphrase-env'],
+            user: a.user,
+            parallel: a.parallel ?? Number.NaN,
+            args: (a.arg ?? []).map(String),
+            acceptNew: a['accept-new'],
+            knownHosts: a['known-hosts'],
+            connectTimeoutMs: a['connect-timeout'] * 1000,
+            image: a.image,
+            tasksDir: resolve(d.cwd, a['tasks-dir']),
+            json: a.json,
+          },
+          d,
+        ),
+      ),
+  );
+
+const tasks: CommandLine = (y, p) =>
+  y.command(
+    'tasks',
+    'List the tasks in tasks/ with their descriptions and args',
+    (c) => c.options({ 'tasks-dir': TASKS_DIR, json: json('Print the list as JSON') }),
+    (a) => p.choose(async (d) => (await import('./commands/tasks.js')).runTasks({ tasksDir: resolve(d.cwd, a['tasks-dir']), json: a.json }, d)),
+  );
+
+const emulator: CommandLine = (y, p) =>
+  y.command(
+    'emulator',
+    'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
+    (c) =>
+      c.options({
+        port: numberOption('port', 0, 0, 'Port (0: any free port)'),
+        host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
+        regions: { type: 'string', default: 'RegionOne,RegionTwo,RegionThree', describe: 'Comma-separated region names' },
+        'clouds-yaml': { type: 'string', default: '.imagesync/emulator/clouds.yaml', describe: 'Where to write the clouds.yaml of cloud "emulator"' },
+        'latency-ms': numberOption('latency-ms', 0, 0, 'Latency added to every request'),
+        'error-rate': { type: 'number', default: 0, describe: 'Fraction of service requests answered 500/503' },
+        'page-size': numberOption('page-size', 1, 25, "Glance's default page size"),
+        'filler-images': numberOption('filler-images', 0, 0, 'Extra images per region'),
+      }),
+    (a) => {
+      const regions = String(a.regions).split(',').map((r) => r.trim()).filter(Boolean);
+      p.choose(async (d) => {
+        if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port ${a.port}: expected a port number 0..65535`);
+        if (!regions.length) throw new UsageError('--regions: expected at least one region name');
+        if (!(a['error-rate'] >= 0 && a['error-rate'] <= 1)) throw new UsageError(`--error-rate ${a['error-rate']}: expected a fraction between 0 and 1`);
+        const { runEmulatorCommand } = await import('../emulator/command.js');
+        return runEmulatorCommand(
+          {
+            port: a.port,
+            host: a.host,
+            regions,
+            cloudsYamlFile: resolve(d.cwd, a['clouds-yaml']),
+            latencyMs: a['latency-ms'],
+            errorRate: a['error-rate'],
+            pageSize: a['page-size'],
+            fillerImages: a['filler-images'],
+          },
+          { stdout: d.stdout, stderr: d.stderr, signal: d.signal },
+        );
+      });
+    },
+  );
+
+const mergeReports: CommandLine = (y, p) =>
+  y.command(
+    'merge-reports <reports..>',
+    'Join the apply --json reports and lock fragments of a sharded CI run into one report and one lock',
+    (c) =>
+      c.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'The apply --json report of every shard' }).options({
+        'lock-fragment': { type: 'string', array: true, default: [] as string[], describe: 'The lock files the shards wrote (apply --lock FILE)' },
+        lock: lock('The lock to merge them into and write (default images.lock.json beside the manifest)'),
+        out: { type: 'string', describe: 'Write the merged report to this file (default: stdout); stdout then gets a summary' },
+        markdown: { type: 'boolean', default: false, describe: 'With --out: the summary as Markdown (for $GITHUB_STEP_SUMMARY)' },
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/merge-reports.js')).runMergeReports(
+          {
+            reports: (a.reports ?? []).map(String),
+            lockFragments: (a['lock-fragment'] ?? []).map(String),
+            lock: typeof a.lock === 'string' ? a.lock : undefined,
+            out: a.out,
+            markdown: a.markdown,
+            manifest: p.manifestPath(a.manifest),
+          },
+          d,
+        ),
+      ),
+  );
+
+const gc: CommandLine = (y, p) =>
+  y.command(
+    'gc',
+    'Delete the temporary servers, keypairs, snapshots and floating IPs that crashed or killed runs left behind',
+    (c) =>
+      c.options({
+        'older-than': { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 30m, 2h, 1d' },
+        'dry-run': { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' },
+        json: json('Print the report as JSON on stdout'),
+        target: TARGET,
+        'poll-interval-ms': { type: 'number', default: 1000, hidden: true },
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/gc.js')).runGc(
+          {
+            manifest: p.manifestPath(a.manifest),
+            olderThan: a['older-than'],
+            dryRun: a['dry-run'],
+            json: a.json,
+            target: a.target?.map(String),
+            debug: a.debug,
+            pollIntervalMs: a['poll-interval-ms'],
+          },
+          d,
+        ),
+      ),
+  );
+
+const demo: CommandLine = (y, p) =>
+  y.command(
+    'demo',
+    'Start the local emulator cloud in-process and run plan against it with this manifest',
+    (c) => c.option('json', { type: 'boolean', default: false }),
+    (a) =>
+      p.choose(async (d) => {
+        // The demo runs plan and apply as typed: it gets them here, since a command never imports another.
+        const [commands, planCommand, applyCommand] = await Promise.all([import('./commands/demo.js'), import('./commands/plan.js'), import('./commands/apply.js')]);
+        return commands.runDemo({ manifest: p.manifestPath(a.manifest), json: a.json, colour: a.color }, d, { plan: planCommand.runPlan, apply: applyCommand.runApply });
+      }),
+  );
+
+/** Every command, in the order `imagesync --help` lists them. */
+export const COMMAND_LINES: CommandLine[] = [validate, plan, apply, show, run, tasks, emulator, mergeReports, gc, demo];
