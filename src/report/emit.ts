@@ -6,7 +6,7 @@ import type { CiInfo } from './ci.js';
 import { phaseEnd, phaseStart } from './ci.js';
 import { maskStrings } from './format.js';
 import { annotationsForApply, annotationsForPlan, formatAnnotations } from './github.js';
-import { junitXml, writeJunit } from './junit.js';
+import { junitXml, writeJunit, type JunitInput } from './junit.js';
 import { appendStepSummary, applySummaryMarkdown, planSummaryMarkdown } from './summary.js';
 
 export interface EmitOptions {
@@ -65,20 +65,18 @@ async function summary(opts: EmitOptions, markdown: () => string): Promise<void>
   }
 }
 
+/** --junit FILE: the suite, timed from the command's start, with the CI run's URL. */
+async function junit(opts: EmitOptions, input: Pick<JunitInput, 'plan' | 'apply' | 'suiteName'>): Promise<void> {
+  if (!opts.junitFile) return;
+  const xml = junitXml({ ...input, timestamp: junitTimestamp(opts.startedAt), durationMs: opts.durationMs, properties: properties(opts.ci, opts.startedAt) });
+  await writeJunit(opts.junitFile, xml);
+}
+
 /** After `plan`: annotations (GitHub), the JUnit file (--junit), the step summary (GitHub). */
 export async function emitPlanReports(plan: Plan, opts: EmitOptions): Promise<void> {
   const safe = maskStrings(plan, opts.mask);
   if (opts.ci.provider === 'github') opts.stderr.write(opts.mask(formatAnnotations(annotationsForPlan(safe))));
-  if (opts.junitFile) {
-    const xml = junitXml({
-      plan: safe,
-      suiteName: 'imagesync plan',
-      timestamp: junitTimestamp(opts.startedAt),
-      durationMs: opts.durationMs,
-      properties: properties(opts.ci, opts.startedAt),
-    });
-    await writeJunit(opts.junitFile, xml);
-  }
+  await junit(opts, { plan: safe, suiteName: 'imagesync plan' });
   await summary(opts, () => planSummaryMarkdown(safe, { title: 'imagesync plan' }));
 }
 
@@ -86,15 +84,6 @@ export async function emitPlanReports(plan: Plan, opts: EmitOptions): Promise<vo
 export async function emitApplyReports(report: ApplyReport, opts: EmitOptions): Promise<void> {
   const safe = maskStrings(report, opts.mask);
   if (opts.ci.provider === 'github') opts.stderr.write(opts.mask(formatAnnotations(annotationsForApply(safe))));
-  if (opts.junitFile) {
-    const xml = junitXml({
-      apply: safe,
-      suiteName: 'imagesync apply',
-      timestamp: junitTimestamp(opts.startedAt),
-      durationMs: opts.durationMs,
-      properties: properties(opts.ci, opts.startedAt),
-    });
-    await writeJunit(opts.junitFile, xml);
-  }
+  await junit(opts, { apply: safe, suiteName: 'imagesync apply' });
   await summary(opts, () => applySummaryMarkdown(safe, { runUrl: opts.ci.runUrl }));
 }
