@@ -1,6 +1,6 @@
 // Turns one raw cloud entry (clouds.yaml + secure.yaml, or the OS_* variables) into a CloudConfig.
 import { ConfigError } from '../errors.js';
-import { isHttpUrl } from '../openstack/catalog.js';
+import { isHttpUrl } from '../http-url.js';
 import type { ApplicationCredentialAuth, CloudAuth, CloudConfig, PasswordAuth, TokenAuth } from './types.js';
 import type { KeyPath } from './yaml-file.js';
 

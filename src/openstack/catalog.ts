@@ -1,4 +1,5 @@
 // The Keystone service catalog: pure lookups of an endpoint by service type, region and interface.
+import { isHttpUrl } from '../http-url.js';
 import { CatalogError, targetLabel, type TargetRef } from '../errors.js';
 
 export interface CatalogEndpoint {
@@ -71,13 +72,6 @@ export function imageApiFor(catalog: Catalog, target: Required<TargetRef>, iface
   throw new CatalogError(
     `${targetLabel(target)}: the catalog has no ${iface} image or compute endpoint in region "${target.region}" (services there: ${servicesIn(catalog, target.region).join(', ') || 'none'})`,
   );
-}
-
-/** An absolute http(s) URL: what Keystone's auth URL and every catalog endpoint must be. */
-export function isHttpUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const { protocol } = new URL(text);
-  return protocol === 'http:' || protocol === 'https:';
 }
 
 /**
