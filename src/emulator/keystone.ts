@@ -1,6 +1,7 @@
 // Keystone v3 subset: users, projects, application credentials, tokens with expiry, the catalog.
 import { emptyReply, jsonReply, keystoneError, keystoneTime, readBody, header, type Reply } from './http.js';
 import { newToken, type IdSource } from './ids.js';
+import { keystoneResourceHandler } from './keystone-resources.js';
 import type { EmulatorUser, EmulatorUserOptions } from './types.js';
 import type { Route, RouteContext, World } from './world.js';
 
@@ -471,5 +472,7 @@ export function keystoneRoute(world: World, method: string, rest: string): Route
       return jsonReply(200, { catalog: world.catalog, links: { self: `${world.baseUrl}/identity/v3/auth/catalog`, previous: null, next: null } });
     });
   }
+  const resource = keystoneResourceHandler(world, method, path);
+  if (resource) return route(resource.kind.slice('identity.'.length), resource.run);
   return route('other', () => keystoneError(404, 'The resource could not be found.'));
 }

@@ -289,6 +289,109 @@ export function defineContract(label: string, setup: () => Promise<ContractTarge
       });
     });
 
+    describe('Keystone resources', () => {
+      const v3 = (): string => target.authUrl.replace(/\/+$/, '');
+      const getJson = async (path: string, headers = auth()): Promise<any> => JSON.parse((await sendExpect(`${v3()}${path}`, { headers }, [200])).text);
+      const unscoped = async (): Promise<string> => {
+        const r = await sendExpect(
+          tokensUrl(target),
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', accept: 'application/json' },
+            body: JSON.stringify({
+              auth: { identity: { methods: ['password'], password: { user: { name: target.username, domain: { name: target.userDomain }, password: target.password } } } },
+            }),
+          },
+          [201],
+        );
+        return r.headers['x-subject-token'] as string;
+      };
+
+      it('lists regions, services and endpoints that agree with the token catalog, with links and filters', async () => {
+        const regions = await getJson('/regions');
+        for (const region of target.regions) {
+          expect(regions.regions).toContainEqual({
+            id: region,
+            description: expect.any(String),
+            parent_region_id: null,
+            links: { self: `${v3()}/regions/${region}` },
+          });
+        }
+        expect(regions.links).toEqual({ next: null, self: `${v3()}/regions`, previous: null });
+        expect((await getJson(`/regions/${target.regions[0]}`)).region.id).toBe(target.regions[0]);
+
+        const catalog = tok.body.catalog as unknown as Array<{ id: string; type: string; name: string; endpoints: Array<Record<string, unknown>> }>;
+        const services = (await getJson('/services')).services as Array<Record<string, unknown>>;
+        for (const entry of catalog) {
+          const service = services.find((x) => x.id === entry.id);
+          expect(service).toMatchObject({ id: entry.id, name: entry.name, type: entry.type, enabled: true, links: { self: `${v3()}/services/${entry.id}` } });
+        }
+        const image = catalog.find((x) => x.type === 'image') as (typeof catalog)[number];
+        expect((await getJson('/services?type=image')).services.map((x: { id: string }) => x.id)).toEqual([image.id]);
+
+        const endpoints = (await getJson(`/endpoints?service_id=${image.id}`)).endpoints as Array<Record<string, unknown>>;
+        expect(endpoints.map((e) => e.id).sort()).toEqual(image.endpoints.map((e) => e.id).sort());
+        for (const e of endpoints) {
+          const inCatalog = image.endpoints.find((x) => x.id === e.id) as Record<string, unknown>;
+          expect(e).toEqual({
+            id: inCatalog.id,
+            interface: inCatalog.interface,
+            region_id: inCatalog.region_id,
+            region: inCatalog.region_id,
+            service_id: image.id,
+            url: inCatalog.url,
+            enabled: true,
+            links: { self: `${v3()}/endpoints/${inCatalog.id}` },
+          });
+        }
+        const query = `interface=public&region_id=${target.regions[1]}`;
+        const narrowed = await getJson(`/endpoints?${query}`);
+        expect(narrowed.links.self).toBe(`${v3()}/endpoints?${query}`);
+        expect(narrowed.endpoints.length).toBeGreaterThan(0);
+        for (const e of narrowed.endpoints) expect([e.interface, e.region_id]).toEqual(['public', target.regions[1]]);
+        const one = endpoints[0] as { id: string };
+        expect((await getJson(`/endpoints/${one.id}`)).endpoint).toEqual(endpoints[0]);
+      });
+
+      it('shows the project and user of the token and lists the roles it carries', async () => {
+        const project = (await getJson(`/projects/${tok.body.project.id}`)).project;
+        expect(project).toMatchObject({ id: tok.body.project.id, name: target.projectName, domain_id: 'default', enabled: true, is_domain: false, tags: [] });
+        expect(project.links.self).toBe(`${v3()}/projects/${project.id}`);
+        expect((await getJson(`/projects?name=${target.projectName}`)).projects.map((x: { id: string }) => x.id)).toEqual([project.id]);
+        const me = (tok.body.user as { id: string }).id;
+        expect((await getJson(`/users/${me}`)).user).toEqual({
+          id: me,
+          name: target.username,
+          domain_id: 'default',
+          enabled: true,
+          password_expires_at: null,
+          options: {},
+          links: { self: `${v3()}/users/${me}` },
+        });
+        expect((await getJson('/auth/projects')).projects.map((x: { id: string }) => x.id)).toContain(project.id);
+        const roles = (await getJson('/roles')).roles.map((r: { name: string }) => r.name);
+        for (const r of tok.body.roles as Array<{ name: string }>) expect(roles).toContain(r.name);
+      });
+
+      it('answers 404 in Keystone shape for unknown ids, 401 without a token, 403 to an unscoped token on admin lists', async () => {
+        for (const [path, what] of [['/regions/ct-nope', 'region'], ['/endpoints/ct-nope', 'endpoint'], ['/services/ct-nope', 'service'], ['/projects/ct-nope', 'project'], ['/users/ct-nope', 'user']]) {
+          const r = await send(`${v3()}${path}`, { headers: auth() });
+          expect([path, r.status]).toEqual([path, 404]);
+          expect(JSON.parse(r.text)).toEqual({ error: { code: 404, message: `Could not find ${what}: ct-nope.`, title: 'Not Found' } });
+        }
+        const anonymous = await send(`${v3()}/regions`, { headers: { accept: 'application/json' } });
+        expect(anonymous.status).toBe(401);
+        expect(JSON.parse(anonymous.text)).toEqual({ error: { code: 401, message: 'The request you have made requires authentication.', title: 'Unauthorized' } });
+        const bare = await unscoped();
+        expect((await send(`${v3()}/regions`, { headers: { 'x-auth-token': bare } })).status).toBe(200);
+        const denied = await send(`${v3()}/endpoints`, { headers: { 'x-auth-token': bare, accept: 'application/json' } });
+        expect(denied.status).toBe(403);
+        expect(JSON.parse(denied.text)).toEqual({
+          error: { code: 403, message: 'You are not authorized to perform the requested action: identity:list_endpoints.', title: 'Forbidden' },
+        });
+      });
+    });
+
     describe('Glance listing', () => {
       it(`lists ${PAGE_CAP} images without a limit (the cap under the default 25), next relative to the host root`, async () => {
         const page = await list(glanceA, '/v2/images');
