@@ -105,6 +105,13 @@ function validateProperty(key: string, value: unknown): void {
   }
 }
 
+/** Glance's domain setters refuse negative minimums (after the schema, which only wants integers). */
+function checkMinimum(key: string, value: unknown): void {
+  if ((key === 'min_disk' || key === 'min_ram') && typeof value === 'number' && value < 0) {
+    throw new GlanceFailure(400, `Invalid value '${value}' for parameter '${key}': Cannot be a negative value`);
+  }
+}
+
 function checkWritable(key: string): void {
   if (READONLY.includes(key)) throw new GlanceFailure(403, `Attribute '${key}' is read-only.`);
   if (RESERVED.includes(key) || key.startsWith('os_glance')) throw new GlanceFailure(403, `Attribute '${key}' is reserved.`);
@@ -174,6 +181,9 @@ async function create(world: World, images: RegionImages, ctx: RouteContext): Pr
     if (k.length > 255) throw new GlanceFailure(400, 'Custom property should not be greater than 255 characters.');
     checkWritable(k);
   }
+  // The domain image sets min_disk before min_ram.
+  checkMinimum('min_disk', input.min_disk);
+  checkMinimum('min_ram', input.min_ram);
   const id = input.id as string | undefined;
   if (id !== undefined && images.get(id)) throw new GlanceFailure(409, `Image with identifier ${id} already exists!`);
   const properties: Record<string, string> = {};
@@ -250,6 +260,7 @@ function applyPatch(img: StoredImage, ops: PatchOp[]): StoredImage {
       if (!(key in next.properties)) throw new GlanceFailure(409, `Property ${key} does not exist.`);
       delete next.properties[key];
     } else if (isBase) {
+      checkMinimum(key, value);
       const k = key as BaseWritable;
       (next as unknown as Record<string, unknown>)[k] = k === 'tags' ? [...new Set(value as string[])] : value;
     } else {

@@ -605,6 +605,42 @@ export function defineContract(label: string, setup: () => Promise<ContractTarge
     });
 
     describe('Glance errors', () => {
+      it('refuses a negative min_disk or min_ram with 400 on create and on PATCH, after the schema check', async () => {
+        const base = `${glanceA}/v2/images`;
+        const create = (body: Record<string, unknown>): Promise<RawReply> =>
+          send(base, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ name: `${p}negative`, ...body }) });
+        const negative = (value: number, param: string): unknown =>
+          webobJson(400, 'Bad Request', `Invalid value '${value}' for parameter '${param}': Cannot be a negative value`);
+        for (const [body, value, param] of [
+          [{ min_disk: -1 }, -1, 'min_disk'],
+          [{ min_ram: -5 }, -5, 'min_ram'],
+          [{ min_ram: -2, min_disk: -3 }, -3, 'min_disk'],
+        ] as const) {
+          const r = await create(body);
+          expect([body, r.status]).toEqual([body, 400]);
+          expect(JSON.parse(r.text)).toEqual(negative(value, param));
+        }
+        const typed = await create({ min_ram: '5' });
+        expect(typed.status).toBe(400);
+        expect(JSON.parse(typed.text).message).toMatch(/^Provided object does not match schema 'image': '5' is not of type 'integer'/);
+        expect(await listIds(glanceA, [['name', `${p}negative`]])).toEqual([]);
+
+        const made = await create({ min_disk: 0, min_ram: 0 });
+        expect(made.status).toBe(201);
+        const img = JSON.parse(made.text) as ImageView;
+        extraImages.push(`${base}/${img.id}`);
+        const patch = (ops: unknown[]): Promise<RawReply> =>
+          send(`${base}/${img.id}`, { method: 'PATCH', headers: { ...auth(), 'content-type': PATCH_TYPE }, body: JSON.stringify(ops) });
+        const r = await patch([{ op: 'replace', path: '/min_ram', value: 64 }, { op: 'replace', path: '/min_disk', value: -1 }]);
+        expect(r.status).toBe(400);
+        expect(JSON.parse(r.text)).toEqual(negative(-1, 'min_disk'));
+        // Nothing of a refused patch is saved.
+        expect(JSON.parse((await sendExpect(`${base}/${img.id}`, { headers: auth() }, [200])).text)).toMatchObject({ min_ram: 0, min_disk: 0 });
+        const fine = await patch([{ op: 'replace', path: '/min_disk', value: 2 }]);
+        expect(fine.status).toBe(200);
+        expect(JSON.parse(fine.text).min_disk).toBe(2);
+      });
+
       it('answers a bad token with 401 and Www-Authenticate naming Keystone, in plain text, HTML or JSON by Accept', async () => {
         const keystoneRoot = target.authUrl.replace(/\/v3\/?$/, '');
         const bodies = {
