@@ -18,6 +18,7 @@ import {
   type Sandbox,
   type ServerDirs,
 } from './sandbox.js';
+import { SecurityGroupStore } from './security-groups.js';
 
 /** Compute fault knobs (also part of the emulator's FaultOptions). */
 export interface ComputeKnobs {
@@ -246,10 +247,13 @@ export class ComputeRegion {
   readonly networks: Network[];
   readonly ports = new Map<string, Port>();
   readonly floatingIps = new Map<string, FloatingIp>();
+  /** Neutron's security groups (the API layers resolve a server's groups here before createServer). */
+  readonly securityGroups: SecurityGroupStore;
   private nextKeypairId = 1;
   private closed = false;
 
   constructor(private readonly env: ComputeEnv) {
+    this.securityGroups = new SecurityGroupStore(env.ids, env.now);
     const now = env.now();
     this.networks = [
       { id: env.ids.uuid(), name: 'private', external: false, subnetId: env.ids.uuid(), subnetName: 'private-subnet', pool: env.fixedPool, createdAtMs: now },
@@ -395,9 +399,6 @@ export class ComputeRegion {
         if (!this.network(n.uuid)) throw new ComputeError(400, `Network ${n.uuid} could not be found.`);
         networkIds.push(n.uuid);
       }
-    }
-    for (const g of req.securityGroups) {
-      if (g !== 'default') throw new ComputeError(400, `Security group ${g} not found for project ${caller.projectId}.`);
     }
     const now = this.env.now();
     const id = this.env.ids.uuid();

@@ -2,6 +2,9 @@
 import { emptyReply, isoSeconds, jsonReply, readBody, type Reply } from './http.js';
 import { ComputeError, type ComputeRegion, type FloatingIp, type Network, type Port } from './compute.js';
 import type { ComputeCaller } from './image-backend.js';
+import { neutronList } from './neutron-query.js';
+import { neutronQuotaHandler } from './neutron-quotas.js';
+import { securityGroupHandler } from './neutron-security-groups.js';
 import type { Route, RouteContext, World } from './world.js';
 
 export interface NeutronCall {
@@ -108,7 +111,7 @@ function portView(compute: ComputeRegion, p: Port): Record<string, unknown> {
     device_owner: 'compute:nova',
     fixed_ips: [{ subnet_id: p.subnetId, ip_address: p.address }],
     allowed_address_pairs: [],
-    security_groups: [],
+    security_groups: compute.securityGroups.boundGroups(p.deviceId),
     port_security_enabled: true,
     description: '',
     tags: [],
@@ -141,22 +144,6 @@ function floatingView(compute: ComputeRegion, f: FloatingIp): Record<string, unk
   };
 }
 
-/** Neutron's filters: every query parameter is an exact match on a field (repeat = any of). */
-function filtered<T extends Record<string, unknown>>(items: T[], pairs: Array<[string, string]>, ignore: string[] = []): T[] {
-  const wanted = new Map<string, string[]>();
-  for (const [k, v] of pairs) {
-    if (['fields', 'limit', 'marker', 'sort_key', 'sort_dir', 'page_reverse', ...ignore].includes(k)) continue;
-    wanted.set(k, [...(wanted.get(k) ?? []), v]);
-  }
-  return items.filter((item) =>
-    [...wanted].every(([k, values]) => {
-      const field = item[k];
-      if (field === undefined) return true;
-      return values.some((v) => String(field) === v || (typeof field === 'boolean' && String(field) === v.toLowerCase()));
-    }),
-  );
-}
-
 function str(v: unknown, field: string): string | null | undefined {
   if (v === undefined || v === null) return v as null | undefined;
   if (typeof v !== 'string') throw new ComputeError(400, `Invalid input for ${field}. Reason: '${String(v)}' is not a valid UUID.`, 'HTTPBadRequest');
@@ -181,7 +168,7 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
   if (path === '/v2.0/networks') {
     return table('networks', {
       GET: (call) =>
-        jsonReply(200, { networks: filtered(compute.networks.map((n) => networkView(n, call.caller.projectId)), call.ctx.pairs) }),
+        jsonReply(200, { networks: neutronList(compute.networks.map((n) => networkView(n, call.caller.projectId)), call.ctx.pairs) }),
     });
   }
   let m = /^\/v2\.0\/networks\/([^/]+)$/.exec(path);
@@ -197,14 +184,14 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
   }
   if (path === '/v2.0/subnets') {
     return table('subnets', {
-      GET: (call) => jsonReply(200, { subnets: filtered(compute.networks.map((n) => subnetView(n, call.caller.projectId)), call.ctx.pairs) }),
+      GET: (call) => jsonReply(200, { subnets: neutronList(compute.networks.map((n) => subnetView(n, call.caller.projectId)), call.ctx.pairs) }),
     });
   }
   if (path === '/v2.0/ports') {
     return table('ports', {
       GET: (call) =>
         jsonReply(200, {
-          ports: filtered(
+          ports: neutronList(
             [...compute.ports.values()].filter((p) => p.projectId === call.caller.projectId).map((p) => portView(compute, p)),
             call.ctx.pairs,
           ),
@@ -226,7 +213,7 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
     return table('floatingips', {
       GET: (call) =>
         jsonReply(200, {
-          floatingips: filtered(
+          floatingips: neutronList(
             [...compute.floatingIps.values()].filter((f) => f.projectId === call.caller.projectId).map((f) => floatingView(compute, f)),
             call.ctx.pairs,
           ),
@@ -263,7 +250,7 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
       },
     });
   }
-  return undefined;
+  return securityGroupHandler(compute, method, path) ?? neutronQuotaHandler(compute, method, path);
 }
 
 export async function runNeutron(handler: NeutronHandler, ctx: RouteContext, caller: ComputeCaller): Promise<Reply> {

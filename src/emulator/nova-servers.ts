@@ -2,6 +2,9 @@
 import { emptyReply, isoSeconds, jsonReply, readBody, type Reply } from './http.js';
 import { ComputeError, FLAVORS, type ComputeRegion, type CreateServerRequest, type Flavor, type Keypair, type NetworkRequest, type ServerRecord } from './compute.js';
 import type { ComputeCaller } from './image-backend.js';
+import { generateNovaKeyPair, type GeneratedKeyPair } from './keypair-generate.js';
+import { novaExtraHandler } from './nova-extra-routes.js';
+import { resolveBootGroups, securityGroupAction, serverGroupNames } from './nova-security-groups.js';
 import { compareVersions, negotiateMicroversion, novaError, versionHeaders, type Microversion } from './nova.js';
 import type { Route, RouteContext, World } from './world.js';
 
@@ -10,6 +13,8 @@ export interface NovaLinks {
   computeUrl: string;
   /** The same without the version (Nova's bookmark links). */
   bookmarkUrl: string;
+  /** Whether Keystone knows the project; absent when the emulator cannot tell (Nova then assumes it does). */
+  projectExists?: (projectId: string) => boolean;
 }
 
 export interface ComputeCall {
@@ -115,15 +120,20 @@ async function createKeypair(compute: ComputeRegion, call: ComputeCall): Promise
   if (k.user_id !== undefined && !atLeast(v, 10)) {
     throw bad("Invalid input for field/attribute keypair. Additional properties are not allowed ('user_id' was unexpected)");
   }
+  let generated: GeneratedKeyPair | undefined;
   if (k.public_key === undefined) {
     if (atLeast(v, 92)) throw invalid('keypair', k, "'public_key' is a required property");
-    throw bad('The emulator does not generate key pairs (Nova stopped doing so at microversion 2.92): send public_key');
+    // Below 2.92 Nova makes the key pair and returns the private key once.
+    if (type === 'x509') throw bad('The emulator does not generate x509 certificates: send public_key with type x509, or use type ssh');
+    generated = await generateNovaKeyPair();
+  } else if (typeof k.public_key !== 'string') {
+    throw invalid('public_key', k.public_key, "is not of type 'string'");
   }
-  if (typeof k.public_key !== 'string') throw invalid('public_key', k.public_key, "is not of type 'string'");
   const caller: ComputeCaller = typeof k.user_id === 'string' ? { ...call.caller, userId: k.user_id } : call.caller;
-  const kp = compute.createKeypair(caller, k.name, k.public_key, type);
+  const kp = compute.createKeypair(caller, k.name, generated?.publicKey ?? (k.public_key as string), type);
   const view = keypairView(kp, v, false);
   view.user_id = kp.userId;
+  if (generated) view.private_key = generated.privateKey;
   return jsonReply(atLeast(v, 2) ? 201 : 200, { keypair: view });
 }
 
@@ -179,7 +189,7 @@ function serverView(compute: ComputeRegion, links: NovaLinks, s: ServerRecord, v
     key_name: s.keyName,
     'OS-SRV-USG:launched_at': s.launchedAtMs === null ? null : new Date(s.launchedAtMs).toISOString().replace('Z', '000'),
     'OS-SRV-USG:terminated_at': null,
-    security_groups: s.securityGroups.map((name) => ({ name })),
+    security_groups: serverGroupNames(compute, s),
     'OS-EXT-STS:task_state': s.taskState,
     'OS-EXT-STS:vm_state': s.vmState,
     'OS-EXT-STS:power_state': s.powerState,
@@ -369,8 +379,14 @@ async function serverAction(compute: ComputeRegion, links: NovaLinks, id: string
       if (atLeast(version, 45)) return jsonReply(202, { image_id: imageId });
       return emptyReply(202, { location: `${compute.glanceUrl}/v2/images/${imageId}` });
     }
+    case 'addSecurityGroup':
+    case 'removeSecurityGroup':
+      securityGroupAction(compute, caller.projectId, id, action, arg);
+      return emptyReply(202);
     default:
-      throw bad(`The emulator does not implement the server action '${action}' (it has os-stop, os-start, os-getConsoleOutput, createImage).`);
+      throw bad(
+        `The emulator does not implement the server action '${action}' (it has os-stop, os-start, os-getConsoleOutput, createImage, addSecurityGroup, removeSecurityGroup).`,
+      );
   }
 }
 
@@ -433,7 +449,9 @@ export function novaComputeHandler(compute: ComputeRegion, links: NovaLinks, met
       GET: (call) => listServers(compute, links, call, false),
       POST: async (call) => {
         const req = parseCreateServer(await jsonBody(call.ctx), call.version);
+        const groups = resolveBootGroups(compute, call.caller.projectId, req.securityGroups);
         const s = await compute.createServer(call.caller, req);
+        compute.securityGroups.bind(s.id, groups.map((g) => g.id));
         return jsonReply(
           202,
           {
@@ -462,7 +480,7 @@ export function novaComputeHandler(compute: ComputeRegion, links: NovaLinks, met
       },
     });
   }
-  return undefined;
+  return novaExtraHandler(compute, links, method, path);
 }
 
 /** Run a handler: microversion negotiated and echoed, ComputeError turned into Nova's fault body. */
@@ -483,7 +501,11 @@ export async function runCompute(handler: ComputeHandler, ctx: RouteContext, cal
 export function novaServersRoute(world: World, region: string, method: string, path: string): Route | undefined {
   const compute = world.compute?.region(region);
   if (!compute || !path.startsWith('/v2.1/')) return undefined;
-  const links: NovaLinks = { computeUrl: `${world.baseUrl}/compute/${region}/v2.1`, bookmarkUrl: `${world.baseUrl}/compute/${region}` };
+  const links: NovaLinks = {
+    computeUrl: `${world.baseUrl}/compute/${region}/v2.1`,
+    bookmarkUrl: `${world.baseUrl}/compute/${region}`,
+    projectExists: (id) => world.directory.users.some((u) => u.project.id === id),
+  };
   const handler = novaComputeHandler(compute, links, method, path.slice('/v2.1'.length));
   if (!handler) return undefined;
   return {
