@@ -3,6 +3,7 @@ import { ComputeError, type ComputeRegion } from './compute.js';
 import { jsonReply, type Reply } from './http.js';
 import { availabilityZonesReply } from './nova-availability-zones.js';
 import { flavorExtraSpecsReply } from './nova-flavor-extra-specs.js';
+import { serverMetadataHandler } from './nova-server-metadata.js';
 import { proxySecurityGroups } from './nova-security-groups.js';
 import { limitsReply, quotaSetsReply, type QuotaCall } from './nova-quotas.js';
 import type { ComputeCall, ComputeHandler, NovaLinks } from './nova-servers.js';
@@ -29,6 +30,8 @@ export function novaExtraHandler(compute: ComputeRegion, links: NovaLinks, metho
     const methods = key === undefined ? ['GET', 'POST'] : ['GET', 'PUT', 'DELETE'];
     return route('flavor.extra-specs', methods, () => flavorExtraSpecsReply(method, flavorId, key));
   }
+  const metadata = serverMetadataHandler(compute, links, method, path);
+  if (metadata) return metadata;
   if (path === '/limits') return route('limits', ['GET'], (call) => limitsReply(compute, quotaCall(call)));
   m = /^\/os-quota-sets\/([^/]+)(\/detail|\/defaults)?$/.exec(path);
   if (m) {

@@ -42,11 +42,11 @@ function bad(message: string): ComputeError {
   return new ComputeError(400, message);
 }
 
-function invalid(field: string, value: unknown, problem: string): ComputeError {
+export function invalid(field: string, value: unknown, problem: string): ComputeError {
   return bad(`Invalid input for field/attribute ${field}. Value: ${JSON.stringify(value)}. ${problem}`);
 }
 
-async function jsonBody(ctx: RouteContext): Promise<unknown> {
+export async function jsonBody(ctx: RouteContext): Promise<unknown> {
   const raw = await readBody(ctx.req, MAX_BODY_BYTES);
   try {
     return JSON.parse(raw.toString('utf8'));
@@ -206,7 +206,7 @@ function serverView(compute: ComputeRegion, links: NovaLinks, s: ServerRecord, v
   return view;
 }
 
-function stringMap(field: string, value: unknown): Record<string, string> {
+export function stringMap(field: string, value: unknown): Record<string, string> {
   if (value === undefined) return {};
   if (!isObject(value)) throw invalid(field, value, "is not of type 'object'");
   const out: Record<string, string> = {};
@@ -218,7 +218,7 @@ function stringMap(field: string, value: unknown): Record<string, string> {
   return out;
 }
 
-function parseTags(value: unknown): string[] {
+export function parseTags(value: unknown): string[] {
   if (!Array.isArray(value)) throw invalid('tags', value, "is not of type 'array'");
   if (value.length > 50) throw invalid('tags', value, 'is too long (at most 50 tags)');
   for (const t of value) {
