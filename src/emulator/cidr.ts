@@ -47,30 +47,27 @@ function v6Text(words: number[]): string {
   return `${hex.slice(0, best.start).join(':')}::${hex.slice(best.start + best.len).join(':')}`;
 }
 
+/** Clear the bits past `bits` in words of `width` bits. */
+function masked(words: number[], bits: number, width: number): number[] {
+  const full = 2 ** width - 1;
+  return words.map((w, i) => {
+    const keep = Math.max(0, Math.min(width, bits - i * width));
+    return w & ((full << (width - keep)) & full);
+  });
+}
+
 /** The prefix, or undefined when `input` is not an IPv4 or IPv6 address with an optional valid length. */
 export function parsePrefix(input: string): Prefix | undefined {
   const [addr, len, extra] = input.trim().split('/');
   if (addr === undefined || extra !== undefined) return undefined;
   if (len !== undefined && !/^\d{1,3}$/.test(len)) return undefined;
-  if (isIPv4(addr)) {
-    const bits = len === undefined ? 32 : Number(len);
-    if (bits > 32) return undefined;
-    const bytes = v4Bytes(addr);
-    const net = bytes.map((b, i) => {
-      const keep = Math.max(0, Math.min(8, bits - i * 8));
-      return b & (0xff << (8 - keep)) & 0xff;
-    });
-    return { version: 4, text: `${bytes.join('.')}/${bits}`, network: `${net.join('.')}/${bits}` };
-  }
-  if (isIPv6(addr)) {
-    const bits = len === undefined ? 128 : Number(len);
-    if (bits > 128) return undefined;
-    const words = v6Words(addr);
-    const net = words.map((w, i) => {
-      const keep = Math.max(0, Math.min(16, bits - i * 16));
-      return w & (0xffff << (16 - keep)) & 0xffff;
-    });
-    return { version: 6, text: `${v6Text(words)}/${bits}`, network: `${v6Text(net)}/${bits}` };
-  }
-  return undefined;
+  const v4 = isIPv4(addr);
+  if (!v4 && !isIPv6(addr)) return undefined;
+  const max = v4 ? 32 : 128;
+  const bits = len === undefined ? max : Number(len);
+  if (bits > max) return undefined;
+  const words = v4 ? v4Bytes(addr) : v6Words(addr);
+  const net = masked(words, bits, v4 ? 8 : 16);
+  const text = (w: number[]): string => (v4 ? w.join('.') : v6Text(w));
+  return { version: v4 ? 4 : 6, text: `${text(words)}/${bits}`, network: `${text(net)}/${bits}` };
 }

@@ -15,9 +15,8 @@ export interface SecurityGroup {
   revision: number;
 }
 
-export interface SecurityGroupRule {
-  id: string;
-  projectId: string;
+/** What a rule says, as given and as kept. */
+interface RuleFields {
   securityGroupId: string;
   direction: 'ingress' | 'egress';
   ethertype: 'IPv4' | 'IPv6';
@@ -25,25 +24,21 @@ export interface SecurityGroupRule {
   portRangeMin: number | null;
   portRangeMax: number | null;
   remoteIpPrefix: string | null;
-  /** The network of remoteIpPrefix (Neutron's normalized_cidr). */
-  normalizedCidr: string | null;
   remoteGroupId: string | null;
   description: string;
+}
+
+export interface SecurityGroupRule extends RuleFields {
+  id: string;
+  projectId: string;
+  /** The network of remoteIpPrefix (Neutron's normalized_cidr). */
+  normalizedCidr: string | null;
   createdAtMs: number;
 }
 
 /** A rule as the API layer hands it over: converted and checked against the attribute map. */
-export interface RuleInput {
-  securityGroupId: string;
-  direction: 'ingress' | 'egress';
-  ethertype: 'IPv4' | 'IPv6';
-  protocol: string | null;
-  portRangeMin: number | null;
-  portRangeMax: number | null;
-  remoteIpPrefix: string | null;
-  remoteGroupId: string | null;
+export interface RuleInput extends RuleFields {
   remoteAddressGroupId: string | null;
-  description: string;
 }
 
 export const DEFAULT_SG_DESCRIPTION = 'Default security group';

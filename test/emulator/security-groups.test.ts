@@ -1,7 +1,7 @@
 // Neutron security groups and rules of the emulator over real HTTP, and Nova's side: boot with groups, add/remove, in use.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_USER, startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { call, json, postTokens, token } from './helpers.js';
+import { call, json, postTokens, token, until } from './helpers.js';
 
 const OTHER = { username: 'other', password: 'other-secret', project: 'other' };
 
@@ -14,16 +14,6 @@ async function otherToken(emu: Emulator): Promise<string> {
   });
   await res.arrayBuffer();
   return res.headers.get('x-subject-token') as string;
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('emulated Neutron security groups', () => {
