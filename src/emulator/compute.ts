@@ -865,10 +865,19 @@ export interface FloatingIpSummary {
   projectId: string;
 }
 
+export interface SecurityGroupSummary {
+  id: string;
+  name: string;
+  projectId: string;
+  rules: number;
+}
+
 export interface ComputeState {
   servers(region: string): ServerSummary[];
   keypairs(region: string): KeypairSummary[];
   floatingIps(region: string): FloatingIpSummary[];
+  /** Security groups made so far (each project's default among them, once it was needed). */
+  securityGroups(region: string): SecurityGroupSummary[];
   /** Root of the server directories. */
   readonly dir: string;
 }
@@ -949,6 +958,10 @@ export class ComputeCloud implements ComputeState {
 
   floatingIps(region: string): FloatingIpSummary[] {
     return [...this.region(region).floatingIps.values()].map((f) => ({ id: f.id, address: f.address, portId: f.portId, projectId: f.projectId }));
+  }
+
+  securityGroups(region: string): SecurityGroupSummary[] {
+    return this.region(region).securityGroups.summaries();
   }
 
   async close(): Promise<void> {

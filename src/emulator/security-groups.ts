@@ -229,6 +229,11 @@ export class SecurityGroupStore {
     return named[0] as SecurityGroup;
   }
 
+  /** Every group of every project, for tests that check what is left. */
+  summaries(): Array<{ id: string; name: string; projectId: string; rules: number }> {
+    return [...this.groups.values()].map((g) => ({ id: g.id, name: g.name, projectId: g.projectId, rules: this.rulesOf(g.id).length }));
+  }
+
   bind(serverId: string, groupIds: string[]): void {
     this.bindings.set(serverId, [...new Set(groupIds)]);
   }

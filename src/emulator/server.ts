@@ -37,7 +37,7 @@ import type {
 import type { Route, RouteContext, World } from './world.js';
 
 export type * from './types.js';
-export type { ComputeKnobs, ComputeState, FloatingIpSummary, KeypairSummary, ServerSummary } from './compute.js';
+export type { ComputeKnobs, ComputeState, FloatingIpSummary, KeypairSummary, SecurityGroupSummary, ServerSummary } from './compute.js';
 export { startComputeOnly, type ComputeOnly, type ComputeOnlyOptions, type ComputeOnlyRegion } from './compute-only.js';
 export { EmulatorStats } from './stats.js';
 export { seededRandom } from './ids.js';

@@ -204,6 +204,7 @@ describe('the openstack CLI against the emulator', () => {
     await cli.ok(['security', 'group', 'delete', 'cli-ssh']);
     const groups = await cli.json(['security', 'group', 'list']);
     expect(groups.map((g: any) => g.Name)).toEqual(['default']);
+    expect(emu.compute.securityGroups('RegionOne').map((g) => g.name)).toEqual(['default']);
     await cli.ok(['image', 'delete', 'cli-snapshot']);
     await cli.ok(['keypair', 'delete', 'cli-key']);
     assertNothingLeft(emu, REGIONS, 'cli-snapshot');
