@@ -150,7 +150,14 @@ export class SecurityGroupStore {
     if (this.boundTo(id, liveServers)) throw inUse('SecurityGroupInUse', `Security Group ${id} in use.`);
     this.get(projectId, id);
     this.groups.delete(id);
-    for (const r of this.rulesOf(id)) this.rules.delete(r.id);
+    // Its rules go, and so do other groups' rules that name it as their remote (a cascade in Neutron's database).
+    for (const r of [...this.rules.values()]) {
+      if (r.securityGroupId === id) this.rules.delete(r.id);
+      else if (r.remoteGroupId === id) {
+        this.rules.delete(r.id);
+        this.touch(r.securityGroupId);
+      }
+    }
   }
 
   listRules(projectId: string): SecurityGroupRule[] {

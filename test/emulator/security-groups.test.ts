@@ -142,8 +142,13 @@ describe('emulated Neutron security groups', () => {
     expect((await json(renameDefault)).NeutronError.message).toBe('Updating default security group not allowed.');
     expect((await put(dflt.id, { security_group: { description: 'still default' } })).status).toBe(200);
 
+    // A rule of another group that names this one as its remote goes with it.
+    const { security_group: peer } = await json201('/v2.0/security-groups', { security_group: { name: 'peer' } });
+    const remote = (await json(await postRule({ security_group_id: peer.id, direction: 'ingress', remote_group_id: g.id }))).security_group_rule;
     expect((await call(`${neutron}/v2.0/security-groups/${g.id}`, tok, { method: 'DELETE' })).status).toBe(204);
     expect((await call(`${neutron}/v2.0/security-groups/${g.id}`, tok)).status).toBe(404);
+    expect((await call(`${neutron}/v2.0/security-group-rules/${remote.id}`, tok)).status).toBe(404);
+    expect((await json(await call(`${neutron}/v2.0/security-groups/${peer.id}`, tok))).security_group.security_group_rules).toHaveLength(2);
   });
 
   it('creates, shows, lists and deletes rules; a duplicate is 409 naming the rule it repeats', async () => {
