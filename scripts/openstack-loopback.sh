@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Real OpenStack for imagesync's tests and demos: one Keystone, two regions (RegionOne,
-# RegionTwo), one glance-api per region, from Debian bookworm packages, SQLite, on loopback.
+# Real OpenStack for imagesync's tests and demos, from Debian bookworm packages, on loopback,
+# SQLite everywhere: one Keystone and, in each of two regions (RegionOne, RegionTwo), a
+# glance-api, a Placement, a neutron-server (ML2, no agents) and a whole Nova (nova-api,
+# nova-conductor, nova-scheduler, one nova-compute with Nova's in-tree fake virt driver), the
+# Novas and Neutrons talking over one RabbitMQ (a vhost each).
 #
 # Usage:  scripts/openstack-loopback.sh [install|start|stop|status|env|reset]   (default: start)
 #   install  apt-get install the Debian packages (idempotent; needs root and a Debian mirror;
 #            waits for another running apt/dpkg instead of failing)
-#   start    install if needed; on the first run initialise the state (db_sync, bootstrap,
-#            catalog, pristine snapshot); on every later run stop whatever this script left
-#            running, restore the pristine snapshot (unless OS_KEEP_STATE=1), then start
-#            Keystone + 2x glance-api and wait until they answer
+#   start    install if needed; on the first run initialise the state (db syncs, cells,
+#            bootstrap, catalog, flavors, networks, pristine snapshot); on every later run stop
+#            whatever this script left running, restore the pristine snapshot (unless
+#            OS_KEEP_STATE=1), then start every daemon and wait until each answers (the
+#            nova-compute of each region reported "up", so a boot can be scheduled at once)
 #   stop     stop the processes this script started (by their PID files only)
 #   status   show PIDs and URLs
 #   env      print `export` lines (OS_DIR, URLs, clouds.yaml) for other scripts:
@@ -17,33 +21,75 @@
 #
 # Everything lives under $OS_DIR (default /tmp/imagesync-openstack). Environment overrides:
 #   OS_DIR, OS_HOST(127.0.0.1), KEYSTONE_PORT(15000), GLANCE1_PORT(19292), GLANCE2_PORT(19293),
+#   NOVA1_PORT(18884), NOVA2_PORT(18885), NEUTRON1_PORT(19706), NEUTRON2_PORT(19707),
+#   PLACEMENT1_PORT(18778), PLACEMENT2_PORT(18779), RABBIT_PORT(15673), RABBIT_DIST_PORT(25673),
+#   RABBIT_EPMD_PORT(14369),
 #   COMPUTE1_PORT(18774), COMPUTE2_PORT(18775), NETWORK1_PORT(19696), NETWORK2_PORT(19697),
-#   ADMIN_PASSWORD(secret),
-#   GLANCE_PASSWORD(glance-secret), TOKEN_EXPIRATION(3600 s), OS_KEEP_STATE(0),
-#   KEYSTONE_HASH_ROUNDS(4), KEYSTONE_CACHE(true), GLANCE_WORKERS(0)
-# The default ports are off the usual OpenStack ones (5000, 9292, 8774) so this test cloud
-# never collides with a real service, or with another copy of the recipe, on the same machine.
+#   ADMIN_PASSWORD(secret), GLANCE_PASSWORD(glance-secret), SERVICE_PASSWORD(service-secret),
+#   RABBIT_PASSWORD(rabbit-secret), TOKEN_EXPIRATION(3600 s), OS_KEEP_STATE(0),
+#   KEYSTONE_HASH_ROUNDS(4), KEYSTONE_CACHE(true), GLANCE_WORKERS(0), GLANCE_API_LIMIT_MAX(1000),
+#   NOVA_API_MAX_LIMIT(1000)
+# The default ports are off the usual OpenStack ones (5000, 9292, 8774, 9696, 8778, 5672, 4369)
+# so this test cloud never collides with a real service, or with another copy of the recipe, on
+# the same machine. RabbitMQ runs its own epmd on RABBIT_EPMD_PORT, with its node name, cookie,
+# Mnesia and logs under $OS_DIR: nothing is shared with a system RabbitMQ.
 #
-# This is a TEST cloud: weak password hashing, a known admin password, plain HTTP.
+# The catalog (cloud "local" in $OS_DIR/clouds.yaml) lists the REAL services: compute = nova-api
+# (NOVA*_PORT), network = neutron-server (NEUTRON*_PORT), placement, image, identity.
+# COMPUTE*_PORT / NETWORK*_PORT are NOT in the catalog: they are where tests start the
+# emulator's compute-only server (src/emulator/compute-only.ts). The second cloud of clouds.yaml,
+# "local-emulated-compute", is the same Keystone and Glance with openstacksdk's per-region
+# `compute_endpoint_override` / `network_endpoint_override` pointing at those ports, so a client
+# (imagesync, the openstack CLI) talks to the emulator for compute and network and to the real
+# Keystone and Glance for the rest.
+#
+# What the fake driver (nova.virt.fake.FakeDriver) can and cannot do: servers are scheduled,
+# get a real Neutron port and address, go BUILD -> ACTIVE, stop -> SHUTOFF, delete; the console
+# log is the driver's constant "FAKE CONSOLE OUTPUT" (no guest, so no cloud-init host keys);
+# createImage creates the image record in Glance but uploads nothing (it stays "queued").
+#
+# This is a TEST cloud: weak password hashing, known passwords, plain HTTP.
 set -euo pipefail
 
 # Bump when the initialisation changes, so existing state directories are rebuilt.
-STATE_VERSION=1
+STATE_VERSION=2
 
 OS_DIR=${OS_DIR:-/tmp/imagesync-openstack}
 H=${OS_HOST:-127.0.0.1}
 KS_PORT=${KEYSTONE_PORT:-15000}
 G1_PORT=${GLANCE1_PORT:-19292}
 G2_PORT=${GLANCE2_PORT:-19293}
+NV1_PORT=${NOVA1_PORT:-18884}
+NV2_PORT=${NOVA2_PORT:-18885}
+NT1_PORT=${NEUTRON1_PORT:-19706}
+NT2_PORT=${NEUTRON2_PORT:-19707}
+PL1_PORT=${PLACEMENT1_PORT:-18778}
+PL2_PORT=${PLACEMENT2_PORT:-18779}
+RMQ_PORT=${RABBIT_PORT:-15673}
+RMQ_DIST_PORT=${RABBIT_DIST_PORT:-25673}
+EPMD_PORT=${RABBIT_EPMD_PORT:-14369}
 C1_PORT=${COMPUTE1_PORT:-18774}
 C2_PORT=${COMPUTE2_PORT:-18775}
 N1_PORT=${NETWORK1_PORT:-19696}
 N2_PORT=${NETWORK2_PORT:-19697}
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-secret}
 GLANCE_PASSWORD=${GLANCE_PASSWORD:-glance-secret}
+SERVICE_PASSWORD=${SERVICE_PASSWORD:-service-secret}
+RABBIT_PASSWORD=${RABBIT_PASSWORD:-rabbit-secret}
 TOKEN_EXPIRATION=${TOKEN_EXPIRATION:-3600}
 KS_URL="http://$H:$KS_PORT"
-PACKAGES=(keystone glance-api python3-openstackclient openssh-server sqlite3 jq curl)
+REGIONS=(RegionOne RegionTwo)
+# nova-compute's host name. It is also the port binding host Nova asks Neutron for, and
+# Neutron's in-tree "test" ML2 mechanism driver binds ports (vif_type ovs, status ACTIVE) on a
+# host of exactly this name, and on no other: see write_neutron_config.
+COMPUTE_HOST=host-ovs-filter-active
+# nova-compute, nova-conductor and nova-scheduler run from python3-nova + the nova-conductor /
+# nova-scheduler packages; nova-compute's own package is NOT installed: it only holds the
+# /usr/bin/nova-compute console script but depends on libvirt + qemu-system (+70 packages, a
+# libvirtd), none of which the fake driver uses. placement and neutron come as their python
+# packages + the -common ones (placement-api / neutron-server only add init scripts).
+PACKAGES=(keystone glance-api python3-openstackclient openssh-server sqlite3 jq curl
+  nova-conductor nova-scheduler python3-placement placement-common neutron-common rabbitmq-server)
 # Debian's OpenStack tools must run on Debian's python (/usr/bin/python3), not a pyenv/venv
 # python that may come first in PATH (their shebangs are absolute, but helpers are not).
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -65,7 +111,8 @@ do_install() {
   packages_installed && return 0
   [ "$(id -u)" = 0 ] || die "the Debian packages ${PACKAGES[*]} are missing; run 'sudo bash $0 install' once"
   log "installing Debian packages: ${PACKAGES[*]}"
-  # Never let maintainer scripts start daemons (keystone, glance-api, sshd): we run our own
+  # Never let maintainer scripts start daemons (keystone, glance-api, sshd, rabbitmq-server,
+  # nova-*, epmd): we run our own
   # on other ports, and there may be no systemd. Docker images ship this file already; if we
   # create it, we remove it again so a real machine's later package installs behave normally.
   local made_policy=0
@@ -84,6 +131,14 @@ glance-common glance/configure_db boolean false
 glance-common glance/configure_rabbit boolean false
 glance-common glance/configure_ksat boolean false
 glance-api glance/configure_api-endpoint boolean false
+nova-common nova/configure_db boolean false
+nova-common nova/configure_ksat boolean false
+nova-common nova/configure_placement boolean false
+nova-common nova/configure_neutron boolean false
+placement-common placement/configure_db boolean false
+placement-common placement/configure_ksat boolean false
+neutron-common neutron/configure_db boolean false
+neutron-common neutron/configure_nova boolean false
 EOF
   # DPkg::Lock::Timeout: wait (up to 10 min) for an apt/dpkg that is already running
   # (unattended-upgrades, a provisioning script) instead of failing on the lock.
@@ -107,6 +162,41 @@ write_private() {
   : > "$1"
   chmod 600 "$1"
   cat > "$1"
+}
+
+# write_uwsgi_ini NAME PORT WSGI_FILE ENV: the uwsgi settings all our WSGI apps share
+# (keystone, placement, nova-api), one config dir each.
+write_uwsgi_ini() {
+  write_private "$OS_DIR/etc/$1-uwsgi.ini" <<EOF
+[uwsgi]
+plugins = python3
+http-socket = $H:$2
+wsgi-file = $3
+env = $4
+master = true
+# ONE process, ONE thread: keystone + SQLite + threads leaks connections ("SQLite objects
+# created in a thread can only be used in that same thread", from SQLAlchemy's NullPool),
+# which then leaves the DB locked ("database is locked" after 5 s, then a 500).
+# One at a time is enough: 20 parallel token requests take ~0.25 s. The same holds for
+# placement and nova-api on SQLite.
+processes = 1
+threads = 1
+lazy-apps = true
+die-on-term = true
+no-orphans = true
+need-app = true
+# uwsgi segfaults in greenlet during Py_Finalize when stopped; harmless, and this skips it
+skip-atexit-teardown = true
+buffer-size = 65535
+# uwsgi's http-socket closes every connection after one response, but without saying so:
+# clients (keystonemiddleware in glance, via requests) then reuse the pooled connection and
+# ~5% of those requests fail with "Connection aborted" / "Remote end closed connection",
+# which glance turns into a 401 for a valid token. Saying "Connection: close" stops the reuse.
+# (http-keepalive instead would pin the single worker to one client.)
+add-header = Connection: close
+logto = $OS_DIR/log/$1-uwsgi.log
+pidfile = $OS_DIR/run/$1.pid
+EOF
 }
 
 write_configs() {
@@ -137,35 +227,7 @@ password_hash_rounds = ${KEYSTONE_HASH_ROUNDS:-4}
 enabled = ${KEYSTONE_CACHE:-true}
 backend = oslo_cache.dict
 EOF
-  write_private "$OS_DIR/etc/keystone-uwsgi.ini" <<EOF
-[uwsgi]
-plugins = python3
-http-socket = $H:$KS_PORT
-wsgi-file = /usr/bin/keystone-wsgi-public
-env = OS_KEYSTONE_CONFIG_DIR=$OS_DIR/etc
-master = true
-# ONE process, ONE thread: keystone + SQLite + threads leaks connections ("SQLite objects
-# created in a thread can only be used in that same thread", from SQLAlchemy's NullPool),
-# which then leaves the DB locked ("database is locked" after 5 s, then a 500).
-# One at a time is enough: 20 parallel token requests take ~0.25 s.
-processes = 1
-threads = 1
-lazy-apps = true
-die-on-term = true
-no-orphans = true
-need-app = true
-# uwsgi segfaults in greenlet during Py_Finalize when stopped; harmless, and this skips it
-skip-atexit-teardown = true
-buffer-size = 65535
-# uwsgi's http-socket closes every connection after one response, but without saying so:
-# clients (keystonemiddleware in glance, via requests) then reuse the pooled connection and
-# ~5% of those requests fail with "Connection aborted" / "Remote end closed connection",
-# which glance turns into a 401 for a valid token. Saying "Connection: close" stops the reuse.
-# (http-keepalive instead would pin the single worker to one client.)
-add-header = Connection: close
-logto = $OS_DIR/log/keystone-uwsgi.log
-pidfile = $OS_DIR/run/keystone.pid
-EOF
+  write_uwsgi_ini keystone "$KS_PORT" /usr/bin/keystone-wsgi-public "OS_KEYSTONE_CONFIG_DIR=$OS_DIR/etc"
   # Our own copy of Debian's paste file: only the healthcheck "disable" path changes, so that
   # /healthcheck does not depend on (or get switched off by) a file under /etc/glance.
   cp /usr/share/glance-common/glance-api-paste.ini "$OS_DIR/etc/glance-api-paste.ini"
@@ -220,12 +282,222 @@ config_file = $OS_DIR/etc/glance-api-paste.ini
 lock_path = $OS_DIR/glance$r/lock
 EOF
   done
+  write_rabbit_config
+  for r in 1 2; do
+    write_placement_config "$r"
+    write_neutron_config "$r"
+    write_nova_config "$r"
+  done
+}
+
+# port KIND R: the port of a per-region service (KIND = G, PL, NT, NV, C, N; R = 1 or 2)
+port() { local v="$1$2_PORT"; echo "${!v}"; }
+region_name() { echo "${REGIONS[$(($1 - 1))]}"; }
+
+# The [keystone_authtoken] section every service shares: its own user in project "service".
+# keystonemiddleware looks up the identity endpoint in ITS region_name + interface (see glance).
+authtoken_section() { # user region
+  cat <<EOF
+[keystone_authtoken]
+www_authenticate_uri = $KS_URL
+auth_url = $KS_URL
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SERVICE_PASSWORD
+region_name = $2
+interface = public
+EOF
+}
+
+# A keystoneauth section for service-to-service calls (nova -> placement/neutron, neutron -> nova).
+ksa_section() { # section user region
+  cat <<EOF
+[$1]
+auth_type = password
+auth_url = $KS_URL/v3
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $SERVICE_PASSWORD
+region_name = $3
+valid_interfaces = public
+EOF
+}
+
+rabbit_url() { # vhost
+  echo "rabbit://imagesync:$RABBIT_PASSWORD@$H:$RMQ_PORT/$1"
+}
+
+# RabbitMQ: our own node name, epmd port, cookie ($HOME), Mnesia, logs and config, so it never
+# meets the system's RabbitMQ (whose files are under /var/lib/rabbitmq and /etc/rabbitmq) or
+# another copy of this recipe. The user and the four vhosts (nova1, nova2, neutron1, neutron2)
+# come from a definitions file loaded at every boot, so no rabbitmqctl call (each one boots an
+# Erlang VM: ~1.5 s) is ever needed. The two Novas MUST have a vhost each: on one vhost their
+# queues ("conductor", "scheduler", "compute.<host>") would be the same queues.
+write_rabbit_config() {
+  mkdir -p "$OS_DIR/rabbitmq" "$OS_DIR/log/rabbitmq"
+  chmod 700 "$OS_DIR/rabbitmq"
+  write_private "$OS_DIR/etc/rabbitmq.conf" <<EOF
+listeners.tcp.default = $H:$RMQ_PORT
+distribution.listener.interface = $H
+distribution.listener.port_range.min = $RMQ_DIST_PORT
+distribution.listener.port_range.max = $RMQ_DIST_PORT
+load_definitions = $OS_DIR/etc/rabbitmq-definitions.json
+loopback_users = none
+log.console = false
+log.file.level = warning
+# a test cloud on a shared disk: do not block publishers when the disk is 50 MB from full
+disk_free_limit.absolute = 10MB
+EOF
+  echo '[].' > "$OS_DIR/etc/rabbitmq-enabled-plugins"
+  : > "$OS_DIR/etc/rabbitmq-env.conf"
+  # RabbitMQ's own password hash: base64(salt . sha256(salt . password)), 4 bytes of salt.
+  local hash
+  hash=$(RP="$RABBIT_PASSWORD" /usr/bin/python3 -c 'import base64,hashlib,os
+s=os.urandom(4); print(base64.b64encode(s+hashlib.sha256(s+os.environ["RP"].encode()).digest()).decode())')
+  jq -n --arg h "$hash" '{
+    users: [{name: "imagesync", password_hash: $h, hashing_algorithm: "rabbit_password_hashing_sha256", tags: ["administrator"]}],
+    vhosts: [{name: "nova1"}, {name: "nova2"}, {name: "neutron1"}, {name: "neutron2"}],
+    permissions: [("nova1", "nova2", "neutron1", "neutron2") | {user: "imagesync", vhost: ., configure: ".*", write: ".*", read: ".*"}]
+  }' | write_private "$OS_DIR/etc/rabbitmq-definitions.json"
+}
+
+write_placement_config() { # region number
+  local r=$1 region
+  region=$(region_name "$r")
+  mkdir -p "$OS_DIR/etc/placement$r" "$OS_DIR/placement$r"
+  {
+    cat <<EOF
+[DEFAULT]
+log_file = $OS_DIR/log/placement-r$r.log
+debug = false
+[api]
+auth_strategy = keystone
+[placement_database]
+connection = sqlite:///$OS_DIR/placement$r/placement.db
+EOF
+    authtoken_section placement "$region"
+  } | write_private "$OS_DIR/etc/placement$r/placement.conf"
+  write_uwsgi_ini "placement-r$r" "$(port PL "$r")" /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$OS_DIR/etc/placement$r"
+}
+
+# neutron-server with ML2 and no agent at all: no DHCP, no L3, no OVS agent. Ports still need a
+# binding (Nova refuses a port whose binding:vif_type is "binding_failed": PortBindingFailed,
+# the server goes to ERROR), and every real mechanism driver (openvswitch, linuxbridge) binds
+# only on a host whose agent reported alive. Neutron ships a "test" mechanism driver (in
+# python3-neutron's neutron.tests, registered as the "test" entry point) that binds ports on a
+# host named exactly "host-ovs-filter-active" (vif_type ovs, port ACTIVE) without any agent:
+# hence nova-compute's host name (COMPUTE_HOST). Routers and floating IPs are pure API objects
+# here (no L3 agent): created, associated and listed as on a real cloud, never forwarding.
+write_neutron_config() { # region number
+  local r=$1 region
+  region=$(region_name "$r")
+  mkdir -p "$OS_DIR/etc/neutron$r" "$OS_DIR/neutron$r/lock"
+  cp /usr/share/neutron-common/api-paste.ini "$OS_DIR/etc/neutron$r/api-paste.ini"
+  {
+    cat <<EOF
+[DEFAULT]
+bind_host = $H
+bind_port = $(port NT "$r")
+log_file = $OS_DIR/log/neutron-server-r$r.log
+debug = false
+state_path = $OS_DIR/neutron$r
+api_paste_config = $OS_DIR/etc/neutron$r/api-paste.ini
+auth_strategy = keystone
+core_plugin = ml2
+service_plugins = router
+# API and RPC in the one process (eventlet): every worker is another ~120 MB python
+api_workers = 0
+rpc_workers = 0
+rpc_state_report_workers = 0
+transport_url = $(rabbit_url "neutron$r")
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+dhcp_agent_notification = false
+allow_overlapping_ips = true
+[database]
+connection = sqlite:///$OS_DIR/neutron$r/neutron.db
+[ml2]
+type_drivers = flat,local
+tenant_network_types = local
+mechanism_drivers = test
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = public
+[securitygroup]
+firewall_driver = noop
+[oslo_concurrency]
+lock_path = $OS_DIR/neutron$r/lock
+[oslo_messaging_notifications]
+driver = noop
+EOF
+    authtoken_section neutron "$region"
+    ksa_section nova neutron "$region"
+    echo "endpoint_type = public"
+  } | write_private "$OS_DIR/etc/neutron$r/neutron.conf"
+}
+
+# One nova.conf per region for nova-api (uwsgi), nova-conductor, nova-scheduler and
+# nova-compute. Three SQLite DBs: the API DB, cell0 (servers that never got scheduled) and
+# cell1 (the one cell, holding the compute host).
+write_nova_config() { # region number
+  local r=$1 region
+  region=$(region_name "$r")
+  mkdir -p "$OS_DIR/etc/nova$r" "$OS_DIR/nova$r"/{instances,lock}
+  cp /usr/share/nova-common/api-paste.ini "$OS_DIR/etc/nova$r/api-paste.ini"
+  {
+    cat <<EOF
+[DEFAULT]
+host = $COMPUTE_HOST
+my_ip = $H
+state_path = $OS_DIR/nova$r
+instances_path = $OS_DIR/nova$r/instances
+log_file = $OS_DIR/log/nova-api-r$r.log
+debug = false
+transport_url = $(rabbit_url "nova$r")
+compute_driver = fake.FakeDriver
+enabled_apis = osapi_compute
+# no periodic cache healing (it only calls Neutron again): less noise on a 2-CPU machine
+heal_instance_info_cache_interval = -1
+[api]
+auth_strategy = keystone
+# the page cap of GET /servers (the tests may lower it to exercise servers_links)
+max_limit = ${NOVA_API_MAX_LIMIT:-1000}
+[api_database]
+connection = sqlite:///$OS_DIR/nova$r/nova_api.db
+[database]
+connection = sqlite:///$OS_DIR/nova$r/nova_cell1.db
+[scheduler]
+# hosts are mapped once, by the first start (nova-manage cell_v2 discover_hosts)
+discover_hosts_in_cells_interval = -1
+[glance]
+region_name = $region
+valid_interfaces = public
+[oslo_concurrency]
+lock_path = $OS_DIR/nova$r/lock
+[oslo_messaging_notifications]
+driver = noop
+[vnc]
+enabled = false
+[spice]
+enabled = false
+[wsgi]
+api_paste_config = $OS_DIR/etc/nova$r/api-paste.ini
+EOF
+    authtoken_section nova "$region"
+    ksa_section placement nova "$region"
+    ksa_section neutron nova "$region"
+  } | write_private "$OS_DIR/etc/nova$r/nova.conf"
+  write_uwsgi_ini "nova-api-r$r" "$(port NV "$r")" /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$OS_DIR/etc/nova$r"
 }
 
 write_clouds_yaml() {
-  write_private "$OS_DIR/clouds.yaml" <<EOF
-clouds:
-  local:
+  local auth
+  auth=$(cat <<EOF
     auth:
       auth_url: $KS_URL/v3
       username: admin
@@ -235,7 +507,27 @@ clouds:
       project_domain_name: Default
     identity_api_version: 3
     interface: public
+EOF
+)
+  # "local": everything real. "local-emulated-compute": the same Keystone and Glance, with
+  # compute and network of each region overridden (openstacksdk's per-region `values`) to
+  # where the tests start the emulator's compute-only server.
+  write_private "$OS_DIR/clouds.yaml" <<EOF
+clouds:
+  local:
+$auth
     region_name: RegionOne
+  local-emulated-compute:
+$auth
+    regions:
+      - name: RegionOne
+        values:
+          compute_endpoint_override: http://$H:$C1_PORT/v2.1
+          network_endpoint_override: http://$H:$N1_PORT
+      - name: RegionTwo
+        values:
+          compute_endpoint_override: http://$H:$C2_PORT/v2.1
+          network_endpoint_override: http://$H:$N2_PORT
 EOF
   write_private "$OS_DIR/openrc" <<EOF
 export OS_AUTH_URL=$KS_URL/v3
@@ -251,72 +543,237 @@ EOF
 }
 
 # ----------------------------------------------------------------------------
+# Every daemon, in start order (stop goes the other way). Each has $OS_DIR/run/NAME.pid.
+DAEMONS=(keystone glance-r1 glance-r2 rabbitmq placement-r1 placement-r2 neutron-r1 neutron-r2
+  nova-api-r1 nova-api-r2 nova-conductor-r1 nova-conductor-r2 nova-scheduler-r1 nova-scheduler-r2
+  nova-compute-r1 nova-compute-r2)
+
 # alive = exists and is not a zombie: our daemons are re-parented to PID 1, and after a kill
 # they sit as zombies for a moment, during which `kill -0` still reports them alive.
 alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
 pid_alive() { [ -f "$1" ] && alive "$(cat "$1")"; }
 
-wait_http() { # url timeout_s pidfile logfile...: fails fast when the process died
-  local url=$1 max=$(( $2 * 10 )) pidfile=$3 i=0
-  shift 3
-  until curl -s -o /dev/null --max-time 2 "$url"; do
+# wait_until TIMEOUT_S PIDFILE CHECK...: runs CHECK every 0.2 s until it succeeds; fails fast
+# when the daemon of PIDFILE died (checked after 2 s: uwsgi --daemonize2 rewrites its pidfile
+# once it has forked)
+wait_until() {
+  local max=$(( $1 * 5 )) pidfile=$2 i=0
+  shift 2
+  until "$@"; do
     i=$((i + 1))
-    # pid check only after 2 s: uwsgi --daemonize2 rewrites its pidfile once it has forked
-    if [ "$i" -ge "$max" ] || { [ "$i" -gt 20 ] && ! pid_alive "$pidfile"; }; then
-      log "FAILED waiting for $url"
-      tail -n 30 "$@" >&2 || true
-      return 1
-    fi
-    sleep 0.1
+    if [ "$i" -ge "$max" ] || { [ "$i" -gt 10 ] && ! pid_alive "$pidfile"; }; then return 1; fi
+    sleep 0.2
   done
 }
 
-port_free() { # port: fails with a message when something already listens there
-  if (exec 3<>"/dev/tcp/$H/$1") 2>/dev/null; then
+http_ok() { curl -s -o /dev/null -f --max-time 2 "$1"; }
+tcp_open() { (exec 3<>"/dev/tcp/$H/$1") 2>/dev/null; }
+
+wait_http() { # url timeout_s name: fails with the daemon's log tail
+  wait_until "$2" "$OS_DIR/run/$3.pid" http_ok "$1" || { log "FAILED waiting for $3 at $1"; log_tail "$3"; return 1; }
+}
+
+log_tail() { # daemon name: the end of its logs, for a failure message
+  local f
+  for f in "$OS_DIR/log/$1"*.log "$OS_DIR/log/$1"*.stdout; do
+    [ -f "$f" ] || continue
+    echo "--- $f" >&2
+    tail -n 20 "$f" >&2
+  done
+}
+
+port_free() { # port variable: fails with a message when something already listens there
+  if tcp_open "$1"; then
     log "port $H:$1 is already in use by another process (set $2 to use another port)"
     return 1
   fi
 }
 
-start_keystone() {
-  pid_alive "$OS_DIR/run/keystone.pid" && { log "keystone already running"; return 0; }
-  port_free "$KS_PORT" KEYSTONE_PORT
-  # stdio away from the caller: a daemon holding the caller's pipes would keep it waiting
-  uwsgi --ini "$OS_DIR/etc/keystone-uwsgi.ini" --daemonize2 "$OS_DIR/log/keystone-uwsgi.log" \
-    < /dev/null >> "$OS_DIR/log/keystone-uwsgi.stdout" 2>&1
-}
-
-start_glance() { # region number
-  local r=$1 pidfile="$OS_DIR/run/glance-r$1.pid"
-  pid_alive "$pidfile" && { log "glance r$r already running"; return 0; }
-  if [ "$r" = 1 ]; then port_free "$G1_PORT" GLANCE1_PORT; else port_free "$G2_PORT" GLANCE2_PORT; fi
-  # The shell writes its own PID and then execs glance-api, so the PID file is right even
-  # when setsid has to fork (it does when the caller leads its process group).
-  # shellcheck disable=SC2016  # $$, $1, $2 are for the inner shell
-  setsid bash -c 'echo "$$" > "$1"; exec glance-api --config-file "$2"' glance "$pidfile" \
-    "$OS_DIR/etc/glance-api-r$r.conf" < /dev/null >> "$OS_DIR/log/glance-api-r$r.stdout" 2>&1 &
-  local i
+# start_daemon NAME CMD...: in its own session, stdio away from the caller (a daemon holding
+# the caller's pipes would keep it waiting). The shell writes its own PID and then execs the
+# command, so the PID file is right even when setsid has to fork (it does when the caller
+# leads its process group).
+start_daemon() {
+  local name=$1 pidfile="$OS_DIR/run/$1.pid" i
+  shift
+  pid_alive "$pidfile" && { log "$name already running"; return 0; }
+  # shellcheck disable=SC2016  # $$, $1 are for the inner shell
+  setsid bash -c 'echo "$$" > "$1"; shift; exec "$@"' "$name" "$pidfile" "$@" \
+    < /dev/null >> "$OS_DIR/log/$name.stdout" 2>&1 &
   for i in $(seq 50); do [ -s "$pidfile" ] && break; sleep 0.02; done
 }
 
-stop_pid() { # name
-  local f="$OS_DIR/run/$1.pid" pid i
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if [ -n "$pid" ] && alive "$pid"; then
-    # uwsgi's master shuts down cleanly on SIGINT (SIGTERM means "reload" for it)
-    if [ "$1" = keystone ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
-    for i in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$f"
+start_uwsgi() { # name (its ini is $OS_DIR/etc/NAME-uwsgi.ini)
+  pid_alive "$OS_DIR/run/$1.pid" && { log "$1 already running"; return 0; }
+  uwsgi --ini "$OS_DIR/etc/$1-uwsgi.ini" --daemonize2 "$OS_DIR/log/$1-uwsgi.log" \
+    < /dev/null >> "$OS_DIR/log/$1.stdout" 2>&1
 }
 
-# Keystone REST helper: ks METHOD PATH [JSON]; needs $TOKEN
-ks() {
-  curl -sS -f -X "$1" "$KS_URL/v3$2" -H "X-Auth-Token: $TOKEN" \
-    -H 'Content-Type: application/json' ${3:+-d "$3"}
+# RabbitMQ's environment: everything it reads or writes is under $OS_DIR. HOME holds its
+# Erlang cookie. ERL_EPMD_PORT gives it an epmd of its own (the Erlang port mapper that the VM
+# starts as a daemon; it outlives the VM, so stop_all ends it with `epmd -kill`).
+rabbit_env() {
+  export HOME="$OS_DIR/rabbitmq" ERL_EPMD_PORT="$EPMD_PORT" ERL_EPMD_ADDRESS="$H"
+  export RABBITMQ_NODENAME="imagesync@localhost" RABBITMQ_CONF_ENV_FILE="$OS_DIR/etc/rabbitmq-env.conf"
+  export RABBITMQ_CONFIG_FILE="$OS_DIR/etc/rabbitmq.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$OS_DIR/etc/rabbitmq-advanced.config"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$OS_DIR/etc/rabbitmq-enabled-plugins"
+  export RABBITMQ_MNESIA_BASE="$OS_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$OS_DIR/log/rabbitmq"
+  export RABBITMQ_PLUGINS_EXPAND_DIR="$OS_DIR/rabbitmq/plugins-expand"
 }
+
+start_rabbitmq() {
+  # A fresh Mnesia on every start: no message of an earlier run is ever delivered again, and
+  # the definitions file recreates the user and vhosts (the VM boots in ~3 s either way).
+  pid_alive "$OS_DIR/run/rabbitmq.pid" || rm -rf "$OS_DIR/rabbitmq/mnesia" "$OS_DIR/rabbitmq/plugins-expand"
+  # rabbitmq-server (the script under /usr/lib: /usr/sbin's wrapper switches to the rabbitmq
+  # user) stays as the parent of the Erlang VM and turns SIGTERM into a clean stop.
+  # Beware: `rabbitmq-server --help` does not print help, it starts a server.
+  (rabbit_env; start_daemon rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server)
+}
+
+nova_cmd() { # region name: start nova-conductor / nova-scheduler / nova-compute of region R
+  local r=$1 cf="$OS_DIR/etc/nova$1/nova.conf"
+  if [ "$2" = nova-compute ]; then
+    # nova-compute's package is not installed (see PACKAGES): its console script is this line
+    start_daemon "$2-r$r" /usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' \
+      --config-file "$cf" --log-file "$OS_DIR/log/$2-r$r.log"
+  else
+    start_daemon "$2-r$r" "$2" --config-file "$cf" --log-file "$OS_DIR/log/$2-r$r.log"
+  fi
+}
+
+# neutron-server with the "test" ML2 mechanism driver's self-checks switched off. That driver
+# asserts, in bind_port, that the port is being CREATED with its binding host (context.original
+# is None): true in Neutron's unit tests, false for Nova, which creates the port first and sets
+# binding:host_id in an update ("Mechanism driver test failed in bind_port: AssertionError",
+# then "Binding failed for port", PortBindingFailed, the server in ERROR). Its binding logic
+# (host name -> vif_type ovs, port ACTIVE) stays as it is. Imported after neutron.cmd.eventlet,
+# which monkey-patches first, as the console script /usr/bin/neutron-server does.
+# It also imports every DB model (as the schema was made, see init_schemas) and configures the
+# mappers at once: Neutron 21's get_ports names Port.port_forwardings, a backref that only
+# exists once the port forwarding model is imported AND mapped, which nothing does without
+# that service plugin: every
+# GET /v2.0/ports?device_id=... was a 500 ("type object 'Port' has no attribute
+# 'port_forwardings'").
+start_neutron() { # region number
+  start_daemon "neutron-r$1" /usr/bin/python3 -c 'import sys
+from neutron.cmd.eventlet.server import main
+from neutron.db.migration.models import head
+from sqlalchemy import orm
+orm.configure_mappers()
+from neutron.tests.unit.plugins.ml2.drivers import mechanism_test
+mechanism_test.TestMechanismDriver._check_port_context = lambda self, context, original_expected: None
+sys.exit(main())' --config-file "$OS_DIR/etc/neutron$1/neutron.conf" --log-file "$OS_DIR/log/neutron-server-r$1.log"
+}
+
+# Every port this script listens on, with the variable that moves it.
+all_ports() {
+  cat <<EOF
+$KS_PORT KEYSTONE_PORT
+$G1_PORT GLANCE1_PORT
+$G2_PORT GLANCE2_PORT
+$RMQ_PORT RABBIT_PORT
+$RMQ_DIST_PORT RABBIT_DIST_PORT
+$EPMD_PORT RABBIT_EPMD_PORT
+$PL1_PORT PLACEMENT1_PORT
+$PL2_PORT PLACEMENT2_PORT
+$NT1_PORT NEUTRON1_PORT
+$NT2_PORT NEUTRON2_PORT
+$NV1_PORT NOVA1_PORT
+$NV2_PORT NOVA2_PORT
+EOF
+}
+
+# Starts every daemon that is not running yet and waits until each one answers. Rabbit first:
+# the oslo.messaging clients back off up to 30 s between attempts when it is not there yet.
+start_all() {
+  local r n p var
+  # probe every port before starting anything (a daemon of ours already running keeps its own)
+  if ! pid_alive "$OS_DIR/run/keystone.pid"; then
+    while read -r p var; do port_free "$p" "$var"; done < <(all_ports)
+  fi
+  start_rabbitmq
+  start_uwsgi keystone
+  for r in 1 2; do start_daemon "glance-r$r" glance-api --config-file "$OS_DIR/etc/glance-api-r$r.conf"; done
+  for r in 1 2; do start_uwsgi "placement-r$r"; done
+  wait_until 60 "$OS_DIR/run/rabbitmq.pid" tcp_open "$RMQ_PORT" \
+    || { log "FAILED waiting for rabbitmq on port $RMQ_PORT"; log_tail rabbitmq; tail -n 20 "$OS_DIR"/log/rabbitmq/*.log >&2; return 1; }
+  for r in 1 2; do
+    start_neutron "$r"
+    start_uwsgi "nova-api-r$r"
+    for n in nova-conductor nova-scheduler nova-compute; do nova_cmd "$r" "$n"; done
+  done
+  wait_http "$KS_URL/v3" 60 keystone
+  for r in 1 2; do
+    wait_http "http://$H:$(port G "$r")/healthcheck" 60 "glance-r$r"
+    wait_http "http://$H:$(port PL "$r")/" 60 "placement-r$r"
+    wait_http "http://$H:$(port NT "$r")/" 90 "neutron-r$r"
+    wait_http "http://$H:$(port NV "$r")/" 90 "nova-api-r$r"
+  done
+  admin_token
+  for r in 1 2; do wait_nova_services "$r"; done
+}
+
+# All three Nova services of region R report "up" (the compute host then takes boots).
+wait_nova_services() {
+  local r=$1 url i=0 up
+  url="http://$H:$(port NV "$r")/v2.1/os-services"
+  until up=$(curl -sS -f --max-time 10 "$url" -H "X-Auth-Token: $TOKEN" \
+      | jq -r '[.services[] | select(.state == "up") | .binary] | sort | join(",")') \
+      && [ "$up" = "nova-compute,nova-conductor,nova-scheduler" ]; do
+    i=$((i + 1))
+    local n
+    for n in nova-conductor nova-scheduler nova-compute; do
+      pid_alive "$OS_DIR/run/$n-r$r.pid" || { log "$n-r$r died"; log_tail "$n-r$r"; return 1; }
+    done
+    if [ "$i" -ge 450 ]; then log "FAILED: region $r's nova services are not all up after 90 s (up: ${up:-none})"; log_tail "nova-compute-r$r"; return 1; fi
+    sleep 0.2
+  done
+}
+
+# stop_all: signal every daemon at once, then wait for all (a stop in sequence takes ~1 s each)
+stop_all() {
+  local n f pid i pids=()
+  for n in "${DAEMONS[@]}"; do
+    f="$OS_DIR/run/$n.pid"
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if [ -n "$pid" ] && alive "$pid"; then
+      # uwsgi's master shuts down cleanly on SIGINT (SIGTERM means "reload" for it)
+      if [ -f "$OS_DIR/etc/$n-uwsgi.ini" ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
+      pids+=("$pid")
+    fi
+  done
+  for i in $(seq 150); do
+    local left=()
+    for pid in "${pids[@]}"; do alive "$pid" && left+=("$pid"); done
+    pids=("${left[@]}")
+    [ "${#pids[@]}" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for n in "${DAEMONS[@]}"; do rm -f "$OS_DIR/run/$n.pid"; done
+  # rabbit's epmd outlives the VM; it is ours (our port), and refuses -kill while a node is
+  # still registered with it
+  ERL_EPMD_PORT="$EPMD_PORT" epmd -kill > /dev/null 2>&1 || true
+}
+
+admin_token() {
+  local auth
+  auth=$(jq -nc --arg p "$ADMIN_PASSWORD" '{auth: {
+    identity: {methods: ["password"], password: {user: {name: "admin", domain: {id: "default"}, password: $p}}},
+    scope: {project: {name: "admin", domain: {id: "default"}}}}}')
+  TOKEN=$(curl -sS -f -D - -o /dev/null "$KS_URL/v3/auth/tokens" -H 'Content-Type: application/json' \
+    -d "$auth" | awk 'tolower($1)=="x-subject-token:"{print $2}' | tr -d '\r')
+  [ -n "$TOKEN" ] || die "keystone issued no admin token (see $OS_DIR/log/keystone.log)"
+}
+
+# REST helper: api METHOD URL [JSON]; needs $TOKEN
+api() {
+  curl -sS -f -X "$1" "$2" -H "X-Auth-Token: $TOKEN" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json' ${3:+-d "$3"}
+}
+ks() { api "$1" "$KS_URL/v3$2" "${3:-}"; }
 
 # endpoint SERVICE_ID REGION INTERFACE URL
 ep() {
@@ -324,9 +781,9 @@ ep() {
     '{endpoint: {service_id: $s, region_id: $r, interface: $i, url: $u}}')" > /dev/null
 }
 
-init_state() {
-  log "initialising state in $OS_DIR (first run: about 20 s)"
-  write_configs
+sqlite_wal() { local db; for db in "$@"; do sqlite3 "$db" 'PRAGMA journal_mode=WAL;' > /dev/null; done; }
+
+init_keystone() {
   local kcf=(--config-file "$OS_DIR/etc/keystone.conf")
   local user group
   user=$(id -un); group=$(id -gn)
@@ -341,116 +798,200 @@ init_state() {
     --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
     --bootstrap-public-url "$KS_URL/v3" --bootstrap-internal-url "$KS_URL/v3" \
     --bootstrap-admin-url "$KS_URL/v3"
-  log "glance db_sync"
-  glance-manage --config-file "$OS_DIR/etc/glance-api-r1.conf" db_sync
-  cp "$OS_DIR/glance1/glance.db" "$OS_DIR/glance2/glance.db"   # same schema: saves one db_sync
   # WAL journal mode is REQUIRED: in the default rollback-journal mode keystone deadlocks on
   # itself (POST /v3/services -> 5 s -> "database is locked" -> 500), because a read
   # connection is still open while the write commits. The mode persists in the file.
-  local db
-  for db in "$OS_DIR/keystone/keystone.db" "$OS_DIR/glance1/glance.db" "$OS_DIR/glance2/glance.db"; do
-    sqlite3 "$db" 'PRAGMA journal_mode=WAL;' > /dev/null
-  done
+  sqlite_wal "$OS_DIR/keystone/keystone.db"
+}
 
-  log "start keystone, create the catalog"
-  start_keystone
-  wait_http "$KS_URL/v3" 60 "$OS_DIR/run/keystone.pid" \
-    "$OS_DIR/log/keystone-uwsgi.stdout" "$OS_DIR/log/keystone-uwsgi.log"
-  local auth
-  auth=$(jq -nc --arg p "$ADMIN_PASSWORD" '{auth: {
-    identity: {methods: ["password"], password: {user: {name: "admin", domain: {id: "default"}, password: $p}}},
-    scope: {project: {name: "admin", domain: {id: "default"}}}}}')
-  TOKEN=$(curl -sS -f -D - -o /dev/null "$KS_URL/v3/auth/tokens" -H 'Content-Type: application/json' \
-    -d "$auth" | awk 'tolower($1)=="x-subject-token:"{print $2}' | tr -d '\r')
-  [ -n "$TOKEN" ] || die "keystone issued no admin token (see $OS_DIR/log/keystone.log)"
-  local svc_project glance_user admin_role img_svc cmp_svc net_svc ident_svc i
+catalog() {
+  local svc_project admin_role ident_svc u id type name r
   ks POST /regions '{"region":{"id":"RegionTwo","description":"second region"}}' > /dev/null
   svc_project=$(ks POST /projects '{"project":{"name":"service","domain_id":"default","description":"service project"}}' | jq -r .project.id)
-  glance_user=$(ks POST /users "$(jq -nc --arg p "$GLANCE_PASSWORD" '{user: {name: "glance", domain_id: "default", password: $p}}')" | jq -r .user.id)
   admin_role=$(ks GET '/roles?name=admin' | jq -r '.roles[0].id')
-  ks PUT "/projects/$svc_project/users/$glance_user/roles/$admin_role" > /dev/null
-  img_svc=$(ks POST /services '{"service":{"type":"image","name":"glance","description":"OpenStack Image"}}' | jq -r .service.id)
-  cmp_svc=$(ks POST /services '{"service":{"type":"compute","name":"nova","description":"OpenStack Compute"}}' | jq -r .service.id)
-  net_svc=$(ks POST /services '{"service":{"type":"network","name":"neutron","description":"OpenStack Networking"}}' | jq -r .service.id)
+  for u in glance nova placement neutron; do
+    local pw=$SERVICE_PASSWORD
+    [ "$u" = glance ] && pw=$GLANCE_PASSWORD
+    id=$(ks POST /users "$(jq -nc --arg n "$u" --arg p "$pw" '{user: {name: $n, domain_id: "default", password: $p}}')" | jq -r .user.id)
+    ks PUT "/projects/$svc_project/users/$id/roles/$admin_role" > /dev/null
+  done
   ident_svc=$(ks GET '/services?type=identity' | jq -r '.services[0].id')
-  ep "$img_svc" RegionOne public "http://$H:$G1_PORT"
-  ep "$img_svc" RegionTwo public "http://$H:$G2_PORT"
-  # compute endpoints point at ports nobody serves here (no hypervisor): the emulator does
-  ep "$cmp_svc" RegionOne public "http://$H:$C1_PORT/v2.1"
-  ep "$cmp_svc" RegionTwo public "http://$H:$C2_PORT/v2.1"
-  # network endpoints too (unversioned, as Neutron's are): served by the emulator's compute-only mode
-  ep "$net_svc" RegionOne public "http://$H:$N1_PORT"
-  ep "$net_svc" RegionTwo public "http://$H:$N2_PORT"
   # glance's keystonemiddleware in RegionTwo looks for identity in RegionTwo (see above)
-  for i in public internal admin; do ep "$ident_svc" RegionTwo "$i" "$KS_URL/v3"; done
-  log "catalog done; pristine snapshot"
-  # stop keystone so the snapshot is consistent (SQLite files closed, WAL checkpointed)
-  stop_pid keystone
+  for u in public internal admin; do ep "$ident_svc" RegionTwo "$u" "$KS_URL/v3"; done
+  while read -r type name; do
+    id=$(ks POST /services "$(jq -nc --arg t "$type" --arg n "$name" '{service: {type: $t, name: $n}}')" | jq -r .service.id)
+    for r in 1 2; do
+      case $type in
+        image) u="http://$H:$(port G "$r")" ;;
+        compute) u="http://$H:$(port NV "$r")/v2.1" ;;
+        network) u="http://$H:$(port NT "$r")" ;;   # unversioned, as Neutron's are
+        placement) u="http://$H:$(port PL "$r")" ;;
+      esac
+      ep "$id" "$(region_name "$r")" public "$u"
+    done
+  done <<EOF
+image glance
+compute nova
+network neutron
+placement placement
+EOF
+}
+
+# The DB schemas: one sync per service, copied to region 2 where nothing in the DB names the
+# region (placement, neutron). Nova's API DB names its cells' DB paths and RabbitMQ vhost
+# (cell_mappings), so region 2 gets a copy with those two columns rewritten: the same result
+# as a second run of the four nova-manage commands, ~10 s faster.
+init_schemas() {
+  log "placement, neutron and nova db syncs"
+  placement-manage --config-file "$OS_DIR/etc/placement1/placement.conf" db sync
+  cp "$OS_DIR/placement1/placement.db" "$OS_DIR/placement2/placement.db"
+  # `neutron-db-manage upgrade heads` cannot run on SQLite: a Mitaka migration alters a
+  # constraint ("NotImplementedError: No support for ALTER of constraints in SQLite dialect").
+  # Neutron's own unit tests build their SQLite schema from the models instead: the same here,
+  # then the alembic heads are stamped, as if the migrations had run.
+  NEUTRON_DB="sqlite:///$OS_DIR/neutron1/neutron.db" /usr/bin/python3 -c 'import os, sqlalchemy
+from neutron.db.migration.models import head
+head.get_metadata().create_all(sqlalchemy.create_engine(os.environ["NEUTRON_DB"]))'
+  neutron-db-manage --config-file "$OS_DIR/etc/neutron1/neutron.conf" stamp heads > "$OS_DIR/log/neutron-db-manage.log" 2>&1 \
+    || { tail -n 30 "$OS_DIR/log/neutron-db-manage.log" >&2; die "neutron-db-manage stamp heads failed"; }
+  cp "$OS_DIR/neutron1/neutron.db" "$OS_DIR/neutron2/neutron.db"
+  local ncf=(--config-file "$OS_DIR/etc/nova1/nova.conf")
+  nova-manage "${ncf[@]}" api_db sync
+  nova-manage "${ncf[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$OS_DIR/nova1/nova_cell0.db"
+  nova-manage "${ncf[@]}" cell_v2 create_cell --name cell1 > /dev/null
+  nova-manage "${ncf[@]}" db sync
+  cp "$OS_DIR/nova1/"nova_{api,cell0,cell1}.db "$OS_DIR/nova2/"
+  sqlite3 "$OS_DIR/nova2/nova_api.db" "UPDATE cell_mappings SET
+    database_connection = replace(database_connection, '$OS_DIR/nova1/', '$OS_DIR/nova2/'),
+    transport_url = replace(transport_url, '/nova1', '/nova2');"
+  local r
+  for r in 1 2; do
+    sqlite_wal "$OS_DIR/placement$r/placement.db" "$OS_DIR/neutron$r/neutron.db" "$OS_DIR/nova$r/"nova_{api,cell0,cell1}.db
+  done
+}
+
+# Flavors as Nova's old defaults (m1.tiny .. m1.large, same ids), plus m1.nano with a 0 GB disk
+# (the server's disk then is the image's size: the case of min_disk checks).
+init_flavors() { # region number
+  local url name id ram disk vcpus
+  url="http://$H:$(port NV "$1")/v2.1/flavors"
+  while read -r id name ram disk vcpus; do
+    api POST "$url" "$(jq -nc --arg id "$id" --arg n "$name" --argjson ram "$ram" --argjson disk "$disk" --argjson v "$vcpus" \
+      '{flavor: {id: $id, name: $n, ram: $ram, disk: $disk, vcpus: $v}}')" > /dev/null
+  done <<EOF
+1 m1.tiny 512 1 1
+2 m1.small 2048 20 1
+3 m1.medium 4096 40 2
+4 m1.large 8192 80 4
+42 m1.nano 128 0 1
+EOF
+}
+
+# Networks as a small cloud has them: "private" (the tenant network, type local), "public"
+# (external, flat) and a router between them, so floating IPs can be associated with ports on
+# "private". Addresses are loopback ones: nothing here ever forwards, and a client that tries
+# one (an SSH wait) reaches nothing but this machine.
+init_networks() { # region number
+  local url priv pub psub router
+  url="http://$H:$(port NT "$1")/v2.0"
+  priv=$(api POST "$url/networks" '{"network":{"name":"private"}}' | jq -r .network.id)
+  psub=$(api POST "$url/subnets" "$(jq -nc --arg n "$priv" '{subnet: {name: "private-subnet", network_id: $n, ip_version: 4, cidr: "127.0.200.0/24", gateway_ip: "127.0.200.1", enable_dhcp: false}}')" | jq -r .subnet.id)
+  pub=$(api POST "$url/networks" '{"network":{"name":"public","router:external":true,"provider:network_type":"flat","provider:physical_network":"public"}}' | jq -r .network.id)
+  api POST "$url/subnets" "$(jq -nc --arg n "$pub" '{subnet: {name: "public-subnet", network_id: $n, ip_version: 4, cidr: "127.0.201.0/24", gateway_ip: "127.0.201.1", enable_dhcp: false}}')" > /dev/null
+  router=$(api POST "$url/routers" "$(jq -nc --arg n "$pub" '{router: {name: "router", external_gateway_info: {network_id: $n}}}')" | jq -r .router.id)
+  api PUT "$url/routers/$router/add_router_interface" "$(jq -nc --arg s "$psub" '{subnet_id: $s}')" > /dev/null
+}
+
+# Maps the (one) compute host of region R into cell1, once it has registered itself (its
+# compute_nodes row: read from the cell DB, as discover_hosts itself does).
+discover_hosts() {
+  local r=$1 i=0
+  until [ "$(sqlite3 "$OS_DIR/nova$r/nova_cell1.db" 'SELECT count(*) FROM compute_nodes WHERE deleted = 0;')" -ge 1 ]; do
+    i=$((i + 1)); [ "$i" -lt 300 ] || die "region $r's nova-compute registered no compute node within 60 s"
+    sleep 0.2
+  done
+  nova-manage --config-file "$OS_DIR/etc/nova$r/nova.conf" cell_v2 discover_hosts > /dev/null
+}
+
+STATE_DIRS=(keystone glance1 glance2 placement1 placement2 neutron1 neutron2 nova1 nova2)
+
+init_state() {
+  log "initialising state in $OS_DIR (first run: about 60 s)"
+  write_configs
+  init_keystone
+  glance-manage --config-file "$OS_DIR/etc/glance-api-r1.conf" db_sync
+  cp "$OS_DIR/glance1/glance.db" "$OS_DIR/glance2/glance.db"   # same schema: saves one db_sync
+  sqlite_wal "$OS_DIR/glance1/glance.db" "$OS_DIR/glance2/glance.db"
+  init_schemas
+  log "start keystone, create the catalog"
+  start_uwsgi keystone
+  wait_http "$KS_URL/v3" 60 keystone
+  admin_token
+  catalog
+  log "start everything, create flavors, networks; map the compute hosts"
+  start_all
+  local r
+  for r in 1 2; do
+    init_flavors "$r"
+    init_networks "$r"
+    discover_hosts "$r"
+  done
+  log "pristine snapshot"
+  # stop everything so the snapshot is consistent (SQLite files closed, WAL checkpointed)
+  stop_all
   rm -rf "$OS_DIR/pristine"; mkdir -p "$OS_DIR/pristine"
-  cp -a "$OS_DIR/keystone" "$OS_DIR/glance1" "$OS_DIR/glance2" "$OS_DIR/pristine/"
+  cp -a "${STATE_DIRS[@]/#/$OS_DIR/}" "$OS_DIR/pristine/"
 }
 
 # Endpoints and passwords are baked into the SQLite DBs, so the state is rebuilt when any of
 # them changes. Only a hash is kept, so the file holds no password.
 state_signature() {
-  printf '%s ' "$STATE_VERSION" "$H" "$KS_PORT" "$G1_PORT" "$G2_PORT" "$C1_PORT" "$C2_PORT" "$N1_PORT" "$N2_PORT" \
-    "$ADMIN_PASSWORD" "$GLANCE_PASSWORD" "$TOKEN_EXPIRATION" | sha256sum | cut -d' ' -f1
+  printf '%s ' "$STATE_VERSION" "$H" "$KS_PORT" "$G1_PORT" "$G2_PORT" "$NV1_PORT" "$NV2_PORT" \
+    "$NT1_PORT" "$NT2_PORT" "$PL1_PORT" "$PL2_PORT" "$RMQ_PORT" "$OS_DIR" \
+    "$ADMIN_PASSWORD" "$GLANCE_PASSWORD" "$SERVICE_PASSWORD" "$RABBIT_PASSWORD" "$TOKEN_EXPIRATION" \
+    | sha256sum | cut -d' ' -f1
 }
 
 do_start() {
   do_install
   # A start that fails half-way stops what it started: no stray daemons hold the ports.
-  trap 'rc=$?; if [ "$rc" != 0 ]; then log "start failed; stopping what it started"; do_stop; fi' EXIT
-  local sig
+  trap 'rc=$?; if [ "$rc" != 0 ]; then log "start failed; stopping what it started"; stop_all; fi' EXIT
+  local sig d
   sig=$(state_signature)
+  mkdir -p "$OS_DIR"/{etc,log,run}
+  # keep the previous run's logs as *.1 (for debugging), so logs do not grow without end
+  if ! pid_alive "$OS_DIR/run/keystone.pid"; then
+    for d in "$OS_DIR"/log/*.log "$OS_DIR"/log/*.stdout; do [ -f "$d" ] && mv -f "$d" "$d.1"; done
+  fi
   if [ ! -f "$OS_DIR/.initialised" ] || [ "$(cat "$OS_DIR/.initialised")" != "$sig" ]; then
-    do_stop
-    rm -rf "$OS_DIR"/{keystone,glance1,glance2,pristine} "$OS_DIR/.initialised"
+    stop_all
+    rm -rf "${STATE_DIRS[@]/#/$OS_DIR/}" "$OS_DIR/pristine" "$OS_DIR/.initialised"
     init_state
     echo "$sig" > "$OS_DIR/.initialised"
   else
     write_configs
     if [ "${OS_KEEP_STATE:-0}" != 1 ]; then
       # every start begins from the pristine cloud, even after a run that never stopped
-      do_stop
-      rm -rf "$OS_DIR"/{keystone,glance1,glance2}
-      cp -a "$OS_DIR/pristine/"{keystone,glance1,glance2} "$OS_DIR/"
+      stop_all
+      rm -rf "${STATE_DIRS[@]/#/$OS_DIR/}"
+      cp -a "${STATE_DIRS[@]/#/$OS_DIR/pristine/}" "$OS_DIR/"
     fi
   fi
   write_clouds_yaml
-  # keep the previous run's logs as *.1 (for debugging), so logs do not grow without end
-  local f
-  for f in "$OS_DIR"/log/*.log "$OS_DIR"/log/*.stdout; do
-    if [ -f "$f" ] && ! pid_alive "$OS_DIR/run/keystone.pid"; then mv -f "$f" "$f.1"; fi
-  done
-  # probe all ports before starting anything
-  pid_alive "$OS_DIR/run/keystone.pid" || port_free "$KS_PORT" KEYSTONE_PORT
-  pid_alive "$OS_DIR/run/glance-r1.pid" || port_free "$G1_PORT" GLANCE1_PORT
-  pid_alive "$OS_DIR/run/glance-r2.pid" || port_free "$G2_PORT" GLANCE2_PORT
-  start_keystone
-  start_glance 1
-  start_glance 2
-  wait_http "$KS_URL/v3" 60 "$OS_DIR/run/keystone.pid" \
-    "$OS_DIR/log/keystone-uwsgi.stdout" "$OS_DIR/log/keystone-uwsgi.log"
-  wait_http "http://$H:$G1_PORT/healthcheck" 60 "$OS_DIR/run/glance-r1.pid" \
-    "$OS_DIR/log/glance-api-r1.stdout" "$OS_DIR/log/glance-api-r1.log"
-  wait_http "http://$H:$G2_PORT/healthcheck" 60 "$OS_DIR/run/glance-r2.pid" \
-    "$OS_DIR/log/glance-api-r2.stdout" "$OS_DIR/log/glance-api-r2.log"
-  log "up: keystone $KS_URL/v3  glance RegionOne http://$H:$G1_PORT  RegionTwo http://$H:$G2_PORT"
+  start_all
+  log "up: keystone $KS_URL/v3; RegionOne: glance :$G1_PORT nova :$NV1_PORT neutron :$NT1_PORT placement :$PL1_PORT; RegionTwo: glance :$G2_PORT nova :$NV2_PORT neutron :$NT2_PORT placement :$PL2_PORT"
   log "credentials: OS_CLIENT_CONFIG_FILE=$OS_DIR/clouds.yaml OS_CLOUD=local  (or: source $OS_DIR/openrc)"
   trap - EXIT
 }
 
-do_stop() {
-  stop_pid glance-r1; stop_pid glance-r2; stop_pid keystone
-}
-
 do_status() {
   local n
-  for n in keystone glance-r1 glance-r2; do
+  for n in "${DAEMONS[@]}"; do
     if pid_alive "$OS_DIR/run/$n.pid"; then echo "$n running pid $(cat "$OS_DIR/run/$n.pid")"; else echo "$n stopped"; fi
   done
-  echo "keystone $KS_URL/v3  glance RegionOne http://$H:$G1_PORT  RegionTwo http://$H:$G2_PORT"
+  echo "keystone $KS_URL/v3"
+  echo "RegionOne: glance http://$H:$G1_PORT  nova http://$H:$NV1_PORT/v2.1  neutron http://$H:$NT1_PORT  placement http://$H:$PL1_PORT"
+  echo "RegionTwo: glance http://$H:$G2_PORT  nova http://$H:$NV2_PORT/v2.1  neutron http://$H:$NT2_PORT  placement http://$H:$PL2_PORT"
 }
 
 do_env() {
@@ -462,21 +1003,26 @@ OS_DIR $OS_DIR
 KEYSTONE_URL $KS_URL/v3
 GLANCE_REGIONONE_URL http://$H:$G1_PORT
 GLANCE_REGIONTWO_URL http://$H:$G2_PORT
+NOVA_REGIONONE_URL http://$H:$NV1_PORT/v2.1
+NOVA_REGIONTWO_URL http://$H:$NV2_PORT/v2.1
+NEUTRON_REGIONONE_URL http://$H:$NT1_PORT
+NEUTRON_REGIONTWO_URL http://$H:$NT2_PORT
 COMPUTE_REGIONONE_URL http://$H:$C1_PORT/v2.1
 COMPUTE_REGIONTWO_URL http://$H:$C2_PORT/v2.1
 NETWORK_REGIONONE_URL http://$H:$N1_PORT
 NETWORK_REGIONTWO_URL http://$H:$N2_PORT
 OS_CLIENT_CONFIG_FILE $OS_DIR/clouds.yaml
 OS_CLOUD local
+OS_CLOUD_EMULATED_COMPUTE local-emulated-compute
 EOF
 }
 
 case "${1:-start}" in
   install) do_install ;;
   start) do_start ;;
-  stop) do_stop ;;
+  stop) stop_all ;;
   status) do_status ;;
   env) do_env ;;
-  reset) do_stop; rm -rf "$OS_DIR" ;;
+  reset) stop_all; rm -rf "$OS_DIR" ;;
   *) echo "usage: $0 [install|start|stop|status|env|reset]" >&2; exit 2 ;;
 esac
