@@ -1,7 +1,7 @@
 // Turns one raw cloud entry (clouds.yaml + secure.yaml, or the OS_* variables) into a CloudConfig.
 import { ConfigError } from '../errors.js';
 import { isHttpUrl } from '../http-url.js';
-import type { ApplicationCredentialAuth, CloudAuth, CloudConfig, PasswordAuth, TokenAuth } from './types.js';
+import { OVERRIDABLE_SERVICES, type ApplicationCredentialAuth, type CloudAuth, type CloudConfig, type EndpointOverrides, type PasswordAuth, type ServiceEndpoints, type TokenAuth } from './types.js';
 import type { KeyPath } from './yaml-file.js';
 
 /** How to name places and keys of one cloud entry in messages, wherever it came from. */
@@ -98,8 +98,9 @@ export function normalizeCloud(
   const value = (path: KeyPath): unknown => {
     let v: unknown = entry;
     for (const seg of path) {
-      if (!isRecord(v)) return undefined;
-      v = v[seg as string];
+      if (typeof seg === 'number' && Array.isArray(v)) v = v[seg];
+      else if (isRecord(v)) v = v[seg as string];
+      else return undefined;
     }
     return v;
   };
@@ -256,6 +257,28 @@ export function normalizeCloud(
   // `regions` is checked even when region_name wins, so a malformed list never passes unnoticed.
   const listedRegion = firstRegion(value(['regions']), place, fail);
   const regionName = str(['region_name']) ?? listedRegion;
+  const overridesAt = (base: KeyPath): ServiceEndpoints => {
+    const out: ServiceEndpoints = {};
+    for (const type of OVERRIDABLE_SERVICES) {
+      const path = [...base, `${type}_endpoint_override`];
+      const url = str(path);
+      if (url === undefined) continue;
+      if (!isHttpUrl(url)) fail(path, `${cloud}: ${place.key(path)} is not an http(s) URL`);
+      out[type] = url;
+    }
+    return out;
+  };
+  const endpointOverrides: EndpointOverrides = { cloud: overridesAt([]), regions: {} };
+  const regionList = value(['regions']);
+  if (Array.isArray(regionList)) {
+    regionList.forEach((r, i) => {
+      if (!isRecord(r) || typeof r.name !== 'string' || r.values === undefined) return;
+      if (!isRecord(r.values)) fail(['regions', i, 'values'], `${place.key(['regions', i, 'values'])}: expected a mapping, not ${kindOf(r.values)}`);
+      const found = overridesAt(['regions', i, 'values']);
+      if (Object.keys(found).length > 0) endpointOverrides.regions[r.name] = found;
+    });
+  }
+  const hasOverrides = Object.keys(endpointOverrides.cloud).length > 0 || Object.keys(endpointOverrides.regions).length > 0;
   const cacert = str(['cacert']);
   const verify = bool(['verify']);
   const insecure = bool(['insecure']);
@@ -266,6 +289,7 @@ export function normalizeCloud(
     auth: dropUndefined(auth),
     interface: iface,
     ...(regionName !== undefined ? { regionName } : {}),
+    ...(hasOverrides ? { endpointOverrides } : {}),
     ...(cacert !== undefined ? { cacert } : {}),
     insecure: verify === false || insecure === true,
     source: place.source,

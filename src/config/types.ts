@@ -43,6 +43,17 @@ export interface TokenAuth {
 
 export type CloudAuth = PasswordAuth | ApplicationCredentialAuth | TokenAuth;
 
+/** Service types whose endpoint a cloud entry may override (openstacksdk's `<type>_endpoint_override`). */
+export const OVERRIDABLE_SERVICES = ['compute', 'network', 'image'] as const;
+export type OverridableService = (typeof OVERRIDABLE_SERVICES)[number];
+export type ServiceEndpoints = Partial<Record<OverridableService, string>>;
+
+/** Endpoints used instead of the catalog's: cloud-wide, and per region (`regions: [{name, values}]`), the region's first. */
+export interface EndpointOverrides {
+  cloud: ServiceEndpoints;
+  regions: Record<string, ServiceEndpoints>;
+}
+
 export interface CloudConfig {
   /** The cloud's name in clouds.yaml, or "envvars" for the OS_* variables. */
   name: string;
@@ -51,6 +62,8 @@ export interface CloudConfig {
   interface: 'public' | 'internal' | 'admin';
   /** region_name / OS_REGION_NAME, if set (informational: the manifest lists regions). */
   regionName?: string;
+  /** `<type>_endpoint_override` keys, when the entry has any. */
+  endpointOverrides?: EndpointOverrides;
   /** PEM CA bundle path (cacert / OS_CACERT). */
   cacert?: string;
   /** verify: false / insecure: true → TLS certificates not checked. */

@@ -1,8 +1,8 @@
 // One connection per cloud: its HTTP agent (keep-alive), its Keystone session, and per-region service clients.
-import type { CloudConfig } from '../config/types.js';
+import type { CloudConfig, OverridableService } from '../config/types.js';
 import type { Redactor } from '../redact.js';
 import { KeystoneSession } from './auth.js';
-import { findEndpoint, imageApiFor } from './catalog.js';
+import { findEndpoint, imageApiFor, imageV2Base, type Catalog, type ImageApi } from './catalog.js';
 import { ComputeClient, proxyHeaders } from './compute.js';
 import { GlanceClient, type GlanceImage } from './glance.js';
 import { HttpClient, type RetryPolicy } from './http.js';
@@ -57,11 +57,28 @@ export class CloudConnection {
     this.session = new KeystoneSession(cloud, this.http, opts.now ? { now: opts.now } : {});
   }
 
+  /** The cloud entry's `<type>_endpoint_override` for a region (its own first, then the cloud-wide one). */
+  private override(type: OverridableService, region: string): string | undefined {
+    const o = this.cloud.endpointOverrides;
+    return o?.regions[region]?.[type] ?? o?.cloud[type];
+  }
+
+  /** A service's URL in a region: the override, else the catalog's endpoint. */
+  private endpoint(catalog: Catalog, type: OverridableService, region: string): string | undefined {
+    return this.override(type, region) ?? findEndpoint(catalog, { type, region, interface: this.cloud.interface });
+  }
+
+  private imageApi(catalog: Catalog, region: string): ImageApi {
+    const image = this.override('image', region);
+    if (image) return { kind: 'glance', url: imageV2Base(image) };
+    return imageApiFor(catalog, { cloud: this.cloud.name, region }, this.cloud.interface);
+  }
+
   /** The image API of a region: Glance, or the compute proxy when the catalog has no image service there. */
   async imageReader(region: string, signal?: AbortSignal): Promise<ImageReader> {
     const token = await this.session.token(signal);
     const target = { cloud: this.cloud.name, region };
-    const api = imageApiFor(token.catalog, target, this.cloud.interface);
+    const api = this.imageApi(token.catalog, region);
     if (api.kind === 'glance') {
       const glance = new GlanceClient(new ServiceClient(this.session, this.http, api.url, target));
       return { via: 'glance', listByNames: (n, s) => glance.listByNames(n, s) };
@@ -74,14 +91,14 @@ export class CloudConnection {
   async buildServices(region: string, signal?: AbortSignal): Promise<BuildServices> {
     const token = await this.session.token(signal);
     const target = { cloud: this.cloud.name, region };
-    const api = imageApiFor(token.catalog, target, this.cloud.interface);
+    const api = this.imageApi(token.catalog, region);
     if (api.kind !== 'glance') {
       throw new CatalogError(`${this.cloud.name}/${region}: building needs an image service (Glance) in the catalog; this region offers only the compute images proxy`);
     }
     const iface = this.cloud.interface;
-    const compute = findEndpoint(token.catalog, { type: 'compute', region, interface: iface });
+    const compute = this.endpoint(token.catalog, 'compute', region);
     if (!compute) throw new CatalogError(`${this.cloud.name}/${region}: building needs a compute service (Nova) in the catalog, and there is no ${iface} compute endpoint in region "${region}"`);
-    const network = findEndpoint(token.catalog, { type: 'network', region, interface: iface });
+    const network = this.endpoint(token.catalog, 'network', region);
     const svc = (url: string) => new ServiceClient(this.session, this.http, url, target);
     return {
       glance: new GlanceClient(svc(api.url)),

@@ -449,6 +449,63 @@ describe('connection settings', () => {
   });
 });
 
+describe('endpoint overrides', () => {
+  it('reads <type>_endpoint_override cloud-wide and per region (regions[].values), ignoring other services', async () => {
+    await fx.write(
+      join(fx.cwd, 'clouds.yaml'),
+      yaml`
+        clouds:
+          o:
+            auth: {auth_url: "https://k/v3", user_id: u, password: pw-o}
+            image_endpoint_override: https://glance.example
+            volume_endpoint_override: https://cinder.example
+            regions:
+              - R0
+              - name: R1
+                values:
+                  compute_endpoint_override: http://127.0.0.1:18774/v2.1
+                  network_endpoint_override: http://127.0.0.1:19696
+              - name: R2
+          plain:
+            auth: {auth_url: "https://k/v3", user_id: u, password: pw-p}
+      `,
+    );
+    const [o, plain] = await resolveClouds(['o', 'plain'], fx.opts());
+    expect(o?.endpointOverrides).toEqual({
+      cloud: { image: 'https://glance.example' },
+      regions: { R1: { compute: 'http://127.0.0.1:18774/v2.1', network: 'http://127.0.0.1:19696' } },
+    });
+    expect(o?.regionName).toBe('R0');
+    expect(plain).not.toHaveProperty('endpointOverrides');
+  });
+
+  it('an override that is not an http(s) URL, or values that are not a mapping, name their line', async () => {
+    await fx.write(
+      join(fx.cwd, 'clouds.yaml'),
+      yaml`
+        clouds:
+          bad:
+            auth: {auth_url: "https://k/v3", user_id: u, password: pw-b}
+            regions:
+              - name: R1
+                values:
+                  compute_endpoint_override: 127.0.0.1:18774
+          list:
+            auth: {auth_url: "https://k/v3", user_id: u, password: pw-l}
+            regions:
+              - name: R1
+                values: [compute]
+      `,
+    );
+    expect((await rejection(resolveCloud('bad', fx.opts()))).message).toBe(
+      'clouds.yaml:7: cloud "bad": clouds.bad.regions.0.values.compute_endpoint_override is not an http(s) URL',
+    );
+    expect((await rejection(resolveCloud('list', fx.opts()))).message).toBe(
+      'clouds.yaml:12: clouds.list.regions.0.values: expected a mapping, not a list',
+    );
+  });
+});
+
 describe('errors', () => {
   const write = (text: string): Promise<string> => fx.write(join(fx.cwd, 'clouds.yaml'), text);
 
