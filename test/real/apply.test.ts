@@ -1,4 +1,4 @@
-// `imagesync apply` against the real Keystone + two Glance regions, with the emulator as compute (Nova, Neutron).
+// `imagesync apply` against the real Keystone + two Glance regions, with the emulator as compute (Nova, Neutron) through the clouds.yaml endpoint overrides.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,25 +16,15 @@ const REGIONS: RegionName[] = ['RegionOne', 'RegionTwo'];
 let co: ComputeOnly;
 let dir: string;
 
-async function networkUrls(token: string): Promise<Record<RegionName, string>> {
-  const res = await request(`${tier.authUrl}/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token, accept: 'application/json' } });
-  const catalog = ((await res.body.json()) as { token: { catalog: Array<{ type: string; endpoints: Array<{ region_id: string; interface: string; url: string }> }> } }).token.catalog;
-  const net = catalog.find((s) => s.type === 'network');
-  if (!net) throw new Error('the real catalog has no network service: re-initialise the tier (scripts/openstack-loopback.sh reset)');
-  const url = (r: string) => net.endpoints.find((e) => e.region_id === r && e.interface === 'public')!.url;
-  return { RegionOne: url('RegionOne'), RegionTwo: url('RegionTwo') };
-}
-
 beforeAll(async () => {
   await deleteAllImages(tier);
   const token = await adminToken(tier);
   for (const r of REGIONS) await createImage(tier, r, { name: 'debian-12', status: 'active', data: EMPTY_TAR, properties: { default_user: 'debian' } }, token);
-  const net = await networkUrls(token);
   const port = (u: string) => Number(new URL(u).port);
   co = await startComputeOnly({
     keystoneUrl: tier.authUrl,
     regions: Object.fromEntries(
-      REGIONS.map((r) => [r, { computePort: port(tier.compute[r]), networkPort: port(net[r]), glanceUrl: tier.glance[r] }]),
+      REGIONS.map((r) => [r, { computePort: port(tier.compute[r]), networkPort: port(tier.network[r]), glanceUrl: tier.glance[r] }]),
     ),
     knobs: { bootDelayMs: 50, consoleDelayMs: 0, snapshotDelayMs: 0 },
   });
@@ -44,7 +34,7 @@ beforeAll(async () => {
   await writeFile(
     join(dir, 'images.manifest.json'),
     JSON.stringify({
-      targets: [{ cloud: 'local', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }],
+      targets: [{ cloud: tier.emulatedComputeCloud, regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }],
       images: [
         {
           name: 'real-web',

@@ -50,13 +50,7 @@ describe('compute-only emulator beside the real tier', () => {
   beforeAll(async () => {
     await deleteAllImages(tier);
     token = await adminToken(tier);
-    // The network endpoints come from the real catalog, as a client would find them.
-    const res = await request(`${tier.authUrl}/auth/tokens`, { headers: { 'x-auth-token': token, 'x-subject-token': token, accept: 'application/json' } });
-    const catalog = ((await res.body.json()) as any).token.catalog as Array<{ type: string; endpoints: Array<{ region_id: string; interface: string; url: string }> }>;
-    const net = catalog.find((s) => s.type === 'network');
-    if (!net) throw new Error('the real catalog has no network service: re-initialise the tier (scripts/openstack-loopback.sh reset)');
-    const url = (region: string): string => net.endpoints.find((e) => e.region_id === region && e.interface === 'public')?.url as string;
-    network = { RegionOne: url('RegionOne'), RegionTwo: url('RegionTwo') };
+    network = tier.network;
     const port = (u: string): number => Number(new URL(u).port);
     co = await startComputeOnly({
       keystoneUrl: tier.authUrl,

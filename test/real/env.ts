@@ -1,4 +1,4 @@
-// What the real Keystone + Glance tier hands to the tests (provided by global-setup.ts).
+// What the real OpenStack tier (Keystone, Glance, Nova, Neutron) hands to the tests (provided by global-setup.ts).
 import { inject } from 'vitest';
 
 export interface RealTier {
@@ -6,11 +6,20 @@ export interface RealTier {
   authUrl: string;
   /** Glance endpoint (no /v2) per region, as the catalog lists it. */
   glance: { RegionOne: string; RegionTwo: string };
-  /** Compute endpoints in the catalog; nothing serves them unless a test starts the emulator there. */
+  /** The real nova-api per region (ends in /v2.1), as the catalog lists it. */
+  nova: { RegionOne: string; RegionTwo: string };
+  /** The real neutron-server per region (unversioned), as the catalog lists it. */
+  neutron: { RegionOne: string; RegionTwo: string };
+  /** Where tests start the emulator's compute-only server (ends in /v2.1): not in the catalog, reached through `emulatedComputeCloud`. */
   compute: { RegionOne: string; RegionTwo: string };
-  /** clouds.yaml (mode 0600) with the cloud `cloudName`, admin credentials, region RegionOne. */
+  /** Where the emulator's compute-only server serves Neutron (unversioned). */
+  network: { RegionOne: string; RegionTwo: string };
+  /** clouds.yaml (mode 0600) with the clouds `cloudName` and `emulatedComputeCloud`, admin credentials. */
   cloudsYaml: string;
+  /** Everything real: Keystone, Glance, Nova, Neutron; region RegionOne by default. */
   cloudName: 'local';
+  /** The same Keystone and Glance, with compute and network of each region overridden to `compute` / `network`. */
+  emulatedComputeCloud: 'local-emulated-compute';
   username: 'admin';
   projectName: 'admin';
   /** The admin password of this throwaway test cloud. */

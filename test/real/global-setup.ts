@@ -1,4 +1,4 @@
-// vitest globalSetup of the `real` project: starts the real Keystone + 2x Glance tier from its pristine state and provides its URLs.
+// vitest globalSetup of the `real` project: starts the real OpenStack tier (Keystone, 2x Glance, Nova, Neutron) from its pristine state and provides its URLs.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import type { RealTier } from './env.js';
 
 const scriptPath = fileURLToPath(new URL('../../scripts/openstack-loopback.sh', import.meta.url));
 const scriptShown = 'bash scripts/openstack-loopback.sh';
-// A first start on a bare machine installs ~240 Debian packages (~60 s) and initialises (~20 s).
+// A first start on a bare machine installs ~350 Debian packages (~2 min) and initialises (~2-4 min on a busy machine).
 const startTimeoutMs = 15 * 60_000;
 const stopTimeoutMs = 60_000;
 const tailLines = 40;
@@ -78,7 +78,7 @@ function runScript(args: string[], timeoutMs: number): Promise<ScriptResult> {
 function failure(command: string, r: ScriptResult, osDir: string): Error {
   const how = r.signal ? `was killed (${r.signal}, timeout or signal)` : `failed (exit ${r.code})`;
   return new Error(
-    `test/real/global-setup.ts: '${scriptShown} ${command}' ${how}; the real tier needs Keystone + Glance: ` +
+    `test/real/global-setup.ts: '${scriptShown} ${command}' ${how}; the real tier needs Keystone, Glance, Nova, Neutron: ` +
       `fix the cause below and retry, or run the script by hand (logs in ${osDir}/log)\n` +
       `--- last ${tailLines} lines of its output ---\n${r.tail}`,
   );
@@ -91,8 +91,14 @@ async function readTierEnv(): Promise<Omit<RealTier, 'password'>> {
     'KEYSTONE_URL',
     'GLANCE_REGIONONE_URL',
     'GLANCE_REGIONTWO_URL',
+    'NOVA_REGIONONE_URL',
+    'NOVA_REGIONTWO_URL',
+    'NEUTRON_REGIONONE_URL',
+    'NEUTRON_REGIONTWO_URL',
     'COMPUTE_REGIONONE_URL',
     'COMPUTE_REGIONTWO_URL',
+    'NETWORK_REGIONONE_URL',
+    'NETWORK_REGIONTWO_URL',
     'OS_CLIENT_CONFIG_FILE',
   ] as const;
   const r = await new Promise<string>((resolve, reject) => {
@@ -118,9 +124,13 @@ async function readTierEnv(): Promise<Omit<RealTier, 'password'>> {
     osDir: get('OS_DIR'),
     authUrl: get('KEYSTONE_URL'),
     glance: { RegionOne: get('GLANCE_REGIONONE_URL'), RegionTwo: get('GLANCE_REGIONTWO_URL') },
+    nova: { RegionOne: get('NOVA_REGIONONE_URL'), RegionTwo: get('NOVA_REGIONTWO_URL') },
+    neutron: { RegionOne: get('NEUTRON_REGIONONE_URL'), RegionTwo: get('NEUTRON_REGIONTWO_URL') },
     compute: { RegionOne: get('COMPUTE_REGIONONE_URL'), RegionTwo: get('COMPUTE_REGIONTWO_URL') },
+    network: { RegionOne: get('NETWORK_REGIONONE_URL'), RegionTwo: get('NETWORK_REGIONTWO_URL') },
     cloudsYaml: get('OS_CLIENT_CONFIG_FILE'),
     cloudName: 'local',
+    emulatedComputeCloud: 'local-emulated-compute',
     username: 'admin',
     projectName: 'admin',
   };
@@ -138,7 +148,7 @@ async function readPassword(cloudsYaml: string, cloudName: string): Promise<stri
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const base = await readTierEnv();
-  // A missing or broken Keystone/Glance is a failure of the run, never a reason to skip.
+  // A missing or broken service is a failure of the run, never a reason to skip.
   const started = await runScript(['start'], startTimeoutMs);
   if (started.code !== 0) throw failure('start', started, base.osDir);
 
