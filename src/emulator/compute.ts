@@ -38,6 +38,8 @@ export interface ComputeKnobs {
   nextSnapshotKilled: boolean;
   /** One-shot: the next server's console shows the fingerprints of other keys (a mix-up or a man in the middle). */
   nextForgedHostKeys: boolean;
+  /** Nova's [api] max_limit: the most servers one listing page holds (real default 1000). */
+  serversMaxLimit: number;
 }
 
 export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
@@ -49,6 +51,7 @@ export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
   nextServerError: null,
   nextSnapshotKilled: false,
   nextForgedHostKeys: false,
+  serversMaxLimit: 1000,
 };
 
 export function checkComputeKnobs(o: Partial<ComputeKnobs>): void {
@@ -557,6 +560,11 @@ export class ComputeRegion {
     }
     server.bootMs = performance.now() - started;
     if (this.closed || server.deletedAtMs !== null) await server.sandbox?.stop();
+  }
+
+  /** The page cap of server listings (the serversMaxLimit knob). */
+  get serversMaxLimit(): number {
+    return this.env.knobs().serversMaxLimit;
   }
 
   listServers(projectId: string): ServerRecord[] {

@@ -42,8 +42,20 @@ function bad(message: string): ComputeError {
   return new ComputeError(400, message);
 }
 
+/** Python's repr of a JSON value: how Nova's schema validation quotes the offending value. */
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return String(v);
+}
+
 export function invalid(field: string, value: unknown, problem: string): ComputeError {
-  return bad(`Invalid input for field/attribute ${field}. Value: ${JSON.stringify(value)}. ${problem}`);
+  return bad(`Invalid input for field/attribute ${field}. Value: ${pyRepr(value)}. ${problem}`);
 }
 
 export async function jsonBody(ctx: RouteContext): Promise<unknown> {
@@ -113,12 +125,12 @@ async function createKeypair(compute: ComputeRegion, call: ComputeCall): Promise
   }
   let type: 'ssh' | 'x509' = 'ssh';
   if (k.type !== undefined) {
-    if (!atLeast(v, 2)) throw bad("Invalid input for field/attribute keypair. Additional properties are not allowed ('type' was unexpected)");
+    if (!atLeast(v, 2)) throw invalid('keypair', k, "Additional properties are not allowed ('type' was unexpected)");
     if (k.type !== 'ssh' && k.type !== 'x509') throw invalid('type', k.type, "'type' must be one of ['ssh', 'x509']");
     type = k.type;
   }
   if (k.user_id !== undefined && !atLeast(v, 10)) {
-    throw bad("Invalid input for field/attribute keypair. Additional properties are not allowed ('user_id' was unexpected)");
+    throw invalid('keypair', k, "Additional properties are not allowed ('user_id' was unexpected)");
   }
   let generated: GeneratedKeyPair | undefined;
   if (k.public_key === undefined) {
@@ -265,7 +277,7 @@ function parseCreateServer(body: unknown, v: Microversion): CreateServerRequest 
   }
   let tags: string[] = [];
   if (s.tags !== undefined) {
-    if (!atLeast(v, 52)) throw bad("Invalid input for field/attribute server. Additional properties are not allowed ('tags' was unexpected)");
+    if (!atLeast(v, 52)) throw invalid('server', s, "Additional properties are not allowed ('tags' was unexpected)");
     tags = parseTags(s.tags);
   }
   const securityGroups: string[] = [];
@@ -327,22 +339,36 @@ function listServers(compute: ComputeRegion, links: NovaLinks, call: ComputeCall
       servers = servers.filter((s) => s.keyName === val);
     }
   }
+  // Nova caps every page at [api] max_limit, asked for or not, and names the next page in
+  // servers_links whenever a page came back full (so a full last page links to an empty one).
   const limitPair = call.ctx.pairs.find(([k]) => k === 'limit');
+  let limit = compute.serversMaxLimit;
   if (limitPair) {
     const n = Number(limitPair[1]);
     if (!Number.isInteger(n) || n < 0) throw bad('limit param must be an integer');
-    const marker = call.ctx.pairs.find(([k]) => k === 'marker')?.[1];
-    let start = 0;
-    if (marker !== undefined) {
-      const i = servers.findIndex((s) => s.id === marker);
-      if (i < 0) throw bad(`marker [${marker}] not found`);
-      start = i + 1;
-    }
-    servers = servers.slice(start, start + n);
+    limit = Math.min(n, limit);
   }
-  return jsonReply(200, {
+  const marker = call.ctx.pairs.find(([k]) => k === 'marker')?.[1];
+  let start = 0;
+  if (marker !== undefined) {
+    const i = servers.findIndex((s) => s.id === marker);
+    if (i < 0) throw bad(`marker [${marker}] not found`);
+    start = i + 1;
+  }
+  servers = servers.slice(start, start + limit);
+  const key = detail ? 'servers/detail' : 'servers';
+  const page: Record<string, unknown> = {
     servers: servers.map((s) => (detail ? serverView(compute, links, s, v) : { id: s.id, links: serverLinks(links, s.id), name: s.name })),
-  });
+  };
+  const last = servers[servers.length - 1];
+  if (last && servers.length === limit) {
+    // As Nova's _get_next_link: the request's parameters sorted by name, marker replaced or appended.
+    const pairs = [...call.ctx.pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const q = new URLSearchParams(pairs.map(([k, val]): [string, string] => [k, k === 'marker' ? last.id : val]));
+    if (marker === undefined) q.append('marker', last.id);
+    page.servers_links = [{ rel: 'next', href: `${links.computeUrl}/${key}?${q}` }];
+  }
+  return jsonReply(200, page);
 }
 
 function parseLength(value: unknown): number | undefined {

@@ -3,6 +3,9 @@ import { HttpError, ImagesyncError, ResponseError } from '../errors.js';
 import type { HttpResponse } from './http.js';
 import type { ServiceClient } from './service.js';
 
+/** A servers_links chain longer than this is a loop, not a listing. */
+const MAX_SERVER_PAGES = 10_000;
+
 /** The newest microversion this client was written and tested against. */
 export const NOVA_MAX_MICROVERSION = '2.96';
 
@@ -196,14 +199,33 @@ export class NovaClient {
     return list.filter((s) => s.name === name && s.metadata?.imagesync_run === runId);
   }
 
-  /** Servers whose name matches the (Nova regex) filter; detail view. */
+  /**
+   * Servers whose name matches the (Nova regex) filter; detail view. Every page: Nova caps each
+   * at its [api] max_limit (1000 by default, often less) and names the next in servers_links.
+   */
   async listServers(query: { name?: string; tags?: string[] } = {}, signal?: AbortSignal): Promise<Server[]> {
     const q = new URLSearchParams();
     if (query.name) q.set('name', query.name);
     const v = await this.microversion(signal);
     if (query.tags?.length && mvAtLeast(v, 26)) q.set('tags', query.tags.join(','));
-    const res = await this.call('GET', `servers/detail${q.size ? `?${q}` : ''}`, [200], undefined, signal);
-    return this.body<Server[]>(res, 'servers', 'GET /servers/detail');
+    let path = `servers/detail${q.size ? `?${q}` : ''}`;
+    const all: Server[] = [];
+    const followed = new Set<string>();
+    for (;;) {
+      const res = await this.call('GET', path, [200], undefined, signal);
+      const page = this.body<Server[]>(res, 'servers', 'GET /servers/detail');
+      all.push(...page);
+      const links = res.json<{ servers_links?: Array<{ rel?: unknown; href?: unknown }> }>().servers_links;
+      const next = Array.isArray(links) ? links.find((l) => l?.rel === 'next')?.href : undefined;
+      if (typeof next !== 'string' || page.length === 0) return all;
+      if (followed.has(next) || followed.size >= MAX_SERVER_PAGES) {
+        throw new ResponseError(`${this.where}: Nova's servers_links go round in circles (${next} again, after ${followed.size} pages)${res.requestId ? ` (request ${res.requestId})` : ''}`, {
+          method: 'GET', url: path, status: res.status, requestId: res.requestId, target: this.service.target,
+        });
+      }
+      followed.add(next);
+      path = next;
+    }
   }
 
   /** Delete; an already-missing server counts as deleted. */

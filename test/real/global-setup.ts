@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { TestProject } from 'vitest/node';
 import type { RealTier } from './env.js';
+import { SERVERS_PAGE_CAP } from '../contract/compute-suite.js';
 
 const scriptPath = fileURLToPath(new URL('../../scripts/openstack-loopback.sh', import.meta.url));
 const scriptShown = 'bash scripts/openstack-loopback.sh';
@@ -27,8 +28,8 @@ interface ScriptResult {
 function runScript(args: string[], timeoutMs: number): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [scriptPath, ...args], {
-      // A low page cap so that pagination against the real Glance is exercised by every listing.
-      env: { GLANCE_API_LIMIT_MAX: '20', ...process.env },
+      // Low page caps so that pagination against the real Glance and Nova is exercised by every listing.
+      env: { GLANCE_API_LIMIT_MAX: '20', NOVA_API_MAX_LIMIT: String(SERVERS_PAGE_CAP), ...process.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
