@@ -52,7 +52,7 @@
 set -euo pipefail
 
 # Bump when the initialisation changes, so existing state directories are rebuilt.
-STATE_VERSION=2
+STATE_VERSION=3
 
 OS_DIR=${OS_DIR:-/tmp/imagesync-openstack}
 H=${OS_HOST:-127.0.0.1}
@@ -79,6 +79,12 @@ RABBIT_PASSWORD=${RABBIT_PASSWORD:-rabbit-secret}
 TOKEN_EXPIRATION=${TOKEN_EXPIRATION:-3600}
 KS_URL="http://$H:$KS_PORT"
 REGIONS=(RegionOne RegionTwo)
+# SQLite's busy timeout (s) for the DBs several processes write at once (nova-api, -conductor,
+# -scheduler share the API and cell DBs; neutron-server's API and RPC workers share its DB).
+# pysqlite's default of 5 s is not enough on a busy 2-CPU machine: nova-conductor failed a
+# compute's state report, and once a boot ("sqlite3.OperationalError: database is locked").
+# SQLAlchemy passes ?timeout= on to sqlite3.connect. WAL (see init_keystone) is needed too.
+SQLITE_TIMEOUT=60
 # nova-compute's host name. It is also the port binding host Nova asks Neutron for, and
 # Neutron's in-tree "test" ML2 mechanism driver binds ports (vif_type ovs, status ACTIVE) on a
 # host of exactly this name, and on no other: see write_neutron_config.
@@ -378,7 +384,7 @@ debug = false
 [api]
 auth_strategy = keystone
 [placement_database]
-connection = sqlite:///$OS_DIR/placement$r/placement.db
+connection = sqlite:///$OS_DIR/placement$r/placement.db?timeout=$SQLITE_TIMEOUT
 EOF
     authtoken_section placement "$region"
   } | write_private "$OS_DIR/etc/placement$r/placement.conf"
@@ -420,7 +426,7 @@ notify_nova_on_port_data_changes = true
 dhcp_agent_notification = false
 allow_overlapping_ips = true
 [database]
-connection = sqlite:///$OS_DIR/neutron$r/neutron.db
+connection = sqlite:///$OS_DIR/neutron$r/neutron.db?timeout=$SQLITE_TIMEOUT
 [ml2]
 type_drivers = flat,local
 tenant_network_types = local
@@ -467,10 +473,16 @@ heal_instance_info_cache_interval = -1
 auth_strategy = keystone
 # the page cap of GET /servers (the tests may lower it to exercise servers_links)
 max_limit = ${NOVA_API_MAX_LIMIT:-1000}
+[quota]
+# a test cloud: the contract suite and the tests boot more than the default 10 instances / 20
+# cores / 50 GB of RAM between two cleanups
+instances = -1
+cores = -1
+ram = -1
 [api_database]
-connection = sqlite:///$OS_DIR/nova$r/nova_api.db
+connection = sqlite:///$OS_DIR/nova$r/nova_api.db?timeout=$SQLITE_TIMEOUT
 [database]
-connection = sqlite:///$OS_DIR/nova$r/nova_cell1.db
+connection = sqlite:///$OS_DIR/nova$r/nova_cell1.db?timeout=$SQLITE_TIMEOUT
 [scheduler]
 # hosts are mapped once, by the first start (nova-manage cell_v2 discover_hosts)
 discover_hosts_in_cells_interval = -1
@@ -857,7 +869,7 @@ head.get_metadata().create_all(sqlalchemy.create_engine(os.environ["NEUTRON_DB"]
   cp "$OS_DIR/neutron1/neutron.db" "$OS_DIR/neutron2/neutron.db"
   local ncf=(--config-file "$OS_DIR/etc/nova1/nova.conf")
   nova-manage "${ncf[@]}" api_db sync
-  nova-manage "${ncf[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$OS_DIR/nova1/nova_cell0.db"
+  nova-manage "${ncf[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$OS_DIR/nova1/nova_cell0.db?timeout=$SQLITE_TIMEOUT"
   nova-manage "${ncf[@]}" cell_v2 create_cell --name cell1 > /dev/null
   nova-manage "${ncf[@]}" db sync
   cp "$OS_DIR/nova1/"nova_{api,cell0,cell1}.db "$OS_DIR/nova2/"
