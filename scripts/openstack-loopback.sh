@@ -170,12 +170,15 @@ write_private() {
   cat > "$1"
 }
 
-# write_uwsgi_ini NAME PORT WSGI_FILE ENV: the uwsgi settings all our WSGI apps share
-# (keystone, placement, nova-api), one config dir each.
+# write_uwsgi_ini NAME PORT WSGI_FILE ENV [IMPORT]: the uwsgi settings all our WSGI apps share
+# (keystone, placement, nova-api), one config dir each; IMPORT: a module of $OS_DIR/etc/py
+# to load first.
 write_uwsgi_ini() {
   write_private "$OS_DIR/etc/$1-uwsgi.ini" <<EOF
 [uwsgi]
 plugins = python3
+${5:+pythonpath = $OS_DIR/etc/py
+import = $5}
 http-socket = $H:$2
 wsgi-file = $3
 env = $4
@@ -203,6 +206,47 @@ add-header = Connection: close
 logto = $OS_DIR/log/$1-uwsgi.log
 pidfile = $OS_DIR/run/$1.pid
 EOF
+}
+
+# Every SQLite transaction of nova-*, placement and neutron-server begins with BEGIN IMMEDIATE.
+# oslo.db switches pysqlite's own BEGIN off and emits a plain (DEFERRED) BEGIN: the first SELECT
+# takes a WAL snapshot, and when another process commits before this transaction's first write,
+# SQLite cannot upgrade the stale snapshot to a write lock and answers SQLITE_BUSY AT ONCE, busy
+# timeout or not: nova-api's createImage was a 500 ("sqlite3.OperationalError: database is
+# locked") while nova-conductor was writing the same cell DB. IMMEDIATE takes the write lock
+# at BEGIN, so concurrent transactions wait for each other (SQLITE_TIMEOUT) instead of failing.
+# The daemons load this as sitecustomize (PYTHONPATH) or uwsgi's `import`.
+write_sqlite_immediate() {
+  mkdir -p "$OS_DIR/etc/py"
+  cat > "$OS_DIR/etc/py/sqlite_immediate.py" <<'EOF'
+"""Makes every SQLite transaction of this process begin with BEGIN IMMEDIATE (openstack-loopback.sh)."""
+import sqlite3
+import sqlite3.dbapi2
+
+
+class _Cursor(sqlite3.Cursor):
+    def execute(self, sql, *args):
+        if isinstance(sql, str) and sql.strip().upper() == 'BEGIN':
+            sql = 'BEGIN IMMEDIATE'
+        return super().execute(sql, *args)
+
+
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory=_Cursor):
+        return super().cursor(factory)
+
+
+_connect = sqlite3.dbapi2.connect
+
+
+def connect(*args, **kwargs):
+    kwargs.setdefault('factory', _Connection)
+    return _connect(*args, **kwargs)
+
+
+sqlite3.connect = sqlite3.dbapi2.connect = connect
+EOF
+  echo 'import sqlite_immediate  # noqa: F401' > "$OS_DIR/etc/py/sitecustomize.py"
 }
 
 write_configs() {
@@ -289,6 +333,7 @@ lock_path = $OS_DIR/glance$r/lock
 EOF
   done
   write_rabbit_config
+  write_sqlite_immediate
   for r in 1 2; do
     write_placement_config "$r"
     write_neutron_config "$r"
@@ -388,7 +433,7 @@ connection = sqlite:///$OS_DIR/placement$r/placement.db?timeout=$SQLITE_TIMEOUT
 EOF
     authtoken_section placement "$region"
   } | write_private "$OS_DIR/etc/placement$r/placement.conf"
-  write_uwsgi_ini "placement-r$r" "$(port PL "$r")" /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$OS_DIR/etc/placement$r"
+  write_uwsgi_ini "placement-r$r" "$(port PL "$r")" /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$OS_DIR/etc/placement$r" sqlite_immediate
 }
 
 # neutron-server with ML2 and no agent at all: no DHCP, no L3, no OVS agent. Ports still need a
@@ -440,6 +485,9 @@ firewall_driver = noop
 lock_path = $OS_DIR/neutron$r/lock
 [oslo_messaging_notifications]
 driver = noop
+[oslo_messaging_rabbit]
+# retry the broker every second, not with a backoff growing to 30 s: they start before it is up
+rabbit_interval_max = 1
 EOF
     authtoken_section neutron "$region"
     ksa_section nova neutron "$region"
@@ -493,6 +541,9 @@ valid_interfaces = public
 lock_path = $OS_DIR/nova$r/lock
 [oslo_messaging_notifications]
 driver = noop
+[oslo_messaging_rabbit]
+# retry the broker every second, not with a backoff growing to 30 s: they start before it is up
+rabbit_interval_max = 1
 [vnc]
 enabled = false
 [spice]
@@ -504,7 +555,7 @@ EOF
     ksa_section placement nova "$region"
     ksa_section neutron nova "$region"
   } | write_private "$OS_DIR/etc/nova$r/nova.conf"
-  write_uwsgi_ini "nova-api-r$r" "$(port NV "$r")" /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$OS_DIR/etc/nova$r"
+  write_uwsgi_ini "nova-api-r$r" "$(port NV "$r")" /usr/bin/nova-api-wsgi "OS_NOVA_CONFIG_DIR=$OS_DIR/etc/nova$r" sqlite_immediate
 }
 
 write_clouds_yaml() {
@@ -647,10 +698,11 @@ nova_cmd() { # region name: start nova-conductor / nova-scheduler / nova-compute
   local r=$1 cf="$OS_DIR/etc/nova$1/nova.conf"
   if [ "$2" = nova-compute ]; then
     # nova-compute's package is not installed (see PACKAGES): its console script is this line
-    start_daemon "$2-r$r" /usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' \
+    start_daemon "$2-r$r" env PYTHONPATH="$OS_DIR/etc/py" \
+      /usr/bin/python3 -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' \
       --config-file "$cf" --log-file "$OS_DIR/log/$2-r$r.log"
   else
-    start_daemon "$2-r$r" "$2" --config-file "$cf" --log-file "$OS_DIR/log/$2-r$r.log"
+    start_daemon "$2-r$r" env PYTHONPATH="$OS_DIR/etc/py" "$2" --config-file "$cf" --log-file "$OS_DIR/log/$2-r$r.log"
   fi
 }
 
@@ -668,7 +720,7 @@ nova_cmd() { # region name: start nova-conductor / nova-scheduler / nova-compute
 # GET /v2.0/ports?device_id=... was a 500 ("type object 'Port' has no attribute
 # 'port_forwardings'").
 start_neutron() { # region number
-  start_daemon "neutron-r$1" /usr/bin/python3 -c 'import sys
+  start_daemon "neutron-r$1" env PYTHONPATH="$OS_DIR/etc/py" /usr/bin/python3 -c 'import sys
 from neutron.cmd.eventlet.server import main
 from neutron.db.migration.models import head
 from sqlalchemy import orm
@@ -708,13 +760,15 @@ start_all() {
   start_uwsgi keystone
   for r in 1 2; do start_daemon "glance-r$r" glance-api --config-file "$OS_DIR/etc/glance-api-r$r.conf"; done
   for r in 1 2; do start_uwsgi "placement-r$r"; done
-  wait_until 60 "$OS_DIR/run/rabbitmq.pid" tcp_open "$RMQ_PORT" \
-    || { log "FAILED waiting for rabbitmq on port $RMQ_PORT"; log_tail rabbitmq; tail -n 20 "$OS_DIR"/log/rabbitmq/*.log >&2; return 1; }
+  # Nova and Neutron start while RabbitMQ still boots (~5-20 s): their imports take as long, and
+  # they retry the broker every second (rabbit_interval_max) until it answers.
   for r in 1 2; do
     start_neutron "$r"
     start_uwsgi "nova-api-r$r"
     for n in nova-conductor nova-scheduler nova-compute; do nova_cmd "$r" "$n"; done
   done
+  wait_until 90 "$OS_DIR/run/rabbitmq.pid" tcp_open "$RMQ_PORT" \
+    || { log "FAILED waiting for rabbitmq on port $RMQ_PORT"; log_tail rabbitmq; tail -n 20 "$OS_DIR"/log/rabbitmq/*.log >&2; return 1; }
   wait_http "$KS_URL/v3" 60 keystone
   for r in 1 2; do
     wait_http "http://$H:$(port G "$r")/healthcheck" 60 "glance-r$r"

@@ -64,7 +64,8 @@ export function checkComputeKnobs(o: Partial<ComputeKnobs>): void {
   }
 }
 
-export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
+/** Nova 26's fault when Placement has no candidate: NoValidHost with an empty reason (hence the trailing space). */
+export const NO_VALID_HOST = 'No valid host was found. ';
 
 /** A failure the API layer turns into Nova's or Neutron's error body. */
 export class ComputeError extends Error {
