@@ -751,7 +751,7 @@ EOF
 # Starts every daemon that is not running yet and waits until each one answers. Rabbit first:
 # the oslo.messaging clients back off up to 30 s between attempts when it is not there yet.
 start_all() {
-  local r n p var
+  local r n p var t0=$SECONDS
   # probe every port before starting anything (a daemon of ours already running keeps its own)
   if ! pid_alive "$OS_DIR/run/keystone.pid"; then
     while read -r p var; do port_free "$p" "$var"; done < <(all_ports)
@@ -769,6 +769,7 @@ start_all() {
   done
   wait_until 90 "$OS_DIR/run/rabbitmq.pid" tcp_open "$RMQ_PORT" \
     || { log "FAILED waiting for rabbitmq on port $RMQ_PORT"; log_tail rabbitmq; tail -n 20 "$OS_DIR"/log/rabbitmq/*.log >&2; return 1; }
+  log "rabbitmq up after $((SECONDS - t0)) s"
   wait_http "$KS_URL/v3" 60 keystone
   for r in 1 2; do
     wait_http "http://$H:$(port G "$r")/healthcheck" 60 "glance-r$r"
@@ -776,8 +777,10 @@ start_all() {
     wait_http "http://$H:$(port NT "$r")/" 90 "neutron-r$r"
     wait_http "http://$H:$(port NV "$r")/" 90 "nova-api-r$r"
   done
+  log "keystone, glance, placement, neutron, nova-api answer after $((SECONDS - t0)) s"
   admin_token
   for r in 1 2; do wait_nova_services "$r"; done
+  log "nova-conductor, -scheduler, -compute up in both regions after $((SECONDS - t0)) s"
 }
 
 # All three Nova services of region R report "up" (the compute host then takes boots).
