@@ -314,22 +314,12 @@ filesystem_store_datadir = $OS_DIR/glance$r/images/
 filesystem_store_datadir = $OS_DIR/glance$r/staging/
 [os_glance_tasks_store]
 filesystem_store_datadir = $OS_DIR/glance$r/tasks/
-[keystone_authtoken]
-www_authenticate_uri = $KS_URL
-auth_url = $KS_URL
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = glance
-password = $GLANCE_PASSWORD
-region_name = $region
-interface = public
 [paste_deploy]
 flavor = keystone
 config_file = $OS_DIR/etc/glance-api-paste.ini
 [oslo_concurrency]
 lock_path = $OS_DIR/glance$r/lock
+$(authtoken_section glance "$region" "$GLANCE_PASSWORD")
 EOF
   done
   write_rabbit_config
@@ -347,7 +337,7 @@ region_name() { echo "${REGIONS[$(($1 - 1))]}"; }
 
 # The [keystone_authtoken] section every service shares: its own user in project "service".
 # keystonemiddleware looks up the identity endpoint in ITS region_name + interface (see glance).
-authtoken_section() { # user region
+authtoken_section() { # user region [password]
   cat <<EOF
 [keystone_authtoken]
 www_authenticate_uri = $KS_URL
@@ -357,7 +347,7 @@ project_domain_name = Default
 user_domain_name = Default
 project_name = service
 username = $1
-password = $SERVICE_PASSWORD
+password = ${3:-$SERVICE_PASSWORD}
 region_name = $2
 interface = public
 EOF
@@ -376,6 +366,19 @@ username = $2
 password = $SERVICE_PASSWORD
 region_name = $3
 valid_interfaces = public
+EOF
+}
+
+# Sections Nova and Neutron share: their lock dir, no notifications, the broker's retry.
+common_sections() { # lock dir
+  cat <<EOF
+[oslo_concurrency]
+lock_path = $1
+[oslo_messaging_notifications]
+driver = noop
+[oslo_messaging_rabbit]
+# retry the broker every second, not with a backoff growing to 30 s: they start before it is up
+rabbit_interval_max = 1
 EOF
 }
 
@@ -481,14 +484,8 @@ extension_drivers = port_security
 flat_networks = public
 [securitygroup]
 firewall_driver = noop
-[oslo_concurrency]
-lock_path = $OS_DIR/neutron$r/lock
-[oslo_messaging_notifications]
-driver = noop
-[oslo_messaging_rabbit]
-# retry the broker every second, not with a backoff growing to 30 s: they start before it is up
-rabbit_interval_max = 1
 EOF
+    common_sections "$OS_DIR/neutron$r/lock"
     authtoken_section neutron "$region"
     ksa_section nova neutron "$region"
     echo "endpoint_type = public"
@@ -537,13 +534,6 @@ discover_hosts_in_cells_interval = -1
 [glance]
 region_name = $region
 valid_interfaces = public
-[oslo_concurrency]
-lock_path = $OS_DIR/nova$r/lock
-[oslo_messaging_notifications]
-driver = noop
-[oslo_messaging_rabbit]
-# retry the broker every second, not with a backoff growing to 30 s: they start before it is up
-rabbit_interval_max = 1
 [vnc]
 enabled = false
 [spice]
@@ -551,6 +541,7 @@ enabled = false
 [wsgi]
 api_paste_config = $OS_DIR/etc/nova$r/api-paste.ini
 EOF
+    common_sections "$OS_DIR/nova$r/lock"
     authtoken_section nova "$region"
     ksa_section placement nova "$region"
     ksa_section neutron nova "$region"

@@ -11,6 +11,7 @@ import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.j
 import type { NeutronClient } from '../../src/openstack/neutron.js';
 import { NOVA_MAX_MICROVERSION, NovaClient, mvText, type Server } from '../../src/openstack/nova.js';
 import { Redactor } from '../../src/redact.js';
+import { credentialsCloud } from './cloud.js';
 import { issueToken, send, sendExpect, type Credentials, type IssuedToken, type RawReply } from './http.js';
 
 /**
@@ -130,23 +131,7 @@ export function defineComputeContract(label: string, setup: () => Promise<Comput
     beforeAll(async () => {
       target = await setup();
       tok = await issueToken(target);
-      const cloud: CloudConfig = {
-        name: 'contract',
-        auth: {
-          type: 'password',
-          authUrl: target.authUrl,
-          username: target.username,
-          userDomainName: target.userDomain,
-          password: target.password,
-          projectName: target.projectName,
-          projectDomainName: target.userDomain,
-        },
-        interface: 'public',
-        insecure: false,
-        source: 'test/contract/compute-suite.ts',
-        secrets: [target.password],
-        ...(target.endpointOverrides ? { endpointOverrides: target.endpointOverrides } : {}),
-      };
+      const cloud = credentialsCloud(target, 'test/contract/compute-suite.ts', target.endpointOverrides ? { endpointOverrides: target.endpointOverrides } : {});
       conn = new CloudConnection(cloud, { redactor: new Redactor() });
       services = await conn.buildServices(target.region);
       nova = services.nova;

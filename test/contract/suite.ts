@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudConfig } from '../../src/config/types.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
+import { credentialsCloud } from './cloud.js';
 import {
   HttpSeeder,
   imageEndpoint,
@@ -724,22 +725,7 @@ export function defineContract(label: string, setup: () => Promise<ContractTarge
     });
 
     describe("the project's client", () => {
-      const cloud = (): CloudConfig => ({
-        name: 'contract',
-        auth: {
-          type: 'password',
-          authUrl: target.authUrl,
-          username: target.username,
-          userDomainName: target.userDomain,
-          password: target.password,
-          projectName: target.projectName,
-          projectDomainName: target.userDomain,
-        },
-        interface: 'public',
-        insecure: false,
-        source: 'test/contract/suite.ts',
-        secrets: [target.password],
-      });
+      const cloud = (): CloudConfig => credentialsCloud(target, 'test/contract/suite.ts');
 
       it('GlanceClient.listByNames finds exactly the seeded images over two pages, hidden included; one token for both regions', async () => {
         let requests = 0;

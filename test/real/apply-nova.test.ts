@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_TAR } from '../../src/emulator/sandbox.js';
 import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
+import { credentialsCloud } from '../contract/cloud.js';
 import { runCli } from '../helpers/cli.js';
 import { realTier, type RegionName } from './env.js';
 import { adminToken, createImage, deleteAllImages, listAllImages } from './glance-seed.js';
@@ -20,17 +21,8 @@ beforeAll(async () => {
   await deleteAllImages(tier);
   const token = await adminToken(tier);
   for (const r of REGIONS) await createImage(tier, r, { name: 'debian-12', status: 'active', data: EMPTY_TAR, properties: { default_user: 'debian' } }, token);
-  conn = new CloudConnection(
-    {
-      name: tier.cloudName,
-      auth: { type: 'password', authUrl: tier.authUrl, username: tier.username, userDomainName: 'Default', password: tier.password, projectName: tier.projectName, projectDomainName: 'Default' },
-      interface: 'public',
-      insecure: false,
-      source: 'test/real/apply-nova.test.ts',
-      secrets: [tier.password],
-    },
-    { redactor: new Redactor() },
-  );
+  const creds = { authUrl: tier.authUrl, username: tier.username, password: tier.password, projectName: tier.projectName, userDomain: 'Default' };
+  conn = new CloudConnection(credentialsCloud(creds, 'test/real/apply-nova.test.ts', { name: tier.cloudName }), { redactor: new Redactor() });
   for (const r of REGIONS) services[r] = await conn.buildServices(r);
   dir = await mkdtemp(join(tmpdir(), 'imagesync-real-nova-'));
   await writeFile(
