@@ -38,6 +38,17 @@ const TIER_DEFAULTS = {
   GLANCE2_PORT: '29293',
   COMPUTE1_PORT: '28774',
   COMPUTE2_PORT: '28775',
+  NETWORK1_PORT: '29696',
+  NETWORK2_PORT: '29697',
+  NOVA1_PORT: '28884',
+  NOVA2_PORT: '28885',
+  NEUTRON1_PORT: '29706',
+  NEUTRON2_PORT: '29707',
+  PLACEMENT1_PORT: '28778',
+  PLACEMENT2_PORT: '28779',
+  RABBIT_PORT: '25674',
+  RABBIT_DIST_PORT: '35673',
+  RABBIT_EPMD_PORT: '24369',
 } as const;
 
 export function tierEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
