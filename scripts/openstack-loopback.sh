@@ -473,6 +473,9 @@ notify_nova_on_port_status_changes = true
 notify_nova_on_port_data_changes = true
 dhcp_agent_notification = false
 allow_overlapping_ips = true
+# its API + RPC + periodic workers took the whole 15 s of stop_all's grace (oslo.service waits
+# up to 60 s for them); SQLite in WAL mode is safe however a process ends
+graceful_shutdown_timeout = 3
 [database]
 connection = sqlite:///$OS_DIR/neutron$r/neutron.db?timeout=$SQLITE_TIMEOUT
 [ml2]
@@ -514,6 +517,7 @@ compute_driver = fake.FakeDriver
 enabled_apis = osapi_compute
 # no periodic cache healing (it only calls Neutron again): less noise on a 2-CPU machine
 heal_instance_info_cache_interval = -1
+graceful_shutdown_timeout = 3
 [api]
 auth_strategy = keystone
 # the page cap of GET /servers (the tests may lower it to exercise servers_links)
@@ -650,7 +654,7 @@ port_free() { # port variable: fails with a message when something already liste
 start_daemon() {
   local name=$1 pidfile="$OS_DIR/run/$1.pid" i
   shift
-  pid_alive "$pidfile" && { log "$name already running"; return 0; }
+  pid_alive "$pidfile" && return 0
   # shellcheck disable=SC2016  # $$, $1 are for the inner shell
   setsid bash -c 'echo "$$" > "$1"; shift; exec "$@"' "$name" "$pidfile" "$@" \
     < /dev/null >> "$OS_DIR/log/$name.stdout" 2>&1 &
@@ -658,7 +662,7 @@ start_daemon() {
 }
 
 start_uwsgi() { # name (its ini is $OS_DIR/etc/NAME-uwsgi.ini)
-  pid_alive "$OS_DIR/run/$1.pid" && { log "$1 already running"; return 0; }
+  pid_alive "$OS_DIR/run/$1.pid" && return 0
   uwsgi --ini "$OS_DIR/etc/$1-uwsgi.ini" --daemonize2 "$OS_DIR/log/$1-uwsgi.log" \
     < /dev/null >> "$OS_DIR/log/$1.stdout" 2>&1
 }
@@ -976,7 +980,7 @@ discover_hosts() {
 STATE_DIRS=(keystone glance1 glance2 placement1 placement2 neutron1 neutron2 nova1 nova2)
 
 init_state() {
-  log "initialising state in $OS_DIR (first run: about 60 s)"
+  log "initialising state in $OS_DIR (first run: 2-5 min)"
   write_configs
   init_keystone
   glance-manage --config-file "$OS_DIR/etc/glance-api-r1.conf" db_sync
@@ -997,10 +1001,23 @@ init_state() {
     discover_hosts "$r"
   done
   log "pristine snapshot"
-  # stop everything so the snapshot is consistent (SQLite files closed, WAL checkpointed)
-  stop_all
+  snapshot_pristine
+}
+
+# Copies the state to $OS_DIR/pristine while every daemon keeps running (no stop and restart:
+# ~1 min less on a first start): each SQLite DB through sqlite3's online backup, which is
+# consistent however the daemons write, the rest (keys, image stores) as files.
+snapshot_pristine() {
+  local d db
   rm -rf "$OS_DIR/pristine"; mkdir -p "$OS_DIR/pristine"
-  cp -a "${STATE_DIRS[@]/#/$OS_DIR/}" "$OS_DIR/pristine/"
+  for d in "${STATE_DIRS[@]}"; do
+    cp -a "$OS_DIR/$d" "$OS_DIR/pristine/"
+    rm -f "$OS_DIR/pristine/$d/"*.db "$OS_DIR/pristine/$d/"*.db-wal "$OS_DIR/pristine/$d/"*.db-shm
+    for db in "$OS_DIR/$d/"*.db; do
+      sqlite3 "$db" ".timeout $((SQLITE_TIMEOUT * 1000))" ".backup '$OS_DIR/pristine/$d/${db##*/}'"
+      sqlite_wal "$OS_DIR/pristine/$d/${db##*/}"
+    done
+  done
 }
 
 # Endpoints and passwords are baked into the SQLite DBs, so the state is rebuilt when any of
