@@ -195,6 +195,8 @@ export function defineComputeContract(label: string, setup: () => Promise<Comput
       keypairs.push(name);
       const got = await nova.getKeypair(name);
       expect(got).toMatchObject({ name, public_key: publicKey, type: 'ssh' });
+      // gc ages leftover keypairs by this field of the detail view.
+      expect((got as { created_at?: unknown }).created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
       expect(await nova.listKeypairs()).toContain(name);
       const dup = await raw('POST', 'os-keypairs', mvText(await nova.microversion()), { keypair: { name, public_key: publicKey, type: 'ssh' } });
       expect(dup.status).toBe(409);
