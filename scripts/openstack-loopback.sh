@@ -51,7 +51,8 @@
 # Two regions are two whole deployments (Placement, Neutron, Nova with its API DB and cells),
 # not two cells of one Nova: regions are a catalog notion, and cells are invisible in the API,
 # so two cells would still show every server in both "regions". Each Nova has one cell (cell1)
-# plus cell0; 16 daemons in all, ~2 GB of RSS.
+# plus cell0; 16 daemons (34 processes with uwsgi masters, neutron's forked workers and the
+# Erlang VM), about 4 GB of RSS together (shared pages counted in each).
 #
 # Databases: SQLite everywhere, no MariaDB. It works for Nova's API, cell0 and cell1 DBs
 # (nova-manage api_db sync / db sync run their migrations on SQLite), for Placement and
@@ -82,7 +83,7 @@
 #    placement-common neutron-common rabbitmq-server: 105 packages with their dependencies):
 #    57 s; with Keystone + Glance from nothing about 2 min.
 #  - first start (schemas, cells, catalog, flavors, networks, host discovery, pristine snapshot):
-#    2 min 22 s (it was 5 min before the online snapshot, on a busier machine).
+#    2 min 22 s - 3 min (it was 5 min before the online snapshot, on a busier machine).
 #  - later start (restore the pristine state, 16 daemons, until every Nova service is up):
 #    46-48 s, of which RabbitMQ's boot among 15 python daemons 22-26 s; stop: 5 s.
 #
