@@ -1,23 +1,14 @@
 // Compute state of the emulator: flavors, keypairs, servers with their sandboxes, networks, ports, floating IPs.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect as netConnect, createServer, type Server as NetServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { parsePublicKeyLine } from '../ssh/host-keys.js';
-import { bootLines, defaultUserOf, generateHostKeys, hostKeyLines, writeBootFiles, type HostKey } from './cloud-init.js';
+import { bootLines, defaultUserOf, hostKeyLines, type HostKey } from './cloud-init.js';
 import type { IdSource } from './ids.js';
 import type { BackendImage, ComputeCaller, ImageBackend } from './image-backend.js';
 import { FIXED_RANGE, FLOATING_RANGE, LoopbackPool } from './loopback.js';
-import {
-  createServerDirs,
-  extractIntoUpper,
-  looksLikeTar,
-  sandboxUnsupportedReason,
-  startSandbox,
-  tarUpperDir,
-  type Sandbox,
-  type ServerDirs,
-} from './sandbox.js';
+import { AddressInUseError, type Machine, type MachineBackend } from './machine.js';
+import { namespaceBackend } from './namespace-machine.js';
 import { SecurityGroupStore } from './security-groups.js';
 
 /** Compute fault knobs (also part of the emulator's FaultOptions). */
@@ -168,13 +159,13 @@ export interface ServerRecord {
   defaultUser: string;
   hostKeys: HostKey[];
   console: Array<{ visibleAtMs: number; lines: string[] }>;
-  dirs?: ServerDirs;
-  sandbox?: Sandbox;
+  /** The running (or stopped) machine: a namespace sandbox or a container; undefined before the first boot. */
+  machine?: Machine;
   /** Address sshd listens on even with networks "none" (then unpublished). */
   sshAddress?: string;
   /** Running background work (boot, snapshot, stop): delete waits for it before removing the dir. */
   busy: Set<Promise<void>>;
-  /** Milliseconds the last boot took (namespace + overlay + user + keygen + sshd). */
+  /** Milliseconds the last boot took (from laying out the disk to sshd's banner). */
   bootMs?: number;
 }
 
@@ -206,6 +197,7 @@ export interface ComputeEnv {
   /** Clear a one-shot knob. */
   setKnobs(change: Partial<ComputeKnobs>): void;
   images: ImageBackend;
+  machines: MachineBackend;
   fixedPool: LoopbackPool;
   floatingPool: LoopbackPool;
 }
@@ -236,12 +228,8 @@ export function sanitizeHostname(name: string, fallback: string): string {
   return h === '' ? fallback : h;
 }
 
-function sandboxFault(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  if (/need root|Operation not permitted|permission denied/i.test(msg) && !msg.includes('need root')) {
-    return `the emulator's build servers need root for mount namespaces: ${msg}`;
-  }
-  return msg;
+function machineFault(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** One region's compute and network state. */
@@ -480,7 +468,7 @@ export class ComputeRegion {
       await this.startMachine(server, caller, true);
     } catch (err) {
       await delay;
-      if (server.deletedAtMs === null) this.setError(server, sandboxFault(err));
+      if (server.deletedAtMs === null) this.setError(server, machineFault(err));
       return;
     }
     await delay;
@@ -518,37 +506,30 @@ export class ComputeRegion {
     server.console.push({ visibleAtMs: now, lines: bootLines(boot) }, { visibleAtMs: shown, lines: hostKeyLines(printed, shown) });
   }
 
-  /** Overlay + cloud-init + sshd for one boot; the first boot also lays the image's disk into the upper dir. */
+  /** One boot: the first lays out the machine's disk from the image; every boot ends when sshd answers. */
   private async startMachine(server: ServerRecord, caller: ComputeCaller, firstBoot: boolean): Promise<void> {
-    const reason = sandboxUnsupportedReason();
-    if (reason) throw new Error(reason);
     const started = performance.now();
-    if (firstBoot || !server.dirs) {
-      await mkdir(this.env.dir, { recursive: true, mode: 0o700 });
-      server.dirs = await createServerDirs(join(this.env.dir, server.id));
+    if (firstBoot || !server.machine) {
       const data = await this.env.images.data(caller, server.image.id);
-      // Only a tar is a disk the emulator can lay down; other bytes (a test's payload) boot an unchanged root.
-      if (data && looksLikeTar(data) && data.some((b) => b !== 0)) await extractIntoUpper(server.dirs, data);
-      server.hostKeys = await generateHostKeys(server.dirs.boot, server.hostname);
-    }
-    const dirs = server.dirs;
-    for (let attempt = 0; ; attempt++) {
-      // Without a network the server still gets an address for its sshd, but the API never shows it.
-      server.sshAddress ??= server.ports[0]?.address ?? (await this.env.fixedPool.allocate(this.env.sshPort));
-      await writeBootFiles({
-        dirs,
+      server.machine = await this.env.machines.create({
+        serverId: server.id,
         hostname: server.hostname,
         user: server.defaultUser,
         publicKey: server.publicKey,
-        address: server.sshAddress,
-        port: this.env.sshPort,
+        image: server.image,
+        data,
       });
+    }
+    const machine = server.machine;
+    for (let attempt = 0; ; attempt++) {
+      // Without a network the server still gets an address for its sshd, but the API never shows it.
+      server.sshAddress ??= server.ports[0]?.address ?? (await this.env.fixedPool.allocate(this.env.sshPort));
       try {
-        server.sandbox = await startSandbox({ dirs, hostname: server.hostname, address: server.sshAddress, port: this.env.sshPort });
+        server.hostKeys = await machine.start(server.sshAddress, this.env.sshPort);
         break;
       } catch (err) {
         // Another emulator on this machine took the address between our probe and sshd's bind.
-        if (attempt < 3 && /Address already in use|Cannot bind any address/.test(String(err)) && server.ports.length <= 1) {
+        if (attempt < 3 && err instanceof AddressInUseError && server.ports.length <= 1) {
           const port = server.ports[0];
           const net = port ? this.network(port.networkId) : undefined;
           const next = await (net?.pool ?? this.env.fixedPool).allocate(this.env.sshPort);
@@ -560,7 +541,7 @@ export class ComputeRegion {
       }
     }
     server.bootMs = performance.now() - started;
-    if (this.closed || server.deletedAtMs !== null) await server.sandbox?.stop();
+    if (this.closed || server.deletedAtMs !== null) await machine.stop();
   }
 
   /** The page cap of server listings (the serversMaxLimit knob). */
@@ -589,12 +570,10 @@ export class ComputeRegion {
   private async teardown(server: ServerRecord): Promise<void> {
     // Boot or stop first, so no sandbox starts after we stopped it.
     await Promise.all([...server.busy]);
-    await server.sandbox?.stop();
-    server.sandbox = undefined;
+    await server.machine?.destroy();
     for (const p of server.ports) this.releasePort(p);
     if (server.sshAddress && !server.ports.some((p) => p.address === server.sshAddress)) this.env.fixedPool.release(server.sshAddress);
     server.ports = [];
-    if (server.dirs) await rm(server.dirs.root, { recursive: true, force: true });
   }
 
   stopServer(projectId: string, id: string): void {
@@ -605,8 +584,7 @@ export class ComputeRegion {
     this.track(
       server,
       (async () => {
-        await server.sandbox?.stop();
-        server.sandbox = undefined;
+        await server.machine?.stop();
         if (server.deletedAtMs !== null) return;
         server.status = 'SHUTOFF';
         server.vmState = 'stopped';
@@ -628,7 +606,7 @@ export class ComputeRegion {
         try {
           await this.startMachine(server, caller, false);
         } catch (err) {
-          if (server.deletedAtMs === null) this.setError(server, sandboxFault(err));
+          if (server.deletedAtMs === null) this.setError(server, machineFault(err));
           return;
         }
         if (server.deletedAtMs === null) this.becomeActive(server);
@@ -693,8 +671,8 @@ export class ComputeRegion {
         await images.fail(caller, imageId);
         return;
       }
-      if (!server.dirs) throw new Error(`server ${server.id} has no disk`);
-      const data = await tarUpperDir(server.dirs);
+      if (!server.machine) throw new Error(`server ${server.id} has no disk`);
+      const data = await server.machine.snapshot();
       await images.upload(caller, imageId, data);
     } catch {
       await images.fail(caller, imageId).catch(() => undefined);
@@ -836,6 +814,8 @@ export interface ComputeCloudOptions {
   knobs(): ComputeKnobs;
   setKnobs(change: Partial<ComputeKnobs>): void;
   images(region: string): ImageBackend;
+  /** Who runs the build servers (default: the namespace backend in `dir`). */
+  machines?: MachineBackend;
 }
 
 /** Read-only views for tests: what exists, so a test can assert nothing leaked. */
@@ -852,10 +832,12 @@ export interface ServerSummary {
   sshPort: number;
   defaultUser: string;
   hostKeyFingerprints: string[];
-  /** Host pid of the server's namespace holder; undefined when not running. */
+  /** Host pid of the server's namespace holder; undefined when not running (and for containers). */
   pid: number | undefined;
-  /** The server's directory (upper/ is its disk); undefined before boot and after delete. */
+  /** The server's directory on the host; undefined before boot and after delete. */
   dir: string | undefined;
+  /** The container's name (container backend); undefined before boot and after delete. */
+  container: string | undefined;
   bootMs: number | undefined;
   fault?: string;
 }
@@ -901,8 +883,10 @@ function requireIdle(server: ServerRecord, id: string, action: string, vmState: 
 /** Compute for every region, sharing the loopback pools and the server directory root. */
 export class ComputeCloud implements ComputeState {
   private readonly regions = new Map<string, ComputeRegion>();
+  readonly machines: MachineBackend;
 
   constructor(readonly options: ComputeCloudOptions) {
+    this.machines = options.machines ?? namespaceBackend(options.dir);
     const fixedPool = new LoopbackPool(FIXED_RANGE, options.ids.random);
     const floatingPool = new LoopbackPool(FLOATING_RANGE, options.ids.random);
     for (const region of options.regions) {
@@ -917,6 +901,7 @@ export class ComputeCloud implements ComputeState {
           knobs: options.knobs,
           setKnobs: options.setKnobs,
           images: options.images(region),
+          machines: this.machines,
           fixedPool,
           floatingPool,
         }),
@@ -953,8 +938,9 @@ export class ComputeCloud implements ComputeState {
         sshPort: r.sshPort,
         defaultUser: s.defaultUser,
         hostKeyFingerprints: s.hostKeys.map((k) => k.fingerprintSha256),
-        pid: s.sandbox && !s.sandbox.exited ? s.sandbox.pid : undefined,
-        dir: s.dirs?.root,
+        pid: s.machine?.pid,
+        dir: s.machine?.dir,
+        container: s.machine?.container,
         bootMs: s.bootMs,
         ...(s.fault ? { fault: s.fault.message } : {}),
       };
@@ -975,6 +961,7 @@ export class ComputeCloud implements ComputeState {
 
   async close(): Promise<void> {
     await Promise.all([...this.regions.values()].map((r) => r.close()));
+    await this.machines.close();
     // Only the per-emulator directory; the root may be shared (/dev/shm).
     await rm(this.options.dir, { recursive: true, force: true });
   }
