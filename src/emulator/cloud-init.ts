@@ -57,18 +57,26 @@ export interface BootFilesOptions {
   port: number;
 }
 
-/** The user name cloud-init would create: a safe Linux login name, else the fallback. */
+/**
+ * The user name cloud-init would create: Glance's os_admin_user, else the emulator's default_user,
+ * when it is a safe Linux login name; else the fallback.
+ */
 export function defaultUserOf(properties: Record<string, unknown>): string {
-  const v = properties.default_user;
-  return typeof v === 'string' && /^[a-z_][a-z0-9_-]{0,31}$/.test(v) ? v : FALLBACK_DEFAULT_USER;
+  for (const key of ['os_admin_user', 'default_user']) {
+    const v = properties[key];
+    if (typeof v === 'string' && /^[a-z_][a-z0-9_-]{0,31}$/.test(v)) return v;
+  }
+  return FALLBACK_DEFAULT_USER;
 }
 
-/** Write sshd_config, authorized_keys and cloud-init.sh into the server's boot dir. */
-export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
-  const u = shQuote(o.user);
-  // Runs chrooted in the server's overlay: everything it writes lands in the server's disk, as cloud-init's work does.
-  const script = `set -e
-U=${u}; SH=/bin/sh; [ -x /bin/bash ] && SH=/bin/bash
+/**
+ * What cloud-init does for the login user, as a shell script run as root inside the server: create
+ * the user (home, shell), install the keypair's key from `keysFile`, passwordless sudo, and the
+ * hostname in /etc/hosts. Everything it writes lands on the server's disk, as cloud-init's work does.
+ */
+export function userScript(user: string, hostname: string, keysFile: string): string {
+  const u = shQuote(user);
+  return `U=${u}; SH=/bin/sh; [ -x /bin/bash ] && SH=/bin/bash
 if ! grep -q "^$U:" /etc/passwd; then
   # What useradd -m does, minus its 100+ ms of lastlog/faillog/nscd work: boots must stay fast.
   I=1000
@@ -84,13 +92,19 @@ if ! grep -q "^$U:" /etc/passwd; then
 fi
 H=$(grep "^$U:" /etc/passwd | cut -d: -f6)
 mkdir -p "$H/.ssh"
-cat /run/imagesync/authorized_keys > "$H/.ssh/authorized_keys"
+cat ${shQuote(keysFile)} > "$H/.ssh/authorized_keys"
 chmod 700 "$H/.ssh"; chmod 600 "$H/.ssh/authorized_keys"; chown -R "$U:" "$H/.ssh"
 mkdir -p /etc/sudoers.d
 printf '# Created by cloud-init v. 24.4 (imagesync emulator)\\n\\n# User rules for %s\\n%s ALL=(ALL) NOPASSWD:ALL\\n' "$U" "$U" > /etc/sudoers.d/90-cloud-init-users
 chmod 440 /etc/sudoers.d/90-cloud-init-users
-grep -q " ${o.hostname}\\$" /etc/hosts 2>/dev/null || printf '127.0.1.1 %s\\n' ${shQuote(o.hostname)} >> /etc/hosts
+grep -q " ${hostname}\\$" /etc/hosts 2>/dev/null || printf '127.0.1.1 %s\\n' ${shQuote(hostname)} >> /etc/hosts
 `;
+}
+
+/** Write sshd_config, authorized_keys and cloud-init.sh into the server's boot dir. */
+export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
+  // Runs chrooted in the server's overlay: everything it writes lands in the server's disk, as cloud-init's work does.
+  const script = `set -e\n${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}`;
   const config = [
     `ListenAddress ${o.address}:${o.port}`,
     'HostKey /run/imagesync/ssh_host_ecdsa_key',

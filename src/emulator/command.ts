@@ -1,5 +1,6 @@
 // `imagesync emulator`: serve the local cloud until the signal aborts, with a private clouds.yaml to use it.
 import { resolve } from 'node:path';
+import type { ComputeBackendChoice } from './compute-backend.js';
 import { startEmulator } from './server.js';
 
 export interface EmulatorCommandOptions {
@@ -11,6 +12,12 @@ export interface EmulatorCommandOptions {
   errorRate?: number;
   pageSize?: number;
   fillerImages?: number;
+  computeBackend?: ComputeBackendChoice;
+  /** Port of every build server's sshd at its own address (default 22 for namespace, 2222 for container). */
+  sshPort?: number;
+  containerEngine?: string;
+  /** Make the root file systems of the seeded images (container backend), then exit. */
+  prepareOnly?: boolean;
 }
 
 export interface EmulatorCommandDeps {
@@ -38,8 +45,20 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions, deps: Emu
     ...(opts.errorRate !== undefined ? { errorRate: opts.errorRate } : {}),
     ...(opts.pageSize !== undefined ? { pageSize: opts.pageSize } : {}),
     ...(opts.fillerImages !== undefined ? { fillerImagesPerRegion: opts.fillerImages } : {}),
+    ...(opts.sshPort !== undefined ? { sshPort: opts.sshPort } : {}),
+    ...(opts.containerEngine !== undefined ? { containerEngine: opts.containerEngine } : {}),
+    computeBackend: opts.computeBackend ?? 'auto',
+    log: (line) => deps.stderr.write(`imagesync emulator: ${line}\n`),
   });
   try {
+    if (opts.prepareOnly) {
+      const started = Date.now();
+      deps.stderr.write(`imagesync emulator: ${emulator.computeSummary}\n`);
+      if (emulator.computeBackend === 'none') return 1;
+      await emulator.prepareImages();
+      deps.stderr.write(`imagesync emulator: images ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      return 0;
+    }
     await emulator.writeCloudsYaml(cloudsYamlFile, 'emulator');
     const user = emulator.users[0];
     deps.stderr.write(
@@ -47,6 +66,9 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions, deps: Emu
         `imagesync emulator: listening on ${emulator.url} (regions ${emulator.regions.join(', ')})`,
         `  Keystone ${emulator.authUrl}, user ${user?.name ?? '?'}, project ${user?.project.name ?? '?'}`,
         `  clouds.yaml (mode 0600, holds the password): ${cloudsYamlFile}`,
+        `  ${emulator.computeSummary}`,
+        ...emulator.unbootable.map((u) => `  not seeded: ${u.name}: ${u.reason}`),
+        `  build servers answer SSH on their own address, port ${emulator.sshPort}${emulator.sshPort === 22 ? '' : `: set "ssh": { "port": ${emulator.sshPort} } in the build of the manifest's emulator target`}`,
         `  use it: OS_CLIENT_CONFIG_FILE=${cloudsYamlFile} OS_CLOUD=emulator imagesync plan`,
         '  stop with Ctrl-C',
         '',
@@ -54,7 +76,7 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions, deps: Emu
     );
     // One line of data on stdout for scripts; no secrets in it.
     deps.stdout.write(
-      `${JSON.stringify({ url: emulator.url, authUrl: emulator.authUrl, cloud: 'emulator', cloudsYaml: cloudsYamlFile, regions: emulator.regions })}\n`,
+      `${JSON.stringify({ url: emulator.url, authUrl: emulator.authUrl, cloud: 'emulator', cloudsYaml: cloudsYamlFile, regions: emulator.regions, sshPort: emulator.sshPort, computeBackend: emulator.computeBackend })}\n`,
     );
     await untilAborted(deps.signal);
     deps.stderr.write('imagesync emulator: stopping\n');

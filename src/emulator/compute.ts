@@ -158,6 +158,8 @@ export interface ServerRecord {
   hostname: string;
   defaultUser: string;
   hostKeys: HostKey[];
+  /** What the machine printed during its last boot (container backend). */
+  bootConsole: string[];
   console: Array<{ visibleAtMs: number; lines: string[] }>;
   /** The running (or stopped) machine: a namespace sandbox or a container; undefined before the first boot. */
   machine?: Machine;
@@ -419,6 +421,7 @@ export class ComputeRegion {
       hostname: sanitizeHostname(req.name, `server-${id}`),
       defaultUser: defaultUserOf(image.properties),
       hostKeys: [],
+      bootConsole: [],
       console: [],
       busy: new Set(),
     };
@@ -503,7 +506,7 @@ export class ComputeRegion {
         hostKeys: boot.hostKeys.map((k) => ({ ...k, fingerprintSha256: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}` })),
       };
     }
-    server.console.push({ visibleAtMs: now, lines: bootLines(boot) }, { visibleAtMs: shown, lines: hostKeyLines(printed, shown) });
+    server.console.push({ visibleAtMs: now, lines: [...bootLines(boot), ...server.bootConsole] }, { visibleAtMs: shown, lines: hostKeyLines(printed, shown) });
   }
 
   /** One boot: the first lays out the machine's disk from the image; every boot ends when sshd answers. */
@@ -525,7 +528,9 @@ export class ComputeRegion {
       // Without a network the server still gets an address for its sshd, but the API never shows it.
       server.sshAddress ??= server.ports[0]?.address ?? (await this.env.fixedPool.allocate(this.env.sshPort));
       try {
-        server.hostKeys = await machine.start(server.sshAddress, this.env.sshPort);
+        const boot = await machine.start(server.sshAddress, this.env.sshPort);
+        server.hostKeys = boot.hostKeys;
+        server.bootConsole = boot.console;
         break;
       } catch (err) {
         // Another emulator on this machine took the address between our probe and sshd's bind.

@@ -17,13 +17,19 @@ export interface MachineSpec {
   data: Buffer | undefined;
 }
 
+/** What one boot left: the host keys sshd serves and what the machine itself printed on its console. */
+export interface BootResult {
+  hostKeys: HostKey[];
+  /** Lines the machine's own boot printed (container backend), shown between the kernel's and cloud-init's. */
+  console: string[];
+}
+
 export interface Machine {
   /**
-   * Boot: resolves once sshd answers on `address:port` with the host keys it serves (what the
-   * console prints). A lost race for the address rejects with AddressInUseError: the caller picks
-   * another address and calls start again.
+   * Boot: resolves once sshd answers on `address:port`. A lost race for the address rejects with
+   * AddressInUseError: the caller picks another address and calls start again.
    */
-  start(address: string, port: number): Promise<HostKey[]>;
+  start(address: string, port: number): Promise<BootResult>;
   /** Power off: every process ends; the disk stays. */
   stop(): Promise<void>;
   /** The disk's changes against the image's root file system, as a tar (the snapshot's data). */

@@ -2,7 +2,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateHostKeys, writeBootFiles, type HostKey } from './cloud-init.js';
-import { AddressInUseError, MachineUnavailableError, type Machine, type MachineBackend, type MachineSpec } from './machine.js';
+import { AddressInUseError, MachineUnavailableError, type BootResult, type Machine, type MachineBackend, type MachineSpec } from './machine.js';
 import {
   createServerDirs,
   extractIntoUpper,
@@ -42,14 +42,14 @@ class NamespaceMachine implements Machine {
     return this.removed ? undefined : this.dirs.root;
   }
 
-  async start(address: string, port: number): Promise<HostKey[]> {
+  async start(address: string, port: number): Promise<BootResult> {
     await writeBootFiles({ dirs: this.dirs, hostname: this.spec.hostname, user: this.spec.user, publicKey: this.spec.publicKey, address, port });
     try {
       this.sandbox = await startSandbox({ dirs: this.dirs, hostname: this.spec.hostname, address, port });
     } catch (err) {
       throw sandboxFault(err);
     }
-    return this.hostKeys;
+    return { hostKeys: this.hostKeys, console: [] };
   }
 
   async stop(): Promise<void> {

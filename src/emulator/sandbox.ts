@@ -94,7 +94,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function bannerOnce(host: string, port: number): Promise<boolean> {
+/** Does an SSH server answer on host:port (its banner, within a second)? */
+export function bannerOnce(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = netConnect({ host, port });
     let data = '';

@@ -3,10 +3,11 @@ import type { IdSource } from './ids.js';
 import { createStoredImage, type ImageStore } from './image-store.js';
 import { EMPTY_TAR } from './sandbox.js';
 
+/** os_admin_user is Glance's name for the login user; default_user is what the emulator read first. */
 export const BASE_IMAGES: ReadonlyArray<{ name: string; properties: Record<string, string>; minDisk: number }> = [
-  { name: 'debian-12-genericcloud', properties: { os_distro: 'debian', os_version: '12', hw_disk_bus: 'virtio', default_user: 'debian' }, minDisk: 2 },
-  { name: 'ubuntu-24.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '24.04', hw_disk_bus: 'virtio', default_user: 'ubuntu' }, minDisk: 3 },
-  { name: 'ubuntu-22.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '22.04', hw_disk_bus: 'virtio', default_user: 'ubuntu' }, minDisk: 3 },
+  { name: 'debian-12-genericcloud', properties: { os_distro: 'debian', os_version: '12', hw_disk_bus: 'virtio', os_admin_user: 'debian', default_user: 'debian' }, minDisk: 2 },
+  { name: 'ubuntu-24.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '24.04', hw_disk_bus: 'virtio', os_admin_user: 'ubuntu', default_user: 'ubuntu' }, minDisk: 3 },
+  { name: 'ubuntu-22.04-cloudimg', properties: { os_distro: 'ubuntu', os_version: '22.04', hw_disk_bus: 'virtio', os_admin_user: 'ubuntu', default_user: 'ubuntu' }, minDisk: 3 },
   { name: 'cirros-0.6.2-x86_64-disk', properties: { os_distro: 'cirros', os_version: '0.6.2' }, minDisk: 1 },
 ];
 
@@ -16,6 +17,8 @@ const WORDS_B = ['base', 'gpu', 'hardened', 'minimal', 'docker', 'k8s', 'db', 'w
 export interface SeedPlan {
   regions: readonly string[];
   baseImages: boolean;
+  /** Base images not to seed (the build servers cannot boot them for real). */
+  skip?: ReadonlySet<string>;
   fillerPerRegion: number;
   owner: string | null;
   nowMs: number;
@@ -25,7 +28,8 @@ export interface SeedPlan {
 export function seedRegions(store: ImageStore, ids: IdSource, plan: SeedPlan): void {
   for (const region of plan.regions) {
     const images = store.region(region);
-    const total = plan.fillerPerRegion + (plan.baseImages ? BASE_IMAGES.length : 0);
+    const bases = plan.baseImages ? BASE_IMAGES.filter((b) => !plan.skip?.has(b.name)) : [];
+    const total = plan.fillerPerRegion + bases.length;
     let createdAtMs = plan.nowMs - (total + 1) * 60_000;
     for (let i = 0; i < plan.fillerPerRegion; i++) {
       const name = `${WORDS_A[ids.int(WORDS_A.length)]}-${WORDS_B[ids.int(WORDS_B.length)]}-${ids.hex32().slice(0, 8)}`;
@@ -39,8 +43,7 @@ export function seedRegions(store: ImageStore, ids: IdSource, plan: SeedPlan): v
         ),
       );
     }
-    if (!plan.baseImages) continue;
-    for (const base of BASE_IMAGES) {
+    for (const base of bases) {
       createdAtMs += 60_000;
       images.insert(
         createStoredImage(
@@ -52,7 +55,7 @@ export function seedRegions(store: ImageStore, ids: IdSource, plan: SeedPlan): v
             container_format: 'bare',
             min_disk: base.minDisk,
             properties: { ...base.properties },
-            // A server's disk is a tar of what differs from the host's root: a base image changes nothing.
+            // A server's disk is a tar of what differs from its root file system: a base image changes nothing.
             data: EMPTY_TAR,
             createdAtMs,
           },

@@ -22,8 +22,10 @@ import { ImageStore, applyImageChange, createStoredImage, glanceView } from './i
 import { Directory, TokenStore, buildCatalog, keystoneRoute } from './keystone.js';
 import { neutronRoute } from './neutron.js';
 import { novaError, novaRoute } from './nova.js';
+import { chooseComputeBackend, type ChosenBackend } from './compute-backend.js';
+import type { ComputeBackendName } from './machine.js';
 import { defaultComputeRoot } from './sandbox.js';
-import { seedRegions } from './seed.js';
+import { BASE_IMAGES, seedRegions } from './seed.js';
 import { EmulatorStats } from './stats.js';
 import type {
   EmulatorOptions,
@@ -43,6 +45,8 @@ export { EmulatorStats } from './stats.js';
 export { seededRandom } from './ids.js';
 
 export const DEFAULT_REGIONS = ['RegionOne', 'RegionTwo', 'RegionThree'];
+/** The SSH port of container build servers (a published port: rootless engines cannot publish 22). */
+export const DEFAULT_CONTAINER_SSH_PORT = 2222;
 export const DEFAULT_USER: EmulatorUserOptions = {
   username: 'admin',
   password: 'emulator-secret',
@@ -67,6 +71,19 @@ export interface Emulator {
   readonly faults: Readonly<FaultOptions>;
   /** Servers, keypairs and floating IPs per region (for tests: assert nothing leaked). */
   readonly compute: ComputeState;
+  /** The port every build server answers SSH on, at its own address (the manifest's emulator target: ssh.port). */
+  readonly sshPort: number;
+  /** What runs the build servers (`none`: nothing can here; every boot fails saying what to install). */
+  readonly computeBackend: ComputeBackendName | 'none';
+  /** One line on what the build servers are (for banners). */
+  readonly computeSummary: string;
+  /** Seeded base images that cannot boot for real here, each with why (they were not seeded). */
+  readonly unbootable: ReadonlyArray<{ name: string; reason: string }>;
+  /**
+   * Make the root file systems of these base images (default: every seeded one) now rather than at
+   * their first boot: the container backend's first run builds them (minutes), later runs find them.
+   */
+  prepareImages(names?: readonly string[]): Promise<void>;
   setFaults(change: Partial<FaultOptions>): void;
   inject(rule: InjectRule): InjectHandle;
   /** Drop every inject rule that has not run out yet. */
@@ -169,6 +186,18 @@ function writeInjected(res: ServerResponse, requestId: string, rule: InjectRule)
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const regions = [...(opts.regions ?? DEFAULT_REGIONS)];
   checkOptions(opts, regions);
+  const instance = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  // One directory per emulator (created on the first boot), so close() removes only its own servers.
+  const computeDir = join(opts.computeDir ?? (await defaultComputeRoot()), `imagesync-emu-${instance}`);
+  const backend: ChosenBackend = await chooseComputeBackend({
+    choice: opts.computeBackend ?? 'namespace',
+    dir: computeDir,
+    emulatorId: instance,
+    env: process.env,
+    ...(opts.containerEngine !== undefined ? { engine: opts.containerEngine } : {}),
+    ...(opts.containerUser !== undefined ? { engineUser: opts.containerUser } : {}),
+    log: opts.log ?? (() => undefined),
+  });
   const clock = opts.clock ?? Date.now;
   const random = opts.random ?? Math.random;
   const ids = createIdSource(random);
@@ -297,12 +326,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const directory = new Directory(opts.users ?? [DEFAULT_USER], ids);
   const defaultOwner = directory.users[0]?.project.id ?? null;
   const store = new ImageStore(regions);
-  const sshPort = opts.sshPort ?? 22;
+  // Rootless containers cannot publish ports below 1024: container servers answer on 2222 unless told.
+  const sshPort = opts.sshPort ?? (backend.name === 'container' ? DEFAULT_CONTAINER_SSH_PORT : 22);
   if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new RangeError(`emulator: sshPort must be 1..65535, got ${sshPort}`);
   const compute = new ComputeCloud({
     regions,
-    // One directory per emulator (created on the first boot), so close() removes only its own servers.
-    dir: join(opts.computeDir ?? (await defaultComputeRoot()), `imagesync-emu-${process.pid}-${randomBytes(4).toString('hex')}`),
+    dir: computeDir,
+    machines: backend.machines,
     sshPort,
     ids,
     now: clock,
@@ -326,9 +356,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     maxUploadBytes: 1024 * 1024 * 1024,
     compute,
   };
+  const seedBase = opts.seedBaseImages ?? true;
+  const unbootable = seedBase
+    ? BASE_IMAGES.flatMap((b) => {
+        const reason = backend.unbootable(b.properties);
+        return reason === undefined ? [] : [{ name: b.name, reason }];
+      })
+    : [];
   seedRegions(store, ids, {
     regions,
-    baseImages: opts.seedBaseImages ?? true,
+    baseImages: seedBase,
+    skip: new Set(unbootable.map((u) => u.name)),
     fillerPerRegion: opts.fillerImagesPerRegion ?? 0,
     owner: defaultOwner,
     nowMs: clock(),
@@ -371,6 +409,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return faults.options;
     },
     compute,
+    sshPort,
+    computeBackend: backend.name,
+    computeSummary: backend.summary,
+    unbootable,
+    prepareImages: (names) =>
+      backend.prepare(BASE_IMAGES.filter((b) => !unbootable.some((u) => u.name === b.name) && (names === undefined || names.includes(b.name))).map((b) => b.properties)),
     setFaults: (change) => faults.set(change),
     inject: (rule) => faults.inject(rule),
     clearInjections: () => faults.clearInjected(),

@@ -1,5 +1,6 @@
 // Public types of the local OpenStack-compatible emulator: options, images, faults, inject rules.
 import type { ComputeKnobs } from './compute.js';
+import type { ComputeBackendChoice } from './compute-backend.js';
 
 export type ImageStatus =
   | 'queued'
@@ -113,6 +114,18 @@ export interface EmulatorOptions {
   sshPort?: number;
   /** Where server directories go (default: tmpdir, or /dev/shm when tmpdir is on overlayfs). */
   computeDir?: string;
+  /**
+   * What runs the build servers (default namespace): `namespace` (sshd in a mount namespace over
+   * this machine's root; root on Linux), `container` (podman or docker, rootless, a real root file
+   * system per source image), `auto` (namespace when root on Linux, else container).
+   */
+  computeBackend?: ComputeBackendChoice;
+  /** The container engine: podman, docker or a path (default: podman, else docker). */
+  containerEngine?: string;
+  /** Run the container engine as this user although the emulator runs as root (rootless containers from root's tests). */
+  containerUser?: string;
+  /** Notices and first-run progress (building a root file system), one line each. */
+  log?: (line: string) => void;
   bootDelayMs?: number;
   consoleDelayMs?: number;
   snapshotDelayMs?: number;
