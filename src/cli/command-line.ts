@@ -218,7 +218,10 @@ const emulator: CommandLine = (y, p) =>
           default: undefined,
         },
         'container-engine': { type: 'string', describe: 'podman, docker, or a path to either (default: podman, else docker)' },
-        'prepare-only': { type: 'boolean', default: false, describe: 'Build or pull the root file systems of the seeded images (container backend; the first run takes minutes), then exit' },
+        'prepare-only': {
+          type: 'string',
+          describe: 'Build the root file systems of these seeded images (comma-separated names; none given: all) for the container backend, then exit; the first run takes minutes',
+        },
       })
       .epilogue(EMULATOR_EPILOGUE),
     (a) => {
@@ -242,7 +245,7 @@ const emulator: CommandLine = (y, p) =>
             computeBackend: a['compute-backend'] as ComputeBackendChoice,
             ...(a['ssh-port'] !== undefined ? { sshPort: a['ssh-port'] } : {}),
             ...(a['container-engine'] !== undefined ? { containerEngine: a['container-engine'] } : {}),
-            prepareOnly: a['prepare-only'],
+            ...(a['prepare-only'] !== undefined ? { prepareOnly: String(a['prepare-only']).split(',').map((n) => n.trim()).filter(Boolean) } : {}),
           },
           { stdout: d.stdout, stderr: d.stderr, signal: d.signal },
         );

@@ -151,6 +151,8 @@ export interface ConsoleBoot {
   user: string;
   bootedAtMs: number;
   hostKeys: HostKey[];
+  /** The distribution the getty banner names (default Debian GNU/Linux). */
+  os?: string;
 }
 
 /** Kernel and cloud-init lines up to the point where cloud-init prints the host keys. */
@@ -187,7 +189,7 @@ export function hostKeyLines(b: ConsoleBoot, printedAtMs: number): string[] {
     '-----END SSH HOST KEY KEYS-----',
     `${uptime(5.2)} cloud-init[588]: Cloud-init v. 24.4 finished at ${new Date(printedAtMs).toUTCString().replace('GMT', '+0000')}. Datasource DataSourceOpenStackLocal [net,ver=2].  Up 5.20 seconds`,
     '',
-    `Debian GNU/Linux ${b.hostname} ttyS0`,
+    `${b.os ?? 'Debian GNU/Linux'} ${b.hostname} ttyS0`,
     '',
     `${b.hostname} login: `,
   ];

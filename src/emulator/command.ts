@@ -1,6 +1,8 @@
 // `imagesync emulator`: serve the local cloud until the signal aborts, with a private clouds.yaml to use it.
 import { resolve } from 'node:path';
 import type { ComputeBackendChoice } from './compute-backend.js';
+import { InputError } from '../errors.js';
+import { BASE_IMAGES } from './seed.js';
 import { startEmulator } from './server.js';
 
 export interface EmulatorCommandOptions {
@@ -16,8 +18,8 @@ export interface EmulatorCommandOptions {
   /** Port of every build server's sshd at its own address (default 22 for namespace, 2222 for container). */
   sshPort?: number;
   containerEngine?: string;
-  /** Make the root file systems of the seeded images (container backend), then exit. */
-  prepareOnly?: boolean;
+  /** Make the root file systems of these seeded images (empty: all of them; container backend), then exit. */
+  prepareOnly?: string[];
 }
 
 export interface EmulatorCommandDeps {
@@ -37,6 +39,8 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 
 export async function runEmulatorCommand(opts: EmulatorCommandOptions, deps: EmulatorCommandDeps): Promise<number> {
   const cloudsYamlFile = resolve(opts.cloudsYamlFile ?? DEFAULT_CLOUDS_YAML);
+  const unknown = (opts.prepareOnly ?? []).filter((n) => !BASE_IMAGES.some((b) => b.name === n));
+  if (unknown.length) throw new InputError(`--prepare-only: no seeded image ${unknown.join(', ')}; seeded: ${BASE_IMAGES.map((b) => b.name).join(', ')}`);
   const emulator = await startEmulator({
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
@@ -55,7 +59,8 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions, deps: Emu
       const started = Date.now();
       deps.stderr.write(`imagesync emulator: ${emulator.computeSummary}\n`);
       if (emulator.computeBackend === 'none') return 1;
-      await emulator.prepareImages();
+      const names = opts.prepareOnly;
+      await emulator.prepareImages(names.length ? names : undefined);
       deps.stderr.write(`imagesync emulator: images ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
       return 0;
     }

@@ -160,6 +160,8 @@ export interface ServerRecord {
   hostKeys: HostKey[];
   /** What the machine printed during its last boot (container backend). */
   bootConsole: string[];
+  /** The distribution the machine runs, when the backend knows it (the console's getty line). */
+  bootOs?: string;
   console: Array<{ visibleAtMs: number; lines: string[] }>;
   /** The running (or stopped) machine: a namespace sandbox or a container; undefined before the first boot. */
   machine?: Machine;
@@ -495,6 +497,7 @@ export class ComputeRegion {
       user: server.defaultUser,
       bootedAtMs: now,
       hostKeys: server.hostKeys,
+      ...(server.bootOs ? { os: server.bootOs } : {}),
     };
     const shown = now + this.env.knobs().consoleDelayMs;
     let printed = boot;
@@ -531,6 +534,7 @@ export class ComputeRegion {
         const boot = await machine.start(server.sshAddress, this.env.sshPort);
         server.hostKeys = boot.hostKeys;
         server.bootConsole = boot.console;
+        if (boot.os) server.bootOs = boot.os;
         break;
       } catch (err) {
         // Another emulator on this machine took the address between our probe and sshd's bind.

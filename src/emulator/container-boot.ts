@@ -36,6 +36,7 @@ if [ ! -s /etc/machine-id ]; then
 fi
 ${userScript(user, hostname, `${BOOT_MOUNT}/authorized_keys`)}
 ssh-keygen -A
+echo "imagesync-os $(. /etc/os-release 2>/dev/null && echo "\${PRETTY_NAME:-$NAME}")"
 echo '${BEGIN}'
 for k in /etc/ssh/ssh_host_*_key; do
   [ -f "$k.pub" ] || continue
@@ -50,7 +51,7 @@ exec /usr/sbin/sshd -D -e
 const LABELS: Record<string, string> = { 'ssh-rsa': 'RSA', 'ecdsa-sha2-nistp256': 'ECDSA', 'ecdsa-sha2-nistp384': 'ECDSA', 'ecdsa-sha2-nistp521': 'ECDSA', 'ssh-ed25519': 'ED25519' };
 
 /** What the console of the boot `bootId` says: undefined until the host key block is complete. */
-export function parseBootConsole(log: string, bootId: string): { hostKeys: HostKey[]; lines: string[] } | undefined {
+export function parseBootConsole(log: string, bootId: string): { hostKeys: HostKey[]; lines: string[]; os?: string } | undefined {
   const start = log.lastIndexOf(`imagesync-boot ${bootId}`);
   if (start === -1) return undefined;
   const text = log.slice(start);
@@ -69,5 +70,7 @@ export function parseBootConsole(log: string, bootId: string): { hostKeys: HostK
       fingerprintSha256: fingerprintSha256(parsed.blob),
     });
   }
-  return { hostKeys, lines: text.slice(0, b).split('\n').filter((l) => l.trim() !== '') };
+  const before = text.slice(0, b).split('\n').filter((l) => l.trim() !== '');
+  const os = before.find((l) => l.startsWith('imagesync-os '))?.slice('imagesync-os '.length).trim();
+  return { hostKeys, lines: before.filter((l) => !/^imagesync-(boot|os) /.test(l)), ...(os ? { os } : {}) };
 }

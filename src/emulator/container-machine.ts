@@ -149,7 +149,7 @@ class ContainerMachine implements Machine {
       // The layer is on the container's disk now; later boots must not apply it again.
       await rm(join(this.bootDir, 'layer.tar'), { force: true });
     }
-    return { hostKeys: boot.hostKeys, console: boot.lines.filter((l) => !l.startsWith('imagesync-boot ')) };
+    return { hostKeys: boot.hostKeys, console: boot.lines, ...(boot.os ? { os: boot.os } : {}) };
   }
 
   async stop(): Promise<void> {

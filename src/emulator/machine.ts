@@ -22,6 +22,8 @@ export interface BootResult {
   hostKeys: HostKey[];
   /** Lines the machine's own boot printed (container backend), shown between the kernel's and cloud-init's. */
   console: string[];
+  /** The distribution it runs (its /etc/os-release), when known. */
+  os?: string;
 }
 
 export interface Machine {

@@ -93,7 +93,7 @@ export function containerfile(r: RootfsRecipe): string {
 }
 
 /** mmdebstrap's arguments for a recipe, writing `out` (a tar). */
-export function mmdebstrapArgs(r: RootfsRecipe, out: string, keyring: string | undefined): string[] {
+export function mmdebstrapArgs(r: RootfsRecipe, out: string): string[] {
   return [
     '--variant=apt',
     `--include=${PACKAGES.join(',')}`,
@@ -101,7 +101,6 @@ export function mmdebstrapArgs(r: RootfsRecipe, out: string, keyring: string | u
     // Keep apt's lists: a fresh cloud image has them, and `apt-get install` works without an update.
     '--skip=cleanup/apt/lists',
     `--customize-hook=${GENERALIZE_HOOK}`,
-    ...(keyring ? [`--keyring=${keyring}`] : []),
     r.suite,
     out,
     ...r.sources,
@@ -195,7 +194,13 @@ export class RootfsProvider {
     let keyring: string | undefined;
     try {
       if (r.keyring) keyring = await this.fetchKeyring(r, dir);
-      await this.engine.runAs('mmdebstrap', mmdebstrapArgs(r, partial, keyring), { timeoutMs: 30 * 60_000 });
+      // apt checks signatures as its sandbox user (_apt), who cannot enter a 0700 cache dir: the key
+      // goes to a readable temporary copy for the build.
+      const script = `set -e
+k=$(mktemp -d); trap 'rm -rf "$k"' EXIT; chmod 755 "$k"
+if [ -n "$KEYRING" ]; then cp "$KEYRING" "$k/archive.gpg"; chmod 644 "$k/archive.gpg"; set -- --keyring="$k/archive.gpg" "$@"; fi
+exec mmdebstrap "$@"`;
+      await this.engine.runAs('env', [`KEYRING=${keyring ?? ''}`, 'sh', '-c', script, 'mmdebstrap', ...mmdebstrapArgs(r, partial)], { timeoutMs: 30 * 60_000 });
       await this.engine.runAs('mv', ['-f', partial, tar]);
     } catch (err) {
       await this.engine.runAs('rm', ['-f', partial]).catch(() => undefined);
