@@ -202,6 +202,8 @@ export interface ComputeEnv {
   setKnobs(change: Partial<ComputeKnobs>): void;
   images: ImageBackend;
   machines: MachineBackend;
+  /** The emulator's operator log (stderr lines): what the API cannot tell a client. */
+  log?: (line: string) => void;
   fixedPool: LoopbackPool;
   floatingPool: LoopbackPool;
 }
@@ -683,7 +685,9 @@ export class ComputeRegion {
       if (!server.machine) throw new Error(`server ${server.id} has no disk`);
       const data = await server.machine.snapshot();
       await images.upload(caller, imageId, data);
-    } catch {
+    } catch (err) {
+      // Nova reports no reason for a failed snapshot (the image just goes away or is killed): the operator's log has it.
+      this.env.log?.(`snapshot ${imageId} of server ${server.id} failed: ${err instanceof Error ? err.message : String(err)}`);
       await images.fail(caller, imageId).catch(() => undefined);
     } finally {
       if (server.taskState?.startsWith('image_')) server.taskState = null;
@@ -825,6 +829,7 @@ export interface ComputeCloudOptions {
   images(region: string): ImageBackend;
   /** Who runs the build servers (default: the namespace backend in `dir`). */
   machines?: MachineBackend;
+  log?: (line: string) => void;
 }
 
 /** Read-only views for tests: what exists, so a test can assert nothing leaked. */
@@ -911,6 +916,7 @@ export class ComputeCloud implements ComputeState {
           setKnobs: options.setKnobs,
           images: options.images(region),
           machines: this.machines,
+          ...(options.log ? { log: options.log } : {}),
           fixedPool,
           floatingPool,
         }),

@@ -191,9 +191,10 @@ export async function findContainerEngine(o: FindEngineOptions): Promise<Contain
       return runProcess(w.file, w.argv, w.env, `${kind} ${args[0] ?? ''}`, ro);
     },
     spawn(args) {
-      // podman opens /dev/stdout by name for export: as another user, our pipe (root's, mode 0600)
-      // refuses that open, so the stream goes through a pipe of that user's own shell.
-      const w = user ? wrap('bash', ['-c', 'set -o pipefail; "$0" "$@" | cat', bin as string, ...info.globalArgs, ...args], user, o.env) : base([...info.globalArgs, ...args]);
+      // podman export opens /dev/stdout by name: Node's stdout "pipe" is a socket, which cannot be
+      // opened that way (ENXIO), and as another user root's pipe would refuse the open anyway. So
+      // the stream goes through a real pipe of the engine user's own shell.
+      const w = wrap('bash', ['-c', 'set -o pipefail; "$0" "$@" | cat', bin as string, ...info.globalArgs, ...args], user, o.env);
       return spawn(w.file, w.argv, { env: w.env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
     },
     runAs(cmd, args, ro) {

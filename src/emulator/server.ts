@@ -333,6 +333,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     regions,
     dir: computeDir,
     machines: backend.machines,
+    ...(opts.log ? { log: opts.log } : {}),
     sshPort,
     ids,
     now: clock,
