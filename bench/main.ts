@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { runApplyScenario } from './apply-makespan.js';
+import { runDemoBackends } from './demo-backends.js';
 import { runEmulatorPlan } from './emulator-plan.js';
 import { loadAverage1m, machineInfo, sourceInfo, waitForQuiet } from './machine.js';
 import { runRealTier } from './real-tier.js';
@@ -11,7 +12,7 @@ import { fileStamp, renderMarkdown, type BenchResults, type Outcome } from './re
 import { runSshScenario } from './ssh-vs-fabric.js';
 
 /** The scenarios, in the order they run; `--only NAME` picks some. */
-export const SCENARIOS = ['plan', 'real', 'ssh', 'apply'] as const;
+export const SCENARIOS = ['plan', 'real', 'ssh', 'apply', 'demo'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -26,9 +27,10 @@ const SKIP_FLAGS: Record<string, Scenario> = {
   '--skip-real': 'real',
   '--skip-ssh': 'ssh',
   '--skip-apply': 'apply',
+  '--skip-demo': 'demo',
 };
 
-/** `--skip-real`, `--skip-emulator`, `--skip-ssh`, `--skip-apply`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
+/** `--skip-real`, `--skip-emulator`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const usage = `options: ${Object.keys(SKIP_FLAGS).join(', ')}, --only ${SCENARIOS.join('|')} (repeatable or comma-separated), --no-build`;
   const only = new Set<Scenario>();
@@ -86,9 +88,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (realTier.status === 'failed') log(`real-tier scenario failed: ${realTier.error}`);
   const ssh = await scenario('ssh', opts, log, () => runSshScenario({ log }));
   const apply = await scenario('apply', opts, log, () => runApplyScenario({ root, log }));
+  const demo = await scenario('demo', opts, log, () => runDemoBackends({ root, log }));
 
   const results: BenchResults = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     startedAt,
     finishedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - t0),
@@ -100,6 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     realTier,
     ssh,
     apply,
+    demo,
   };
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
@@ -109,5 +113,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   log(`wrote ${jsonFile} and bench/results/latest.md`);
-  return [emulatorPlan, realTier, ssh, apply].some((r) => r.status === 'failed') ? 1 : 0;
+  return [emulatorPlan, realTier, ssh, apply, demo].some((r) => r.status === 'failed') ? 1 : 0;
 }

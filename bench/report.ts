@@ -1,5 +1,6 @@
 // The results document (JSON) and its markdown table, commit-friendly: one file per run, latest.md overwritten.
 import type { ApplyResult, ApplyRun } from './apply-makespan.js';
+import type { DemoBackendsResult } from './demo-backends.js';
 import type { EmulatorPlanResult } from './emulator-plan.js';
 import type { MachineInfo, QuietWait, SourceInfo } from './machine.js';
 import type { Sample } from './measure.js';
@@ -11,8 +12,8 @@ import type { Phases } from './trace.js';
 export type Outcome<T> = ({ status: 'ok' } & T) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
 
 export interface BenchResults {
-  /** 2: adds `ssh` and `apply`. */
-  schemaVersion: 2;
+  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend). */
+  schemaVersion: 3;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -26,6 +27,7 @@ export interface BenchResults {
   realTier: RealTierResult | { status: 'skipped'; reason: string };
   ssh: Outcome<SshResult>;
   apply: Outcome<ApplyResult>;
+  demo: Outcome<DemoBackendsResult>;
 }
 
 /** `20261129T213000Z`: sorts by time and is a valid file name everywhere. */
@@ -187,6 +189,26 @@ function stepRows(solo: readonly ApplyRun[], full: ApplyRun, settings: ApplyResu
   ];
 }
 
+function demoSection(r: BenchResults['demo'] | undefined): string[] {
+  const head = '## 5. `imagesync demo`: the 7 builds with each compute backend';
+  if (!r) return [];
+  if (r.status !== 'ok') return notOk(head, r);
+  const cell = (x: { status: string; reason?: string }, text: () => string) => (x.status === 'ok' ? text() : `${x.status}: ${x.reason ?? ''}`.slice(0, 160));
+  return [
+    head,
+    '',
+    `\`node bin/imagesync.js demo --compute-backend X\`, \`CI=1\`, a child process; the container backend as ${r.demos.find((d) => d.backend === 'container')?.as ?? '?'} (rootless podman). ` +
+      `Root file systems built or found before timing: ${ms(r.prepareMs)}. Boots: ${r.settings.boots} servers of debian-12-genericcloud one after another through Nova's API; median (min–max).`,
+    '',
+    '| measure | namespace | container |',
+    '|---|--:|--:|',
+    `| **demo wall time (7 builds, plan before and after)** | ${r.demos.map((d) => cell(d, () => `**${ms(d.wallMs ?? 0)}**`)).join(' | ')} |`,
+    `| demo's last line | ${r.demos.map((d) => cell(d, () => (d.lastLine ?? '').replace(/\|/g, '/'))).join(' | ')} |`,
+    `| boot: create → ACTIVE as a client sees it | ${r.boots.map((b) => cell(b, () => spread(b.activeMs as Sample))).join(' | ')} |`,
+    `| boot: the machine's own (disk laid out → sshd's banner) | ${r.boots.map((b) => cell(b, () => spread(b.bootMs as Sample))).join(' | ')} |`,
+  ];
+}
+
 function applySection(r: BenchResults['apply']): string[] {
   const head = '## 4. `imagesync apply`: makespan of 40 builds against the ideal schedule';
   if (r.status !== 'ok') return notOk(head, r);
@@ -233,7 +255,7 @@ export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const src = r.source.commit ? `commit \`${r.source.commit}\`${r.source.srcDirty ? ' with uncommitted changes in `src/`' : ''}` : 'no git commit';
   return [
-    '# imagesync benchmarks: the read path, SSH, apply',
+    '# imagesync benchmarks: the read path, SSH, apply, the demo per compute backend',
     '',
     `Measured ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by \`npm run bench\` (${Math.round(r.durationMs / 1000)} s), ${src}. ` +
       `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, kernel ${m.kernel}, 1-minute load average ${m.loadAverage1m} at the start, ${r.loadAverage1mAtEnd} at the end; ` +
@@ -248,6 +270,8 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     ...applySection(r.apply),
     '',
+    ...demoSection(r.demo),
+    ...(r.demo ? [''] : []),
     `Raw figures: \`bench/results/${fileStamp(r.startedAt)}.json\`.`,
     '',
   ].join('\n');
