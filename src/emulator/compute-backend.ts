@@ -4,7 +4,6 @@ import { containerBackend, sweepOrphans, unbootableReason } from './container-ma
 import { MachineUnavailableError, type ComputeBackendName, type MachineBackend } from './machine.js';
 import { namespaceBackend } from './namespace-machine.js';
 import { RootfsProvider, recipeFor, RECIPES } from './rootfs.js';
-import { sandboxUnsupportedReason } from './sandbox.js';
 
 export type ComputeBackendChoice = ComputeBackendName | 'auto';
 export const COMPUTE_BACKENDS: readonly ComputeBackendChoice[] = ['auto', 'namespace', 'container'];
@@ -99,7 +98,7 @@ export async function chooseComputeBackend(o: ChooseBackendOptions): Promise<Cho
   if (o.choice === 'container') return container(o);
   const platform = o.platform ?? process.platform;
   const uid = o.uid ?? process.getuid?.() ?? -1;
-  if (platform === 'linux' && uid === 0 && !sandboxUnsupportedReason()) return namespace(o);
+  if (platform === 'linux' && uid === 0) return namespace(o);
   try {
     return await container(o);
   } catch (err) {
