@@ -75,7 +75,8 @@ async function container(o: ChooseBackendOptions): Promise<ChosenBackend> {
     unbootable: unbootableReason,
     async prepare(images) {
       const recipes = [...new Set(images.map((p) => recipeFor(p)).filter((r) => r !== undefined))];
-      for (const r of RECIPES.filter((x) => recipes.includes(x))) await rootfs.ensure(r);
+      // Side by side: the builds wait mostly on the archives, not on the CPU.
+      await Promise.all(RECIPES.filter((x) => recipes.includes(x)).map((r) => rootfs.ensure(r)));
     },
     summary: `build servers are ${engine.info.kind} ${engine.info.version} containers${engine.info.rootless ? ' (rootless)' : ''}${who}, one real distribution root file system per source image`,
   };
