@@ -123,25 +123,28 @@ class ContainerMachine implements Machine {
       throw err;
     }
     const deadline = Date.now() + (this.o.bootTimeoutMs ?? 120_000);
+    // sshd starts only after the host keys are on the console: wait for its banner (a cheap TCP
+    // probe), then read the console once. Every engine call costs 0.1-0.5 s of CPU, so the
+    // container's state is asked only about once a second, to notice a boot that died.
     let boot: ReturnType<typeof parseBootConsole>;
-    let log = '';
+    let lastStateCheck = Date.now();
     for (;;) {
-      log = (await e.run(['logs', this.container], { timeoutMs: 60_000 }).catch(() => ({ stdout: Buffer.alloc(0), stderr: '' }))).stdout.toString('utf8');
-      // podman logs puts the container's stderr on its own stderr; both carry the console.
-      boot = parseBootConsole(log, bootId);
-      if (boot) break;
-      const state = await e.run(['inspect', '--format', '{{.State.Running}}', this.container], { timeoutMs: 60_000 }).catch(() => undefined);
-      if (state && state.stdout.toString('utf8').trim() === 'false') {
-        const all = await e.run(['logs', this.container], { timeoutMs: 60_000 }).catch(() => undefined);
-        const text = `${all?.stdout.toString('utf8') ?? ''}${all?.stderr ?? ''}`;
-        const tail = text.slice(text.lastIndexOf(`imagesync-boot ${bootId}`)).trim().split('\n').slice(-3).join(' | ');
-        throw new Error(`container ${this.container} stopped during boot: ${tail || 'no output'}`);
+      if (await bannerOnce(address, port)) {
+        const out = await e.run(['logs', this.container], { timeoutMs: 60_000 }).catch(() => undefined);
+        boot = parseBootConsole(out?.stdout.toString('utf8') ?? '', bootId);
+        if (boot) break;
       }
-      if (Date.now() > deadline) throw new Error(`container ${this.container} did not finish booting within ${this.o.bootTimeoutMs ?? 120_000} ms`);
-      await sleep(100);
-    }
-    while (!(await bannerOnce(address, port))) {
-      if (Date.now() > deadline) throw new Error(`sshd of container ${this.container} gave no banner on ${address}:${port}`);
+      if (Date.now() - lastStateCheck > 1000) {
+        lastStateCheck = Date.now();
+        const state = await e.run(['inspect', '--format', '{{.State.Running}}', this.container], { timeoutMs: 60_000 }).catch(() => undefined);
+        if (state && state.stdout.toString('utf8').trim() === 'false') {
+          const all = await e.run(['logs', this.container], { timeoutMs: 60_000 }).catch(() => undefined);
+          const text = `${all?.stdout.toString('utf8') ?? ''}${all?.stderr ?? ''}`;
+          const tail = text.slice(text.lastIndexOf(`imagesync-boot ${bootId}`)).trim().split('\n').slice(-3).join(' | ');
+          throw new Error(`container ${this.container} stopped during boot: ${tail || 'no output'}`);
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`container ${this.container} gave no SSH banner on ${address}:${port} within ${this.o.bootTimeoutMs ?? 120_000} ms`);
       await sleep(50);
     }
     if (!this.firstBootDone) {
@@ -218,8 +221,11 @@ export function containerBackend(o: ContainerBackendOptions): MachineBackend {
       const tag = await o.rootfs.ensure(recipe);
       if (tag !== imageTag(recipe)) throw new Error(`internal: rootfs tag ${tag} is not ${imageTag(recipe)}`);
       const bootDir = join(o.dir, spec.serverId);
-      await mkdir(bootDir, { recursive: true, mode: 0o755 });
-      await chmod(o.dir, 0o755);
+      // The engine reads the boot files: as another user (root's tests) they must be readable by it;
+      // otherwise they stay this user's own (a snapshot's layer is another project's image data).
+      const mode = o.engine.user ? 0o755 : 0o700;
+      await mkdir(bootDir, { recursive: true, mode });
+      await chmod(o.dir, mode);
       await writeFile(join(bootDir, 'boot.sh'), containerBootScript(spec.user, spec.hostname), { mode: 0o644 });
       await writeFile(join(bootDir, 'authorized_keys'), spec.publicKey ? `${spec.publicKey.trim()}\n` : '', { mode: 0o644 });
       // Only a tar with content is a layer; an empty tar or other bytes (a test's payload) boot the plain image.
