@@ -4,7 +4,7 @@
 #   scripts/container-host.sh install        as root: podman and what rootless containers need, mmdebstrap
 #   scripts/container-host.sh user NAME      as root: an unprivileged user NAME that can run rootless podman
 #                                            (subordinate uid/gid ranges, overlay storage)
-#   scripts/container-host.sh check [NAME]   run a throwaway rootless container as NAME (default: yourself)
+#   scripts/container-host.sh check [NAME]   what podman says about rootless use as NAME (default: yourself)
 #
 # The root file systems themselves are built by the emulator at the first boot of each distribution
 # (or ahead: `imagesync emulator --compute-backend container --prepare-only`), as the user who runs it.
@@ -30,7 +30,8 @@ install_packages() {
   need_root install
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q -o DPkg::Lock::Timeout=600
-  apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${PACKAGES[@]}"
+  # --no-upgrade: what is installed stays as it is (the machine may serve other work).
+  apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends --no-upgrade "${PACKAGES[@]}"
 }
 
 # Give USER a subordinate id range (useradd does this on most systems; an older account may lack it).
@@ -68,8 +69,8 @@ check() {
   local run=()
   [ -n "$user" ] && run=(runuser -u "$user" --)
   local out
-  out=$("${run[@]}" podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.CgroupVersion}} {{.Host.OCIRuntime.Name}}')
-  echo "podman as ${user:-$(id -un)}: rootless/storage/cgroups/runtime = $out"
+  out=$("${run[@]}" podman info --format '{{.Host.Security.Rootless}} {{.Store.GraphDriverName}} {{.Host.CgroupsVersion}} {{.Host.OCIRuntime.Name}}')
+  echo "podman as ${user:-$(id -un)}: rootless/storage/cgroups/runtime = $out (imagesync uses runc where crun meets cgroup v1)"
 }
 
 case "${1:-}" in
