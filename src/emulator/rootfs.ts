@@ -168,7 +168,7 @@ export class RootfsProvider {
         () => false,
       );
       if (mm) {
-        this.log(`building the ${r.title} root file system with mmdebstrap (first run only; about 2 minutes; cached in ${dir})`);
+        this.log(`building the ${r.title} root file system with mmdebstrap (first run only: 1.5 to 3 minutes; cached in ${dir})`);
         await this.mmdebstrap(r, tar, dir);
       } else {
         this.log(`deriving the ${r.title} image from ${r.registryImage} (first run only)`);
