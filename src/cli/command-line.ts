@@ -4,7 +4,8 @@ import { UsageError } from '../errors.js';
 import { resolve } from 'node:path';
 import type { ComputeBackendChoice } from '../emulator/compute-backend.js';
 import type { CliDeps } from './deps.js';
-import { display, json, lock, LOCK_TO_COMPARE, lockFlag, numberOption, QUIET, SELECTION, selection, TARGET, TASKS_DIR, withCiFlag, type globalOptions } from './options.js';
+import { MAX_TIMER_MS } from '../duration.js';
+import { display, durationOption, json, lock, LOCK_TO_COMPARE, lockFlag, numberOption, QUIET, SELECTION, selection, TARGET, TASKS_DIR, withCiFlag, type globalOptions } from './options.js';
 
 export type Handler = (deps: CliDeps) => Promise<number>;
 
@@ -92,9 +93,12 @@ const apply: CommandLine = (y, p) =>
         concurrency: numberOption('concurrency', 1, 4, 'Builds at once, in total'),
         'per-target': numberOption('per-target', 1, 2, 'Builds at once in one target (the manifest build.concurrency wins)'),
         'keep-on-failure': { type: 'boolean', default: false, describe: 'Keep the server, keypair and private key of a failed build for debugging' },
-        timeout: numberOption('timeout', 1, 0, 'Give up after this many seconds: stop every wait and request, clean up, exit 1 (default: no limit)', { default: undefined }),
+        timeout: durationOption('timeout', undefined, 'Give up after this long (90, 90s, 45m, 2h): stop every wait and request, clean up, exit 1 (default: no limit)', {
+          minMs: 1000,
+          maxMs: MAX_TIMER_MS,
+        }),
         quiet: QUIET,
-        'poll-interval-ms': numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait', { hidden: true }),
+        'poll-interval-ms': numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait, in milliseconds (a whole number, not a duration)', { hidden: true }),
         lock: lock('Lock file to write (default images.lock.json beside the manifest); --no-lock: none'),
         'dry-run': { type: 'boolean', default: false, describe: 'Change nothing: show what would be built, healed and (with --keep) deleted' },
         'heal-duplicates': {
@@ -162,7 +166,7 @@ const run: CommandLine = (y, p) =>
         arg: { alias: 'a', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'Task argument key=value (JSON value when it parses); repeatable' },
         'accept-new': { type: 'boolean', default: false, describe: 'Record the key of a host known_hosts lacks (a changed key is always refused)' },
         'known-hosts': { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' },
-        'connect-timeout': numberOption('connect-timeout', 1, 20, 'Seconds for TCP connect + SSH handshake + auth, per host'),
+        'connect-timeout': durationOption('connect-timeout', '20s', 'TCP connect + SSH handshake + auth, per host (and per jump host): 20, 20s, 1m', { minMs: 1000, maxMs: MAX_TIMER_MS }),
         image: { type: 'string', describe: 'Image name the task sees as c.image.name (default "adhoc")' },
         'tasks-dir': TASKS_DIR,
         json: json('Print the per-host results as JSON on stdout'),
@@ -180,7 +184,7 @@ const run: CommandLine = (y, p) =>
             args: (a.arg ?? []).map(String),
             acceptNew: a['accept-new'],
             knownHosts: a['known-hosts'],
-            connectTimeoutMs: a['connect-timeout'] * 1000,
+            connectTimeoutMs: a['connect-timeout'],
             image: a.image,
             tasksDir: resolve(d.cwd, a['tasks-dir']),
             json: a.json,
@@ -286,11 +290,11 @@ const gc: CommandLine = (y, p) =>
     'Delete the temporary servers, keypairs, snapshots and floating IPs that crashed or killed runs left behind',
     (c) =>
       c.options({
-        'older-than': { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 30m, 2h, 1d' },
+        'older-than': { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 90 (seconds), 30m, 2h, 1d' },
         'dry-run': { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' },
         json: json('Print the report as JSON on stdout'),
         target: TARGET,
-        'poll-interval-ms': { type: 'number', default: 1000, hidden: true },
+        'poll-interval-ms': { type: 'number', default: 1000, hidden: true, describe: 'Poll interval of the deletions, in milliseconds (a whole number, not a duration)' },
       }),
     (a) =>
       p.choose(async (d) =>

@@ -1,6 +1,7 @@
 // The command line's options defined once: the global ones, those several commands share, and the checks a numeric flag makes.
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { parseDuration, type DurationLimits } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { parseShard } from '../shard/shard.js';
 import type { CliDeps } from './deps.js';
@@ -26,6 +27,21 @@ export function numberOption(flag: string, min: number, def: number, describe: s
   return { type: 'string' as const, requiresArg: true, default: String(def), coerce: wholeNumber(flag, min), describe, ...extra } as unknown as {
     type: 'number';
     default: number;
+    describe: string;
+  };
+}
+
+/**
+ * A duration flag in milliseconds: `90` (seconds), `90s`, `5m`, `2h`, `1d` — the same words in every
+ * command (src/duration.ts). Without `def` an unset flag stays undefined.
+ */
+export function durationOption(flag: string, def: string | undefined, describe: string, limits: DurationLimits = {}, extra: Record<string, unknown> = {}) {
+  const coerce = (v: unknown): number | undefined => {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    return last === undefined ? undefined : parseDuration(String(last), `--${flag}`, limits);
+  };
+  return { type: 'string' as const, requiresArg: true, ...(def !== undefined ? { default: def } : {}), coerce, describe, ...extra } as unknown as {
+    type: 'number';
     describe: string;
   };
 }

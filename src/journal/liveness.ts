@@ -1,7 +1,8 @@
 // Pure decisions of `gc`: is a run alive, and which of the temporary resources found may go.
 import type { CreatedResource } from '../resources/resource.js';
 import type { JournalDoc } from './journal.js';
-import { formatDuration, runIdTime } from './run-id.js';
+import { formatDuration } from '../duration.js';
+import { runIdTime } from './run-id.js';
 
 /** A run that has not written a heartbeat for this long is dead (it writes one every 10 s). */
 export const HEARTBEAT_STALE_MS = 60_000;

@@ -1,6 +1,7 @@
 // The one polling primitive: poll until a target state, fail fast on a failure state, with a deadline; and the run's deadline signal.
 import { setMaxListeners } from 'node:events';
 import { ImagesyncError } from '../errors.js';
+import { formatDuration } from '../duration.js';
 import { isTransientFailure } from './http.js';
 
 export class WaitTimeoutError extends ImagesyncError {
@@ -88,17 +89,17 @@ export class RunTimeoutError extends ImagesyncError {
 }
 
 /**
- * The run's signal with an overall deadline: aborts after `seconds` with a RunTimeoutError that says
- * so, or earlier with `parent`'s reason (SIGINT). Without `seconds`, `parent` itself. AbortSignal.timeout
+ * The run's signal with an overall deadline: aborts after `timeoutMs` with a RunTimeoutError that says
+ * so, or earlier with `parent`'s reason (SIGINT). Without `timeoutMs`, `parent` itself. AbortSignal.timeout
  * would abort with a bare DOMException "The operation was aborted due to timeout", which every wait
  * and request would then show as the cause: hence our own reason.
  */
-export function withDeadline(parent: AbortSignal, seconds: number | undefined, flag = '--timeout'): AbortSignal {
-  if (seconds === undefined || !(seconds > 0)) return parent;
+export function withDeadline(parent: AbortSignal, timeoutMs: number | undefined, flag = '--timeout'): AbortSignal {
+  if (timeoutMs === undefined || !(timeoutMs > 0)) return parent;
   const deadline = new AbortController();
   const timer = setTimeout(
-    () => deadline.abort(new RunTimeoutError(`timed out after ${seconds} s (${flag}); raise ${flag} if the run needs longer`)),
-    seconds * 1000,
+    () => deadline.abort(new RunTimeoutError(`timed out after ${formatDuration(timeoutMs)} (${flag}); raise ${flag} if the run needs longer`)),
+    timeoutMs,
   );
   // Never keep the process alive just to time it out.
   timer.unref();

@@ -1,5 +1,5 @@
 // Bad-input corpus, command-line flags: exit 3, one line that names the flag and its value, nothing contacted.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/server.js';
 import { expectInputError, manifestWith, newCorpus, removeCorpus, runUntouched, startCorpusEmulator, type Corpus } from './fixture.js';
 
@@ -38,6 +38,32 @@ const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [
   { name: '--concurrency 0', argv: ['apply', '--yes', '--concurrency', '0'], headline: /^imagesync: --concurrency 0: expected a whole number ≥ 1$/ },
   { name: '--concurrency 1.5', argv: ['apply', '--yes', '--concurrency', '1.5'], headline: /^imagesync: --concurrency 1\.5: expected a whole number ≥ 1$/ },
   { name: '--per-target -1', argv: ['apply', '--yes', '--per-target', '-1'], headline: /^imagesync: --per-target -1: expected a whole number ≥ 1$/ },
+  {
+    name: '--timeout that is not a duration',
+    argv: ['apply', '--yes', '--timeout', '5x'],
+    headline: /^imagesync: --timeout "5x": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/,
+  },
+  { name: '--timeout 0', argv: ['apply', '--yes', '--timeout', '0'], headline: /^imagesync: --timeout "0": expected at least 1s$/ },
+  {
+    name: '--timeout longer than a timer can wait',
+    argv: ['apply', '--yes', '--timeout', '30d'],
+    headline: /^imagesync: --timeout "30d": expected at most 24d20h$/,
+  },
+  {
+    name: '--older-than with a space inside',
+    argv: ['gc', '--older-than', '2 h'],
+    headline: /^imagesync: --older-than "2 h": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/,
+  },
+  {
+    name: '--connect-timeout below a second',
+    argv: ['run', 'nginx', '-H', 'u@web1', '--connect-timeout', '0.2s'],
+    headline: /^imagesync: --connect-timeout "0.2s": expected at least 1s$/,
+  },
+  {
+    name: '--connect-timeout with an unknown unit',
+    argv: ['run', 'nginx', '-H', 'u@web1', '--connect-timeout', '5min'],
+    headline: /^imagesync: --connect-timeout "5min": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/,
+  },
   {
     name: 'apply without --yes off a terminal',
     argv: ['apply'],
@@ -80,6 +106,16 @@ const exposing: Array<{ name: string; argv: string[]; headline: RegExp }> = [
     headline: /^imagesync: (.*concurrency.*(value|argument)|.*(value|argument).*concurrency)/i,
   },
 ];
+
+describe('durations: every flag reads 90, 90s, 5m, 2h the same way', () => {
+  it('apply --timeout 5m and gc --older-than 90 are accepted', async () => {
+    const applied = await c.run(['apply', '--dry-run', '--timeout', '5m']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const gc = await c.run(['gc', '--dry-run', '--json', '--older-than', '90']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ olderThan: '1m30s' });
+  }, 60_000);
+});
 
 describe('flags that are refused (exit 3, nothing contacted)', () => {
   it.each(cases)('$name', async ({ argv, headline }) => {

@@ -7,7 +7,7 @@ import { findLeftovers, type Ignored } from '../../journal/find.js';
 import { JOURNAL_DIR, type JournalDoc } from '../../journal/journal.js';
 import { DEFAULT_OLDER_THAN_MS, decide, JOURNAL_MAX_AGE_MS, runLiveness, type GcDecision, type Leftover, type LivenessEnv } from '../../journal/liveness.js';
 import { listJournals, markCleaned, removeJournal, type JournalFile } from '../../journal/read.js';
-import { formatDuration, parseDuration } from '../../journal/run-id.js';
+import { formatDuration, parseDuration } from '../../duration.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets } from '../../manifest/targets.js';
 import { CloudConnection } from '../../openstack/cloud.js';
