@@ -1,146 +1,76 @@
-// The private key for `imagesync run`: -i FILE (permissions checked as ssh does), passphrase from an env var, or ssh's default files.
-import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+// How `imagesync run` logs in: -i FILE (permissions checked as ssh does, passphrase from an env var), else ssh-agent, else ssh's default files.
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import ssh2, { type ParsedKey } from 'ssh2';
-import { UsageError, errorMessage } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { probeAgent, type AgentState } from '../ssh/agent.js';
+import { readIdentityFile, type Identity, type KeyFileOptions } from '../ssh/key-file.js';
 
-export interface Identity {
-  /** An unencrypted private key (decrypted in memory when it was encrypted on disk). */
-  privateKey: string;
-  /** The file it came from, for messages. */
-  file: string;
-}
-
-export interface LoadIdentityOptions {
+export interface LoadIdentityOptions extends KeyFileOptions {
   /** `-i FILE`; relative to `cwd`. */
   identity?: string | undefined;
-  /** Name of the environment variable holding the passphrase of an encrypted key. */
-  passphraseEnv?: string | undefined;
-  env: NodeJS.ProcessEnv;
   cwd: string;
   home: string;
-  /** Receives the passphrase, so that no message can ever show it. */
-  addSecret?(secret: string): void;
+  /** Asks the agent which keys it holds (a test passes its own). */
+  probeAgent?: (env: NodeJS.ProcessEnv) => Promise<AgentState>;
+}
+
+/** What connectSsh logs in with: a key, the agent's keys, or both (the key is offered first). */
+export interface Credentials {
+  privateKey?: string;
+  /** The agent's socket ($SSH_AUTH_SOCK). */
+  agent?: string;
+  /** For messages: `-i FILE`, `ssh-agent (2 keys)`, `~/.ssh/id_ed25519`. */
+  describe: string;
 }
 
 /** The files ssh tries when no -i is given, in its order. */
 export const DEFAULT_IDENTITY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
-function sshString(data: Buffer | string): Buffer {
-  const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(body.length);
-  return Buffer.concat([len, body]);
+async function firstDefaultFile(home: string): Promise<string | undefined> {
+  for (const name of DEFAULT_IDENTITY_FILES) {
+    const file = join(home, '.ssh', name);
+    if (await stat(file).then(() => true, () => false)) return file;
+  }
+  return undefined;
 }
 
-/**
- * An ed25519 key as an unencrypted `openssh-key-v1` text. ssh2 decrypts ed25519 keys into PKCS#8,
- * which it cannot parse again, and connectSsh takes key text, not a parsed key.
- */
-function ed25519OpenSsh(parsed: ParsedKey): string {
-  const jwk = createPrivateKey(parsed.getPrivatePEM()).export({ format: 'jwk' });
-  if (!jwk.d || !jwk.x) throw new Error('ed25519 key without its private part');
-  const seed = Buffer.from(jwk.d, 'base64url');
-  const pub = Buffer.from(jwk.x, 'base64url');
-  const check = randomBytes(4);
-  let priv = Buffer.concat([check, check, sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString(parsed.comment ?? '')]);
-  const pad: number[] = [];
-  for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
-  priv = Buffer.concat([priv, Buffer.from(pad)]);
-  const count = Buffer.alloc(4);
-  count.writeUInt32BE(1);
-  const body = Buffer.concat([
-    Buffer.from('openssh-key-v1\0', 'latin1'),
-    sshString('none'),
-    sshString('none'),
-    sshString(''),
-    count,
-    sshString(Buffer.concat([sshString('ssh-ed25519'), sshString(pub)])),
-    sshString(priv),
-  ]);
-  const b64 = body.toString('base64').replace(/.{1,70}/g, '$&\n');
-  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`;
-}
-
-/** The decrypted key as text ssh2 parses without a passphrase (RSA/ECDSA: traditional PEM). */
-export function unencryptedKeyText(parsed: ParsedKey): string {
-  const text = parsed.type === 'ssh-ed25519' ? ed25519OpenSsh(parsed) : parsed.getPrivatePEM();
-  const again = ssh2.utils.parseKey(text);
-  const key = Array.isArray(again) ? again[0] : again;
-  if (!key || key instanceof Error || !key.getPublicSSH().equals(parsed.getPublicSSH())) {
-    throw new Error(`a decrypted ${parsed.type} key could not be re-encoded`);
-  }
-  return text;
-}
-
-const isEncryptedError = (err: Error): boolean => /encrypted|passphrase/i.test(err.message);
-
-/** Read, check and (with a passphrase) decrypt one key file. Messages never contain key material. */
-export async function readIdentityFile(file: string, opts: Pick<LoadIdentityOptions, 'passphraseEnv' | 'env' | 'addSecret'>, flag = '-i'): Promise<Identity> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errorMessage(err)})`}; pass the path of an OpenSSH private key`);
-  }
-  if (!st.isFile()) throw new UsageError(`${flag} ${file}: not a regular file; pass the path of an OpenSSH private key`);
-  // ssh refuses such a key ("UNPROTECTED PRIVATE KEY FILE"): someone else may already have copied it.
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new UsageError(`${flag} ${file}: permissions ${mode} are too open (group or others can access the private key); run chmod 600 ${file}`);
-  }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its owner and permissions`);
-  }
-  if (/^\s*(ssh-|ecdsa-|sk-)/.test(text)) {
-    throw new UsageError(`${flag} ${file}: this is a public key; pass the private key file (the one without .pub)`);
-  }
-  const parsed = ssh2.utils.parseKey(text);
-  if (!(parsed instanceof Error)) return { privateKey: text, file };
-  if (!isEncryptedError(parsed)) {
-    throw new UsageError(`${flag} ${file}: not a usable private key (${parsed.message}); pass an OpenSSH or PEM private key`);
-  }
-  const varName = opts.passphraseEnv;
-  if (varName === undefined || varName === '') {
-    throw new UsageError(`${flag} ${file}: the key is encrypted; put its passphrase in an environment variable and pass --passphrase-env VAR`);
-  }
-  const passphrase = opts.env[varName];
-  if (passphrase === undefined || passphrase === '') {
-    throw new UsageError(`--passphrase-env ${varName}: the variable is not set or empty; export ${varName} with the passphrase of ${file}`);
-  }
-  opts.addSecret?.(passphrase);
-  const decrypted = ssh2.utils.parseKey(text, passphrase);
-  const key = Array.isArray(decrypted) ? decrypted[0] : decrypted;
-  if (!key || key instanceof Error) {
-    throw new UsageError(`${flag} ${file}: the passphrase in $${varName} does not decrypt the key; check the variable`);
-  }
-  try {
-    return { privateKey: unencryptedKeyText(key), file };
-  } catch (err) {
-    throw new UsageError(`${flag} ${file}: the decrypted key cannot be used (${errorMessage(err)}); pass an unencrypted copy with -i`);
-  }
-}
-
-/**
- * The key to log in with: `-i FILE`, else the first of ssh's default files in ~/.ssh. ssh-agent
- * keys cannot be used yet: connectSsh (src/ssh) authenticates with a private key only.
- */
+/** The key of `-i FILE`, else the first of ssh's default files in ~/.ssh; a UsageError when there is none. */
 export async function loadIdentity(o: LoadIdentityOptions): Promise<Identity> {
   if (o.identity !== undefined && o.identity !== '') return readIdentityFile(resolve(o.cwd, o.identity), o);
-  for (const name of DEFAULT_IDENTITY_FILES) {
-    const file = join(o.home, '.ssh', name);
-    const exists = await stat(file).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return readIdentityFile(file, o, 'default key');
-  }
+  const file = await firstDefaultFile(o.home);
+  if (file !== undefined) return readIdentityFile(file, o, 'default key');
   const files = DEFAULT_IDENTITY_FILES.map((n) => `~/.ssh/${n}`).join(', ');
-  const agent = o.env.SSH_AUTH_SOCK ? ', and ssh-agent ($SSH_AUTH_SOCK) is not supported yet' : '';
-  throw new UsageError(`no key to log in with: none of ${files} exists${agent}; pass -i KEY`);
+  throw new UsageError(`no key to log in with: none of ${files} exists; pass -i KEY`);
+}
+
+/**
+ * What to log in with, as ssh chooses it: `-i FILE` alone when given; else the keys of a running
+ * ssh-agent ($SSH_AUTH_SOCK) that holds any, with ~/.ssh/id_* beside them when one reads without a
+ * passphrase (ssh offers both); else ~/.ssh/id_*. Checked before any host is contacted.
+ */
+export async function loadCredentials(o: LoadIdentityOptions): Promise<Credentials> {
+  if (o.identity !== undefined && o.identity !== '') {
+    const id = await loadIdentity(o);
+    return { privateKey: id.privateKey, describe: `-i ${id.file}` };
+  }
+  const agent = await (o.probeAgent ?? probeAgent)(o.env);
+  if (agent.usable) {
+    const n = agent.fingerprints.length;
+    const describe = `ssh-agent (${n} key${n === 1 ? '' : 's'})`;
+    const file = await firstDefaultFile(o.home);
+    // Beside an agent a default key that cannot be read as is (encrypted, too open) is left out, as ssh does.
+    const id = file === undefined ? undefined : await readIdentityFile(file, o, 'default key').catch(() => undefined);
+    return id ? { privateKey: id.privateKey, agent: agent.socket, describe: `${describe} and ${id.file}` } : { agent: agent.socket, describe };
+  }
+  try {
+    const id = await loadIdentity(o);
+    return { privateKey: id.privateKey, describe: id.file };
+  } catch (err) {
+    // Say why the agent did not help, unless it was simply not there.
+    if (err instanceof UsageError && err.message.startsWith('no key to log in with') && agent.socket !== undefined) {
+      const files = DEFAULT_IDENTITY_FILES.map((n) => `~/.ssh/${n}`).join(', ');
+      throw new UsageError(`no key to log in with: ${agent.reason}, and none of ${files} exists; pass -i KEY or ssh-add one`);
+    }
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 // SSH connection to a build server (node-ssh over ssh2): connect and authenticate with the host key checked, then run, sudo, put, get.
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { errorMessage } from '../errors.js';
 import type { Redactor } from '../redact.js';
@@ -9,8 +10,9 @@ import type { CommandLogger } from './log.js';
 import type { CommandResult, PutOptions, RunOptions, SudoOptions } from './result.js';
 import { openSession } from './session.js';
 import { abortError, openSocket } from './socket.js';
+import { createTunnel, type JumpHost, type Tunnel } from './jump.js';
 import { getFile, putFile } from './transfer.js';
-import { createVerifier } from './verifier.js';
+import { createVerifier, type Verifier } from './verifier.js';
 
 /** How the server's host key is checked; there is deliberately no "accept anything". */
 export type HostKeyPolicy =
@@ -23,9 +25,21 @@ export interface ConnectOptions {
   host: string;
   port: number;
   username: string;
-  privateKey: string | Buffer;
+  /** The key to log in with; with `agent` too, it is offered first. One of them is needed. */
+  privateKey?: string | Buffer | undefined;
+  /** An ssh-agent's socket ($SSH_AUTH_SOCK): its keys are offered (after `privateKey`). */
+  agent?: string | undefined;
   hostKey: HostKeyPolicy;
-  /** TCP connect + SSH handshake + auth. Default 20 s. */
+  /** Reach the server through these jump hosts (OpenSSH's -J), opened and closed with the connection. */
+  jump?: readonly JumpHost[] | undefined;
+  /** Reach the server through a tunnel the caller keeps open (and closes): one bastion login for many tries. */
+  via?: Tunnel | undefined;
+  /**
+   * For `sudo` on a server that asks for a password: answered when sudo prompts (never sent
+   * otherwise), never logged. Without it sudo runs with -n and fails instead of prompting.
+   */
+  sudoPassword?: string | undefined;
+  /** TCP connect + SSH handshake + auth, through the jump hosts too. Default 20 s. */
   readyTimeoutMs?: number;
   signal?: AbortSignal;
   /**
@@ -73,12 +87,14 @@ function translateConnectError(err: unknown, where: string, o: ConnectOptions, r
   if (err instanceof SshConnectError) return err;
   const e = err as Ssh2Error;
   if (e?.level === 'client-authentication') {
+    const what = o.privateKey !== undefined ? (o.agent !== undefined ? `the key and the keys of ssh-agent (${o.agent})` : 'the key') : `the keys of ssh-agent (${o.agent})`;
     return new SshAuthError(
       where,
-      `the server refused the key for user ${o.username}; check the user name for this image and that the key pair is the one the server was booted with`,
+      `the server refused ${what} for user ${o.username}; check the user name for this image and that the key pair is the one the server was booted with`,
       { cause: err },
     );
   }
+  if (e?.level === 'agent') return new SshAuthError(where, `ssh-agent (${o.agent}) failed: ${errorMessage(err)}`, { cause: err });
   if (e?.level === 'client-timeout') {
     return new SshConnectError(where, `no SSH handshake within ${readyTimeoutMs} ms; the server may still be booting`, {
       cause: err,
@@ -88,23 +104,54 @@ function translateConnectError(err: unknown, where: string, o: ConnectOptions, r
 }
 
 /**
- * Connect and authenticate with a private key. The host key is checked during key exchange,
- * before the key is offered, so a mismatch leaks nothing.
+ * Connect and authenticate with a private key or an agent's keys, directly or through jump hosts.
+ * Every host key is checked during key exchange, before any key is offered, so a mismatch leaks nothing.
  */
 export async function connectSsh(o: ConnectOptions): Promise<SshConnection> {
-  const where = `${o.username}@${o.host}:${o.port}`;
+  const target = `${o.username}@${o.host}:${o.port}`;
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
   const monotonicMs = o.monotonicMs ?? (() => performance.now());
   if (o.signal?.aborted) throw abortError(o.signal);
-  try {
-    publicKeyLineOf(o.privateKey);
-  } catch (err) {
-    // Only the parser's message: never any part of the key.
-    throw new SshConnectError(where, `the private key cannot be used (${errorMessage(err)}); pass an unencrypted OpenSSH or PEM private key`);
+  if (o.privateKey === undefined && o.agent === undefined) throw new SshConnectError(target, 'no key and no ssh-agent to log in with');
+  if (o.privateKey !== undefined) {
+    try {
+      publicKeyLineOf(o.privateKey);
+    } catch (err) {
+      // Only the parser's message: never any part of the key.
+      throw new SshConnectError(target, `the private key cannot be used (${errorMessage(err)}); pass an unencrypted OpenSSH or PEM private key`);
+    }
   }
-  const verifier = await createVerifier(o, where);
+  const owned = o.via === undefined && o.jump?.length ? createTunnel(o.jump, { keepaliveIntervalMs: o.keepaliveIntervalMs, monotonicMs }) : undefined;
+  const tunnel = o.via ?? owned;
+  // Connect messages say which way it went: "user@10.0.0.5:22 via bastion jump@b:22".
+  const where = tunnel ? `${target} via ${tunnel.where}` : target;
   const started = monotonicMs();
-  const sock = await openSocket(o.host, o.port, where, readyTimeoutMs, o.signal);
+  let sock;
+  try {
+    const verifier = await createVerifier(o, where);
+    sock = tunnel
+      ? await tunnel.forward(o.host, o.port, { timeoutMs: readyTimeoutMs, signal: o.signal })
+      : await openSocket(o.host, o.port, where, readyTimeoutMs, o.signal);
+    return await handshake(o, sock, verifier, { target, where, started, readyTimeoutMs, monotonicMs, owned });
+  } catch (err) {
+    sock?.destroy();
+    await owned?.close();
+    throw err;
+  }
+}
+
+interface HandshakeContext {
+  target: string;
+  where: string;
+  started: number;
+  readyTimeoutMs: number;
+  monotonicMs: () => number;
+  owned: Tunnel | undefined;
+}
+
+/** The SSH handshake and login over `sock` (TCP, or a jump host's channel), then the session. */
+async function handshake(o: ConnectOptions, sock: Duplex, verifier: Verifier, h: HandshakeContext): Promise<SshConnection> {
+  const { where, started, readyTimeoutMs, monotonicMs } = h;
   const ssh = new NodeSSH();
   const onAbort = (): void => {
     sock.destroy();
@@ -112,9 +159,10 @@ export async function connectSsh(o: ConnectOptions): Promise<SshConnection> {
   o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await ssh.connect({
-      sock,
+      sock: sock as never,
       username: o.username,
-      privateKey: typeof o.privateKey === 'string' ? o.privateKey : o.privateKey.toString('utf8'),
+      ...(o.privateKey !== undefined ? { privateKey: typeof o.privateKey === 'string' ? o.privateKey : o.privateKey.toString('utf8') } : {}),
+      ...(o.agent !== undefined ? { agent: o.agent } : {}),
       readyTimeout: Math.max(1, Math.round(readyTimeoutMs - (monotonicMs() - started))),
       keepaliveInterval: o.keepaliveIntervalMs ?? 15_000,
       hostVerifier: (key: Buffer, verdict: (ok: boolean) => void) => verifier.verify(key, verdict),
@@ -134,17 +182,26 @@ export async function connectSsh(o: ConnectOptions): Promise<SshConnection> {
     ssh.dispose();
     throw new SshConnectError(where, 'the host key was never verified; refusing the connection');
   }
-  const session = openSession(ssh, where, { maxChannels: o.maxChannels ?? 5, logger: o.logger, redactor: o.redactor, monotonicMs });
+  const session = openSession(ssh, h.target, {
+    maxChannels: o.maxChannels ?? 5,
+    logger: o.logger,
+    redactor: o.redactor,
+    monotonicMs,
+    sudoPassword: o.sudoPassword,
+  });
   return {
     host: o.host,
     port: o.port,
     username: o.username,
-    where,
+    where: h.target,
     hostKey,
     run: (command, opts) => runCommand(session, command, opts),
     sudo: (command, opts) => sudoCommand(session, command, opts),
     put: (source, remotePath, opts) => putFile(session, source, remotePath, opts),
     get: (remotePath, localPath) => getFile(session, remotePath, localPath),
-    close: () => session.close(),
+    close: async () => {
+      await session.close();
+      await h.owned?.close();
+    },
   };
 }

@@ -111,3 +111,27 @@ export class TransferError extends ImagesyncError {
     this.where = where;
   }
 }
+
+/**
+ * A jump host (bastion) failed, and which way: its TCP connect or SSH handshake (`connect`), its
+ * login (`auth`), or the forward to the next hop (`forward`: the target is not reachable from it).
+ * A changed bastion host key is a HostKeyMismatchError whose `where` names the bastion.
+ */
+export class JumpHostError extends SshConnectError {
+  override readonly code = 'SSH_JUMP_HOST_FAILED';
+  readonly stage: 'connect' | 'auth' | 'forward';
+  constructor(where: string, stage: 'connect' | 'auth' | 'forward', message: string, options: ImagesyncErrorOptions = {}) {
+    super(where, message, options);
+    this.stage = stage;
+  }
+}
+
+/** sudo asked again after the password was given: it was refused. Never carries the password. */
+export class SudoPasswordError extends ImagesyncError {
+  override readonly code = 'SUDO_PASSWORD_REFUSED';
+  readonly where: string;
+  constructor(where: string, command: string) {
+    super(`${where}: sudo refused the password (incorrect password) for "${oneLine(command, 80)}"; check it and run again`);
+    this.where = where;
+  }
+}

@@ -14,6 +14,8 @@ export interface SshSession {
   /** Channels (commands, SFTP sessions) in flight at once. */
   readonly channels: Limiter;
   readonly logger?: CommandLogger | undefined;
+  /** The password sudo asks for, when it asks (`run --prompt-for-sudo-password`). */
+  readonly sudoPassword?: string | undefined;
   redact(text: string): string;
   /** Monotonic ms, for durations. */
   monotonicMs(): number;
@@ -27,6 +29,7 @@ export interface SessionOptions {
   logger?: CommandLogger | undefined;
   redactor?: Redactor | undefined;
   monotonicMs: () => number;
+  sudoPassword?: string | undefined;
 }
 
 /** After authentication: watch for the connection's end; ssh2's keep-alive (set at connect) notices a dead server. */
@@ -45,6 +48,7 @@ export function openSession(ssh: NodeSSH, where: string, o: SessionOptions): Ssh
     ssh,
     channels: new Limiter(Math.max(1, o.maxChannels)),
     logger: o.logger,
+    sudoPassword: o.sudoPassword,
     redact: (s) => (o.redactor ? o.redactor.text(s) : s),
     monotonicMs: o.monotonicMs,
     closed: () => closed,

@@ -28,6 +28,14 @@ export interface StartSshdOptions {
   hostKeyTypes?: Array<'ed25519' | 'ecdsa' | 'rsa'>;
   /** How long to wait for the SSH banner. Default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * Run sshd in this network namespace (`ip netns exec`, root only), listening on `host` there; port
+   * default 22 (the namespace has its own). The test process may not reach it: readiness is read
+   * from sshd's log ("Server listening on"), not from a banner.
+   */
+  netns?: string;
+  /** sshd's LogLevel (default ERROR; INFO at least in a namespace). DEBUG1 logs every forwarded channel. */
+  logLevel?: 'ERROR' | 'INFO' | 'VERBOSE' | 'DEBUG1';
 }
 
 export interface SshdHostKey {
@@ -49,6 +57,8 @@ export interface Sshd {
   hostKeys: SshdHostKey[];
   /** known_hosts lines for every host key of this server (`[host]:port TYPE KEY`), newline-separated. */
   knownHostsLine(): string;
+  /** What sshd logged on stderr so far (the last MiB). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -82,7 +92,7 @@ async function userHome(user: string): Promise<string | undefined> {
 }
 
 /** Create the login user if missing (several test files may race: useradd then fails on its lock). */
-async function ensureUser(user: string): Promise<string> {
+export async function ensureUser(user: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const home = await userHome(user);
     if (home !== undefined) break;
@@ -155,6 +165,19 @@ async function waitForBanner(host: string, port: number, child: ChildProcess, st
   }
 }
 
+/** Wait until sshd logs that it listens: for a namespace the test process cannot reach. */
+async function waitForListening(child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (/Server listening on /.test(stderr())) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`startSshd: sshd exited (${child.exitCode ?? child.signalCode}) before listening: ${stderr().trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    if (Date.now() > deadline) throw new Error(`startSshd: sshd did not log "Server listening" within ${timeoutMs} ms: ${stderr().trim().split('\n').slice(-3).join(' | ')}`);
+    await sleep(20);
+  }
+}
+
 /**
  * Start `sshd -D -e` on loopback. Fails (never skips) when sshd is missing, so a machine without
  * openssh-server cannot pass the SSH tests silently.
@@ -217,8 +240,11 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
   const pidFile = join(dir, 'sshd.pid');
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
 
+  const ns = opts.netns;
+  const logLevel = opts.logLevel ?? (ns ? 'INFO' : 'ERROR');
+  if (ns && logLevel === 'ERROR') throw new Error('startSshd: a namespaced sshd needs logLevel INFO or more (readiness is read from its log)');
   for (let attempt = 0; ; attempt++) {
-    const port = opts.port && opts.port > 0 ? opts.port : await freePort(host);
+    const port = opts.port && opts.port > 0 ? opts.port : ns ? 22 : await freePort(host);
     await writeFile(
       config,
       [
@@ -235,7 +261,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
         'PermitRootLogin no',
         'MaxSessions 20',
         'MaxStartups 50:30:100',
-        'LogLevel ERROR',
+        `LogLevel ${logLevel}`,
         'PrintMotd no',
         'X11Forwarding no',
         'Subsystem sftp internal-sftp',
@@ -244,18 +270,21 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
       { mode: 0o600 },
     );
     // Absolute path: sshd re-executes itself for every connection.
-    const child = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = [sshdPath, '-D', '-e', '-f', config];
+    // `ip netns exec` execs sshd in place: the child's pid is sshd's, so stop() signals sshd itself.
+    const child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => {
-      stderr = (stderr + d).slice(-4000);
+      stderr = (stderr + d).slice(-(2 ** 20));
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.once('error', (err) => {
       stderr += `spawn failed: ${err.message}`;
     });
     try {
-      await waitForBanner(host, port, child, () => stderr, startTimeoutMs);
+      if (ns) await waitForListening(child, () => stderr, startTimeoutMs);
+      else await waitForBanner(host, port, child, () => stderr, startTimeoutMs);
     } catch (err) {
       child.kill('SIGKILL');
       await exited;
@@ -275,6 +304,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<Sshd> {
       sudoAvailable,
       hostKeys,
       knownHostsLine: () => hostKeys.map((k) => `${knownHostsName(host, port)} ${k.publicKey}`).join('\n'),
+      log: () => stderr,
       async stop() {
         if (stopped) return;
         stopped = true;

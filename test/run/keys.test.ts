@@ -1,4 +1,4 @@
-// -i key files: refused when group/others can read them, encrypted keys need --passphrase-env, decrypted keys still match.
+// -i key files: refused when group/others can read them, encrypted keys need --passphrase-env, decrypted keys still match; a real ssh-agent when no -i is given.
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { loadIdentity, readIdentityFile } from '../../src/run/keys.js';
+import { loadCredentials, loadIdentity } from '../../src/run/keys.js';
+import { startSshAgent } from '../../src/testing/ssh-agent.js';
+import { readIdentityFile } from '../../src/ssh/key-file.js';
 import { publicKeyLineOf } from '../../src/ssh/host-keys.js';
 
 let dir: string;
@@ -96,15 +98,61 @@ describe('readIdentityFile / loadIdentity', () => {
   it('without -i uses ~/.ssh/id_ed25519 like ssh, and otherwise asks for -i', async () => {
     const home = await mkdtemp(join(tmpdir(), 'imagesync-home-'));
     try {
-      const none = await usageError(loadIdentity({ env: { SSH_AUTH_SOCK: '/tmp/agent.sock' }, cwd: dir, home }));
-      expect(none.message).toBe(
-        'no key to log in with: none of ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa exists, and ssh-agent ($SSH_AUTH_SOCK) is not supported yet; pass -i KEY',
-      );
+      const none = await usageError(loadIdentity({ env: {}, cwd: dir, home }));
+      expect(none.message).toBe('no key to log in with: none of ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa exists; pass -i KEY');
       await mkdir(join(home, '.ssh'), { mode: 0o700 });
       await writeFile(join(home, '.ssh', 'id_ed25519'), await readFile(join(dir, 'plain')));
       await chmod(join(home, '.ssh', 'id_ed25519'), 0o600);
       const id = await loadIdentity({ env: {}, cwd: dir, home });
       expect(id.file).toBe(join(home, '.ssh', 'id_ed25519'));
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('loadCredentials: -i, else ssh-agent, else ~/.ssh/id_*', () => {
+  it('uses a real ssh-agent when no -i is given, beside a default key; -i alone when given', async () => {
+    const agent = await startSshAgent();
+    const home = await mkdtemp(join(tmpdir(), 'imagesync-home-'));
+    try {
+      const env = { SSH_AUTH_SOCK: agent.socket };
+      // An agent with no keys does not count: no default key either, so the message says both.
+      const empty = await usageError(loadCredentials({ env, cwd: dir, home }));
+      expect(empty.message).toBe(
+        `no key to log in with: ssh-agent at ${agent.socket} holds no keys (ssh-add KEY adds one), and none of ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa exists; pass -i KEY or ssh-add one`,
+      );
+      await agent.add(await readFile(join(dir, 'plain'), 'utf8'));
+      expect(await loadCredentials({ env, cwd: dir, home })).toEqual({ agent: agent.socket, describe: 'ssh-agent (1 key)' });
+
+      await mkdir(join(home, '.ssh'), { mode: 0o700 });
+      await writeFile(join(home, '.ssh', 'id_ed25519'), await readFile(join(dir, 'plain')), { mode: 0o600 });
+      const both = await loadCredentials({ env, cwd: dir, home });
+      expect(both).toMatchObject({ agent: agent.socket, describe: `ssh-agent (1 key) and ${join(home, '.ssh', 'id_ed25519')}` });
+      expect(publicKeyLineOf(both.privateKey!)).toBe(publicKeyLineOf(await readFile(join(dir, 'plain'), 'utf8')));
+
+      // An encrypted default key beside the agent is left out, as ssh does (it would ask for the passphrase).
+      await writeFile(join(home, '.ssh', 'id_ed25519'), await readFile(join(dir, 'enc_ed25519')), { mode: 0o600 });
+      expect(await loadCredentials({ env, cwd: dir, home })).toEqual({ agent: agent.socket, describe: 'ssh-agent (1 key)' });
+
+      const explicit = await loadCredentials({ env, cwd: dir, home, identity: 'plain' });
+      expect(explicit).toEqual({ privateKey: expect.any(String), describe: `-i ${join(dir, 'plain')}` });
+    } finally {
+      await agent.stop();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('an agent socket nobody answers on is named when there is no key file either', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'imagesync-home-'));
+    try {
+      const socket = join(home, 'gone.sock');
+      const err = await usageError(loadCredentials({ env: { SSH_AUTH_SOCK: socket }, cwd: dir, home }));
+      expect(err.message).toMatch(new RegExp(`^no key to log in with: ssh-agent at ${socket.replace(/[.]/g, '\\.')} cannot be reached \\(.+\\), and none of`));
+      // Without SSH_AUTH_SOCK the message is the plain one.
+      expect((await usageError(loadCredentials({ env: {}, cwd: dir, home }))).message).toBe(
+        'no key to log in with: none of ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa, ~/.ssh/id_rsa exists; pass -i KEY',
+      );
     } finally {
       await rm(home, { recursive: true, force: true });
     }
