@@ -1,10 +1,11 @@
 // One command on its own channel: within the channel limit, output streamed and logged, a timeout or abort that kills everything it started.
 import { StringDecoder } from 'node:string_decoder';
 import type { ClientChannel } from 'ssh2';
-import { CommandTimeoutError, RemoteCommandError, SshConnectError } from './errors.js';
+import { CommandTimeoutError, RemoteCommandError, SshConnectError, SudoPasswordError } from './errors.js';
 import { shQuote } from './quote.js';
 import type { CommandResult, RunOptions } from './result.js';
 import type { SshSession } from './session.js';
+import { respondToSudo, type SudoPrompt } from './sudo-prompt.js';
 
 /** One command as it goes over the wire. */
 export interface ExecRequest {
@@ -18,6 +19,8 @@ export interface ExecRequest {
   marker: string;
   /** Who may kill its processes: sudo commands run in root's sessions. */
   killAs: 'user' | 'root';
+  /** A sudo that may ask for a password: answered when it prompts; stdin goes to the command once it runs. */
+  sudoPrompt?: SudoPrompt;
   opts: RunOptions;
 }
 
@@ -32,7 +35,9 @@ async function killRemote(session: SshSession, channel: ClientChannel, killAs: '
   // The [x] bracket keeps the pattern from matching the killer's own command line.
   const pattern = shQuote(`${marker.slice(0, -1)}[${marker.slice(-1)}]`);
   const script = `for p in $(pgrep -f ${pattern}); do pkill -KILL -s "$p"; kill -KILL "$p"; done 2>/dev/null; true`;
-  const wire = killAs === 'root' ? `sudo -n -- sh -c ${shQuote(script)}` : script;
+  // With a sudo password it goes on stdin, read by sudo if it asks; the script itself never reads stdin.
+  const sudo = session.sudoPassword === undefined ? 'sudo -n' : "sudo -S -p ''";
+  const wire = killAs === 'root' ? `${sudo} -- sh -c ${shQuote(script)}` : script;
   await new Promise<void>((resolve) => {
     if (session.closed()) return resolve();
     const timer = setTimeout(resolve, 3_000);
@@ -49,7 +54,8 @@ async function killRemote(session: SshSession, channel: ClientChannel, killAs: '
           clearTimeout(timer);
           resolve();
         });
-        killer.end();
+        if (killAs === 'root' && session.sudoPassword !== undefined) killer.end(`${session.sudoPassword}\n`);
+        else killer.end();
       });
     } catch {
       // The connection is closing ("Not connected"): nothing left to kill through it.
@@ -76,7 +82,7 @@ export function exec(session: SshSession, req: ExecRequest): Promise<CommandResu
   return session.channels.run(() => execOnChannel(session, req));
 }
 
-function execOnChannel(session: SshSession, { wire, display, logAs, marker, killAs, opts }: ExecRequest): Promise<CommandResult> {
+function execOnChannel(session: SshSession, { wire, display, logAs, marker, killAs, sudoPrompt, opts }: ExecRequest): Promise<CommandResult> {
   const { where, redact } = session;
   return new Promise<CommandResult>((resolve, reject) => {
     if (session.closed()) {
@@ -134,8 +140,11 @@ function execOnChannel(session: SshSession, { wire, display, logAs, marker, kill
       };
       const onAbort = (): void => kill(new CommandTimeoutError(where, redact(display), undefined, { cause: opts.signal?.reason }));
 
+      const sudo = sudoPrompt
+        ? respondToSudo(sudoPrompt, { write: (t) => channel.write(t), end: (t) => (t === undefined ? channel.end() : channel.end(t)) }, opts.stdin)
+        : undefined;
       channel.on('data', (d: Buffer) => onOut(out.write(d)));
-      channel.stderr.on('data', (d: Buffer) => onErr(errDec.write(d)));
+      channel.stderr.on('data', (d: Buffer) => onErr(sudo ? sudo.stderr(errDec.write(d)) : errDec.write(d)));
       channel.on('exit', (code: number | null, sig?: string) => {
         if (typeof code === 'number') exitCode = code;
         else if (sig) exitSignal = sig.startsWith('SIG') ? sig : `SIG${sig}`;
@@ -145,10 +154,15 @@ function execOnChannel(session: SshSession, { wire, display, logAs, marker, kill
         settled = true;
         cleanup();
         onOut(out.end());
-        onErr(errDec.end());
+        onErr(sudo ? sudo.stderr(errDec.end()) + sudo.flush() : errDec.end());
         const durationMs = elapsed();
         const result: CommandResult = { command: display, exitCode, ...(exitSignal ? { signal: exitSignal } : {}), stdout, stderr, durationMs };
         entry?.end({ exitCode, signal: exitSignal, durationMs });
+        // A refused password fails the call even with warn: it is not the command's result.
+        if (sudo?.refused()) {
+          reject(new SudoPasswordError(where, redact(display)));
+          return;
+        }
         if (exitCode === null && !exitSignal) {
           reject(new SshConnectError(where, `"${redact(display)}" ended without an exit status; the connection may have dropped`));
           return;
@@ -166,6 +180,8 @@ function execOnChannel(session: SshSession, { wire, display, logAs, marker, kill
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       // Always end stdin: a command that reads it (cat, apt prompts) would otherwise wait forever.
+      // Under a sudo that may prompt, the responder ends it once the command runs (or sudo gives up).
+      if (sudo) return;
       if (opts.stdin !== undefined) channel.end(opts.stdin);
       else channel.end();
     });

@@ -106,9 +106,10 @@ export async function ensureUser(user: string): Promise<string> {
     }
   }
   // A new account is locked ('!'); with UsePAM no, sshd refuses key logins to locked accounts.
+  // A password set since (a sudo-with-password test user) is left alone.
   const shadow = await readFile('/etc/shadow', 'utf8').catch(() => '');
   const entry = shadow.split('\n').find((l) => l.startsWith(`${user}:`));
-  if (entry?.split(':')[1] !== '*') {
+  if (entry === undefined || entry.split(':')[1]!.startsWith('!')) {
     for (let attempt = 0; ; attempt++) {
       try {
         await execFileP('usermod', ['-p', '*', user]);
