@@ -159,7 +159,22 @@ const run: CommandLine = (y, p) =>
     (c) =>
       c.positional('task', { type: 'string', demandOption: true, describe: 'Task name (imagesync tasks lists them)' }).options({
         hosts: { alias: 'H', type: 'string', array: true, nargs: 1, demandOption: true, describe: 'user@host[:port] or user@[ipv6]:port; repeatable or comma-separated' },
-        identity: { alias: 'i', type: 'string', describe: 'OpenSSH private key file, mode 0600 (default ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' },
+        identity: {
+          alias: 'i',
+          type: 'string',
+          describe: 'OpenSSH private key file, mode 0600 (default: the keys of ssh-agent ($SSH_AUTH_SOCK), and ~/.ssh/id_ed25519, id_ecdsa or id_rsa)',
+        },
+        jump: {
+          alias: 'J',
+          type: 'string',
+          requiresArg: true,
+          describe: 'Reach every host through this jump host, as ssh -J: user@bastion[:port], or a chain a@b1,c@b2; its host key checked in known_hosts',
+        },
+        'prompt-for-sudo-password': {
+          type: 'boolean',
+          default: false,
+          describe: 'Ask once for the sudo password (no echo; without a terminal, the first line of stdin) and answer sudo with it on every host; never printed',
+        },
         'passphrase-env': { type: 'string', describe: 'Environment variable holding the passphrase of an encrypted key' },
         user: { alias: 'u', type: 'string', describe: 'User for hosts given without user@ (default $USER)' },
         parallel: numberOption('parallel', 1, 5, 'Hosts at once', { alias: 'p' }),
@@ -186,6 +201,8 @@ const run: CommandLine = (y, p) =>
             knownHosts: a['known-hosts'],
             connectTimeoutMs: a['connect-timeout'],
             image: a.image,
+            jump: a.jump,
+            promptForSudoPassword: a['prompt-for-sudo-password'],
             tasksDir: resolve(d.cwd, a['tasks-dir']),
             json: a.json,
           },

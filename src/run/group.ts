@@ -2,7 +2,8 @@
 import { errorMessage } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { connectSsh, type SshConnection } from '../ssh/connection.js';
-import { knownHostEntries, knownHostsName, readKnownHosts } from '../ssh/host-keys.js';
+import { fingerprintSha256, knownHostEntries, knownHostsName, readKnownHosts } from '../ssh/host-keys.js';
+import type { JumpHost } from '../ssh/jump.js';
 import type { CommandLogger } from '../ssh/log.js';
 import { runTask } from '../tasks/context.js';
 import type { Task, TaskArgs } from '../tasks/define.js';
@@ -88,10 +89,14 @@ export interface RunTaskOnHostsOptions {
   args: TaskArgs;
   hosts: readonly HostSpec[];
   parallel: number;
-  /** Unencrypted private key text. */
-  privateKey: string;
+  /** What every host (and jump host) is logged in with: an unencrypted key, an ssh-agent, or both. */
+  credentials: { privateKey?: string | undefined; agent?: string | undefined };
+  /** `-J`: reach every host through these jump hosts, in order; their keys are checked in the same known_hosts. */
+  jump?: readonly HostSpec[] | undefined;
+  /** `--prompt-for-sudo-password`: given to sudo when it asks, on every host. */
+  sudoPassword?: string | undefined;
   knownHostsFile: string;
-  /** Record the key of a host known_hosts has no entry for (a changed key is refused regardless). */
+  /** Record the key of a host (or jump host) known_hosts has no entry for (a changed key is refused regardless). */
   acceptNew: boolean;
   /** TCP connect + SSH handshake + auth, per host. */
   connectTimeoutMs: number;
@@ -105,11 +110,20 @@ export interface RunTaskOnHostsOptions {
   onHostEnd?(result: HostResult): void;
 }
 
+/** known_hosts names (`host` or `[host]:port`) among `hosts` that the file has no entry for. */
+async function unknownIn(file: string, hosts: readonly HostSpec[]): Promise<Set<string>> {
+  const text = await readKnownHosts(file);
+  return new Set(hosts.map((h) => knownHostsName(h.host, h.port)).filter((name) => knownHostEntries(text, name).length === 0));
+}
+
 /**
- * Connect to every host (known_hosts checked; unknown hosts refused unless acceptNew), run the task
- * there, close. `c.target` is `{ cloud: 'adhoc', region: <host label> }`: there is no cloud here.
+ * Connect to every host (known_hosts checked; unknown hosts refused unless acceptNew), through the
+ * jump hosts when given, run the task there, close. `c.target` is `{ cloud: 'adhoc', region: <host
+ * label> }`: there is no cloud here.
  */
 export function runTaskOnHosts(o: RunTaskOnHostsOptions): Promise<HostResult[]> {
+  const hostKey = { kind: 'known_hosts' as const, file: o.knownHostsFile, acceptNew: o.acceptNew };
+  const jump: JumpHost[] | undefined = o.jump?.map((h) => ({ host: h.host, port: h.port, username: h.user, ...o.credentials, hostKey }));
   return runGroup({
     hosts: o.hosts,
     parallel: o.parallel,
@@ -118,21 +132,31 @@ export function runTaskOnHosts(o: RunTaskOnHostsOptions): Promise<HostResult[]> 
     ...(o.onHostEnd ? { onHostEnd: o.onHostEnd } : {}),
     async work(host, signal) {
       const logger = o.loggerFor(host);
-      const wasKnown = knownHostEntries(await readKnownHosts(o.knownHostsFile), knownHostsName(host.host, host.port)).length > 0;
+      const unknown = await unknownIn(o.knownHostsFile, [...(o.jump ?? []), host]);
       const conn = await connectSsh({
         host: host.host,
         port: host.port,
         username: host.user,
-        privateKey: o.privateKey,
-        hostKey: { kind: 'known_hosts', file: o.knownHostsFile, acceptNew: o.acceptNew },
+        ...o.credentials,
+        hostKey,
+        ...(jump ? { jump } : {}),
+        ...(o.sudoPassword !== undefined ? { sudoPassword: o.sudoPassword } : {}),
         readyTimeoutMs: o.connectTimeoutMs,
         signal,
         logger,
         ...(o.redactor ? { redactor: o.redactor } : {}),
       });
-      if (!wasKnown) {
-        // As ssh's "Permanently added ... to the list of known hosts": the user must see first contact.
-        logger.note(`new host: recorded its ${conn.hostKey.type} key ${conn.hostKey.fingerprintSha256} in ${o.knownHostsFile}`);
+      // As ssh's "Permanently added ... to the list of known hosts": the user must see first contact.
+      if (unknown.size > 0) {
+        const text = await readKnownHosts(o.knownHostsFile);
+        for (const h of o.jump ?? []) {
+          const name = knownHostsName(h.host, h.port);
+          const entry = unknown.has(name) ? knownHostEntries(text, name)[0] : undefined;
+          if (entry) logger.note(`new jump host ${h.label}: recorded its ${entry.type} key ${fingerprintSha256(entry.blob)} in ${o.knownHostsFile}`);
+        }
+        if (unknown.has(knownHostsName(host.host, host.port))) {
+          logger.note(`new host: recorded its ${conn.hostKey.type} key ${conn.hostKey.fingerprintSha256} in ${o.knownHostsFile}`);
+        }
       }
       // An abort first lets each command kill its remote processes (that needs the connection, up
       // to 3 s); whatever still hangs after that (get() has no signal) ends when the connection closes.

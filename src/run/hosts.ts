@@ -1,4 +1,4 @@
-// Parse `-H` host specs as Fabric does: `[user@]host[:port]`, `[user@][ipv6]:port`, comma lists.
+// Parse `-H` host specs as Fabric does (`[user@]host[:port]`, `[user@][ipv6]:port`, comma lists), and `-J` jump hosts as OpenSSH does.
 import { isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
 
@@ -20,17 +20,17 @@ export function hostLabel(user: string, host: string, port: number): string {
   return `${user}@${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
-function parsePort(text: string, spec: string): number {
+function parsePort(text: string, spec: string, flag: string): number {
   if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
-    throw new UsageError(`-H ${JSON.stringify(spec)}: port ${JSON.stringify(text)} is not a number from 1 to 65535`);
+    throw new UsageError(`${flag} ${JSON.stringify(spec)}: port ${JSON.stringify(text)} is not a number from 1 to 65535`);
   }
   return Number(text);
 }
 
-/** One spec such as `deploy@web1:2222`, `[fe80::1]:22`, `::1` or `web1` (user from `defaultUser`). */
-export function parseHostSpec(spec: string, defaultUser: string | undefined): HostSpec {
+/** One spec such as `deploy@web1:2222`, `[fe80::1]:22`, `::1` or `web1` (user from `defaultUser`); `flag` starts every message. */
+export function parseHostSpec(spec: string, defaultUser: string | undefined, flag = '-H'): HostSpec {
   const text = spec.trim();
-  if (text === '') throw new UsageError('-H: empty host spec; write user@host[:port], several separated by commas');
+  if (text === '') throw new UsageError(`${flag}: empty host spec; write user@host[:port], several separated by commas`);
   let user = defaultUser;
   let rest = text;
   const at = text.lastIndexOf('@');
@@ -38,21 +38,21 @@ export function parseHostSpec(spec: string, defaultUser: string | undefined): Ho
     user = text.slice(0, at);
     rest = text.slice(at + 1);
     if (!USER.test(user)) {
-      throw new UsageError(`-H ${JSON.stringify(spec)}: user ${JSON.stringify(user)} is not a valid login name (letters, digits, ".", "_", "-")`);
+      throw new UsageError(`${flag} ${JSON.stringify(spec)}: user ${JSON.stringify(user)} is not a valid login name (letters, digits, ".", "_", "-")`);
     }
   }
   let host: string;
   let port = 22;
   if (rest.startsWith('[')) {
     const close = rest.indexOf(']');
-    if (close < 0) throw new UsageError(`-H ${JSON.stringify(spec)}: missing "]" after the IPv6 address; write [addr]:port`);
+    if (close < 0) throw new UsageError(`${flag} ${JSON.stringify(spec)}: missing "]" after the IPv6 address; write [addr]:port`);
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
     if (after !== '') {
-      if (!after.startsWith(':')) throw new UsageError(`-H ${JSON.stringify(spec)}: expected ":port" after "]", got ${JSON.stringify(after)}`);
-      port = parsePort(after.slice(1), spec);
+      if (!after.startsWith(':')) throw new UsageError(`${flag} ${JSON.stringify(spec)}: expected ":port" after "]", got ${JSON.stringify(after)}`);
+      port = parsePort(after.slice(1), spec, flag);
     }
-    if (!isIPv6(host)) throw new UsageError(`-H ${JSON.stringify(spec)}: ${JSON.stringify(host)} in brackets is not an IPv6 address`);
+    if (!isIPv6(host)) throw new UsageError(`${flag} ${JSON.stringify(spec)}: ${JSON.stringify(host)} in brackets is not an IPv6 address`);
   } else if (isIPv6(rest)) {
     // A bare IPv6 address: its colons cannot also carry a port, so the port is 22 (use [addr]:port otherwise).
     host = rest;
@@ -60,15 +60,15 @@ export function parseHostSpec(spec: string, defaultUser: string | undefined): Ho
     const colon = rest.lastIndexOf(':');
     if (colon >= 0) {
       host = rest.slice(0, colon);
-      port = parsePort(rest.slice(colon + 1), spec);
+      port = parsePort(rest.slice(colon + 1), spec, flag);
     } else host = rest;
-    if (host.includes(':')) throw new UsageError(`-H ${JSON.stringify(spec)}: an IPv6 address with a port needs brackets: user@[addr]:port`);
+    if (host.includes(':')) throw new UsageError(`${flag} ${JSON.stringify(spec)}: an IPv6 address with a port needs brackets: user@[addr]:port`);
     if (!HOSTNAME.test(host)) {
-      throw new UsageError(`-H ${JSON.stringify(spec)}: ${JSON.stringify(host)} is not a host name or address`);
+      throw new UsageError(`${flag} ${JSON.stringify(spec)}: ${JSON.stringify(host)} is not a host name or address`);
     }
   }
   if (user === undefined || user === '') {
-    throw new UsageError(`-H ${JSON.stringify(spec)}: no user; write user@${rest} or pass --user`);
+    throw new UsageError(`${flag} ${JSON.stringify(spec)}: no user; write user@${rest} or pass --user`);
   }
   return { user, host, port, label: hostLabel(user, host, port) };
 }
@@ -91,4 +91,13 @@ export function parseHostSpecs(values: readonly string[], defaultUser: string | 
     out.push(h);
   }
   return out;
+}
+
+/**
+ * `-J user@bastion[:port]`, or a comma-separated chain walked in order (OpenSSH's ProxyJump). A hop
+ * without `user@` logs in as `defaultUser` (--user, else $USER); the same hop twice is allowed.
+ */
+export function parseJumpSpecs(value: string, defaultUser: string | undefined): HostSpec[] {
+  if (value.trim() === '') throw new UsageError('-J: no jump host given; write -J user@bastion[:port] (a chain: -J a@b1,c@b2)');
+  return value.split(',').map((spec) => parseHostSpec(spec, defaultUser, '-J'));
 }

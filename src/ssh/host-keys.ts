@@ -128,6 +128,9 @@ export async function readKnownHosts(file: string): Promise<string> {
 export async function appendKnownHost(file: string, name: string, keyBlob: Buffer): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const existing = await readKnownHosts(file);
+  const line = `${name} ${keyBlobType(keyBlob)} ${keyBlob.toString('base64')}`;
+  // Several hosts reached through one new jump host each meet it first: record it once.
+  if (existing.split(/\r?\n/).some((l) => l.trim() === line)) return;
   const sep = existing === '' || existing.endsWith('\n') ? '' : '\n';
-  await appendFile(file, `${sep}${name} ${keyBlobType(keyBlob)} ${keyBlob.toString('base64')}\n`, { mode: 0o600 });
+  await appendFile(file, `${sep}${line}\n`, { mode: 0o600 });
 }

@@ -174,7 +174,7 @@ describe('imagesync run', () => {
     await rm(knownHosts, { force: true });
     const r = await run({ task: 'deploy', hosts: [spec(sshds[0]!)], acceptNew: true });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^imagesync: unknown task "deploy"; tasks in .*fixtures\/tasks: probe, sleepy \(imagesync tasks describes them\)\n$/);
+    expect(r.stderr).toMatch(/^imagesync: unknown task "deploy"; tasks in .*fixtures\/tasks: probe, sleepy, sudo-probe \(imagesync tasks describes them\)\n$/);
     await expect(readFile(knownHosts, 'utf8')).rejects.toThrow(/ENOENT/);
   });
 

@@ -1,5 +1,8 @@
 // Bad-input corpus, command-line flags: exit 3, one line that names the flag and its value, nothing contacted.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import type { Emulator } from '../../src/emulator/server.js';
 import { expectInputError, manifestWith, newCorpus, removeCorpus, runUntouched, startCorpusEmulator, type Corpus } from './fixture.js';
 
@@ -16,6 +19,8 @@ beforeEach(async () => {
   c = await newCorpus(emulator);
   // Missing in RegionOne: an apply that wrongly went ahead would build it, and runUntouched would see it.
   await c.manifest(manifestWith([{ name: 'corpus-flags', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }], ['RegionOne', 'RegionTwo']));
+  // A usable -i key, so a case about another flag of `run` fails on that flag.
+  await writeFile(join(c.dir, 'id_corpus'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
 });
 afterEach(async () => {
   for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name === 'corpus-flags') emulator.state.removeImage(r, i.id);
@@ -63,6 +68,26 @@ const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [
     name: '--connect-timeout with an unknown unit',
     argv: ['run', 'nginx', '-H', 'u@web1', '--connect-timeout', '5min'],
     headline: /^imagesync: --connect-timeout "5min": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/,
+  },
+  {
+    name: '-J without a host',
+    argv: ['run', 'nginx', '-H', 'u@web1', '-J', 'jump@'],
+    headline: /^imagesync: -J "jump@": "" is not a host name or address$/,
+  },
+  {
+    name: '-J with a bad port',
+    argv: ['run', 'nginx', '-H', 'u@web1', '-J', 'jump@bastion:99999'],
+    headline: /^imagesync: -J "jump@bastion:99999": port "99999" is not a number from 1 to 65535$/,
+  },
+  {
+    name: '-J with an empty hop in its chain',
+    argv: ['run', 'nginx', '-H', 'u@web1', '-J', 'a@b1,,b2'],
+    headline: /^imagesync: -J: empty host spec; write user@host\[:port\], several separated by commas$/,
+  },
+  {
+    name: '--prompt-for-sudo-password with nothing on stdin',
+    argv: ['run', 'nginx', '-H', 'u@web1', '-i', 'id_corpus', '--prompt-for-sudo-password'],
+    headline: /^imagesync: --prompt-for-sudo-password: stdin is not a terminal and gave no line; pipe the password in/,
   },
   {
     name: 'apply without --yes off a terminal',

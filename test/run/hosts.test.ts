@@ -1,7 +1,7 @@
-// -H host specs: users, ports, IPv6 in brackets, comma lists, and the UsageErrors for bad specs.
+// -H host specs and -J jump hosts: users, ports, IPv6 in brackets, comma lists, and the UsageErrors for bad specs.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { parseHostSpec, parseHostSpecs } from '../../src/run/hosts.js';
+import { parseHostSpec, parseHostSpecs, parseJumpSpecs } from '../../src/run/hosts.js';
 
 describe('parseHostSpec', () => {
   it.each([
@@ -59,5 +59,20 @@ describe('parseHostSpecs', () => {
     expect(() => parseHostSpecs([], 'ops')).toThrow(/no hosts given/);
     expect(() => parseHostSpecs(['web1,,web2'], 'ops')).toThrow(/empty host spec/);
     expect(() => parseHostSpecs(['ops@web1', 'WEB1:22'], 'ops')).toThrow('-H "WEB1:22": same host as "ops@web1"; list each host once');
+  });
+});
+
+describe('parseJumpSpecs (-J)', () => {
+  it('reads one jump host or a chain, in order, the user defaulting as for -H; a hop may repeat', () => {
+    expect(parseJumpSpecs('jump@bastion.example.com', 'ops')).toEqual([{ user: 'jump', host: 'bastion.example.com', port: 22, label: 'jump@bastion.example.com' }]);
+    expect(parseJumpSpecs('a@b1:2222,b2,a@b1:2222', 'ops').map((h) => h.label)).toEqual(['a@b1:2222', 'ops@b2', 'a@b1:2222']);
+  });
+
+  it('names -J in every refusal', () => {
+    expect(() => parseJumpSpecs('', 'ops')).toThrow('-J: no jump host given; write -J user@bastion[:port] (a chain: -J a@b1,c@b2)');
+    expect(() => parseJumpSpecs('jump@', 'ops')).toThrow('-J "jump@": "" is not a host name or address');
+    expect(() => parseJumpSpecs('jump@bastion:0', 'ops')).toThrow('-J "jump@bastion:0": port "0" is not a number from 1 to 65535');
+    expect(() => parseJumpSpecs('bastion', undefined)).toThrow('-J "bastion": no user; write user@bastion or pass --user');
+    expect(() => parseJumpSpecs('a@b1,,b2', 'ops')).toThrow(UsageError);
   });
 });

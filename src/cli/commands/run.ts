@@ -3,12 +3,13 @@ import { join, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { parseTaskArgs } from '../../run/args.js';
 import { NOT_STARTED, runTaskOnHosts, type HostResult } from '../../run/group.js';
-import { parseHostSpecs } from '../../run/hosts.js';
-import { loadIdentity } from '../../run/keys.js';
+import { parseHostSpecs, parseJumpSpecs } from '../../run/hosts.js';
+import { loadCredentials } from '../../run/keys.js';
 import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { displayPath, writeSafe } from '../../output.js';
 import { type CliDeps } from '../deps.js';
+import { readSecret } from '../views/secret.js';
 
 export interface RunCommandOptions {
   task: string;
@@ -33,6 +34,13 @@ export interface RunCommandOptions {
   connectTimeoutMs?: number | undefined;
   /** `c.image.name` in the task; default "adhoc". */
   image?: string | undefined;
+  /** `-J user@bastion[:port]`, or a comma-separated chain: every host is reached through it. */
+  jump?: string | undefined;
+  /**
+   * Ask for the sudo password once before any host is contacted (on a terminal without echo, else
+   * the first line of stdin) and give it to sudo on every host when it asks.
+   */
+  promptForSudoPassword?: boolean | undefined;
 }
 
 export const DEFAULT_PARALLEL = 5;
@@ -52,6 +60,7 @@ async function prepare(opts: RunCommandOptions, deps: CliDeps) {
     throw new UsageError(`--connect-timeout: expected a positive number of seconds`);
   }
   const hosts = parseHostSpecs(opts.hosts, opts.user ?? deps.env.USER);
+  const jump = opts.jump === undefined ? undefined : parseJumpSpecs(opts.jump, opts.user ?? deps.env.USER);
   const args = parseTaskArgs(opts.args);
   const tasksDir = resolve(deps.cwd, opts.tasksDir);
   const tasks = await loadTasks(tasksDir, { displayRoot: deps.cwd });
@@ -64,7 +73,7 @@ async function prepare(opts: RunCommandOptions, deps: CliDeps) {
         : `unknown task "${opts.task}"; tasks in ${shown}: ${[...tasks.keys()].sort().join(', ')} (imagesync tasks describes them)`,
     );
   }
-  const identity = await loadIdentity({
+  const credentials = await loadCredentials({
     identity: opts.identity,
     passphraseEnv: opts.passphraseEnv,
     env: deps.env,
@@ -73,7 +82,13 @@ async function prepare(opts: RunCommandOptions, deps: CliDeps) {
     addSecret: (s) => deps.redactor.add(s),
   });
   const knownHostsFile = opts.knownHosts ? resolve(deps.cwd, opts.knownHosts) : join(deps.home, '.ssh', 'known_hosts');
-  return { parallel, hosts, args, task, identity, knownHostsFile, tasksDir };
+  // Last: nobody types a password for a command line that is refused anyway.
+  const sudoPassword = opts.promptForSudoPassword
+    ? await readSecret({ stdin: deps.stdin, stderr: deps.stderr, prompt: 'Sudo password (for every host): ', flag: '--prompt-for-sudo-password' })
+    : undefined;
+  // Masked wherever it could still turn up: a command's output, an error, the --json report.
+  if (sudoPassword !== undefined) deps.redactor.add(sudoPassword);
+  return { parallel, hosts, jump, args, task, credentials, knownHostsFile, tasksDir, sudoPassword };
 }
 
 export async function runRun(opts: RunCommandOptions, deps: CliDeps): Promise<number> {
@@ -84,7 +99,9 @@ export async function runRun(opts: RunCommandOptions, deps: CliDeps): Promise<nu
     args: p.args,
     hosts: p.hosts,
     parallel: p.parallel,
-    privateKey: p.identity.privateKey,
+    credentials: { privateKey: p.credentials.privateKey, agent: p.credentials.agent },
+    jump: p.jump,
+    sudoPassword: p.sudoPassword,
     knownHostsFile: p.knownHostsFile,
     acceptNew: opts.acceptNew ?? false,
     connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
