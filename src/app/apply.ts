@@ -8,6 +8,7 @@ import type { ApplyReport, DryRunReport } from '../report/apply-report.js';
 import { formatShard } from '../shard/shard.js';
 import type { Task } from '../tasks/define.js';
 import { loadTasks } from '../tasks/loader.js';
+import { resolveBastions } from './bastions.js';
 import { buildAll, type BuildRun } from './build-all.js';
 import { decide } from './decide.js';
 import type { AppDeps } from './deps.js';
@@ -99,6 +100,8 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
     // A bad lock file is invalid input: found before any cloud is contacted.
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
     const manifestSha256 = createHash('sha256').update(await readFile(ctx.manifestFile)).digest('hex');
+    // Bastion keys, agent and host keys: bad ones are input errors, found before any cloud is contacted.
+    const bastions = await resolveBastions(ctx, deps);
     const run: BuildRun = {
       runId,
       tasks,
@@ -108,6 +111,7 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
       pollIntervalMs: opts.pollIntervalMs,
       sshPort: opts.sshPort,
       keep: opts.keep,
+      bastions,
     };
     return { ctx, run, lock, manifestSha256 };
   } catch (err) {

@@ -18,6 +18,7 @@ import { openBuildLog, type BuildLog } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import { imagesyncVersion } from '../version.js';
 import { buildAction } from './decide.js';
+import { bastionKey, type Bastions } from './bastions.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';
 import { quietView, type BuildEvents, type BuildGroup } from './view.js';
@@ -36,6 +37,8 @@ export interface BuildRun {
   sshPort?: number | undefined;
   /** --keep N: trim superseded images after each publish. */
   keep?: number | undefined;
+  /** The jump hosts of the manifest's build.ssh.bastion, checked and ready (keys read). */
+  bastions?: Bastions | undefined;
 }
 
 /** What every build of the run shares, known once the journal is open. */
@@ -117,6 +120,7 @@ async function buildInputs(e: PlanEntry, image: WantedImage, settings: BuildSett
     services,
     tasks: run.tasks,
     manifestDir: ctx.manifestDir,
+    bastion: settings.ssh?.bastion ? run.bastions?.get(bastionKey(settings.ssh.bastion)) : undefined,
     provenance: {
       imagesync_commit: s.commit,
       imagesync_built_at: deps.now().toISOString(),

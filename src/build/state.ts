@@ -6,6 +6,7 @@ import type { Flavor } from '../openstack/nova.js';
 import type { Network } from '../openstack/neutron.js';
 import type { Redactor } from '../redact.js';
 import type { SshConnection } from '../ssh/connection.js';
+import type { JumpHost } from '../ssh/jump.js';
 import type { CommandLogger } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import type { Target } from '../plan/types.js';
@@ -28,6 +29,8 @@ export interface BuildInputs {
   services: BuildServices;
   tasks: Map<string, Task>;
   manifestDir: string;
+  /** build.ssh.bastion, resolved: every SSH connection to the build server goes through it. */
+  bastion?: JumpHost | undefined;
   /** Provenance stamped on the image. */
   provenance: Record<string, string>;
   redactor: Redactor;

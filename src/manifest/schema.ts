@@ -43,11 +43,59 @@ export const TASK_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
 const positiveSeconds = (what: string) => z.int().positive().describe(what);
 
+/** `SHA256:` and 43 base64 characters, as `ssh-keygen -l` prints a fingerprint. */
+export const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
+/** An OpenSSH public key line: `TYPE BASE64 [comment]` (a `.pub` file, a known_hosts key). */
+export const PUBLIC_KEY_LINE_PATTERN = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
+
+const HostKeyPin = z
+  .string()
+  .refine((v) => FINGERPRINT_PATTERN.test(v) || PUBLIC_KEY_LINE_PATTERN.test(v), {
+    error: (iss) =>
+      `${JSON.stringify(iss.input)} is neither a SHA256 fingerprint ("SHA256:" and 43 characters, as ssh-keygen -lf prints it) nor a public key line ("ssh-ed25519 AAAA…")`,
+  })
+  .meta({
+    anyOf: [
+      { type: 'string', pattern: FINGERPRINT_PATTERN.source },
+      { type: 'string', pattern: PUBLIC_KEY_LINE_PATTERN.source },
+    ],
+  })
+  .describe('A SHA256 fingerprint ("SHA256:…") or an OpenSSH public key line ("ssh-ed25519 AAAA…") of the bastion\'s host key.');
+
+export const BastionSchema = z
+  .strictObject({
+    host: nonEmpty('bastion.host').describe('Host name or address of the jump host, as the machine running imagesync reaches it.'),
+    port: z.int().min(1).max(65535).optional().describe('Its SSH port (default 22).'),
+    user: nonEmpty('bastion.user').describe('The user to log in to the jump host as.'),
+    privateKeyFile: nonEmpty('bastion.privateKeyFile')
+      .optional()
+      .describe(
+        'Private key to log in to the jump host with: relative to the manifest\'s directory, or "~/…". Unencrypted, mode 0600. Without it, the keys of ssh-agent ($SSH_AUTH_SOCK).',
+      ),
+    hostKey: z
+      .union([HostKeyPin, z.array(HostKeyPin).min(1, { error: 'hostKey, when a list, needs at least one key' })])
+      .optional()
+      .describe('Pin the jump host\'s host key (one, or a list: any matches). Without it, knownHosts is checked.'),
+    knownHosts: nonEmpty('bastion.knownHosts')
+      .optional()
+      .describe('known_hosts file that must list the jump host (relative to the manifest\'s directory, or "~/…"); default ~/.ssh/known_hosts.'),
+  })
+  .refine((b) => b.hostKey === undefined || b.knownHosts === undefined, {
+    error: 'give hostKey or knownHosts, not both: a pinned key is the whole check',
+    when: (payload) => (payload.issues ?? []).length === 0,
+  })
+  .meta({
+    id: 'Bastion',
+    description:
+      'A jump host (bastion) the build server is reached through, as ssh -J does: every SSH connection of the build (and its host key check against the console\'s fingerprints) goes over a channel the bastion forwards. Its own host key is always checked: pinned here, or in known_hosts.',
+  });
+
 export const SshSettingsSchema = z
   .strictObject({
     user: nonEmpty('ssh.user').optional().describe('Login user of the source image (e.g. "debian", "ubuntu").'),
     port: z.int().min(1).max(65535).optional().describe('SSH port of the build server (default 22).'),
     connectTimeoutSeconds: positiveSeconds('Timeout of one SSH connection attempt, in seconds.').optional(),
+    bastion: BastionSchema.optional(),
   })
   .meta({ id: 'SshSettings', description: 'How to reach the build server over SSH.' });
 
@@ -193,6 +241,7 @@ export type ManifestInput = z.input<typeof ManifestSchema>;
 export type TargetSpec = z.output<typeof TargetSpecSchema>;
 export type BuildSettings = z.output<typeof BuildSettingsSchema>;
 export type SshSettings = z.output<typeof SshSettingsSchema>;
+export type BastionSettings = z.output<typeof BastionSchema>;
 export type Timeouts = z.output<typeof TimeoutsSchema>;
 export type WantedImage = z.output<typeof WantedImageSchema>;
 export type Step = z.output<typeof StepSchema>;

@@ -38,7 +38,7 @@ async function firstDefaultFile(home: string): Promise<string | undefined> {
 export async function loadIdentity(o: LoadIdentityOptions): Promise<Identity> {
   if (o.identity !== undefined && o.identity !== '') return readIdentityFile(resolve(o.cwd, o.identity), o);
   const file = await firstDefaultFile(o.home);
-  if (file !== undefined) return readIdentityFile(file, o, 'default key');
+  if (file !== undefined) return readIdentityFile(file, o, `default key ${file}`);
   const files = DEFAULT_IDENTITY_FILES.map((n) => `~/.ssh/${n}`).join(', ');
   throw new UsageError(`no key to log in with: none of ${files} exists; pass -i KEY`);
 }
@@ -59,7 +59,7 @@ export async function loadCredentials(o: LoadIdentityOptions): Promise<Credentia
     const describe = `ssh-agent (${n} key${n === 1 ? '' : 's'})`;
     const file = await firstDefaultFile(o.home);
     // Beside an agent a default key that cannot be read as is (encrypted, too open) is left out, as ssh does.
-    const id = file === undefined ? undefined : await readIdentityFile(file, o, 'default key').catch(() => undefined);
+    const id = file === undefined ? undefined : await readIdentityFile(file, o, `default key ${file}`).catch(() => undefined);
     return id ? { privateKey: id.privateKey, agent: agent.socket, describe: `${describe} and ${id.file}` } : { agent: agent.socket, describe };
   }
   try {

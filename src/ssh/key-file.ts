@@ -71,41 +71,41 @@ export function unencryptedKeyText(parsed: ParsedKey): string {
 const isEncryptedError = (err: Error): boolean => /encrypted|passphrase/i.test(err.message);
 
 /**
- * Read, check and (with a passphrase) decrypt one key file. `flag` starts every message (`-i`, a
- * manifest path). Messages never contain key material.
+ * Read, check and (with a passphrase) decrypt one key file. `name` starts every message (`-i FILE`,
+ * `default key FILE`, a manifest's path). Messages never contain key material.
  */
-export async function readIdentityFile(file: string, opts: KeyFileOptions, flag = '-i'): Promise<Identity> {
+export async function readIdentityFile(file: string, opts: KeyFileOptions, name = `-i ${file}`): Promise<Identity> {
   let st;
   try {
     st = await stat(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errorMessage(err)})`}; pass the path of an OpenSSH private key`);
+    throw new UsageError(`${name}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? errorMessage(err)})`}; pass the path of an OpenSSH private key`);
   }
-  if (!st.isFile()) throw new UsageError(`${flag} ${file}: not a regular file; pass the path of an OpenSSH private key`);
+  if (!st.isFile()) throw new UsageError(`${name}: not a regular file; pass the path of an OpenSSH private key`);
   // ssh refuses such a key ("UNPROTECTED PRIVATE KEY FILE"): someone else may already have copied it.
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new UsageError(`${flag} ${file}: permissions ${mode} are too open (group or others can access the private key); run chmod 600 ${file}`);
+    throw new UsageError(`${name}: permissions ${mode} are too open (group or others can access the private key); run chmod 600 ${file}`);
   }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its owner and permissions`);
+    throw new UsageError(`${name}: cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); check its owner and permissions`);
   }
   if (/^\s*(ssh-|ecdsa-|sk-)/.test(text)) {
-    throw new UsageError(`${flag} ${file}: this is a public key; pass the private key file (the one without .pub)`);
+    throw new UsageError(`${name}: this is a public key; pass the private key file (the one without .pub)`);
   }
   const parsed = ssh2.utils.parseKey(text);
   if (!(parsed instanceof Error)) return { privateKey: text, file };
   if (!isEncryptedError(parsed)) {
-    throw new UsageError(`${flag} ${file}: not a usable private key (${parsed.message}); pass an OpenSSH or PEM private key`);
+    throw new UsageError(`${name}: not a usable private key (${parsed.message}); pass an OpenSSH or PEM private key`);
   }
   const varName = opts.passphraseEnv;
   if (varName === undefined || varName === '') {
     throw new UsageError(
-      `${flag} ${file}: the key is encrypted; ${opts.encryptedHint ?? 'put its passphrase in an environment variable and pass --passphrase-env VAR'}`,
+      `${name}: the key is encrypted; ${opts.encryptedHint ?? 'put its passphrase in an environment variable and pass --passphrase-env VAR'}`,
     );
   }
   const passphrase = opts.env[varName];
@@ -116,11 +116,11 @@ export async function readIdentityFile(file: string, opts: KeyFileOptions, flag 
   const decrypted = ssh2.utils.parseKey(text, passphrase);
   const key = Array.isArray(decrypted) ? decrypted[0] : decrypted;
   if (!key || key instanceof Error) {
-    throw new UsageError(`${flag} ${file}: the passphrase in $${varName} does not decrypt the key; check the variable`);
+    throw new UsageError(`${name}: the passphrase in $${varName} does not decrypt the key; check the variable`);
   }
   try {
     return { privateKey: unencryptedKeyText(key), file };
   } catch (err) {
-    throw new UsageError(`${flag} ${file}: the decrypted key cannot be used (${errorMessage(err)}); pass an unencrypted copy with -i`);
+    throw new UsageError(`${name}: the decrypted key cannot be used (${errorMessage(err)}); pass an unencrypted copy with -i`);
   }
 }

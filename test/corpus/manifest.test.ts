@@ -1,5 +1,6 @@
 // Bad-input corpus, manifests: every broken manifest is exit 3 with one headline naming the JSON path or line:column, and nothing is contacted.
-import { open } from 'node:fs/promises';
+import { chmod, open, writeFile } from 'node:fs/promises';
+import ssh2 from 'ssh2';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_MANIFEST_BYTES } from '../../src/manifest/load.js';
@@ -24,6 +25,7 @@ afterEach(async () => {
 });
 
 const M = 'images\\.manifest\\.json';
+const KEY = ssh2.utils.generateKeyPairSync('ed25519').private;
 const headline = (rest: string) => new RegExp(`^imagesync: ${M}: ${rest}$`);
 
 interface BadCase {
@@ -164,7 +166,39 @@ const bad: BadCase[] = [
     headline: headline('key "images" is given twice \\(2:2 and 2:16\\); JSON keeps only the last, remove one'),
   },
   { name: 'the manifest is null', manifest: 'null', headline: headline('expected an object, got null') },
+  {
+    name: 'a bastion without host',
+    manifest: withBastion({ user: 'jump' }),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: missing key "host" \\(a string\\)'),
+  },
+  {
+    name: 'a bastion port out of range',
+    manifest: withBastion({ host: 'bastion.example.com', user: 'jump', port: 70000 }),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion\\.port: must be at most 65535, got 70000'),
+  },
+  {
+    name: 'a bastion hostKey that is an MD5 fingerprint',
+    manifest: withBastion({ host: 'bastion.example.com', user: 'jump', hostKey: 'MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48' }),
+    headline: headline(
+      'targets\\[0\\]\\.build\\.ssh\\.bastion\\.hostKey: "MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48" is neither a SHA256 fingerprint \\("SHA256:" and 43 characters, as ssh-keygen -lf prints it\\) nor a public key line \\("ssh-ed25519 AAAA…"\\)',
+    ),
+  },
+  {
+    name: 'a bastion with both hostKey and knownHosts',
+    manifest: withBastion({ host: 'bastion.example.com', user: 'jump', hostKey: `SHA256:${'a'.repeat(43)}`, knownHosts: 'known_hosts' }),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: give hostKey or knownHosts, not both: a pinned key is the whole check'),
+  },
+  {
+    name: 'a bastion key named as Packer spells it',
+    manifest: withBastion({ host: 'bastion.example.com', user: 'jump', privateKey: 'keys/bastion' }),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: unknown key "privateKey" — did you mean "privateKeyFile"\\?'),
+  },
 ];
+
+/** The valid one-target manifest with this build.ssh.bastion. */
+function withBastion(bastion: Record<string, unknown>): Record<string, unknown> {
+  return { targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { ssh: { user: 'debian', bastion } } }], images: [image()] };
+}
 
 describe('manifests that are refused (exit 3, nothing contacted)', () => {
   it.each(bad)('$name', async ({ manifest, headline: h, details }) => {
@@ -240,5 +274,56 @@ describe('manifests that look odd but are valid', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('images.manifest.json: valid — 20000 images, 1 target\n');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('bastions apply cannot use (exit 3 before any cloud is contacted)', () => {
+  const bastion = { host: '192.0.2.10', user: 'jump' };
+  const path = 'targets\\[0\\]\\.build\\.ssh\\.bastion';
+  const cases: Array<{ name: string; bastion: Record<string, unknown>; files?: Record<string, { text: string; mode: number }>; headline: RegExp }> = [
+    {
+      name: 'its key file does not exist',
+      bastion: { ...bastion, privateKeyFile: 'keys/bastion', hostKey: `SHA256:${'a'.repeat(43)}` },
+      headline: headline(`${path}\\.privateKeyFile: keys/bastion: no such file; pass the path of an OpenSSH private key`),
+    },
+    {
+      name: 'its key file is readable by others',
+      bastion: { ...bastion, privateKeyFile: 'bastion_key', hostKey: `SHA256:${'a'.repeat(43)}` },
+      files: { bastion_key: { text: KEY, mode: 0o644 } },
+      headline: headline(`${path}\\.privateKeyFile: bastion_key: permissions 0644 are too open \\(group or others can access the private key\\); run chmod 600 .*bastion_key`),
+    },
+    {
+      name: 'no key file and no ssh-agent',
+      bastion: { ...bastion, hostKey: `SHA256:${'a'.repeat(43)}` },
+      headline: headline(`${path}: no privateKeyFile, and SSH_AUTH_SOCK is not set; set privateKeyFile or add the bastion's key to ssh-agent`),
+    },
+    {
+      name: 'known_hosts does not list it',
+      bastion: { ...bastion, privateKeyFile: 'bastion_key', knownHosts: 'known_hosts' },
+      files: { bastion_key: { text: KEY, mode: 0o600 }, known_hosts: { text: '198.51.100.7 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n', mode: 0o644 } },
+      headline: headline(`${path}\\.knownHosts: known_hosts has no key for 192\\.0\\.2\\.10; add it \\(ssh-keyscan 192\\.0\\.2\\.10, after checking its fingerprint\\) or pin it in hostKey`),
+    },
+    {
+      name: 'a pinned public key line whose key is of another type',
+      bastion: { ...bastion, privateKeyFile: 'bastion_key', hostKey: ['ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'] },
+      files: { bastion_key: { text: KEY, mode: 0o600 } },
+      headline: headline(`${path}\\.hostKey: \\[0\\] public key line says ssh-rsa but its key is ssh-ed25519`),
+    },
+  ];
+  it.each(cases)('$name', async ({ bastion: b, files, headline: h }) => {
+    await c.manifest(withBastion(b));
+    for (const [name, f] of Object.entries(files ?? {})) {
+      await writeFile(join(c.dir, name), f.text);
+      await chmod(join(c.dir, name), f.mode);
+    }
+    // HOME is the corpus folder: the machine's own ~/.ssh and agent are never read.
+    const r = await runUntouched(c, ['apply', '--yes'], { HOME: c.dir });
+    expectInputError(r, h);
+  });
+
+  it('plan does not need the bastion: it reads Glance only', async () => {
+    await c.manifest(withBastion({ ...bastion, privateKeyFile: 'keys/missing', hostKey: `SHA256:${'a'.repeat(43)}` }));
+    const r = await c.run(['plan']);
+    expect(r.code, r.stderr).toBe(0);
   });
 });

@@ -3,6 +3,7 @@ import { errorMessage, ImagesyncError } from '../../errors.js';
 import { sleep } from '../../openstack/wait.js';
 import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
+import { bastionRefused, bastionTunnel } from '../bastion.js';
 import type { Step } from '../runner.js';
 import { clocks, timeoutMs, where, type BuildState } from '../state.js';
 
@@ -15,6 +16,7 @@ export const connect: Step<BuildState> = {
     const { monotonicMs } = clocks(s);
     const deadline = monotonicMs() + timeoutMs(s, 'sshSeconds');
     const attemptMs = (s.settings.ssh?.connectTimeoutSeconds ?? 20) * 1000;
+    const via = bastionTunnel(s, ctx);
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -24,6 +26,7 @@ export const connect: Step<BuildState> = {
           username: user,
           privateKey: s.keypair!.privateKey,
           hostKey: { kind: 'fingerprints', sha256: s.hostFingerprints! },
+          ...(via ? { via } : {}),
           readyTimeoutMs: Math.min(attemptMs, Math.max(1000, deadline - monotonicMs())),
           signal: ctx.signal,
           logger: s.logger,
@@ -34,7 +37,7 @@ export const connect: Step<BuildState> = {
       } catch (err) {
         // A wrong host key is an attack or a mix-up, never a reason to try again.
         // Nor is a key our own parser refuses: every attempt would fail the same way until the deadline.
-        if (err instanceof HostKeyMismatchError || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
+        if (err instanceof HostKeyMismatchError || bastionRefused(err) || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
         last = err;
         if (monotonicMs() >= deadline) {
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
