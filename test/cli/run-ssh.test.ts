@@ -3,30 +3,21 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRun, type RunCommandOptions } from '../../src/cli/commands/run.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { Redactor } from '../../src/redact.js';
+import type { RunCommandOptions } from '../../src/cli/commands/run.js';
 import { startSshAgent, type SshAgent } from '../../src/testing/ssh-agent.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { ensurePasswordSudoUser } from '../../src/testing/sudo-user.js';
 import { directConnect, forwardsLogged, startBastionNetwork, type BastionNetwork } from '../ssh/bastion-fixture.js';
 import { newKeyPair, type KeyPair } from '../ssh/sshd-fixture.js';
+import { runCaptured, type Captured } from './run-captured.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const fixtureTasks = fileURLToPath(new URL('../run/fixtures/tasks/', import.meta.url));
 // The same user and password as test/ssh/sudo-password.test.ts: files running at once agree.
 const SUDO_USER = 'imagesync-sudopw';
 const SUDO_PASSWORD = 'Sudo-pw-4711-imagesync';
-
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let b: BastionNetwork;
 let agent: SshAgent;
@@ -36,34 +27,10 @@ let work: string;
 let keyFile: string;
 let knownHosts: string;
 
-/** runRun with captured streams and a clean HOME (no ~/.ssh keys); errors through the CLI's top-level catch. */
-async function run(opts: Partial<RunCommandOptions> & { task: string; hosts: string[] }, extra: { env?: NodeJS.ProcessEnv; stdin?: string | null } = {}): Promise<Captured> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const stdin = new PassThrough();
-  if (extra.stdin !== undefined && extra.stdin !== null) stdin.end(extra.stdin);
-  else if (extra.stdin === null) stdin.end();
-  const deps: CliDeps = {
-    stdout,
-    stderr,
-    stdin,
-    env: { PATH: process.env.PATH, ...extra.env },
-    cwd: work,
-    home: work,
-    signal: new AbortController().signal,
-    redactor: new Redactor(),
-  };
-  let code: number;
-  try {
-    code = await runRun({ args: [], tasksDir: fixtureTasks, knownHosts, ...opts }, deps);
-  } catch (e) {
-    code = reportError(e, deps);
-  }
-  return { code, stdout: out, stderr: err };
+/** runRun with captured streams and a clean HOME (no ~/.ssh keys); stdin holds `stdin` (null: empty), then ends. */
+function run(opts: Partial<RunCommandOptions> & { task: string; hosts: string[] }, extra: { env?: NodeJS.ProcessEnv; stdin?: string | null } = {}): Promise<Captured> {
+  const stdin = extra.stdin === null ? '' : extra.stdin;
+  return runCaptured({ args: [], tasksDir: fixtureTasks, knownHosts, ...opts }, { dir: work, ...(extra.env ? { env: extra.env } : {}), ...(stdin !== undefined ? { stdin } : {}) });
 }
 
 const spec = (s: Sshd): string => `${s.user}@${s.host}${s.port === 22 ? '' : `:${s.port}`}`;

@@ -4,48 +4,18 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRun, type RunCommandOptions } from '../../src/cli/commands/run.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { Redactor } from '../../src/redact.js';
+import type { RunCommandOptions } from '../../src/cli/commands/run.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
+import { runCaptured, type Captured } from './run-captured.js';
 
 const fixtureTasks = fileURLToPath(new URL('../run/fixtures/tasks/', import.meta.url));
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** runRun with captured streams; errors go through the CLI's one top-level catch, as on the command line. */
-async function run(opts: Partial<RunCommandOptions> & { task: string; hosts: string[] }, extra: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<Captured> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const deps: CliDeps = {
-    stdout,
-    stderr,
-    env: { PATH: process.env.PATH, ...extra.env },
-    cwd: work,
-    home: work,
-    signal: extra.signal ?? new AbortController().signal,
-    redactor: new Redactor(),
-  };
-  let code: number;
-  try {
-    code = await runRun({ args: [], tasksDir: fixtureTasks, identity: keyFile, knownHosts: knownHosts, ...opts }, deps);
-  } catch (e) {
-    code = reportError(e, deps);
-  }
-  return { code, stdout: out, stderr: err };
+/** runRun with captured streams, as on the command line. */
+function run(opts: Partial<RunCommandOptions> & { task: string; hosts: string[] }, extra: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<Captured> {
+  return runCaptured({ args: [], tasksDir: fixtureTasks, identity: keyFile, knownHosts: knownHosts, ...opts }, { dir: work, ...extra });
 }
 
 let work: string;

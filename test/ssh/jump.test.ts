@@ -9,7 +9,7 @@ import { createTunnel, type JumpHost } from '../../src/ssh/jump.js';
 import { startSshAgent, type SshAgent } from '../../src/testing/ssh-agent.js';
 import type { Sshd } from '../../src/testing/sshd.js';
 import { directConnect, forwardsLogged, startBastionNetwork, type BastionNetwork } from './bastion-fixture.js';
-import { newKeyPair } from './sshd-fixture.js';
+import { newKeyPair, rejectionOf } from './sshd-fixture.js';
 
 let b: BastionNetwork;
 let agent: SshAgent;
@@ -46,15 +46,6 @@ const toTarget = (extra: Partial<ConnectOptions> = {}): ConnectOptions => ({
   ...extra,
 });
 const bastionWhere = (): string => `bastion ${b.bastion.user}@${b.bastion.host}:${b.bastion.port}`;
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('through a bastion', () => {
   it('reaches a server the test process cannot reach, through the bastion, checking both host keys', async () => {

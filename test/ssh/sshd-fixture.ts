@@ -52,3 +52,13 @@ export function requireSudo(sshd: Sshd): void {
     throw new Error('sudo is not installed on this machine; the sudo tests need it (apt-get install sudo)');
   }
 }
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}

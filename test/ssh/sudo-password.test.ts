@@ -6,7 +6,7 @@ import { CommandTimeoutError, RemoteCommandError, SudoPasswordError } from '../.
 import type { CommandLogEntry, CommandLogger } from '../../src/ssh/log.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { ensurePasswordSudoUser } from '../../src/testing/sudo-user.js';
-import { newKeyPair, requireSudo, startSshFixture, type KeyPair, type SshFixture } from './sshd-fixture.js';
+import { newKeyPair, rejectionOf, requireSudo, startSshFixture, type KeyPair, type SshFixture } from './sshd-fixture.js';
 
 export const SUDO_USER = 'imagesync-sudopw';
 export const SUDO_PASSWORD = 'Sudo-pw-4711-imagesync';
@@ -26,7 +26,8 @@ const logger: CommandLogger = {
   },
 };
 
-async function connect(password: string, target: Sshd = sshd): Promise<SshConnection> {
+/** Log in to `target` as its user; with a sudo password when given. */
+async function connect(password: string | undefined, target: Sshd = sshd): Promise<SshConnection> {
   const redactor = new Redactor();
   redactor.add(password);
   const c = await connectSsh({
@@ -41,15 +42,6 @@ async function connect(password: string, target: Sshd = sshd): Promise<SshConnec
   });
   open.push(c);
   return c;
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {
@@ -68,14 +60,7 @@ afterAll(async () => {
 
 describe('sudo with a password (sudo -S at its own prompt)', () => {
   it('without the password, sudo -n fails at once instead of waiting for a prompt', async () => {
-    const c = await connectSsh({
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.user,
-      privateKey: key.private,
-      hostKey: { kind: 'fingerprints', sha256: sshd.hostKeys.map((k) => k.fingerprintSha256) },
-    });
-    open.push(c);
+    const c = await connect(undefined);
     const err = await rejectionOf(c.sudo('id -u'));
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toMatch(/a password is required/);
