@@ -45,9 +45,10 @@ export function parseDuration(text: string, flag: string, limits: DurationLimits
   return total;
 }
 
-/** 90061000 → "1d1h", 300000 → "5m", 1500 → "1.5s"; for messages. `floor` rounds down (for an upper limit). */
+/** 90061000 → "1d1h", 300000 → "5m", 1500 → "2s", 300 → "0.3s"; for messages. `floor` rounds down (for an upper limit). */
 export function formatDuration(ms: number, opts: { floor?: boolean } = {}): string {
-  if (ms > 0 && ms < 60_000 && ms % 1000 !== 0) return `${Math.round(ms / 100) / 10}s`;
+  // Below a second the tenths are the whole value (a short --timeout); above, they are noise.
+  if (ms > 0 && ms < 950) return `${Math.round(ms / 100) / 10}s`;
   const s = Math.max(0, opts.floor ? Math.floor(ms / 1000) : Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

@@ -39,7 +39,8 @@ describe('parseDuration', () => {
 describe('formatDuration', () => {
   it('formats for messages', () => {
     expect(formatDuration(4_000)).toBe('4s');
-    expect(formatDuration(1_500)).toBe('1.5s');
+    expect(formatDuration(1_500)).toBe('2s');
+    expect(formatDuration(300)).toBe('0.3s');
     expect(formatDuration(90_000)).toBe('1m30s');
     expect(formatDuration(12 * 60_000)).toBe('12m');
     expect(formatDuration(6 * 3_600_000)).toBe('6h');

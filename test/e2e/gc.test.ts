@@ -287,7 +287,7 @@ describe('gc against the emulator', () => {
     const file = await writeManifest();
     const before = emulator.stats.total;
     await expect(gc(file, { olderThan: '6 hours' })).rejects.toThrow(UsageError);
-    await expect(gc(file, { olderThan: '6 hours' })).rejects.toThrow(/^--older-than "6 hours": expected a duration such as 30m, 2h or 1d/);
+    await expect(gc(file, { olderThan: '6 hours' })).rejects.toThrow(/^--older-than "6 hours": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/);
     await expect(gc(file, { target: ['emulator/RegionNine'] })).rejects.toThrow(/^--target "emulator\/RegionNine": not a target of the manifest \(targets: emulator\/RegionOne, emulator\/RegionTwo\)/);
     expect(emulator.stats.total).toBe(before);
   });
