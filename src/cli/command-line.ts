@@ -181,7 +181,7 @@ const run: CommandLine = (y, p) =>
         arg: { alias: 'a', type: 'string', array: true, nargs: 1, default: [] as string[], describe: 'Task argument key=value (JSON value when it parses); repeatable' },
         'accept-new': { type: 'boolean', default: false, describe: 'Record the key of a host known_hosts lacks (a changed key is always refused)' },
         'known-hosts': { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' },
-        'connect-timeout': durationOption('connect-timeout', '20s', 'TCP connect + SSH handshake + auth, per host (and per jump host): 20, 20s, 1m', { minMs: 1000, maxMs: MAX_TIMER_MS }),
+        'connect-timeout': durationOption('connect-timeout', '20s', 'TCP connect + SSH handshake + auth per host, its jump hosts included: 20, 20s, 1m', { minMs: 1000, maxMs: MAX_TIMER_MS }),
         image: { type: 'string', describe: 'Image name the task sees as c.image.name (default "adhoc")' },
         'tasks-dir': TASKS_DIR,
         json: json('Print the per-host results as JSON on stdout'),
