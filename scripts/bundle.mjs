@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Bundles the CLI into dist/bundle/ (ESM, code-split so lazily imported commands stay lazy): one file to load instead of hundreds cuts start-up.
+// Bundles the CLI into dist/bundle/: imagesync.cjs (the whole CLI, CommonJS, so V8's code cache can serve it) and start.mjs (the loader bin/imagesync.js runs).
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,41 +63,83 @@ const undiciCore = {
   },
 };
 
+/**
+ * The bundle is a vm script (src/cli/code-cache.ts), whose import() needs an experimental flag on
+ * Node 20: src/tasks/tsx.ts's import of tsx's ES module API goes through the function the loader
+ * passes in instead. If that file changes shape, the build fails here rather than the CLI at run time.
+ */
+const tsxThroughLoader = {
+  name: 'tsx-through-loader',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]tasks[\\/]tsx\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes("return import('tsx/esm/api');")) throw new Error(`${args.path}: no import('tsx/esm/api') to route through the loader; review the tsx-through-loader plugin in scripts/bundle.mjs`);
+      return { contents: "export function loadTsx() { return __imagesyncImport('tsx/esm/api'); }\n", loader: 'js' };
+    });
+  },
+};
+
+/** The bundle's first line, `BUNDLE_HASH_PREFIX` of src/cli/code-cache.ts and a placeholder the hash of the rest replaces (same length: the source map stays right). */
+const HASH_PREFIX = '// imagesync bundle ';
+const HASH_PLACEHOLDER = '0'.repeat(64);
+
+/**
+ * Why CommonJS and one file: V8 takes a code cache only through vm.Script (Node 20 has no compile
+ * cache for ES modules), and a script is one file. Commands imported lazily stay lazy: esbuild
+ * evaluates such a module (and what only it imports) when it is first imported.
+ */
 export async function bundle({ minify = true, metafile = false } = {}) {
   // src/version.ts reads package.json at run time unless this is defined: built in, --version reads no file.
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   await rm(outdir, { recursive: true, force: true });
-  return build({
+  const cli = await build({
     absWorkingDir: root,
     entryPoints: { imagesync: 'src/cli/main.ts' },
     outdir,
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
     minify,
     // Names stay readable in stack traces (error classes print their name).
     keepNames: true,
     sourcemap: true,
     legalComments: 'none',
     external: EXTERNAL,
-    plugins: [yargsShimUrl, undiciCore],
-    // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-    banner: { js: "import { createRequire as __imagesyncCreateRequire } from 'node:module'; const require = __imagesyncCreateRequire(import.meta.url);" },
-    define: { IMAGESYNC_BUNDLED_VERSION: JSON.stringify(version) },
+    plugins: [yargsShimUrl, undiciCore, tsxThroughLoader],
+    // ES modules are strict; the bundle of them stays so. import.meta.url (tsx's parent URL, the yargs shim) is the bundle's own.
+    banner: { js: `${HASH_PREFIX}${HASH_PLACEHOLDER}\n"use strict";\nconst __imagesyncMetaUrl = require("node:url").pathToFileURL(__filename).href;` },
+    define: { 'import.meta.url': '__imagesyncMetaUrl', IMAGESYNC_BUNDLED_VERSION: JSON.stringify(version) },
     metafile,
     logLevel: 'warning',
   });
+  const file = join(outdir, 'imagesync.cjs');
+  const text = await readFile(file, 'utf8');
+  const header = HASH_PREFIX + HASH_PLACEHOLDER;
+  if (!text.startsWith(header + '\n')) throw new Error(`${file}: the bundle does not start with its hash line; review the banner in scripts/bundle.mjs`);
+  const body = text.slice(header.length);
+  await writeFile(file, HASH_PREFIX + createHash('sha256').update(body).digest('hex') + body);
+  await build({
+    absWorkingDir: root,
+    entryPoints: { start: 'src/cli/start.ts' },
+    outdir,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outExtension: { '.js': '.mjs' },
+    minify,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return cli;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const metafile = process.argv.includes('--metafile');
   const result = await bundle({ minify: !process.argv.includes('--no-minify'), metafile });
   if (metafile) {
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
   }
 }

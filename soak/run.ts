@@ -39,9 +39,9 @@ async function main(): Promise<number> {
   await mkdir(join(snapshot, 'bin'), { recursive: true });
   await cp(join(ROOT, 'bin', 'imagesync.js'), join(snapshot, 'bin', 'imagesync.js'));
   await cp(join(ROOT, 'dist', 'bundle'), join(snapshot, 'dist', 'bundle'), { recursive: true });
-  const bundle = join(snapshot, 'dist', 'bundle', 'imagesync.mjs');
+  const bundle = join(snapshot, 'dist', 'bundle', 'imagesync.cjs');
   const sha = createHash('sha256').update(await readFile(bundle)).digest('hex').slice(0, 12);
-  const builtAt = (await stat(join(ROOT, 'dist', 'bundle', 'imagesync.mjs'))).mtime.toISOString();
+  const builtAt = (await stat(join(ROOT, 'dist', 'bundle', 'imagesync.cjs'))).mtime.toISOString();
   const git = (args: string[]) => {
     try {
       return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
     }
   };
   const dirty = git(['status', '--short', 'src']).split('\n').filter(Boolean).length;
-  const cliInfo = `dist/bundle/imagesync.mjs sha256 ${sha}… built ${builtAt}, commit ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} changed files in src/` : ''}`;
+  const cliInfo = `dist/bundle/imagesync.cjs sha256 ${sha}… built ${builtAt}, commit ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} changed files in src/` : ''}`;
   try {
     const log = (line: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
     log(`seed ${seed}: ${runs} runs, ${regions} regions, ${images} images${values['skip-gc'] ? ', gc SKIPPED' : ''}`);

@@ -2,10 +2,10 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { InputError } from '../errors.js';
 import { isTask, type Task } from './define.js';
 import { taskExtension } from './extensions.js';
+import { loadTsx } from './tsx.js';
 
 /** A task file that cannot be used; the message names the file and what to change. */
 export class TaskLoadError extends InputError {
@@ -51,6 +51,7 @@ export async function loadTasks(dir: string, opts: LoadTasksOptions = {}): Promi
 
   const tasks = new Map<string, Task>();
   const files = new Map<string, string>();
+  const { tsImport } = await loadTsx();
   for (const name of names) {
     const file = resolve(join(dir, name));
     const label = shown(file);

@@ -99,8 +99,8 @@ describe('the CI examples', () => {
     gh = await load(EXAMPLES[0]!);
     gl = await load(EXAMPLES[1]!);
     // Flags come from the built CLI, as users run it: it must be built from the current source.
-    const bundle = await stat(join(ROOT, 'dist/bundle/imagesync.mjs')).catch(() => undefined);
-    if (!bundle) throw new Error('dist/bundle/imagesync.mjs is missing: run `npm run build` first');
+    const bundle = await stat(join(ROOT, 'dist/bundle/imagesync.cjs')).catch(() => undefined);
+    if (!bundle) throw new Error('dist/bundle/imagesync.cjs is missing: run `npm run build` first');
     const main = await stat(join(ROOT, 'src/cli/main.ts'));
     if (bundle.mtimeMs < main.mtimeMs) throw new Error('the built CLI is older than src/cli/main.ts, so its flags may be stale: run `npm run build` first');
     const root = await cli(['--help']);
