@@ -10,16 +10,18 @@ import { connect } from './steps/ssh.js';
 import { provisionSteps } from './steps/provision.js';
 import { snapshot, stopServer, waitImageActive } from './steps/snapshot.js';
 import { publish } from './steps/publish.js';
-import { claimImageName, ClaimLostError } from './claim.js';
+import { ClaimLostError, makeClaim, settleClaim } from './claim.js';
 import type { Step } from './runner.js';
 
 export function buildSteps(inputs: Pick<BuildInputs, 'image'>): Step<BuildState>[] {
   return [
     resolveInputs,
-    // Before anything costly: a concurrent run that already claimed the name wins, and this build stops here.
-    claimImageName,
+    // Before anything costly is made; decided in settleClaim once the settle time has passed, which
+    // the keypair and the boot fill. A loser stops there and its cleanups delete what it made.
+    makeClaim,
     createKeypair,
     bootServer,
+    settleClaim,
     waitActive,
     chooseAddress,
     pinHostKeys,
@@ -52,7 +54,8 @@ export async function runBuild(
   const { monotonicMs } = clocks(inputs);
   const started = monotonicMs();
   const state: BuildState = { ...inputs };
-  const r = await runSteps(buildSteps(inputs), state, { monotonicMs, ...opts });
+  // Losing the name to another run is no failure: nothing to keep for debugging, even with --keep-on-failure.
+  const r = await runSteps(buildSteps(inputs), state, { monotonicMs, isFailure: (err) => !(err instanceof ClaimLostError), ...opts });
   return {
     ok: r.ok,
     imageId: r.ok ? state.result?.id : undefined,

@@ -14,7 +14,8 @@ export const CLAIM_PREFIX = 'imagesync-claim-';
 export const CLAIM_FOR_PROPERTY = 'imagesync_claim_for';
 export const CLAIM_AT_PROPERTY = 'imagesync_claimed_at';
 /**
- * Wait between creating our claim and reading everyone's. Glance stamps created_at to the second;
+ * Wait between creating our claim and reading everyone's (the keypair and the server are made
+ * meanwhile). Glance stamps created_at to the second;
  * after a wait of more than a second, of two runs either both see each other (and agree) or the
  * later one sees the earlier one, whose created_at is then strictly older.
  */
@@ -24,7 +25,8 @@ export const DEFAULT_CLAIM_STALE_MS = 2 * 3_600_000;
 
 /** Options a caller (apply, tests) may set on the build state. */
 export interface ClaimFields {
-  claim?: { id: string; name: string } | undefined;
+  /** This run's claim; `madeAtMs` on the build's monotonic clock, when its create call answered. */
+  claim?: { id: string; name: string; madeAtMs: number } | undefined;
   claimSettleMs?: number | undefined;
   claimStaleMs?: number | undefined;
   /** Whether a run is known to be dead (its journal on this machine says so): its claim is void at once. */
@@ -155,16 +157,33 @@ async function createClaim(s: ClaimedBuildState, ctx: StepContext): Promise<stri
 }
 
 /**
- * Step: claim the final name in this target before anything costly is made. The loser removes its
- * claim (through the cleanup) and ends with ClaimLostError; a dead winner's claim is taken over.
+ * Step: file this run's claim on the final name in this target, before anything costly is made.
+ * The decision waits for the settle time (settleClaim): meanwhile the keypair and the build server
+ * are made, which is safe, since a run that loses deletes them through their cleanups like any
+ * other failed build's (journaled, swept by `gc` after a crash), and it saves the settle time on
+ * every build.
  */
-export const claimImageName: Step<ClaimedBuildState> = {
+export const makeClaim: Step<ClaimedBuildState> = {
+  name: 'make a claim',
+  async run(s, ctx) {
+    const id = await createClaim(s, ctx);
+    s.claim = { id, name: claimName(s.image.name), madeAtMs: clocks(s).monotonicMs() };
+  },
+};
+
+/**
+ * Step: once the settle time has passed since the claim was made, read every run's claims: the
+ * winner goes on; a loser ends with ClaimLostError (its cleanups delete its server, keypair and
+ * claim); a dead winner's claim is taken over.
+ */
+export const settleClaim: Step<ClaimedBuildState> = {
   name: 'claim the name',
   async run(s, ctx) {
     const { glance, nova } = s.services;
-    const id = await createClaim(s, ctx);
-    s.claim = { id, name: claimName(s.image.name) };
-    await sleep(s.claimSettleMs ?? DEFAULT_CLAIM_SETTLE_MS, ctx.signal);
+    if (!s.claim) throw new ImagesyncError(`${where(s)}: no claim was made on "${s.image.name}" (the "${makeClaim.name}" step must come first)`);
+    const { id, madeAtMs } = s.claim;
+    const settleMs = s.claimSettleMs ?? DEFAULT_CLAIM_SETTLE_MS;
+    await sleep(Math.max(0, settleMs - (clocks(s).monotonicMs() - madeAtMs)), ctx.signal);
     const staleMs = s.claimStaleMs ?? DEFAULT_CLAIM_STALE_MS;
     // Bounded: each pass removes one stale claim, and a run cannot take over more than a few.
     for (let pass = 0; pass < 10; pass++) {

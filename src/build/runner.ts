@@ -104,6 +104,8 @@ export interface RunStepsOptions extends StepEvents {
   cleanupTimeoutMs?: number;
   /** Keep what was created when the build failed (for debugging), instead of cleaning up. */
   keepOnFailure?: boolean;
+  /** Whether the error that ended the steps is a failure (default: every error); one that is not, such as a lost claim, keeps nothing. */
+  isFailure?: (error: unknown) => boolean;
   /** A monotonic clock in ms for step durations (performance.now by default). */
   monotonicMs?: () => number;
 }
@@ -217,7 +219,7 @@ export async function runSteps<S>(steps: Step<S>[], state: S, opts: RunStepsOpti
     opts.onStepDone?.(step.name, ms);
   }
   const ok = error === undefined;
-  if (!ok && opts.keepOnFailure) {
+  if (!ok && opts.keepOnFailure && (opts.isFailure?.(error) ?? true)) {
     const kept = stack.filter((e) => !e.done() && !e.always);
     for (const e of kept) if (e.resource) opts.onKeep?.(e.resource(), 'keep-on-failure');
     const failedAlways = await runCleanups(stack.filter((e) => e.always), opts);

@@ -133,6 +133,20 @@ describe('runSteps', () => {
       [`server id-b (imagesync-build-b-${RUN})`, 'kept (--keep-on-failure)'],
     ]);
   });
+  it('keeps nothing, even with keepOnFailure, when what ended the steps is no failure (a lost claim)', async () => {
+    const s: S = { log: [] };
+    const lost = new Error('another run builds it');
+    const r = await run([step('a'), step('b', { fail: true })], s, { keepOnFailure: true, isFailure: (err) => err !== lost });
+    expect(r.ok).toBe(false);
+    // step b threw 'b broke', which is a failure: kept.
+    expect(r.leftBehind).toHaveLength(2);
+
+    const t: S = { log: [] };
+    const losing: Step<S> = { name: 'claim the name', run: async () => { throw lost; } };
+    const r2 = await run([step('a'), step('b'), losing], t, { keepOnFailure: true, isFailure: (err) => err !== lost });
+    expect(r2).toMatchObject({ ok: false, failedStep: 'claim the name', leftBehind: [] });
+    expect(t.log).toEqual(['run a', 'run b', 'cleanup b', 'cleanup a']);
+  });
 });
 
 describe('a declared resource\'s cleanup', () => {
