@@ -2,6 +2,7 @@
 import type { BuildSettings, WantedImage } from '../manifest/schema.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import type { GlanceImage } from '../openstack/glance.js';
+import { DEFAULT_POLL_SCHEDULE } from '../openstack/poll-schedule.js';
 import type { Flavor } from '../openstack/nova.js';
 import type { Network } from '../openstack/neutron.js';
 import type { Redactor } from '../redact.js';
@@ -39,7 +40,7 @@ export interface BuildInputs {
   keepKeyDir?: string | undefined;
   /** Whether a run is known to be dead (from its journal here): its claim on a name is void. */
   isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
-  /** Poll intervals, shortened in tests and against the emulator. */
+  /** The quick interval of every wait's poll schedule (`--poll-interval-ms`); DEFAULT_POLL_SCHEDULE's by default. */
   pollIntervalMs?: number | undefined;
   /** Wall clock: stamped on images and claims, and compared with the cloud's times. */
   now?: () => Date;
@@ -76,6 +77,11 @@ export function clocks(s: Pick<BuildInputs, 'now' | 'monotonicMs'>): { now: () =
 /** "cloud/region", the start of every message about this build. */
 export function where(s: Pick<BuildInputs, 'target'>): string {
   return `${s.target.cloud}/${s.target.region}`;
+}
+
+/** The quick interval of this build's waits (and of its SSH connection attempts). */
+export function pollIntervalMs(s: Pick<BuildInputs, 'pollIntervalMs'>): number {
+  return s.pollIntervalMs ?? DEFAULT_POLL_SCHEDULE.fastMs;
 }
 
 /** The deadline of a phase, in ms, from the merged settings. */

@@ -1,8 +1,9 @@
-// The one polling primitive: poll until a target state, fail fast on a failure state, with a deadline; and the run's deadline signal.
+// The one polling primitive: poll until a target state (on a PollSchedule: a burst of quick polls, then one per 2 s), fail fast on a failure state, with a deadline; and the run's deadline signal.
 import { setMaxListeners } from 'node:events';
 import { ImagesyncError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { isTransientFailure } from './http.js';
+import { DEFAULT_POLL_SCHEDULE, PollSchedule, type PollScheduleOptions } from './poll-schedule.js';
 
 export class WaitTimeoutError extends ImagesyncError {
   override readonly code = 'WAIT_TIMEOUT';
@@ -17,9 +18,10 @@ export interface WaitOptions<T> {
   /** A message when the value is a failure state (ERROR, killed): stop at once. */
   failed?: (value: T) => string | undefined;
   timeoutMs: number;
+  /** Least time between polls while the burst lasts (PollSchedule's fastMs; `--poll-interval-ms`). */
   intervalMs?: number;
-  /** Polling slows down to this. */
-  maxIntervalMs?: number;
+  /** The rest of the schedule (burst, steady interval): DEFAULT_POLL_SCHEDULE's unless given. */
+  schedule?: Partial<Omit<PollScheduleOptions, 'fastMs'>>;
   signal?: AbortSignal | undefined;
   /**
    * Poll failures in a row to ride out (default 3): each poll's HTTP call has had its own retries
@@ -53,20 +55,24 @@ export async function waitFor<T>(o: WaitOptions<T>): Promise<T> {
   const now = o.now ?? Date.now;
   const pause = o.sleep ?? sleep;
   const deadline = now() + o.timeoutMs;
-  let interval = o.intervalMs ?? 500;
-  const maxInterval = o.maxIntervalMs ?? 5_000;
+  const fastMs = o.intervalMs ?? DEFAULT_POLL_SCHEDULE.fastMs;
+  const steadyMs = Math.max(fastMs, o.schedule?.steadyMs ?? DEFAULT_POLL_SCHEDULE.steadyMs);
+  const schedule = new PollSchedule({ ...DEFAULT_POLL_SCHEDULE, ...o.schedule, fastMs, steadyMs });
+  // Until the next poll may go, and never past the deadline.
+  const pauseForSchedule = () => pause(Math.min(schedule.delayMs(now()), Math.max(0, deadline - now())), o.signal);
   const transient = o.transient ?? isTransientFailure;
   const maxPollErrors = o.maxPollErrors ?? 3;
   let pollErrors = 0;
   let last: T | undefined;
   for (;;) {
     if (o.signal?.aborted) throw o.signal.reason;
+    schedule.polled(now());
     try {
       last = await o.poll();
       pollErrors = 0;
     } catch (err) {
       if (o.signal?.aborted || !transient(err) || ++pollErrors > maxPollErrors || deadline - now() <= 0) throw err;
-      await pause(Math.min(interval, Math.max(0, deadline - now())), o.signal);
+      await pauseForSchedule();
       continue;
     }
     const failure = o.failed?.(last);
@@ -78,8 +84,7 @@ export async function waitFor<T>(o: WaitOptions<T>): Promise<T> {
         `timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${o.describe ? ` (last seen: ${o.describe(last)})` : ''}`,
       );
     }
-    await pause(Math.min(interval, left), o.signal);
-    interval = Math.min(maxInterval, Math.ceil(interval * 1.5));
+    await pauseForSchedule();
   }
 }
 

@@ -3,7 +3,7 @@ import { createOnce } from '../../openstack/idempotent.js';
 import type { Server } from '../../openstack/nova.js';
 import { deleteServerAndWait } from '../../resources/delete.js';
 import type { Step } from '../runner.js';
-import { tempName, where, type BuildState } from '../state.js';
+import { pollIntervalMs, tempName, where, type BuildState } from '../state.js';
 import { removeBy } from './delete.js';
 import { pollUntil } from './poll.js';
 
@@ -14,14 +14,13 @@ export const bootServer: Step<BuildState> = {
   async run(s, ctx) {
     const { nova } = s.services;
     const name = tempName('build', s);
-    const pollIntervalMs = s.pollIntervalMs ?? 500;
     // Declared before the POST: if Nova made a server but we never heard its id (a reset, a 5xx
     // after the fact), the sweep still finds it by its run-tagged name and deletes it.
     const server = await ctx.intend(
       { kind: 'server', ...s.target, name, runId: s.runId },
       {
         async sweep(signal) {
-          for (const srv of await nova.serversOfRun(name, s.runId, signal)) await deleteServerAndWait(nova, srv.id, { pollIntervalMs, signal });
+          for (const srv of await nova.serversOfRun(name, s.runId, signal)) await deleteServerAndWait(nova, srv.id, { pollIntervalMs: pollIntervalMs(s), signal });
         },
         remove: removeBy(s),
       },

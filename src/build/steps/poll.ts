@@ -2,7 +2,7 @@
 import { ImagesyncError } from '../../errors.js';
 import { waitFor } from '../../openstack/wait.js';
 import type { StepContext } from '../runner.js';
-import { clocks, timeoutMs, where, type BuildState, type TimeoutKey } from '../state.js';
+import { clocks, pollIntervalMs, timeoutMs, where, type BuildState, type TimeoutKey } from '../state.js';
 
 export interface PollUntil<T> {
   /** "server 1234 to become ACTIVE". */
@@ -34,7 +34,7 @@ export function pollUntil<T>(s: BuildState, ctx: Pick<StepContext, 'signal'>, o:
     },
     ...(o.describe ? { describe: o.describe } : {}),
     timeoutMs: timeoutMs(s, o.deadline),
-    intervalMs: s.pollIntervalMs ?? 500,
+    intervalMs: pollIntervalMs(s),
     signal: ctx.signal,
     now: clocks(s).monotonicMs,
   });
