@@ -59,6 +59,8 @@ export interface BuildState extends BuildInputs {
   serverId?: string;
   address?: string;
   hostFingerprints?: string[];
+  /** The fingerprints as they are being read from the console (pinHostKeys); the SSH step's verdict waits for them. */
+  hostKeysReading?: Promise<string[]>;
   ssh?: SshConnection;
   snapshotId?: string;
   /** Dismissed once the snapshot carries the final name: from then on it is the product. */

@@ -16,8 +16,12 @@ import { createVerifier, type Verifier } from './verifier.js';
 
 /** How the server's host key is checked; there is deliberately no "accept anything". */
 export type HostKeyPolicy =
-  /** Fingerprints pinned from the server's console log (cloud-init prints them at first boot). */
-  | { kind: 'fingerprints'; sha256: string[] }
+  /**
+   * Fingerprints pinned from the server's console log (cloud-init prints them at first boot). They
+   * may still be on their way (a promise): the TCP connection and key exchange go ahead, and the
+   * verdict, before which nothing is sent, waits for them; a rejected promise refuses with its error.
+   */
+  | { kind: 'fingerprints'; sha256: readonly string[] | Promise<readonly string[]> }
   /** An OpenSSH known_hosts file; an unknown host is refused unless acceptNew, a changed key always. */
   | { kind: 'known_hosts'; file: string; acceptNew: boolean };
 

@@ -30,28 +30,41 @@ export async function createVerifier(o: Pick<ConnectOptions, 'host' | 'port' | '
   const base = { failure: () => failure, accepted: () => accepted };
 
   if (policy.kind === 'fingerprints') {
-    if (policy.sha256.length === 0) {
-      throw new SshConnectError(where, 'no host key fingerprints are pinned; refusing to connect without a host key check');
-    }
+    const none = () => new SshConnectError(where, 'no host key fingerprints are pinned; refusing to connect without a host key check');
+    if (Array.isArray(policy.sha256) && policy.sha256.length === 0) throw none();
+    // Its failure is reported at the verdict; a connection that ends before key exchange never asks.
+    Promise.resolve(policy.sha256).catch(() => undefined);
+    const check = (pinned: readonly string[], key: Buffer): boolean => {
+      const actual = fingerprintSha256(key);
+      const type = keyBlobType(key);
+      if (pinned.length === 0) {
+        failure = none();
+        return false;
+      }
+      if (pinned.some((fp) => sameFingerprint(fp, actual))) {
+        accepted = { type, fingerprintSha256: actual };
+        return true;
+      }
+      failure = new HostKeyMismatchError(
+        where,
+        o.host,
+        [...pinned],
+        actual,
+        `host key ${actual} (${type}) is not among the pinned fingerprints ${pinned.join(', ')}; ` +
+          'refusing to connect: the server may not be the one that was booted',
+      );
+      return false;
+    };
     return {
       ...base,
       verify(key, verdict) {
-        const actual = fingerprintSha256(key);
-        const type = keyBlobType(key);
-        if (policy.sha256.some((fp) => sameFingerprint(fp, actual))) {
-          accepted = { type, fingerprintSha256: actual };
-          verdict(true);
-          return;
-        }
-        failure = new HostKeyMismatchError(
-          where,
-          o.host,
-          policy.sha256,
-          actual,
-          `host key ${actual} (${type}) is not among the pinned fingerprints ${policy.sha256.join(', ')}; ` +
-            'refusing to connect: the server may not be the one that was booted',
+        Promise.resolve(policy.sha256).then(
+          (pinned) => verdict(check(pinned, key)),
+          (err: unknown) => {
+            failure = err instanceof Error ? err : new SshConnectError(where, `no host key fingerprints to check against: ${errorMessage(err)}`);
+            verdict(false);
+          },
         );
-        verdict(false);
       },
     };
   }

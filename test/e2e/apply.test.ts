@@ -243,7 +243,9 @@ describe('apply against the emulator', () => {
     for (const srv of emulator.compute.servers('RegionOne')) await nova.deleteServer(srv.id);
     for (const k of emulator.compute.keypairs('RegionOne')) await nova.deleteKeypair(k.name);
     await conn.close();
-    await new Promise((ok) => setTimeout(ok, 500));
+    // A deleted server goes after the emulator's delete delay and its sandbox's teardown: slow on a busy machine.
+    const gone = Date.now() + 30_000;
+    while (emulator.compute.servers('RegionOne').length > 0 && Date.now() < gone) await new Promise((ok) => setTimeout(ok, 100));
     assertNothingLeft();
   }, 120_000);
 

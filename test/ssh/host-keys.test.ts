@@ -155,6 +155,41 @@ describe('pinned fingerprints', () => {
     }
   });
 
+  it('fingerprints still on their way: connects and exchanges keys, but offers no login until they come', async () => {
+    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
+    let authAttempts = 0;
+    let connected!: () => void;
+    const tcp = new Promise<void>((r) => (connected = r));
+    const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+      connected();
+      client.on('authentication', (ctx) => {
+        authAttempts++;
+        ctx.reject();
+      });
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      let deliver!: (prints: string[]) => void;
+      const coming = new Promise<string[]>((r) => (deliver = r));
+      const attempt = rejectionOf(connectSsh({ host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private, hostKey: { kind: 'fingerprints', sha256: coming } }));
+      await tcp;
+      // The handshake is under way and waits on the verdict: no credential has been offered.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(authAttempts).toBe(0);
+      deliver([fingerprintSha256(parsePublicKeyLine(hostKey.public).blob)]);
+      expect(await attempt).toBeInstanceOf(SshAuthError);
+      expect(authAttempts).toBeGreaterThan(0);
+
+      const failed = new Error('no fingerprint block in the console log of server s1 (timed out)');
+      const refused = await rejectionOf(connectSsh({ host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private, hostKey: { kind: 'fingerprints', sha256: Promise.reject(failed) } }));
+      expect(refused).toBe(failed);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('refuses an empty fingerprint list', async () => {
     await expect(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [] } })).rejects.toThrow(/no host key fingerprints are pinned/);
   });

@@ -1,7 +1,7 @@
 // Step: read the build server's SSH host key fingerprints from its console log (cloud-init's block) and pin them.
 import { waitFor } from '../../openstack/wait.js';
 import type { Step } from '../runner.js';
-import { timeoutMs, type BuildState } from '../state.js';
+import { pollIntervalMs, timeoutMs, type BuildState } from '../state.js';
 
 const BEGIN = '-----BEGIN SSH HOST KEY FINGERPRINTS-----';
 const END = '-----END SSH HOST KEY FINGERPRINTS-----';
@@ -24,15 +24,23 @@ export const pinHostKeys: Step<BuildState> = {
   name: 'read host keys from the console',
   async run(s, ctx) {
     const { nova } = s.services;
-    s.hostFingerprints = await waitFor({
+    // Read while the next step connects: its host key verdict waits for these (nothing is sent to
+    // the server before it), so the console's delay and the SSH handshake overlap. A failure here is
+    // the next step's to report.
+    const reading = waitFor({
       what: `the SSH host key fingerprints in the console log of server ${s.serverId}`,
       poll: async () => parseHostKeyFingerprints(await nova.consoleOutput(s.serverId!, 2000, ctx.signal)),
       done: (f) => f !== undefined,
       describe: () => 'no fingerprint block yet',
       timeoutMs: timeoutMs(s, 'sshSeconds'),
-      intervalMs: s.pollIntervalMs ?? 500,
+      intervalMs: pollIntervalMs(s),
       signal: ctx.signal,
-    }) as string[];
-    ctx.log(`host keys: ${s.hostFingerprints.join(', ')}`);
+    }).then((prints) => {
+      s.hostFingerprints = prints as string[];
+      ctx.log(`host keys: ${s.hostFingerprints.join(', ')}`);
+      return s.hostFingerprints;
+    });
+    reading.catch(() => undefined);
+    s.hostKeysReading = reading;
   },
 };

@@ -5,7 +5,7 @@ import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
 import { bastionRefused, bastionTunnel } from '../bastion.js';
 import type { Step } from '../runner.js';
-import { clocks, timeoutMs, where, type BuildState } from '../state.js';
+import { clocks, pollIntervalMs, timeoutMs, where, type BuildState } from '../state.js';
 
 export const connect: Step<BuildState> = {
   name: 'wait for SSH',
@@ -17,6 +17,10 @@ export const connect: Step<BuildState> = {
     const deadline = monotonicMs() + timeoutMs(s, 'sshSeconds');
     const attemptMs = (s.settings.ssh?.connectTimeoutSeconds ?? 20) * 1000;
     const via = bastionTunnel(s, ctx);
+    // The host keys may still be coming from the console (pinHostKeys): each attempt's verdict waits for them.
+    const fingerprints = s.hostKeysReading ?? Promise.resolve(s.hostFingerprints ?? []);
+    let consoleError: { error: unknown } | undefined;
+    fingerprints.catch((error: unknown) => void (consoleError = { error }));
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -25,7 +29,7 @@ export const connect: Step<BuildState> = {
           port,
           username: user,
           privateKey: s.keypair!.privateKey,
-          hostKey: { kind: 'fingerprints', sha256: s.hostFingerprints! },
+          hostKey: { kind: 'fingerprints', sha256: fingerprints },
           ...(via ? { via } : {}),
           readyTimeoutMs: Math.min(attemptMs, Math.max(1000, deadline - monotonicMs())),
           signal: ctx.signal,
@@ -35,6 +39,8 @@ export const connect: Step<BuildState> = {
         });
         break;
       } catch (err) {
+        // No host keys in the console: no connection can be trusted, so that is the error.
+        if (consoleError) throw consoleError.error;
         // A wrong host key is an attack or a mix-up, never a reason to try again.
         // Nor is a key our own parser refuses: every attempt would fail the same way until the deadline.
         if (err instanceof HostKeyMismatchError || bastionRefused(err) || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
@@ -43,7 +49,7 @@ export const connect: Step<BuildState> = {
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
           throw new ImagesyncError(`${where(s)}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
         }
-        await sleep(Math.min(s.pollIntervalMs ?? 500, Math.max(0, deadline - monotonicMs())), ctx.signal);
+        await sleep(Math.min(pollIntervalMs(s), Math.max(0, deadline - monotonicMs())), ctx.signal);
       }
     }
     const conn = s.ssh!;
