@@ -64,6 +64,24 @@ const undiciCore = {
 };
 
 /**
+ * undici's HTTP/1 client loads its HTTP/2 client at once, and with it node:http2 and node:tls
+ * (10-15 ms of every start), though HTTP/2 is used only when a TLS server offers it and the Agent
+ * allows it (ours does not). Required on first use instead. If undici changes that line, the build
+ * fails here rather than loading it eagerly unnoticed.
+ */
+const LAZY_H2_FROM = "const connectH2 = require('./client-h2.js')";
+const undiciLazyH2 = {
+  name: 'undici-lazy-h2',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes(LAZY_H2_FROM)) throw new Error(`${args.path}: no "${LAZY_H2_FROM}" to make lazy; review the undici-lazy-h2 plugin in scripts/bundle.mjs`);
+      return { contents: source.replace(LAZY_H2_FROM, "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)"), loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+/**
  * The bundle is a vm script (src/cli/code-cache.ts), whose import() needs an experimental flag on
  * Node 20: src/tasks/tsx.ts's import of tsx's ES module API goes through the function the loader
  * passes in instead. If that file changes shape, the build fails here rather than the CLI at run time.
@@ -107,7 +125,7 @@ export async function bundle({ minify = true, metafile = false } = {}) {
     sourcemap: true,
     legalComments: 'none',
     external: EXTERNAL,
-    plugins: [yargsShimUrl, undiciCore, tsxThroughLoader],
+    plugins: [yargsShimUrl, undiciCore, undiciLazyH2, tsxThroughLoader],
     // ES modules are strict; the bundle of them stays so. import.meta.url (tsx's parent URL, the yargs shim) is the bundle's own.
     banner: { js: `${HASH_PREFIX}${HASH_PLACEHOLDER}\n"use strict";\nconst __imagesyncMetaUrl = require("node:url").pathToFileURL(__filename).href;` },
     define: { 'import.meta.url': '__imagesyncMetaUrl', IMAGESYNC_BUNDLED_VERSION: JSON.stringify(version) },

@@ -174,8 +174,11 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-/** Enough for one listing round of 50+ regions on one origin; idle sockets close after keepAliveTimeout. */
-export const MAX_CONNECTIONS_PER_ORIGIN = 128;
+/**
+ * Enough for one listing round of 50 regions on one origin with 200 names each (two `name=in:`
+ * batches, visible and hidden: 200 requests); idle sockets close after keepAliveTimeout.
+ */
+export const MAX_CONNECTIONS_PER_ORIGIN = 256;
 
 /** Undici error codes → the words people know. */
 const CONNECTION_WORDS: Record<string, string> = {

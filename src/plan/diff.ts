@@ -1,5 +1,6 @@
 // The plan diff: pure, from wanted images and observations to one state per (image, target).
 import type { GlanceImage } from '../openstack/glance.js';
+import { imagesByName } from './by-name.js';
 import {
   CHANGE_STATES,
   PLAN_STATES,
@@ -48,16 +49,19 @@ function describe(f: FoundImage): string {
   return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)}${f.recipe ? `, recipe ${f.recipe.slice(0, 12)}` : ''})`;
 }
 
-/** The state of one wanted image in one observed target. */
-export function entryFor(pair: WantedPair, obs: Observation | undefined): PlanEntry {
+/**
+ * The state of one wanted image in one observed target. `named`: the observation's images that
+ * carry the pair's name, when the caller has them indexed (imagesByName); else they are filtered here.
+ */
+export function entryFor(pair: WantedPair, obs: Observation | undefined, named?: readonly GlanceImage[]): PlanEntry {
   const base = { image: pair.image, cloud: pair.cloud, region: pair.region };
   if (!obs) return { ...base, state: 'unreachable', images: [], found: [], detail: 'not observed' };
   if (!obs.ok) {
     const e = obs.error;
     return { ...base, state: 'unreachable', images: [], found: [], detail: e.message };
   }
-  const carrying = obs.images
-    .filter((i) => i.name === pair.image && !GONE.has(i.status))
+  const carrying = (named ?? obs.images.filter((i) => i.name === pair.image))
+    .filter((i) => !GONE.has(i.status))
     .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
   const list = carrying.map(found);
   const ids = list.map((f) => f.id);
@@ -83,8 +87,11 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined): PlanEn
 }
 
 export function diffPlan(pairs: WantedPair[], observations: Observation[]): Plan {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), o]));
-  const entries = pairs.map((p) => entryFor(p, byTarget.get(targetKey(p))));
+  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: o.ok ? imagesByName(o.images) : undefined }]));
+  const entries = pairs.map((p) => {
+    const seen = byTarget.get(targetKey(p));
+    return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);
+  });
   const states = Object.fromEntries(PLAN_STATES.map((s) => [s, 0])) as Record<PlanState, number>;
   for (const e of entries) states[e.state]++;
   const unreachableTargets = observations.filter((o) => !o.ok).map(targetKey);

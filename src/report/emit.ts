@@ -74,10 +74,12 @@ async function junit(opts: EmitOptions, input: Pick<JunitInput, 'plan' | 'apply'
 
 /** After `plan`: annotations (GitHub), the JUnit file (--junit), the step summary (GitHub). */
 export async function emitPlanReports(plan: Plan, opts: EmitOptions): Promise<void> {
-  const safe = maskStrings(plan, opts.mask);
-  if (opts.ci.provider === 'github') opts.stderr.write(opts.mask(formatAnnotations(annotationsForPlan(safe))));
-  await junit(opts, { plan: safe, suiteName: 'imagesync plan' });
-  await summary(opts, () => planSummaryMarkdown(safe, { title: 'imagesync plan' }));
+  // Copied with every string masked only when a report is written: at 10,000 entries the copy costs.
+  let masked: Plan | undefined;
+  const safe = (): Plan => (masked ??= maskStrings(plan, opts.mask));
+  if (opts.ci.provider === 'github') opts.stderr.write(opts.mask(formatAnnotations(annotationsForPlan(safe()))));
+  if (opts.junitFile) await junit(opts, { plan: safe(), suiteName: 'imagesync plan' });
+  await summary(opts, () => planSummaryMarkdown(safe(), { title: 'imagesync plan' }));
 }
 
 /** After `apply`: annotations (GitHub), the JUnit file (--junit), the step summary (GitHub). */
