@@ -98,7 +98,7 @@ const apply: CommandLine = (y, p) =>
           maxMs: MAX_TIMER_MS,
         }),
         quiet: QUIET,
-        'poll-interval-ms': numberOption('poll-interval-ms', 1, 500, 'First poll interval of every wait, in milliseconds (a whole number, not a duration)', { hidden: true }),
+        'poll-interval-ms': numberOption('poll-interval-ms', 1, 100, 'Quick poll interval of every wait, in milliseconds (a whole number, not a duration; default: the wait schedule\'s, 100)', { hidden: true, default: undefined }),
         lock: lock('Lock file to write (default images.lock.json beside the manifest); --no-lock: none'),
         'dry-run': { type: 'boolean', default: false, describe: 'Change nothing: show what would be built, healed and (with --keep) deleted' },
         'heal-duplicates': {
