@@ -1,10 +1,10 @@
-// Scenario 1: `imagesync plan` over the emulator at scale (20 regions, 2,000 filler images each, 50 wanted names), against its floor.
+// Scenario 1: `imagesync plan` over the emulator at scale (20 regions, 2,000 filler images each, 50 wanted names), against its floor; start-up beside `node -e 0`, with and without the code cache.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seededRandom, startEmulator, type Emulator } from '../src/emulator/server.js';
-import { BenchError, distinctLines, round1, round2, sample, timeCommandOk, type CommandSpec, type Sample } from './measure.js';
+import { BenchError, distinctLines, round1, round2, sample, timeCommandOk, type CommandRun, type CommandSpec, type Sample } from './measure.js';
 import { tracedRun, type Phases } from './trace.js';
 
 export const EMULATOR_SETTINGS = {
@@ -32,6 +32,12 @@ export interface RequestCounts {
   sameInEveryRun: boolean;
 }
 
+/** How many present, duplicated and missing names a seeding makes. */
+export interface SeedPlan {
+  presentPerRegion: number;
+  duplicatesPerRegion: number;
+}
+
 export interface PlanMeasure {
   latencyMs: number;
   wall: Sample;
@@ -45,7 +51,14 @@ export interface EmulatorPlanResult {
   settings: typeof EMULATOR_SETTINGS;
   emulatorStartMs: number;
   expectedStates: Record<string, number>;
+  /** `node -e 0`: Node alone, measured in the same rounds. */
+  nodeAlone: Sample;
+  /** `imagesync --version` with the code cache (the floor's start-up). */
   startup: Sample;
+  /** `imagesync --version` without it (IMAGESYNC_CODE_CACHE_DIR=off): a first run, or a cache V8 refused. */
+  startupNoCache: Sample;
+  /** `plan` without the code cache, 100 ms latency: what a first run costs. */
+  planNoCache: Sample;
   withLatency: PlanMeasure & {
     floorMs: number;
     ratio: number;
@@ -67,11 +80,10 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return a;
 }
 
-/** Seeds the wanted names and returns the plan states that must come out. */
-function seed(emu: Emulator, names: readonly string[], random: () => number): Record<string, number> {
-  const s = EMULATOR_SETTINGS;
+/** Seeds the wanted names in `regions` and returns the plan states that must come out over them. */
+export function seed(emu: Emulator, regions: readonly string[], names: readonly string[], random: () => number, s: SeedPlan = EMULATOR_SETTINGS): Record<string, number> {
   const states: Record<string, number> = { present: 0, duplicate: 0, missing: 0 };
-  for (const region of emu.regions) {
+  for (const region of regions) {
     const present = shuffled(names, random).slice(0, s.presentPerRegion);
     for (const name of present) emu.state.addImage(region, { name, disk_format: 'qcow2', container_format: 'bare' });
     for (const name of present.slice(0, s.duplicatesPerRegion)) emu.state.addImage(region, { name, disk_format: 'qcow2', container_format: 'bare' });
@@ -82,7 +94,7 @@ function seed(emu: Emulator, names: readonly string[], random: () => number): Re
   return states;
 }
 
-function manifest(regions: readonly string[], names: readonly string[]): unknown {
+export function manifest(regions: readonly string[], names: readonly string[]): unknown {
   return {
     targets: [{ cloud: EMULATOR_SETTINGS.cloud, regions: [...regions] }],
     images: names.map((name) => ({
@@ -111,7 +123,7 @@ export function checkPlanOutput(stdout: string, expected: Record<string, number>
   }
 }
 
-function counts(snapshots: Array<Record<string, number>>): RequestCounts {
+export function counts(snapshots: Array<Record<string, number>>): RequestCounts {
   const last = snapshots.at(-1) ?? {};
   const key = JSON.stringify(last);
   const sum = (kinds: Record<string, number>, prefix: string) =>
@@ -140,63 +152,85 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
   });
   try {
     const emulatorStartMs = round1(performance.now() - startedAt);
-    const expectedStates = seed(emu, names, random);
+    const expectedStates = seed(emu, regions, names, random);
     const cloudsYaml = join(dir, 'clouds.yaml');
     const manifestFile = join(dir, 'images.manifest.json');
     await emu.writeCloudsYaml(cloudsYaml, s.cloud);
     await writeFile(manifestFile, JSON.stringify(manifest(regions, names), null, 2));
     opts.log(`emulator: ${s.regions} regions, ${s.fillerImagesPerRegion} filler images each, started in ${emulatorStartMs} ms`);
 
-    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
-    Object.assign(env, { OS_CLIENT_CONFIG_FILE: cloudsYaml, CI: '1' });
+    const env = cliEnv(cloudsYaml, join(dir, 'code-cache'));
     const cli = join(opts.root, 'bin', 'imagesync.js');
     const base = { command: process.execPath, env, cwd: dir, timeoutMs: 60_000 };
-    const versionSpec: CommandSpec = { ...base, args: [cli, '--version'], label: 'imagesync --version' };
-    const planSpec: CommandSpec = { ...base, args: [cli, 'plan', '--json', '-q', '-m', manifestFile], label: 'imagesync plan (emulator)' };
+    const cold = { ...env, IMAGESYNC_CODE_CACHE_DIR: 'off' };
+    const specs = {
+      node: { ...base, args: ['-e', '0'], label: 'node -e 0' },
+      version: { ...base, args: [cli, '--version'], label: 'imagesync --version' },
+      versionNoCache: { ...base, env: cold, args: [cli, '--version'], label: 'imagesync --version (no code cache)' },
+      plan: { ...base, args: [cli, 'plan', '--json', '-q', '-m', manifestFile], label: 'imagesync plan (emulator)' },
+      planNoCache: { ...base, env: cold, args: [cli, 'plan', '--json', '-q', '-m', manifestFile], label: 'imagesync plan (emulator, no code cache)' },
+    } satisfies Record<string, CommandSpec>;
     const stderr: string[] = [];
+    const planCheck = (latencyMs: number) => (out: string) => checkPlanOutput(out, expectedStates, `imagesync plan over the emulator at ${latencyMs} ms latency`);
 
-    const repeat = async (spec: CommandSpec, check?: (stdout: string) => void, snapshots?: Array<Record<string, number>>) => {
-      const runsMs: number[] = [];
-      const cpuMs: number[] = [];
-      for (let i = 0; i < s.warmups + s.runs; i++) {
-        emu.stats.reset();
-        const cpuBefore = process.cpuUsage();
-        const r = await timeCommandOk(spec);
-        const cpu = process.cpuUsage(cpuBefore);
-        check?.(r.stdout);
+    // Side by side: every round runs each command once, so load from elsewhere falls on all of them alike.
+    emu.setFaults({ latencyMs: s.latencyMs });
+    const snapshots: Array<Record<string, number>> = [];
+    const rounds = await interleaved(
+      { ...specs },
+      s.warmups,
+      s.runs,
+      {
+        before: (name) => name.startsWith('plan') && emu.stats.reset(),
+        after: (name, r) => {
+          stderr.push(r.stderr);
+          if (name.startsWith('plan')) planCheck(s.latencyMs)(r.stdout);
+          if (name === 'plan') snapshots.push(emu.stats.snapshot());
+        },
+      },
+    );
+    opts.log(`start-up: node -e 0 ${rounds.node.wall.medianMs} ms, --version ${rounds.version.wall.medianMs} ms (no code cache: ${rounds.versionNoCache.wall.medianMs} ms)`);
+    const withLatencyPhases = await tracedRun(specs.plan);
+    opts.log(`plan at ${s.latencyMs} ms latency: median ${rounds.plan.wall.medianMs} ms (no code cache: ${rounds.planNoCache.wall.medianMs} ms)`);
+    const withLatency: PlanMeasure = {
+      latencyMs: s.latencyMs,
+      wall: rounds.plan.wall,
+      emulatorCpu: rounds.plan.cpu,
+      requests: counts(snapshots.slice(s.warmups)),
+      phases: withLatencyPhases,
+    };
+
+    emu.setFaults({ latencyMs: 0 });
+    const zeroSnapshots: Array<Record<string, number>> = [];
+    const zero = await interleaved({ plan: specs.plan }, s.warmups, s.runs, {
+      before: () => emu.stats.reset(),
+      after: (_n, r) => {
         stderr.push(r.stderr);
-        if (i >= s.warmups) {
-          runsMs.push(r.wallMs);
-          cpuMs.push((cpu.user + cpu.system) / 1000);
-          snapshots?.push(emu.stats.snapshot());
-        }
-      }
-      return { wall: sample(runsMs), cpu: sample(cpuMs) };
+        planCheck(0)(r.stdout);
+        zeroSnapshots.push(emu.stats.snapshot());
+      },
+    });
+    const noLatency: PlanMeasure = {
+      latencyMs: 0,
+      wall: zero.plan.wall,
+      emulatorCpu: zero.plan.cpu,
+      requests: counts(zeroSnapshots.slice(s.warmups)),
+      phases: await tracedRun(specs.plan),
     };
+    opts.log(`plan at 0 ms latency: median ${noLatency.wall.medianMs} ms`);
 
-    const { wall: startup } = await repeat(versionSpec);
-    opts.log(`start-up (--version): median ${startup.medianMs} ms`);
-
-    const measurePlan = async (latencyMs: number): Promise<PlanMeasure> => {
-      emu.setFaults({ latencyMs });
-      const snapshots: Array<Record<string, number>> = [];
-      const where = `imagesync plan over the emulator at ${latencyMs} ms latency`;
-      const { wall, cpu } = await repeat(planSpec, (out) => checkPlanOutput(out, expectedStates, where), snapshots);
-      const phases = await tracedRun(planSpec);
-      opts.log(`plan at ${latencyMs} ms latency: median ${wall.medianMs} ms`);
-      return { latencyMs, wall, emulatorCpu: cpu, requests: counts(snapshots), phases };
-    };
-
-    const withLatency = await measurePlan(s.latencyMs);
-    const noLatency = await measurePlan(0);
     // The floor: start-up, then the round trips no client can avoid: one token, one parallel listing round.
+    const startup = rounds.version.wall;
     const floorMs = round1(startup.medianMs + 2 * s.latencyMs);
     const ratio = round2(withLatency.wall.medianMs / floorMs);
     return {
       settings: s,
       emulatorStartMs,
       expectedStates,
+      nodeAlone: rounds.node.wall,
       startup,
+      startupNoCache: rounds.versionNoCache.wall,
+      planNoCache: rounds.planNoCache.wall,
       withLatency: {
         ...withLatency,
         floorMs,
@@ -211,4 +245,46 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
     await emu.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The CLI's environment in the bench: none of the caller's OS_* variables, CI mode, and a code
+ * cache directory of the bench's own, so figures never depend on what ~/.cache holds.
+ */
+export function cliEnv(cloudsYaml: string, codeCacheDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_') && k !== 'IMAGESYNC_CODE_CACHE_DIR'));
+  return { ...env, OS_CLIENT_CONFIG_FILE: cloudsYaml, CI: '1', IMAGESYNC_CODE_CACHE_DIR: codeCacheDir };
+}
+
+export interface Interleaved {
+  wall: Sample;
+  /** CPU this (the bench) process spent meanwhile: the emulator answering. */
+  cpu: Sample;
+}
+
+/**
+ * Runs every command once per round, `warmups + runs` rounds, and keeps the last `runs` of each:
+ * commands compared with one another share the machine's load of the moment.
+ */
+export async function interleaved<K extends string>(
+  specs: Record<K, CommandSpec>,
+  warmups: number,
+  runs: number,
+  hooks: { before?: (name: K) => unknown; after?: (name: K, r: CommandRun) => void } = {},
+): Promise<Record<K, Interleaved>> {
+  const wall = {} as Record<K, number[]>;
+  const cpu = {} as Record<K, number[]>;
+  for (let i = 0; i < warmups + runs; i++) {
+    for (const name of Object.keys(specs) as K[]) {
+      hooks.before?.(name);
+      const before = process.cpuUsage();
+      const r = await timeCommandOk(specs[name]);
+      const used = process.cpuUsage(before);
+      hooks.after?.(name, r);
+      if (i < warmups) continue;
+      (wall[name] ??= []).push(r.wallMs);
+      (cpu[name] ??= []).push((used.user + used.system) / 1000);
+    }
+  }
+  return Object.fromEntries((Object.keys(specs) as K[]).map((k) => [k, { wall: sample(wall[k]), cpu: sample(cpu[k]) }])) as Record<K, Interleaved>;
 }

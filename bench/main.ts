@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { runApplyScenario } from './apply-makespan.js';
 import { runDemoBackends } from './demo-backends.js';
 import { runEmulatorPlan } from './emulator-plan.js';
+import { runPlanScale } from './plan-scale.js';
 import { loadAverage1m, machineInfo, sourceInfo, waitForQuiet } from './machine.js';
 import { runRealTier } from './real-tier.js';
 import { fileStamp, renderMarkdown, type BenchResults, type Outcome } from './report.js';
 import { runSshScenario } from './ssh-vs-fabric.js';
 
 /** The scenarios, in the order they run; `--only NAME` picks some. */
-export const SCENARIOS = ['plan', 'real', 'ssh', 'apply', 'demo'] as const;
+export const SCENARIOS = ['plan', 'scale', 'real', 'ssh', 'apply', 'demo'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -24,13 +25,14 @@ export interface BenchOptions {
 
 const SKIP_FLAGS: Record<string, Scenario> = {
   '--skip-emulator': 'plan',
+  '--skip-scale': 'scale',
   '--skip-real': 'real',
   '--skip-ssh': 'ssh',
   '--skip-apply': 'apply',
   '--skip-demo': 'demo',
 };
 
-/** `--skip-real`, `--skip-emulator`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
+/** `--skip-emulator`, `--skip-scale`, `--skip-real`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const usage = `options: ${Object.keys(SKIP_FLAGS).join(', ')}, --only ${SCENARIOS.join('|')} (repeatable or comma-separated), --no-build`;
   const only = new Set<Scenario>();
@@ -82,6 +84,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const quiet = await waitForQuiet({ busyBelow: 0.25, maxWaitMs: 45_000, log });
 
   const emulatorPlan = await scenario('plan', opts, log, () => runEmulatorPlan({ root, log }));
+  const scale = await scenario('scale', opts, log, () => runPlanScale({ root, log }));
   const realTier: BenchResults['realTier'] = opts.run.has('real')
     ? await runRealTier({ root, log })
     : { status: 'skipped', reason: opts.skipped.get('real') ?? 'not selected' };
@@ -91,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const demo = await scenario('demo', opts, log, () => runDemoBackends({ root, log }));
 
   const results: BenchResults = {
-    schemaVersion: 3,
+    schemaVersion: 4,
     startedAt,
     finishedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - t0),
@@ -100,6 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     quiet,
     source,
     emulatorPlan,
+    scale,
     realTier,
     ssh,
     apply,
@@ -113,5 +117,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   log(`wrote ${jsonFile} and bench/results/latest.md`);
-  return [emulatorPlan, realTier, ssh, apply, demo].some((r) => r.status === 'failed') ? 1 : 0;
+  return [emulatorPlan, scale, realTier, ssh, apply, demo].some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { checkPlanOutput } from './emulator-plan.js';
+import { checkPlanOutput, cliEnv } from './emulator-plan.js';
 import { tracedRun, type Phases } from './trace.js';
 import { BenchError, distinctLines, round1, round2, sample, tail, timeCommand, timeCommandOk, type CommandSpec, type Sample } from './measure.js';
 
@@ -254,8 +254,7 @@ export async function runRealTier(opts: { root: string; log: (line: string) => v
       duplicate: s.duplicatesPerRegion * s.regions.length,
     };
 
-    const nodeEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
-    Object.assign(nodeEnv, { OS_CLIENT_CONFIG_FILE: cloudsYaml, CI: '1' });
+    const nodeEnv = cliEnv(cloudsYaml, join(dir, 'code-cache'));
     const planSpec: CommandSpec = {
       command: process.execPath,
       args: [join(opts.root, 'bin', 'imagesync.js'), 'plan', '--json', '-q', '-m', manifestFile],

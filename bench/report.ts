@@ -2,6 +2,7 @@
 import type { ApplyResult, ApplyRun } from './apply-makespan.js';
 import type { DemoBackendsResult } from './demo-backends.js';
 import type { EmulatorPlanResult } from './emulator-plan.js';
+import type { ScaleResult } from './plan-scale.js';
 import type { MachineInfo, QuietWait, SourceInfo } from './machine.js';
 import type { Sample } from './measure.js';
 import type { RealTierResult } from './real-tier.js';
@@ -12,8 +13,8 @@ import type { Phases } from './trace.js';
 export type Outcome<T> = ({ status: 'ok' } & T) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
 
 export interface BenchResults {
-  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend). */
-  schemaVersion: 3;
+  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend); 4: `scale`, start-up beside `node -e 0`, peak RSS and CPU time, the lone build's ratio. */
+  schemaVersion: 4;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -24,6 +25,7 @@ export interface BenchResults {
   quiet: QuietWait;
   source: SourceInfo;
   emulatorPlan: Outcome<EmulatorPlanResult>;
+  scale: Outcome<ScaleResult>;
   realTier: RealTierResult | { status: 'skipped'; reason: string };
   ssh: Outcome<SshResult>;
   apply: Outcome<ApplyResult>;
@@ -57,6 +59,7 @@ function phaseRows(columns: Array<[string, Phases]>): string[] {
     row('diff, render, write, exit', (p) => ms(p.afterLastAnswerMs)),
     row('whole process (as it saw itself)', (p) => ms(p.processMs)),
     row('requests / most in flight at once', (p) => `${p.requests} / ${p.maxInFlight}`),
+    row('peak RSS (maxRSS at exit)', (p) => `${p.maxRssMiB} MiB`),
   ];
 }
 
@@ -73,12 +76,16 @@ function emulatorSection(r: BenchResults['emulatorPlan']): string[] {
     '',
     `${s.regions} regions, ${s.latencyMs} ms added to every request, ${s.fillerImagesPerRegion.toLocaleString('en-US')} filler images per region, ` +
       `${s.wantedNames} wanted names (${s.presentPerRegion} present per region, ${s.duplicatesPerRegion} of them duplicated): ${stateText}. ` +
-      `\`node bin/imagesync.js plan --json -q\`, \`CI=1\`, a child process; median (min–max) of ${s.runs} runs after ${s.warmups} warm-up.`,
+      `\`node bin/imagesync.js plan --json -q\`, \`CI=1\`, a child process; median (min–max) of ${s.runs} runs after ${s.warmups} warm-up, ` +
+      'every round running each command of the first table once (side by side); the code cache in a directory of the bench\'s own, made by the warm-up.',
     '',
     '| measure | value |',
     '|---|--:|',
-    `| start-up: \`imagesync --version\` | ${spread(r.startup)} |`,
+    `| Node alone: \`node -e 0\` | ${spread(r.nodeAlone)} |`,
+    `| start-up: \`imagesync --version\` (code cache) | ${spread(r.startup)} = Node + ${ms(r.startup.medianMs - r.nodeAlone.medianMs)} |`,
+    `| … without the code cache (a first run; \`IMAGESYNC_CODE_CACHE_DIR=off\`) | ${spread(r.startupNoCache)} |`,
     `| **plan, ${s.latencyMs} ms latency** | **${spread(L.wall)}** |`,
+    `| … without the code cache | ${spread(r.planNoCache)} |`,
     `| floor = start-up + 2 × ${s.latencyMs} ms (1 token + 1 parallel listing round) | ${ms(L.floorMs)} |`,
     `| **wall / floor** (target ≤ ${s.targetRatio}×) | **${L.ratio}×** ${mark(L.meetsTarget)} |`,
     `| requests per plan | ${req.total}: ${req.auth} token + ${req.imageList} image lists${req.sameInEveryRun ? '' : ' (varied between runs)'} |`,
@@ -87,6 +94,31 @@ function emulatorSection(r: BenchResults['emulatorPlan']): string[] {
     `| emulator CPU per plan (same machine; a real cloud spends it elsewhere), ${s.latencyMs} / 0 ms latency | ${ms(L.emulatorCpu.medianMs)} / ${ms(Z.emulatorCpu.medianMs)} |`,
     '',
     ...phaseRows([[`${s.latencyMs} ms latency`, L.phases], ['0 ms latency', Z.phases]]),
+    ...(r.stderrLines.length ? ['', `stderr of the CLI (with \`-q\`): ${r.stderrLines.map((l) => `\`${l}\``).join('; ')}`] : []),
+  ];
+}
+
+function scaleSection(r: BenchResults['scale']): string[] {
+  const head = '## 1b. `imagesync plan` from 2 to 50 regions';
+  if (r.status !== 'ok') return notOk(head, r);
+  const s = r.settings;
+  return [
+    head,
+    '',
+    `One emulator with ${Math.max(...s.regionSteps)} regions, ${s.fillerImagesPerRegion.toLocaleString('en-US')} images per region, ${s.latencyMs} ms added to every request; ` +
+      `${s.wantedNames} wanted names (${s.presentPerRegion} present per region, ${s.duplicatesPerRegion} of them duplicated) over the first ${s.regionSteps.join(', ')} regions. ` +
+      `Median (min–max) of ${s.runs} runs after ${s.warmups} warm-up, the three plans and \`--version\` side by side in every round; peak RSS and phases from one traced run each.`,
+    '',
+    `| regions | plan | floor (\`--version\` ${ms(r.startup.medianMs)} + 2 × ${s.latencyMs} ms) | wall / floor (target ≤ ${s.targetRatio}×) | requests / most in flight | peak RSS |`,
+    '|--:|--:|--:|--:|--:|--:|',
+    ...r.steps.map(
+      (st) => `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB |`,
+    ),
+    '',
+    `From ${r.steps[0]!.regions} to ${r.steps.at(-1)!.regions} regions each added region costs ${ms(r.perRegion.wallMs)} of wall time and ${r.perRegion.rssMiB} MiB of peak memory: ` +
+      'its requests go out in the same round as all the others, so the time grows only with what is parsed, diffed and printed.',
+    '',
+    ...phaseRows(r.steps.map((st) => [`${st.regions} regions`, st.phases] as [string, Phases])),
     ...(r.stderrLines.length ? ['', `stderr of the CLI (with \`-q\`): ${r.stderrLines.map((l) => `\`${l}\``).join('; ')}`] : []),
   ];
 }
@@ -148,31 +180,18 @@ function sshSection(r: BenchResults['ssh']): string[] {
   ];
 }
 
-/**
- * When a wait that starts polling at `firstMs` and grows the interval 1.5× per poll (src/openstack/wait.ts,
- * up to 5 s) first looks at or after `readyMs`: the state change is seen that late at best.
- */
-export function firstPollAtOrAfter(readyMs: number, firstMs: number, factor = 1.5, maxMs = 5000): number {
-  let at = 0;
-  let interval = firstMs;
-  while (at < readyMs) {
-    at += interval;
-    interval = Math.min(maxMs, Math.ceil(interval * factor));
-  }
-  return at;
-}
-
 function stepRows(solo: readonly ApplyRun[], full: ApplyRun, settings: ApplyResult['settings']): string[] {
   const faults = settings.faults;
   const soloSteps = new Map<string, number[]>();
   for (const run of solo) for (const st of run.steps) soloSteps.set(st.name, [...(soloSteps.get(st.name) ?? []), st.medianMs]);
-  const polled = (delayMs: number) => `; first poll at or after it: ${num(firstPollAtOrAfter(delayMs, settings.pollIntervalMs))} ms`;
   const behind: Record<string, string> = {
-    'wait for ACTIVE': `bootDelayMs ${num(faults.bootDelayMs)}${polled(faults.bootDelayMs)}`,
-    'read host keys from the console': `consoleDelayMs ${num(faults.consoleDelayMs)}, spent during the boot`,
+    'claim the name': `what is left of the claim's 1,500 ms settle time after the keypair and the boot request`,
+    'wait for ACTIVE': `the rest of bootDelayMs ${num(faults.bootDelayMs)} (counted from the boot request)`,
+    'read host keys from the console': 'starts reading the console in the background',
+    'wait for SSH': `consoleDelayMs ${num(faults.consoleDelayMs)} after ACTIVE (the host keys), the SSH handshake meanwhile`,
     [`step: run: ${settings.step}`]: `\`${settings.step}\``,
-    'wait for the image': `snapshotDelayMs ${num(faults.snapshotDelayMs)} + tar of the overlay${polled(faults.snapshotDelayMs)}`,
-    cleanups: `deleteDelayMs ${num(faults.deleteDelayMs)} (server), then the keypair`,
+    'wait for the image': `snapshotDelayMs ${num(faults.snapshotDelayMs)} + tar of the overlay`,
+    cleanups: `deleteDelayMs ${num(faults.deleteDelayMs)} (server), then the keypair and the claim`,
   };
   const mid = (v: readonly number[]) => {
     const a = [...v].sort((x, y) => x - y);
@@ -224,12 +243,16 @@ function applySection(r: BenchResults['apply']): string[] {
     '',
     `The emulator (in the bench process; every build server a real sshd in an overlay root, port ${r.sshPort}) with ${T} regions and \`setFaults({ ${faults} })\`; ` +
       `a manifest of ${n} images × ${T} regions, each with the one step \`${s.step}\`. ` +
-      `\`node bin/imagesync.js apply --yes --json -q --concurrency ${s.concurrency} --per-target ${s.perTarget} --poll-interval-ms ${s.pollIntervalMs}\`, \`CI=1\`, a child process. ` +
+      `\`node bin/imagesync.js apply --yes --json -q --concurrency ${s.concurrency} --per-target ${s.perTarget}\` (the default wait schedule), \`CI=1\`, a child process. ` +
       `C = ${s.concurrency} and P = ${s.perTarget} were chosen so that ${T} targets × P = C: both limits bind at once and neither hides the other.`,
     '',
     '| measure | value |',
     '|---|--:|',
     `| d: one build alone (1 image, 1 region, same settings), \`builds[].durationMs\`, median of ${r.solo.length} applies | ${ms(r.d)} (${r.solo.map((x) => num(Math.round(x.buildMs.medianMs))).join(', ')}) |`,
+    `| the cloud's own waits in one build: boot ${num(s.faults.bootDelayMs)} + the step ${num(s.stepMs)} + snapshot ${num(s.faults.snapshotDelayMs)} + delete ${num(s.faults.deleteDelayMs)} | ${ms(r.lone.cloudWaitsMs)} |`,
+    `| **lone build: d / the cloud's own waits** (target ≤ ${s.targetLoneRatio}×) | **${r.lone.ratio}×** ${mark(r.lone.meetsTarget)} |`,
+    `| … counting the console's ${num(s.faults.consoleDelayMs)} ms after ACTIVE as the cloud's too (${ms(r.lone.withConsoleMs)}) | ${r.lone.ratioWithConsole}× |`,
+    `| requests of one lone build's apply (plans before and after included), median | ${r.lone.requests.total}: ${Object.entries(r.lone.requests.byKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')} |`,
     `| fixed cost of one apply: wall − d (start-up, plan before, plan after, report), median | ${ms(r.overheadMs)} |`,
     `| waves = max(⌈n / P⌉, ⌈T·n / min(C, T·P)⌉) = max(⌈${n}/${s.perTarget}⌉, ⌈${T * n}/min(${s.concurrency}, ${T * s.perTarget})⌉) = max(${w.perTarget}, ${w.global}) | ${w.used} |`,
     `| **ideal = fixed cost + waves × d** | **${ms(r.idealMs)}** |`,
@@ -263,6 +286,8 @@ export function renderMarkdown(r: BenchResults): string {
       `${r.quiet.waitedMs > 1500 ? ` (after waiting ${Math.round(r.quiet.waitedMs / 1000)} s for quiet${r.quiet.quiet ? '' : ', in vain'})` : ''}. Other work on the machine widens the min–max spreads.`,
     '',
     ...emulatorSection(r.emulatorPlan),
+    '',
+    ...scaleSection(r.scale),
     '',
     ...realSection(r.realTier),
     '',

@@ -1,4 +1,4 @@
-// `npm run bench [-- --only plan|real|ssh|apply | --skip-real | --skip-emulator | --skip-ssh | --skip-apply | --no-build]`: build the CLI as `npm run build` does (tsc, then the dist/bundle/ the bin runs) so the figures describe the current source, then run bench/main.ts through tsx.
+// `npm run bench [-- --only plan|scale|real|ssh|apply|demo | --skip-emulator | --skip-scale | --skip-real | --skip-ssh | --skip-apply | --skip-demo | --no-build]`: build the CLI as `npm run build` does (tsc, then the dist/bundle/ the bin runs) so the figures describe the current source, then run bench/main.ts through tsx.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';

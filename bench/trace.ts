@@ -13,6 +13,7 @@ interface TraceEvent {
   id?: number;
   method?: string;
   path?: string;
+  maxRssKiB?: number;
 }
 
 export interface Phases {
@@ -31,6 +32,8 @@ export interface Phases {
   requests: number;
   /** Most requests on the wire at once (sent, not yet answered). */
   maxInFlight: number;
+  /** Peak resident memory of the process, MiB (process.resourceUsage().maxRSS at exit). */
+  maxRssMiB: number;
 }
 
 /** Phases of one event list; pure, so the arithmetic can be read at a glance. */
@@ -38,6 +41,7 @@ export function phasesOf(events: readonly TraceEvent[]): Phases {
   const at = (type: TraceEvent['type']) => events.find((e) => e.type === type)?.atMs;
   const preload = at('preload');
   const exit = at('exit');
+  const rssKiB = events.find((e) => e.type === 'exit')?.maxRssKiB ?? 0;
   const creates = events.filter((e) => e.type === 'create');
   const auth = creates.find((e) => e.method === 'POST' && e.path?.endsWith('/auth/tokens'));
   if (preload === undefined || exit === undefined || !auth || auth.id === undefined) {
@@ -62,22 +66,28 @@ export function phasesOf(events: readonly TraceEvent[]): Phases {
     processMs: round1(exit),
     requests: creates.length,
     maxInFlight,
+    maxRssMiB: round1(rssKiB / 1024),
   };
 }
 
-/** Runs `spec` once more with the preload, and returns its phases. */
+/**
+ * Runs `spec` twice more with the preload and returns the second run's phases: the preload is a
+ * node option, so the CLI keys its code cache apart (src/cli/code-cache.ts), and the first run makes it.
+ */
 export async function tracedRun(spec: CommandSpec): Promise<Phases> {
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-bench-trace-'));
   try {
     const file = join(dir, 'trace.json');
     const [script, ...rest] = spec.args;
     if (script === undefined) throw new BenchError(`${spec.label}: no script to trace`);
-    await timeCommandOk({
-      ...spec,
-      label: `${spec.label} (traced)`,
-      args: ['--import', TRACE_PRELOAD, script, ...rest],
-      env: { ...spec.env, BENCH_TRACE_FILE: file },
-    });
+    for (let i = 0; i < 2; i++) {
+      await timeCommandOk({
+        ...spec,
+        label: `${spec.label} (traced)`,
+        args: ['--import', TRACE_PRELOAD, script, ...rest],
+        env: { ...spec.env, BENCH_TRACE_FILE: file },
+      });
+    }
     return phasesOf(JSON.parse(await readFile(file, 'utf8')) as TraceEvent[]);
   } finally {
     await rm(dir, { recursive: true, force: true });
