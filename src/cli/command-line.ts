@@ -60,25 +60,48 @@ const validate: CommandLine = (y, p) =>
     (a) => p.choose(async (d) => (await import('./commands/validate.js')).runValidate({ manifest: p.manifestPath(a.manifest) }, d)),
   );
 
+/** What `plan`'s handler reads of the parsed command line (yargs', or the fast path's). */
+export interface PlanArgs {
+  manifest: string;
+  json: boolean;
+  'detailed-exitcode': boolean;
+  target?: Array<string | number> | undefined;
+  shard?: string | undefined;
+  junit?: string | undefined;
+  ci?: boolean | undefined;
+  color?: boolean | undefined;
+  debug: boolean;
+  quiet: boolean;
+  lock?: string | boolean | undefined;
+}
+
+/** `plan`'s flags and handler, apart from yargs: the fast path (fast-path.ts) parses its usual command lines without loading it. */
+export const PLAN_COMMAND = {
+  name: 'plan',
+  describe: 'Show, for every wanted image and target, what exists there',
+  options: {
+    json: json('Print the plan as one JSON object on stdout'),
+    'detailed-exitcode': { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' },
+    ...SELECTION,
+    quiet: QUIET,
+    lock: lock(LOCK_TO_COMPARE),
+  },
+  run(a: PlanArgs, p: Parsing): void {
+    p.choose(async (d) =>
+      (await import('./commands/plan.js')).runPlan(
+        { manifest: p.manifestPath(a.manifest), json: a.json, detailedExitcode: a['detailed-exitcode'], ...selection(a, d), ...display(a), lock: lockFlag(a.lock) },
+        withCiFlag(d, a.ci),
+      ),
+    );
+  },
+} as const;
+
 const plan: CommandLine = (y, p) =>
   y.command(
-    'plan',
-    'Show, for every wanted image and target, what exists there',
-    (c) =>
-      c.options({
-        json: json('Print the plan as one JSON object on stdout'),
-        'detailed-exitcode': { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' },
-        ...SELECTION,
-        quiet: QUIET,
-        lock: lock(LOCK_TO_COMPARE),
-      }),
-    (a) =>
-      p.choose(async (d) =>
-        (await import('./commands/plan.js')).runPlan(
-          { manifest: p.manifestPath(a.manifest), json: a.json, detailedExitcode: a['detailed-exitcode'], ...selection(a, d), ...display(a), lock: lockFlag(a.lock) },
-          withCiFlag(d, a.ci),
-        ),
-      ),
+    PLAN_COMMAND.name,
+    PLAN_COMMAND.describe,
+    (c) => c.options(PLAN_COMMAND.options),
+    (a) => PLAN_COMMAND.run(a, p),
   );
 
 const apply: CommandLine = (y, p) =>

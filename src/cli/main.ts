@@ -1,14 +1,14 @@
 // The command line: yargs commands fill an options object and call run*(options, deps); the one top-level catch.
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
-import yargs from 'yargs';
 import { ExitCode, ImagesyncError, InputError, UsageError, errorMessage } from '../errors.js';
 import { detectCi } from '../report/ci.js';
 import { annotationForInputError, formatAnnotations } from '../report/github.js';
 import { processDeps, type CliDeps } from './deps.js';
 import { nearest } from '../manifest/suggest.js';
-import { COMMAND_LINES, type Handler, type Parsing } from './command-line.js';
-import { globalOptions } from './options.js';
+import { COMMAND_LINES, PLAN_COMMAND, type Handler, type PlanArgs, type Parsing } from './command-line.js';
+import { isVersionOnly, parseFast } from './fast-path.js';
+import { GLOBAL_OPTIONS, globalOptions } from './options.js';
 import { imagesyncVersion } from '../version.js';
 
 const COMMANDS = ['validate', 'plan', 'apply', 'show', 'gc', 'merge-reports', 'run', 'tasks', 'emulator', 'demo'];
@@ -28,6 +28,17 @@ async function parse(argv: string[], deps: CliDeps): Promise<Handler | number> {
     },
     manifestPath: (m) => resolve(deps.cwd, String(m)),
   };
+  // The hot path, without loading yargs (fast-path.ts); any other line goes to yargs below.
+  if (isVersionOnly(argv)) {
+    deps.stdout.write(`${imagesyncVersion()}\n`);
+    return ExitCode.ok;
+  }
+  const fast = parseFast(argv, PLAN_COMMAND.name, { ...GLOBAL_OPTIONS, ...PLAN_COMMAND.options });
+  if (fast) {
+    PLAN_COMMAND.run(fast as unknown as PlanArgs, parsing);
+    return chosen!;
+  }
+  const { default: yargs } = await import('yargs');
   let y = globalOptions(yargs(argv))
     .scriptName('imagesync')
     .usage('$0 <command> [options]\n\nKeep identically named server images in every OpenStack cloud and region.');

@@ -67,16 +67,20 @@ export const SELECTION = {
   junit: { type: 'string', requiresArg: true, describe: 'Also write a JUnit XML report to FILE: one testcase per image and target' },
 } as const;
 
+/** Options of every command (yargs' `global`); also read by the fast path (fast-path.ts). */
+export const GLOBAL_OPTIONS = {
+  manifest: { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true },
+  debug: { type: 'boolean', default: false, describe: 'Trace every HTTP call on stderr (secrets redacted)', global: true },
+  color: { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true },
+  ci: {
+    type: 'boolean',
+    describe: 'CI mode on or off: plain timestamped progress, log groups, GitHub annotations and step summary (default: from CI, GITHUB_ACTIONS, GITLAB_CI)',
+    global: true,
+  },
+} as const;
+
 export function globalOptions(y: Argv) {
-  return y
-    .option('manifest', { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true })
-    .option('debug', { type: 'boolean', default: false, describe: 'Trace every HTTP call on stderr (secrets redacted)', global: true })
-    .option('color', { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true })
-    .option('ci', {
-      type: 'boolean',
-      describe: 'CI mode on or off: plain timestamped progress, log groups, GitHub annotations and step summary (default: from CI, GITHUB_ACTIONS, GITLAB_CI)',
-      global: true,
-    });
+  return y.options(GLOBAL_OPTIONS);
 }
 
 /** --target, --shard and --junit as a command's options (read when the command runs: a bad --shard is its error). */
