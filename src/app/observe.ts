@@ -1,7 +1,7 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
-import { selectSource } from '../build/source.js';
+import { selectSource, type SourceChoice } from '../build/source.js';
 import { targetRecipe } from '../build/recipe.js';
-import { diffPlan, type WantedPair } from '../plan/diff.js';
+import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import { observeTarget } from '../plan/observe.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
@@ -17,17 +17,30 @@ export interface Observed {
 
 /**
  * Fill in each pair's recipe from the source image found in its target, so that a stamped image
- * built from another recipe (or an older source image) shows as outdated.
+ * built from another recipe (or an older source image) shows as outdated. A pair whose name no
+ * stamped image carries there gets no recipe: nothing would be compared with it.
  */
-export function withRecipes(ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases'>, observations: Observation[]): WantedPair[] {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), o]));
+export function withRecipes(
+  ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases'>,
+  observations: Observation[],
+  index: ObservationIndex = indexObservations(observations),
+): WantedPair[] {
+  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceChoice>() }]));
   const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
   return ctx.pairs.map((p) => {
-    const obs = byTarget.get(targetKey(p));
+    const seen = byTarget.get(targetKey(p));
     const image = images.get(p.image)!;
-    if (!obs?.ok) return p;
-    const choice = selectSource(obs.images, image.source.image, image.source.pick);
+    if (!seen?.byName) return p;
+    // Images built from one source share its choice in a target: chosen once.
+    const { image: sourceName, pick } = image.source;
+    const key = `${pick ?? ''}\0${sourceName}`;
+    let choice = seen.chosen.get(key);
+    if (!choice) seen.chosen.set(key, (choice = selectSource(seen.byName.get(sourceName) ?? [], sourceName, pick)));
     if (!choice.ok) return { ...p, sourceProblem: choice.problem };
+    // A recipe is compared only with an image's stamp: without a stamped image of this name here
+    // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
+    const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
+    if (!stamped) return { ...p, sourceId: choice.image.id };
     return { ...p, recipe: targetRecipe(ctx.bases.get(p.image)!, choice.image.id), sourceId: choice.image.id };
   });
 }
@@ -35,8 +48,15 @@ export function withRecipes(ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases
 /** The jobs that read every target: the wanted names and their source images' names, in one query per target. */
 function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[]): ObserveJob[] {
   const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
+  const pairsOf = new Map<string, WantedPair[]>();
+  for (const p of ctx.pairs) {
+    const key = targetKey(p);
+    const list = pairsOf.get(key);
+    if (list) list.push(p);
+    else pairsOf.set(key, [p]);
+  }
   return ctx.targets.map((t) => {
-    const here = ctx.pairs.filter((p) => p.cloud === t.cloud && p.region === t.region);
+    const here = pairsOf.get(targetKey(t)) ?? [];
     const wanted = [...new Set(here.map((p) => p.image))];
     const names = [...new Set([...wanted, ...wanted.map((n) => sourceOf.get(n)!)])];
     return {
@@ -45,7 +65,13 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
       run: async () => {
         const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
-        return { observation, states: diffPlan(here, [observation]).summary.states };
+        // The target's own counts, for a progress line: worked out only when a view shows them.
+        return {
+          observation,
+          get states() {
+            return diffPlan(here, [observation]).summary.states;
+          },
+        };
       },
     };
   });
@@ -57,7 +83,8 @@ export async function observe(ctx: PlanContext, deps: AppDeps, phase?: Phase): P
   const jobs = observeJobs(ctx, deps, observations);
   await (phase ? (deps.view ?? quietView).observing(jobs, phase) : quietView.observing(jobs, { name: 'observe', title: '' }));
   if (deps.signal.aborted) throw deps.signal.reason;
-  const pairs = withRecipes(ctx, observations);
-  return { plan: diffPlan(pairs, observations), observations, pairs };
+  const index = indexObservations(observations);
+  const pairs = withRecipes(ctx, observations, index);
+  return { plan: diffPlan(pairs, observations, index), observations, pairs };
 }
 

@@ -13,8 +13,8 @@ export interface ObserveJob {
   target: Target;
   /** How many wanted image names are read there. */
   wanted: number;
-  /** Reads the target; an unreachable one resolves too, its observation saying why. */
-  run(): Promise<{ observation: Observation; states: Record<PlanState, number> }>;
+  /** Reads the target; an unreachable one resolves too, its observation saying why. `states` is worked out when read. */
+  run(): Promise<{ observation: Observation; readonly states: Record<PlanState, number> }>;
 }
 
 /** What one build says while it runs. */

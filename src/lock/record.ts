@@ -23,7 +23,8 @@ export async function openLock(manifestFile: string, flag: string | false | unde
 
 /** Drift of the plan's observations from the lock; none without a lock file. */
 export function lockDrift(open: OpenLock, plan: Plan, observations: Observation[]): DriftEntry[] {
-  return open.file ? findDrift(open.lock, plan, imagesById(observations)) : [];
+  // An empty (or new) lock records nothing to drift from: no need to index every image seen.
+  return open.file && open.lock.images.size > 0 ? findDrift(open.lock, plan, imagesById(observations)) : [];
 }
 
 /**

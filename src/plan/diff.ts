@@ -22,7 +22,7 @@ const GONE = new Set(['deleted', 'pending_delete']);
 
 export interface WantedPair extends Target {
   image: string;
-  /** The recipe hash in this target (needs the source image): undefined → never "outdated". */
+  /** The recipe hash in this target (needs the source image; left out when no stamped image carries the name there): undefined → never "outdated". */
   recipe?: string | undefined;
   /** The source image chosen in this target. */
   sourceId?: string | undefined;
@@ -60,7 +60,13 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
     const e = obs.error;
     return { ...base, state: 'unreachable', images: [], found: [], detail: e.message };
   }
-  const carrying = (named ?? obs.images.filter((i) => i.name === pair.image))
+  const withName = named ?? obs.images.filter((i) => i.name === pair.image);
+  // Most pairs of a large plan: nothing carries the name.
+  if (withName.length === 0) {
+    const detail = pair.sourceProblem ? `no image with this name; cannot build here: ${pair.sourceProblem}` : 'no image with this name';
+    return { image: pair.image, cloud: pair.cloud, region: pair.region, state: 'missing', images: [], found: [], detail };
+  }
+  const carrying = withName
     .filter((i) => !GONE.has(i.status))
     .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
   const list = carrying.map(found);
@@ -86,8 +92,15 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
   return entry('broken', `${describe(only)}: unexpected status "${only.status}"`);
 }
 
-export function diffPlan(pairs: WantedPair[], observations: Observation[]): Plan {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: o.ok ? imagesByName(o.images) : undefined }]));
+/** Each observation's images by name (imagesByName), made once and shared by the steps that look names up. */
+export type ObservationIndex = Map<Observation, Map<string, GlanceImage[]>>;
+
+export function indexObservations(observations: readonly Observation[]): ObservationIndex {
+  return new Map(observations.flatMap((o) => (o.ok ? [[o, imagesByName(o.images)] as const] : [])));
+}
+
+export function diffPlan(pairs: WantedPair[], observations: Observation[], index: ObservationIndex = indexObservations(observations)): Plan {
+  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o) }]));
   const entries = pairs.map((p) => {
     const seen = byTarget.get(targetKey(p));
     return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);

@@ -64,22 +64,23 @@ export function summaryLine(plan: Plan): string {
   return `${head}.`;
 }
 
-/** The `plan --json` document (DESIGN.md), one object. */
+/** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */
+export function planDocument(plan: Plan): { entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found'>>; summary: Plan['summary'] } {
+  return {
+    entries: plan.entries.map((e) => ({
+      image: e.image,
+      cloud: e.cloud,
+      region: e.region,
+      state: e.state,
+      images: e.images,
+      detail: e.detail,
+      found: e.found,
+    })),
+    summary: plan.summary,
+  };
+}
+
+/** The `plan --json` document as text. */
 export function planJson(plan: Plan): string {
-  return JSON.stringify(
-    {
-      entries: plan.entries.map((e) => ({
-        image: e.image,
-        cloud: e.cloud,
-        region: e.region,
-        state: e.state,
-        images: e.images,
-        detail: e.detail,
-        found: e.found,
-      })),
-      summary: plan.summary,
-    },
-    null,
-    2,
-  ) + '\n';
+  return JSON.stringify(planDocument(plan), null, 2) + '\n';
 }

@@ -4,7 +4,7 @@ import { apply, type ApplyOptions as AppApplyOptions, type ApplyResult } from '.
 import { appDeps } from '../../app/deps.js';
 import { errorMessage, ExitCode } from '../../errors.js';
 import { displayPath, useColour, writeSafe } from '../../output.js';
-import { planJson, renderPlan, summaryLine } from '../../plan/render.js';
+import { planDocument, renderPlan, summaryLine } from '../../plan/render.js';
 import type { ApplyReport } from '../../report/apply-report.js';
 import { detectCi } from '../../report/ci.js';
 import { emitApplyReports } from '../../report/emit.js';
@@ -98,7 +98,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     deps.stderr.write('imagesync: nothing built (not confirmed)\n');
     return r.exitCode;
   }
-  const text = opts.json ? JSON.stringify({ ...r.report, after: JSON.parse(planJson(r.report.after)) }, null, 2) + '\n' : appliedText(r, deps.cwd);
+  const text = opts.json ? JSON.stringify({ ...r.report, after: planDocument(r.report.after) }, null, 2) + '\n' : appliedText(r, deps.cwd);
   writeSafe(deps, deps.stdout, text);
   for (const l of r.leftBehind) {
     writeSafe(deps, deps.stderr, `imagesync: LEFT BEHIND by ${l.build}: ${l.what} (${l.error}); delete it with: ${l.manual}\n`);

@@ -3,7 +3,7 @@ import { appDeps } from '../../app/deps.js';
 import { plan, type PlanOptions as AppPlanOptions } from '../../app/plan.js';
 import { renderDrift } from '../../lock/drift.js';
 import { useColour, writeSafe } from '../../output.js';
-import { planJson, renderPlan } from '../../plan/render.js';
+import { planDocument, renderPlan } from '../../plan/render.js';
 import { detectCi } from '../../report/ci.js';
 import { emitPlanReports } from '../../report/emit.js';
 import type { CliDeps } from '../deps.js';
@@ -30,7 +30,7 @@ export async function runPlan(opts: PlanOptions, deps: CliDeps): Promise<number>
   const colour = useColour(deps.stdout, deps.env, opts.colour);
   const driftLines = renderDrift(result.drift, { colour, lockFile: result.lockFile });
   const text = opts.json
-    ? JSON.stringify({ ...JSON.parse(planJson(result.plan)), drift: result.drift }, null, 2) + '\n'
+    ? JSON.stringify({ ...planDocument(result.plan), drift: result.drift }, null, 2) + '\n'
     : renderPlan(result.plan, { colour }) + (driftLines.length ? `\n${driftLines.join('\n')}\n` : '');
   writeSafe(deps, deps.stdout, text);
   // After the data: annotations on stderr (GitHub), --junit, the step summary (GitHub).

@@ -40,9 +40,12 @@ export function progressView(deps: Deps, opts: ProgressViewOptions): AppView {
             return {
               title: `${key}: reading ${job.wanted} image name${job.wanted === 1 ? '' : 's'}`,
               task: async (_ctx, task) => {
-                const { observation: obs, states } = await job.run();
+                const done = await job.run();
+                const obs = done.observation;
                 if (!obs.ok) throw new Error(redactor.text(`${key}: unreachable: ${obs.error.message}`));
-                const parts = Object.entries(states).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+                // Quiet: no title is shown, so the target's counts are not worked out.
+                if (silent) return;
+                const parts = Object.entries(done.states).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
                 task.title = `${key}: ${parts.join(', ')} (${obs.via}, ${obs.durationMs} ms)`;
               },
             };
