@@ -128,65 +128,65 @@ describe('pinned fingerprints', () => {
     expect(e.message).not.toContain('\n');
   });
 
-  it('refuses before authentication: the server never sees a login attempt', async () => {
+  /** An ssh2 server with its own host key that counts login attempts (and refuses them); `connected` resolves on the first TCP connection. */
+  async function countingServer() {
     const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    let authAttempts = 0;
+    const seen = { authAttempts: 0 };
+    let onConnection!: () => void;
+    const connected = new Promise<void>((r) => (onConnection = r));
     const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
+      onConnection();
       client.on('authentication', (ctx) => {
-        authAttempts++;
+        seen.authAttempts++;
         ctx.reject();
       });
       client.on('error', () => undefined);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
+    return {
+      seen,
+      connected,
+      fingerprint: fingerprintSha256(parsePublicKeyLine(hostKey.public).blob),
+      opts: { host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private },
+      close: () => new Promise((resolve) => server.close(resolve)),
+    };
+  }
+
+  it('refuses before authentication: the server never sees a login attempt', async () => {
+    const srv = await countingServer();
     try {
-      const opts = { host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private };
-      const err = await rejectionOf(connectSsh({ ...opts, hostKey: { kind: 'fingerprints', sha256: ['SHA256:wrong'] } }));
+      const err = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: ['SHA256:wrong'] } }));
       expect(err).toBeInstanceOf(HostKeyMismatchError);
-      expect(authAttempts).toBe(0);
+      expect(srv.seen.authAttempts).toBe(0);
       // The same server with the right fingerprint does get the login attempt: the counter works.
-      const right = fingerprintSha256(parsePublicKeyLine(hostKey.public).blob);
-      const err2 = await rejectionOf(connectSsh({ ...opts, hostKey: { kind: 'fingerprints', sha256: [right] } }));
+      const err2 = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: [srv.fingerprint] } }));
       expect(err2).toBeInstanceOf(SshAuthError);
-      expect(authAttempts).toBeGreaterThan(0);
+      expect(srv.seen.authAttempts).toBeGreaterThan(0);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await srv.close();
     }
   });
 
   it('fingerprints still on their way: connects and exchanges keys, but offers no login until they come', async () => {
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-    let authAttempts = 0;
-    let connected!: () => void;
-    const tcp = new Promise<void>((r) => (connected = r));
-    const server = new ssh2.Server({ hostKeys: [hostKey.private] }, (client) => {
-      connected();
-      client.on('authentication', (ctx) => {
-        authAttempts++;
-        ctx.reject();
-      });
-      client.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
+    const srv = await countingServer();
     try {
       let deliver!: (prints: string[]) => void;
       const coming = new Promise<string[]>((r) => (deliver = r));
-      const attempt = rejectionOf(connectSsh({ host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private, hostKey: { kind: 'fingerprints', sha256: coming } }));
-      await tcp;
+      const attempt = rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: coming } }));
+      await srv.connected;
       // The handshake is under way and waits on the verdict: no credential has been offered.
       await new Promise((r) => setTimeout(r, 200));
-      expect(authAttempts).toBe(0);
-      deliver([fingerprintSha256(parsePublicKeyLine(hostKey.public).blob)]);
+      expect(srv.seen.authAttempts).toBe(0);
+      deliver([srv.fingerprint]);
       expect(await attempt).toBeInstanceOf(SshAuthError);
-      expect(authAttempts).toBeGreaterThan(0);
+      expect(srv.seen.authAttempts).toBeGreaterThan(0);
 
       const failed = new Error('no fingerprint block in the console log of server s1 (timed out)');
-      const refused = await rejectionOf(connectSsh({ host: '127.0.0.1', port, username: 'u', privateKey: fx.key.private, hostKey: { kind: 'fingerprints', sha256: Promise.reject(failed) } }));
+      const refused = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: Promise.reject(failed) } }));
       expect(refused).toBe(failed);
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await srv.close();
     }
   });
 
