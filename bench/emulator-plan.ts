@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seededRandom, startEmulator, type Emulator } from '../src/emulator/server.js';
 import { BenchError, distinctLines, round1, round2, sample, timeCommandOk, type CommandRun, type CommandSpec, type Sample } from './measure.js';
-import { tracedRun, type Phases } from './trace.js';
+import { tracedRun, tracedUsage, type Phases } from './trace.js';
 
 export const EMULATOR_SETTINGS = {
   regions: 20,
@@ -59,6 +59,8 @@ export interface EmulatorPlanResult {
   startupNoCache: Sample;
   /** `plan` without the code cache, 100 ms latency: what a first run costs. */
   planNoCache: Sample;
+  /** CPU time of one traced `--version` and `node -e 0`: other work on the machine stretches wall time, CPU time much less. */
+  cpu: { node: number; version: number; plan: number; quietRatioEstimate: number };
   withLatency: PlanMeasure & {
     floorMs: number;
     ratio: number;
@@ -222,6 +224,8 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
     // The floor: start-up, then the round trips no client can avoid: one token, one parallel listing round.
     const startup = rounds.version.wall;
     const floorMs = round1(startup.medianMs + 2 * s.latencyMs);
+    const versionCpu = (await tracedUsage(specs.version)).cpuMs;
+    const nodeCpu = (await tracedUsage(specs.node)).cpuMs;
     const ratio = round2(withLatency.wall.medianMs / floorMs);
     return {
       settings: s,
@@ -231,6 +235,13 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
       startup,
       startupNoCache: rounds.versionNoCache.wall,
       planNoCache: rounds.planNoCache.wall,
+      cpu: {
+        node: nodeCpu,
+        version: versionCpu,
+        plan: withLatency.phases.cpuMs,
+        // On an idle machine a short command's wall time is about its CPU time plus the waits it cannot overlap.
+        quietRatioEstimate: round2((withLatency.phases.cpuMs + 2 * s.latencyMs) / (versionCpu + 2 * s.latencyMs)),
+      },
       withLatency: {
         ...withLatency,
         floorMs,

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { seededRandom, startEmulator } from '../src/emulator/server.js';
 import { checkPlanOutput, cliEnv, counts, EMULATOR_SETTINGS, interleaved, manifest, seed } from './emulator-plan.js';
 import { distinctLines, round1, round2, type CommandSpec, type Sample } from './measure.js';
-import { tracedRun, type Phases } from './trace.js';
+import { tracedRun, tracedUsage, type Phases } from './trace.js';
 
 export const SCALE_SETTINGS = {
   regionSteps: [2, 20, 50],
@@ -29,12 +29,16 @@ export interface ScaleStep {
   meetsTarget: boolean;
   requests: number;
   phases: Phases;
+  /** (plan CPU + 2 × latency) / (`--version` CPU + 2 × latency): the ratio on an idle machine, estimated from CPU time. */
+  quietRatioEstimate: number;
 }
 
 export interface ScaleResult {
   settings: typeof SCALE_SETTINGS;
   emulatorStartMs: number;
   startup: Sample;
+  /** CPU time of one traced `--version`. */
+  startupCpuMs: number;
   steps: ScaleStep[];
   /** Between the smallest and the largest step: extra wall time and peak RSS per added region. */
   perRegion: { wallMs: number; rssMiB: number };
@@ -85,11 +89,13 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
     });
     const startup = rounds.version!.wall;
     const floorMs = round1(startup.medianMs + 2 * s.latencyMs);
+    const startupCpuMs = (await tracedUsage(specs.version!)).cpuMs;
     const steps: ScaleStep[] = [];
     for (const n of s.regionSteps) {
       const key = `plan${n}`;
       const wall = rounds[key]!.wall;
       const ratio = round2(wall.medianMs / floorMs);
+      const phases = await tracedRun(specs[key]!);
       steps.push({
         regions: n,
         wall,
@@ -97,7 +103,8 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
         ratio,
         meetsTarget: ratio <= s.targetRatio,
         requests: counts(snapshots.get(key)!.slice(s.warmups)).total,
-        phases: await tracedRun(specs[key]!),
+        phases,
+        quietRatioEstimate: round2((phases.cpuMs + 2 * s.latencyMs) / (startupCpuMs + 2 * s.latencyMs)),
       });
       opts.log(`scale: ${n} regions: plan ${wall.medianMs} ms, ${ratio}× the floor, peak RSS ${steps.at(-1)!.phases.maxRssMiB} MiB`);
     }
@@ -108,6 +115,7 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
       settings: s,
       emulatorStartMs,
       startup,
+      startupCpuMs,
       steps,
       perRegion: {
         wallMs: round1((last.wall.medianMs - first.wall.medianMs) / span),

@@ -59,6 +59,7 @@ function phaseRows(columns: Array<[string, Phases]>): string[] {
     row('diff, render, write, exit', (p) => ms(p.afterLastAnswerMs)),
     row('whole process (as it saw itself)', (p) => ms(p.processMs)),
     row('requests / most in flight at once', (p) => `${p.requests} / ${p.maxInFlight}`),
+    row('CPU time of the process (user + system)', (p) => ms(p.cpuMs)),
     row('peak RSS (maxRSS at exit)', (p) => `${p.maxRssMiB} MiB`),
   ];
 }
@@ -90,7 +91,9 @@ function emulatorSection(r: BenchResults['emulatorPlan']): string[] {
     `| **wall / floor** (target ≤ ${s.targetRatio}×) | **${L.ratio}×** ${mark(L.meetsTarget)} |`,
     `| requests per plan | ${req.total}: ${req.auth} token + ${req.imageList} image lists${req.sameInEveryRun ? '' : ' (varied between runs)'} |`,
     `| requests expected | ${L.expectedRequests}: 1 token + 2 lists per region (visible + \`os_hidden=true\`), as all ${s.wantedNames} names fit one \`name=in:\` query and one page |`,
-    `| plan, 0 ms latency (CPU cost) | ${spread(Z.wall)} = start-up + ${ms(Z.aboveStartupMs)} |`,
+    `| plan, 0 ms latency | ${spread(Z.wall)} = start-up + ${ms(Z.aboveStartupMs)} |`,
+    `| CPU time (one traced run each): \`node -e 0\` / \`--version\` / plan | ${ms(r.cpu.node)} / ${ms(r.cpu.version)} / ${ms(r.cpu.plan)} |`,
+    `| (plan CPU + 2 × ${s.latencyMs} ms) / (\`--version\` CPU + 2 × ${s.latencyMs} ms): the ratio on an idle machine, estimated | ${r.cpu.quietRatioEstimate}× |`,
     `| emulator CPU per plan (same machine; a real cloud spends it elsewhere), ${s.latencyMs} / 0 ms latency | ${ms(L.emulatorCpu.medianMs)} / ${ms(Z.emulatorCpu.medianMs)} |`,
     '',
     ...phaseRows([[`${s.latencyMs} ms latency`, L.phases], ['0 ms latency', Z.phases]]),
@@ -109,10 +112,11 @@ function scaleSection(r: BenchResults['scale']): string[] {
       `${s.wantedNames} wanted names (${s.presentPerRegion} present per region, ${s.duplicatesPerRegion} of them duplicated) over the first ${s.regionSteps.join(', ')} regions. ` +
       `Median (min–max) of ${s.runs} runs after ${s.warmups} warm-up, the three plans and \`--version\` side by side in every round; peak RSS and phases from one traced run each.`,
     '',
-    `| regions | plan | floor (\`--version\` ${ms(r.startup.medianMs)} + 2 × ${s.latencyMs} ms) | wall / floor (target ≤ ${s.targetRatio}×) | requests / most in flight | peak RSS |`,
-    '|--:|--:|--:|--:|--:|--:|',
+    `| regions | plan | floor (\`--version\` ${ms(r.startup.medianMs)} + 2 × ${s.latencyMs} ms) | wall / floor (target ≤ ${s.targetRatio}×) | requests / most in flight | peak RSS | CPU time (\`--version\`: ${ms(r.startupCpuMs)}) | idle-machine estimate from CPU time |`,
+    '|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...r.steps.map(
-      (st) => `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB |`,
+      (st) =>
+        `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB | ${ms(st.phases.cpuMs)} | ${st.quietRatioEstimate}× |`,
     ),
     '',
     `From ${r.steps[0]!.regions} to ${r.steps.at(-1)!.regions} regions each added region costs ${ms(r.perRegion.wallMs)} of wall time and ${r.perRegion.rssMiB} MiB of peak memory: ` +

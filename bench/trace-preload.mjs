@@ -1,4 +1,4 @@
-// Preloaded (`node --import`) into one extra CLI run: timestamps of undici's request events and of exit (with the peak RSS), written to $BENCH_TRACE_FILE.
+// Preloaded (`node --import`) into one extra CLI run: timestamps of undici's request events and of exit (with the peak RSS and the CPU time used), written to $BENCH_TRACE_FILE.
 // Plain JavaScript on purpose: loading tsx into the measured process would change what is measured.
 import dc from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
@@ -29,7 +29,8 @@ if (file) {
   on('undici:request:error', 'error');
   process.on('exit', () => {
     // Peak resident memory of the whole process (KiB on Linux), its high-water mark at exit.
-    events.push({ type: 'exit', atMs: performance.now(), maxRssKiB: process.resourceUsage().maxRSS });
+    const usage = process.resourceUsage();
+    events.push({ type: 'exit', atMs: performance.now(), maxRssKiB: usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 });
     writeFileSync(file, JSON.stringify(events));
   });
 }

@@ -14,6 +14,7 @@ interface TraceEvent {
   method?: string;
   path?: string;
   maxRssKiB?: number;
+  cpuMs?: number;
 }
 
 export interface Phases {
@@ -34,6 +35,8 @@ export interface Phases {
   maxInFlight: number;
   /** Peak resident memory of the process, MiB (process.resourceUsage().maxRSS at exit). */
   maxRssMiB: number;
+  /** CPU time the process used (user + system): what other work on the machine stretches into wall time. */
+  cpuMs: number;
 }
 
 /** Phases of one event list; pure, so the arithmetic can be read at a glance. */
@@ -41,7 +44,8 @@ export function phasesOf(events: readonly TraceEvent[]): Phases {
   const at = (type: TraceEvent['type']) => events.find((e) => e.type === type)?.atMs;
   const preload = at('preload');
   const exit = at('exit');
-  const rssKiB = events.find((e) => e.type === 'exit')?.maxRssKiB ?? 0;
+  const exitEvent = events.find((e) => e.type === 'exit');
+  const rssKiB = exitEvent?.maxRssKiB ?? 0;
   const creates = events.filter((e) => e.type === 'create');
   const auth = creates.find((e) => e.method === 'POST' && e.path?.endsWith('/auth/tokens'));
   if (preload === undefined || exit === undefined || !auth || auth.id === undefined) {
@@ -67,7 +71,16 @@ export function phasesOf(events: readonly TraceEvent[]): Phases {
     requests: creates.length,
     maxInFlight,
     maxRssMiB: round1(rssKiB / 1024),
+    cpuMs: round1(exitEvent?.cpuMs ?? 0),
   };
+}
+
+/** CPU time and peak RSS of one run of a command that need not make requests (`--version`); see tracedRun. */
+export async function tracedUsage(spec: CommandSpec): Promise<{ cpuMs: number; maxRssMiB: number }> {
+  const events = await traceEvents(spec);
+  const exit = events.find((e) => e.type === 'exit');
+  if (!exit) throw new BenchError(`${spec.label} (traced): no exit event`);
+  return { cpuMs: round1(exit.cpuMs ?? 0), maxRssMiB: round1((exit.maxRssKiB ?? 0) / 1024) };
 }
 
 /**
@@ -75,6 +88,10 @@ export function phasesOf(events: readonly TraceEvent[]): Phases {
  * node option, so the CLI keys its code cache apart (src/cli/code-cache.ts), and the first run makes it.
  */
 export async function tracedRun(spec: CommandSpec): Promise<Phases> {
+  return phasesOf(await traceEvents(spec));
+}
+
+async function traceEvents(spec: CommandSpec): Promise<TraceEvent[]> {
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-bench-trace-'));
   try {
     const file = join(dir, 'trace.json');
@@ -88,7 +105,7 @@ export async function tracedRun(spec: CommandSpec): Promise<Phases> {
         env: { ...spec.env, BENCH_TRACE_FILE: file },
       });
     }
-    return phasesOf(JSON.parse(await readFile(file, 'utf8')) as TraceEvent[]);
+    return JSON.parse(await readFile(file, 'utf8')) as TraceEvent[];
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
