@@ -26,9 +26,12 @@ export const publish: Step<ClaimedBuildState> = {
     const where = `${s.target.cloud}/${s.target.region}`;
     const ours = s.snapshotId!;
     const name = s.image.name;
+    // Both reads at once: the claim is judged first, as before, and nothing is written until both are in.
+    const listing = glance.listByNames([name], ctx.signal);
+    listing.catch(() => undefined);
     await verifyClaim(s, ctx.signal);
     const expected = new Set(s.replaces.map((i) => i.id));
-    const holders = (await glance.listByNames([name], ctx.signal)).filter((i) => i.id !== ours && i.status !== 'deleted');
+    const holders = (await listing).filter((i) => i.id !== ours && i.status !== 'deleted');
     const intruders = holders.filter((i) => !expected.has(i.id));
     const otherRun = intruders.find((i) => i.status === 'active' && typeof i.imagesync_run === 'string' && i.imagesync_run !== s.runId);
     if (otherRun && intruders.every((i) => i.status === 'active' && typeof i.imagesync_run === 'string')) {

@@ -24,7 +24,15 @@ export const resolveInputs: Step<BuildState> = {
     const where = `${s.target.cloud}/${s.target.region}`;
     const { glance, nova, neutron } = s.services;
     const src = s.image.source;
-    const found = await glance.listByNames([src.image], ctx.signal);
+    const flavorWanted = s.settings.flavor;
+    const netWanted = s.settings.network;
+    // The lookups go out at once; their answers are judged below in this order, so the problem
+    // reported first is the one a lookup at a time would report.
+    const foundP = glance.listByNames([src.image], ctx.signal);
+    const flavorsP = flavorWanted ? nova.flavors(ctx.signal) : undefined;
+    const netsP = neutron && netWanted ? neutron.networks({ name: netWanted }, ctx.signal) : undefined;
+    for (const pending of [flavorsP, netsP]) pending?.catch(() => undefined);
+    const found = await foundP;
     const choice = selectSource(found, src.image, src.pick);
     if (!choice.ok) {
       if (found.length === 0) {
@@ -37,17 +45,15 @@ export const resolveInputs: Step<BuildState> = {
     // Stamp what is really built from: the source found now, not the one the plan saw.
     s.recipe = targetRecipe(s.base, choice.image.id);
 
-    const flavorWanted = s.settings.flavor;
-    if (!flavorWanted) throw new ResolveError(`${where}: no flavor for image "${s.image.name}": set build.flavor in the manifest (target or image)`);
-    const flavors = await nova.flavors(ctx.signal);
+    if (!flavorWanted || !flavorsP) throw new ResolveError(`${where}: no flavor for image "${s.image.name}": set build.flavor in the manifest (target or image)`);
+    const flavors = await flavorsP;
     const flavor = flavors.find((f) => f.name === flavorWanted) ?? flavors.find((f) => f.id === flavorWanted);
     if (!flavor) throw new ResolveError(`${where}: flavor "${flavorWanted}" not found; ${hint(flavorWanted, flavors.map((f) => f.name))}`);
     s.flavor = flavor;
 
-    const netWanted = s.settings.network;
     if (!netWanted) throw new ResolveError(`${where}: no network for image "${s.image.name}": set build.network in the manifest (target or image)`);
-    if (neutron) {
-      let nets = await neutron.networks({ name: netWanted }, ctx.signal);
+    if (neutron && netsP) {
+      let nets = await netsP;
       if (nets.length === 0 && UUID.test(netWanted)) nets = await neutron.networks({ id: netWanted }, ctx.signal);
       if (nets.length === 0) {
         const all = await neutron.networks({}, ctx.signal);
