@@ -64,19 +64,40 @@ const undiciCore = {
 };
 
 /**
- * undici's HTTP/1 client loads its HTTP/2 client at once, and with it node:http2 and node:tls
- * (10-15 ms of every start), though HTTP/2 is used only when a TLS server offers it and the Agent
- * allows it (ours does not). Required on first use instead. If undici changes that line, the build
- * fails here rather than loading it eagerly unnoticed.
+ * What undici loads at once but this CLI never uses, made lazy (15-50 ms of every command that
+ * makes a request): its HTTP/2 client, and with it node:http2 and node:tls (HTTP/2 is used only when
+ * a TLS server offers it and the Agent allows it; ours does not), and node:http (read for its
+ * default header size, which src/openstack/http.ts passes itself, and for a check on a node:http
+ * response body, which can only exist when node:http is loaded already). Each edit must find its
+ * text: if undici changes, the build fails here rather than loading them again unnoticed.
  */
-const LAZY_H2_FROM = "const connectH2 = require('./client-h2.js')";
-const undiciLazyH2 = {
-  name: 'undici-lazy-h2',
+const UNDICI_EDITS = {
+  'lib/dispatcher/client.js': [
+    ["const connectH2 = require('./client-h2.js')", "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)"],
+    ["const http = require('node:http')\n", ''],
+    [/const getDefaultNodeMaxHeaderSize = http &&[^]*?\n\n/, "const getDefaultNodeMaxHeaderSize = () => require('node:http').maxHeaderSize\n\n"],
+  ],
+  'lib/core/util.js': [
+    ["const { IncomingMessage } = require('node:http')\n", ''],
+    [
+      'Object.getPrototypeOf(stream).constructor === IncomingMessage',
+      "Object.getPrototypeOf(stream).constructor.name === 'IncomingMessage' && Object.getPrototypeOf(stream).constructor === require('node:http').IncomingMessage",
+    ],
+  ],
+};
+
+const undiciLazy = {
+  name: 'undici-lazy',
   setup(b) {
-    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes(LAZY_H2_FROM)) throw new Error(`${args.path}: no "${LAZY_H2_FROM}" to make lazy; review the undici-lazy-h2 plugin in scripts/bundle.mjs`);
-      return { contents: source.replace(LAZY_H2_FROM, "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)"), loader: 'js', resolveDir: dirname(args.path) };
+    b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/](dispatcher[\\/]client|core[\\/]util)\.js$/ }, async (args) => {
+      const key = Object.keys(UNDICI_EDITS).find((k) => args.path.replaceAll('\\', '/').endsWith(`undici/${k}`));
+      let text = await readFile(args.path, 'utf8');
+      for (const [from, to] of UNDICI_EDITS[key]) {
+        const next = text.replace(from, to);
+        if (next === text) throw new Error(`${args.path}: no ${from} to edit; review UNDICI_EDITS in scripts/bundle.mjs`);
+        text = next;
+      }
+      return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
@@ -125,7 +146,7 @@ export async function bundle({ minify = true, metafile = false } = {}) {
     sourcemap: true,
     legalComments: 'none',
     external: EXTERNAL,
-    plugins: [yargsShimUrl, undiciCore, undiciLazyH2, tsxThroughLoader],
+    plugins: [yargsShimUrl, undiciCore, undiciLazy, tsxThroughLoader],
     // ES modules are strict; the bundle of them stays so. import.meta.url (tsx's parent URL, the yargs shim) is the bundle's own.
     banner: { js: `${HASH_PREFIX}${HASH_PLACEHOLDER}\n"use strict";\nconst __imagesyncMetaUrl = require("node:url").pathToFileURL(__filename).href;` },
     define: { 'import.meta.url': '__imagesyncMetaUrl', IMAGESYNC_BUNDLED_VERSION: JSON.stringify(version) },

@@ -1,5 +1,6 @@
 // HTTP for every OpenStack call: one keep-alive undici Agent per cloud, retries as an interceptor, typed errors.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, interceptors, type Dispatcher, type RetryHandler } from 'undici';
 import {
@@ -180,6 +181,15 @@ export interface HttpResponse {
  */
 export const MAX_CONNECTIONS_PER_ORIGIN = 256;
 
+/**
+ * Node's limit on a response's headers, which undici otherwise reads from node:http: its default
+ * (16 KiB), or whatever --max-http-header-size set (then node:http is loaded to read it).
+ */
+export function nodeMaxHeaderSize(execArgv: readonly string[], nodeOptions: string | undefined): number {
+  const set = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((f) => f.startsWith('--max-http-header-size'));
+  return set ? (createRequire(import.meta.url)('node:http') as typeof import('node:http')).maxHeaderSize : 16 * 1024;
+}
+
 /** Undici error codes → the words people know. */
 const CONNECTION_WORDS: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -237,6 +247,8 @@ export class HttpClient {
       // Per origin. Many regions often share one origin (one Glance behind a path per region, the
       // emulator), with two lists each (visible + hidden): a low cap queues them into waves of round trips.
       connections: MAX_CONNECTIONS_PER_ORIGIN,
+      // Given here, undici need not load node:http to learn it (scripts/bundle.mjs).
+      maxHeaderSize: nodeMaxHeaderSize(process.execArgv, process.env.NODE_OPTIONS),
       headersTimeout: timeout,
       bodyTimeout: timeout,
       connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !opts.insecure, timeout: Math.min(timeout, 15_000) },

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient } from '../../src/openstack/http.js';
+import { HttpClient, nodeMaxHeaderSize } from '../../src/openstack/http.js';
 import { ConnectionError, HttpError, ResponseError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
 
@@ -156,4 +158,21 @@ describe('HttpClient', () => {
     expect(lines.length).toBe(2);
     await c.close();
   });
+});
+
+describe('nodeMaxHeaderSize', () => {
+  it("is Node's default without --max-http-header-size", () => {
+    expect(nodeMaxHeaderSize([], undefined)).toBe(16 * 1024);
+    expect(nodeMaxHeaderSize(['--enable-source-maps'], '--max-old-space-size=4096')).toBe(16 * 1024);
+  });
+
+  it('follows --max-http-header-size, given as a node option or in NODE_OPTIONS', async () => {
+    const script = `import { nodeMaxHeaderSize } from ${JSON.stringify(new URL('../../src/openstack/http.ts', import.meta.url).href)};
+      process.stdout.write(String(nodeMaxHeaderSize(process.execArgv, process.env.NODE_OPTIONS)));`;
+    const run = (nodeArgs: string[], env: NodeJS.ProcessEnv = {}) =>
+      promisify(execFile)(process.execPath, [...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', script], { env: { PATH: process.env.PATH, ...env } }).then((r) => r.stdout);
+    expect(await run(['--max-http-header-size=65536'])).toBe('65536');
+    expect(await run([], { NODE_OPTIONS: '--max-http-header-size=32768' })).toBe('32768');
+    expect(await run([])).toBe(String(16 * 1024));
+  }, 60_000);
 });
