@@ -179,6 +179,8 @@ function execOnChannel(session: SshSession, { wire, display, logAs, marker, kill
         timer = setTimeout(() => kill(new CommandTimeoutError(where, redact(display), ms)), ms);
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // An abort while the channel was opening fired no listener: act on it now.
+      if (opts.signal?.aborted) onAbort();
       // Always end stdin: a command that reads it (cat, apt prompts) would otherwise wait forever.
       // Under a sudo that may prompt, the responder ends it once the command runs (or sudo gives up).
       if (sudo) return;

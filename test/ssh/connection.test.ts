@@ -154,6 +154,16 @@ describe('run', () => {
     expect((await c.run('echo ok')).stdout).toBe('ok\n');
   });
 
+  it('aborts a command whose abort comes while its channel is opening', async () => {
+    // The logger's start() runs after the "already aborted?" check and before the channel opens:
+    // aborting there is the moment a Ctrl-C lands on a busy machine while the exec request is in flight.
+    const ac = new AbortController();
+    const lc = await fx.connect({ logger: { start: () => (ac.abort(new Error('SIGINT')), { stdout() {}, stderr() {}, end() {} }), note() {} } });
+    const err = await rejectionOf(lc.run('sleep 2; echo finished', { signal: ac.signal }));
+    expect(err).toBeInstanceOf(CommandTimeoutError);
+    expect((await c.run('echo ok')).stdout).toBe('ok\n');
+  });
+
   it('completes 50 sequential commands on one connection', async () => {
     for (let i = 0; i < 50; i++) {
       expect((await c.run(`echo ${i}`)).stdout).toBe(`${i}\n`);
