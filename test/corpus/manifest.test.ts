@@ -1,4 +1,5 @@
 // Bad-input corpus, manifests: every broken manifest is exit 3 with one headline naming the JSON path or line:column, and nothing is contacted.
+import { readFileSync } from 'node:fs';
 import { chmod, open, writeFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { join } from 'node:path';
@@ -26,6 +27,12 @@ afterEach(async () => {
 
 const M = 'images\\.manifest\\.json';
 const KEY = ssh2.utils.generateKeyPairSync('ed25519').private;
+/** Bytes this process has read with read(2) and the like, from /proc/self/io (Linux). */
+function bytesRead(): number {
+  const m = /^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+  if (!m) throw new Error('/proc/self/io has no rchar line');
+  return Number(m[1]);
+}
 const headline = (rest: string) => new RegExp(`^imagesync: ${M}: ${rest}$`);
 
 interface BadCase {
@@ -217,10 +224,11 @@ describe('manifests that are refused (exit 3, nothing contacted)', () => {
     const fh = await open(path, 'w');
     await fh.truncate(MAX_MANIFEST_BYTES + 1); // sparse: no 16 MiB written
     await fh.close();
-    const started = Date.now();
+    const readBefore = bytesRead();
     const r = await runUntouched(c, ['plan']);
     expectInputError(r, headline('the file is 16\\.0 MiB; a manifest is at most 16 MiB \\(is this the right file\\?\\)'));
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Reading it would have cost this process 16 MiB of read(2)s; what it did read is far less.
+    expect(bytesRead() - readBefore, 'bytes read by this process').toBeLessThan(MAX_MANIFEST_BYTES / 4);
   });
 });
 
@@ -264,16 +272,14 @@ describe('manifests that look odd but are valid', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
-  it('a 5 MB manifest (20 000 images) validates in bounded time', async () => {
+  it('a 5 MB manifest (20 000 images) validates', async () => {
     const images = Array.from({ length: 20_000 }, (_, i) => image({ name: `corpus-${i}`, description: 'x'.repeat(200) }));
     const path = await c.manifest(JSON.stringify(manifestWith(images)));
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
     expect(size).toBeGreaterThan(5_000_000);
-    const started = Date.now();
     const r = await runUntouched(c, ['validate']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('images.manifest.json: valid — 20000 images, 1 target\n');
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 

@@ -185,12 +185,11 @@ describe('apply under faults', () => {
   }, 120_000);
 
   it('stops at the run deadline with "timed out after N (--timeout)" and cleans up', async () => {
-    const file = await writeManifest([{ name: 'faults-deadline', regions: ['RegionOne'], steps: [{ run: 'sleep 60' }] }]);
-    const started = Date.now();
+    // The step outlives any test timeout: an apply that did not stop at the deadline fails the test.
+    const file = await writeManifest([{ name: 'faults-deadline', regions: ['RegionOne'], steps: [{ run: 'sleep 3600' }] }]);
     const r = await apply(file, withDeadline(new AbortController().signal, 4_000));
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain('timed out after 4s (--timeout)');
-    expect(Date.now() - started).toBeLessThan(30_000);
     expect(imagesNamed('RegionOne', 'faults-deadline')).toEqual([]);
     assertNothingLeft();
   }, 120_000);

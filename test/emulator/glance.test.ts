@@ -315,8 +315,8 @@ describe('emulated Glance v2', () => {
   });
 });
 
-describe('Glance list speed', () => {
-  it('answers name=in: with 50 names over 2,000 images in a few milliseconds', async () => {
+describe('Glance name=in: over many images', () => {
+  it('answers name=in: with 50 names over 2,000 images with exactly those 50', async () => {
     const emu = await startEmulator({ regions: ['RegionOne'], fillerImagesPerRegion: 2000, random: seededRandom(1) });
     try {
       const tok = await token(emu);
@@ -324,17 +324,9 @@ describe('Glance list speed', () => {
       expect(all.length).toBeGreaterThanOrEqual(2000);
       const names = all.slice(0, 50).map((i) => `"${i.name}"`).join(',');
       const url = `${emu.url}/image/RegionOne/v2/images?limit=1000&name=${encodeURIComponent(`in:${names}`)}`;
-      const times: number[] = [];
-      for (let i = 0; i < 15; i++) {
-        const start = performance.now();
-        const res = await call(url, tok);
-        const body = await json(res);
-        times.push(performance.now() - start);
-        expect(body.images).toHaveLength(50);
-      }
-      times.sort((a, b) => a - b);
-      // The median round trip includes fetch and JSON on both sides; the lookup itself is indexed.
-      expect(times[7]).toBeLessThan(20);
+      const body = await json(await call(url, tok));
+      // How fast the indexed lookup answers is the bench's to measure (npm run bench), not a test's.
+      expect(body.images.map((i: { id: string }) => i.id).sort()).toEqual(all.slice(0, 50).map((i) => i.id).sort());
     } finally {
       await emu.close();
     }

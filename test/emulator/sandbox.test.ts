@@ -45,10 +45,7 @@ describe('sandbox', () => {
     writeFileSync(join(work, 'seed.txt'), 'seeded\n');
     execFileSync('tar', ['-C', work, '-cf', join(work, 'seed.tar'), '--transform', 's,^,./opt/,', 'seed.txt']);
     await extractIntoUpper(dirs, readFileSync(join(work, 'seed.tar')));
-    const started = performance.now();
     const sb = await startSandbox({ dirs, hostname: 'sbx-one', address, port: 2222 });
-    // How long it took is the bench's business; here only that it started.
-    expect(performance.now() - started).toBeGreaterThan(0);
     const conn = await connectSsh({ host: address, port: 2222, username: 'tester', privateKey, hostKey: { kind: 'fingerprints', sha256: hostKeys.map((k) => k.fingerprintSha256) } });
     try {
       expect((await conn.run('hostname')).stdout.trim()).toBe('sbx-one');

@@ -76,26 +76,27 @@ describe('HttpClient retries', () => {
     const { c, events } = client();
     const res = await c.request({ method: 'GET', url: `${base}/rate`, expect: [200] });
     expect(res.status).toBe(200);
+    // It decided to wait what the server asked (plus its jitter), and did: no retry came earlier.
+    // (How much longer than asked a busy machine makes it is the runtime's, not the client's.)
     expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '429', delayMs: 1_010 })]);
     expect(gaps('/rate')[0]).toBeGreaterThanOrEqual(1_000);
-    expect(gaps('/rate')[0]).toBeLessThan(1_500);
     await c.close();
   });
 
   it('503 with Retry-After as an HTTP-date: waits until then', async () => {
-    // HTTP-dates have whole seconds: aim 2 s ahead so the wait is between 1 and 2 s.
-    const at = new Date(Date.now() + 2_000).toUTCString();
+    // HTTP-dates have whole seconds: 2 s after the first request arrives, so the date is more
+    // than 1 s after it, however late the request came.
     routes.set('/date', (_q, s, n) => {
       if (n === 1) {
-        s.writeHead(503, { 'retry-after': at });
+        s.writeHead(503, { 'retry-after': new Date(Date.now() + 2_000).toUTCString() });
         s.end();
       } else ok(s);
     });
     const { c, events } = client();
     await c.request({ method: 'GET', url: `${base}/date`, expect: [200] });
-    expect(events).toHaveLength(1);
-    expect(gaps('/date')[0]).toBeGreaterThanOrEqual(900);
-    expect(gaps('/date')[0]).toBeLessThan(2_200);
+    expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '503' })]);
+    expect(events[0]!.delayMs).toBeLessThanOrEqual(2_000 + 10);
+    expect(gaps('/date')[0]).toBeGreaterThanOrEqual(1_000);
     await c.close();
   });
 
@@ -320,11 +321,11 @@ describe('the run deadline (--timeout)', () => {
     routes.set('/hang', () => undefined);
     const { c } = client({ requestTimeoutMs: 30_000 });
     const signal = withDeadline(new AbortController().signal, 300);
-    const started = performance.now();
     const err = await c.request({ method: 'GET', url: `${base}/hang`, expect: [200], signal }).catch((e) => e);
+    // Not the request's own 30 s timeout: the run's deadline ended it.
     expect(err).toBeInstanceOf(RunTimeoutError);
     expect(err.message).toBe('timed out after 0.3s (--timeout); raise --timeout if the run needs longer');
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(arrivals.get('/hang')).toHaveLength(1);
     await c.close();
   });
 
@@ -335,11 +336,10 @@ describe('the run deadline (--timeout)', () => {
     });
     const { c, events } = client({ retry: { ...fast, maxRetryAfterMs: 60_000 } });
     const signal = withDeadline(new AbortController().signal, 300);
-    const started = performance.now();
     const err = await c.request({ method: 'GET', url: `${base}/busy`, expect: [200], signal }).catch((e) => e);
+    // Sleeping through the 30 s would have ended in a second request (and a 503, not a timeout).
     expect(err).toBeInstanceOf(RunTimeoutError);
-    expect(events).toHaveLength(1);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '503', delayMs: 30_010 })]);
     expect(arrivals.get('/busy')).toHaveLength(1);
     await c.close();
   });
