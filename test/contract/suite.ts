@@ -709,7 +709,9 @@ export function defineContract(label: string, setup: () => Promise<ContractTarge
       });
 
       it('renames with a JSON patch (200, the new name, found by it)', async () => {
-        const old = `${p}plain-longer`;
+        // An image of its own: the listing tests read the seeded names.
+        const old = `${p}to-rename`;
+        await seed(target.regions[0], { name: old, status: 'active' });
         const renamed = `${p}renamed`;
         const r = await send(`${glanceA}/v2/images/${id(old)}`, {
           method: 'PATCH',

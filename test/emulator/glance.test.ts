@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom, startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { call, json, token } from './helpers.js';
 
@@ -10,12 +10,13 @@ describe('emulated Glance v2', () => {
   let emu: Emulator;
   let tok: string;
   let images: string;
-  beforeAll(async () => {
+  // An emulator per test (in-process, quick): tests add images, and counts must not depend on order.
+  beforeEach(async () => {
     emu = await startEmulator({ fillerImagesPerRegion: 60, random: seededRandom(7) });
     tok = await token(emu);
     images = `${emu.url}/image/RegionOne/v2/images`;
   });
-  afterAll(() => emu.close());
+  afterEach(() => emu.close());
 
   it('follows next to the end over several pages; next is host-relative, keeps filters, absent at the end', async () => {
     const seen: string[] = [];
