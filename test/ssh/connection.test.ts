@@ -9,6 +9,7 @@ import { Redactor } from '../../src/redact.js';
 import { connectSsh, type SshConnection } from '../../src/ssh/connection.js';
 import { CommandTimeoutError, RemoteCommandError, SshAuthError, SshConnectError, TransferError } from '../../src/ssh/errors.js';
 import { shQuote } from '../../src/ssh/quote.js';
+import { until } from '../helpers/wait.js';
 import { newKeyPair, requireSudo, startSshFixture, type SshFixture } from './sshd-fixture.js';
 
 let fx: SshFixture;
@@ -103,7 +104,7 @@ describe('run', () => {
     let released: Promise<unknown> | undefined;
     // The command waits for a file that only the onStdout callback creates: without streaming it never ends.
     const r = await c.run(`echo ready; while [ ! -e ${go} ]; do sleep 0.02; done; echo done; echo e >&2; rm -f ${go}`, {
-      timeoutMs: 10_000,
+      timeoutMs: 60_000,
       onStdout: (chunk) => {
         chunks.push(chunk);
         if (chunk.includes('ready') && !released) released = c.run(`touch ${go}`);
@@ -116,16 +117,12 @@ describe('run', () => {
     expect(r.stdout).toBe('ready\ndone\n');
   });
 
-  /** Poll until no process matches `sleep N` (the bracket keeps pgrep's own command line from matching). */
+  /** Poll until no process matches `sleep N` (the bracket keeps pgrep's own command line from matching); the count left at the deadline. */
   async function sleepersLeft(n: string): Promise<number> {
     const pattern = `sleep ${n.replace('.', '[.]')}`;
-    let left = 0;
-    for (let i = 0; i < 40; i++) {
-      left = (await c.run(`pgrep -f '${pattern}'`, { warn: true })).exitCode ?? -1;
-      if (left === 1) return 0;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return Number((await c.run(`pgrep -fc '${pattern}'`, { warn: true })).stdout.trim());
+    const count = async () => Number((await c.run(`pgrep -fc '${pattern}'`, { warn: true })).stdout.trim());
+    await until(async () => (await count()) === 0, { what: `no process left matching "${pattern}"` }).catch(() => undefined);
+    return count();
   }
   const randomSleep = (): string => `${Math.floor(Math.random() * 1000) + 100}.${Math.floor(Math.random() * 1000)}`;
 
