@@ -61,13 +61,14 @@ describe('nextDelayMs', () => {
   });
 
   it('spreads many clients out: 1000 draws for the third retry cover [0, 400) evenly', () => {
-    let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const delays = Array.from({ length: 1000 }, () => (nextDelayMs(3, undefined, policy, random, NOW) as { delayMs: number }).delayMs);
-    expect(Math.min(...delays)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...delays)).toBeLessThan(400);
+    // Draws spread evenly over [0, 1) must land evenly over [0, 400): the delay is the draw scaled
+    // to the whole window (full jitter), every millisecond of it reachable, none beyond it.
+    const draws = Array.from({ length: 1000 }, (_, i) => i / 1000);
+    const delays = draws.map((r) => (nextDelayMs(3, undefined, policy, () => r, NOW) as { delayMs: number }).delayMs);
+    expect(delays).toEqual(draws.map((r) => Math.floor(r * 400)));
+    expect(new Set(delays).size).toBe(400);
     const quarters = [0, 1, 2, 3].map((q) => delays.filter((d) => d >= q * 100 && d < (q + 1) * 100).length);
-    for (const n of quarters) expect(n).toBeGreaterThan(180);
+    expect(quarters).toEqual([250, 250, 250, 250]);
   });
 });
 
