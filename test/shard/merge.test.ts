@@ -347,33 +347,72 @@ describe('mergeLocks', () => {
     expect(renderMergedText(m, lockChanges(base.value, merged), 'images.lock.json')).toContain('images.lock.json: 1 removed');
   });
 
-  it('checks the lock against the builds of the reports', () => {
-    const m = mergeReports([{ file: 'r.json', value: report({ runId: 'r', rows: [['web', 'acme/R1', 'missing', 'built']] }) }]);
-    expect(() => checkLockAgainstReports(lock({ web: { 'acme/R1': 'id-web-acme/R1' } }), m, { reports: 'r.json', lock: 'f.json' })).not.toThrow();
-    expect(() => checkLockAgainstReports(lock({}), m, { reports: 'r.json', lock: 'f.json' })).not.toThrow();
-    expect(thrown(() => checkLockAgainstReports(lock({ web: { 'acme/R1': 'other' } }), m, { reports: 'r.json', lock: 'f.json' })).message).toBe(
-      "f.json: web in acme/R1 is image other, but r.json built id-web-acme/R1: a shard's lock fragment is missing, or the fragments and the reports are of different runs",
-    );
+  describe('checkLockAgainstReports: the merged lock must not contradict what the reports built', () => {
+    const m = mergeReports([
+      { file: 'r.json', value: report({ runId: 'r', rows: [['web', 'acme/R1', 'missing', 'built'], ['db', 'acme/R1', 'outdated', 'failed'], ['ci', 'acme/R1', 'missing', 'built']] }) },
+    ]);
+    const outcome = (l: LockJson): string => {
+      try {
+        checkLockAgainstReports(l, m, { reports: 'r.json', lock: 'f.json' });
+        return 'accepted';
+      } catch {
+        return thrown(() => checkLockAgainstReports(l, m, { reports: 'r.json', lock: 'f.json' })).message;
+      }
+    };
+    it.each([
+      ['the built images, as built', { web: { 'acme/R1': 'id-web-acme/R1' }, ci: { 'acme/R1': 'id-ci-acme/R1' } }, 'accepted'],
+      ['no entry for a built pair (nothing to contradict)', {}, 'accepted'],
+      ['another id for a pair whose build failed (the old image stays)', { db: { 'acme/R1': 'db-old' } }, 'accepted'],
+      [
+        'another id for a built pair',
+        { web: { 'acme/R1': 'other' } },
+        "f.json: web in acme/R1 is image other, but r.json built id-web-acme/R1: a shard's lock fragment is missing, or the fragments and the reports are of different runs",
+      ],
+      [
+        'a right first pair and a wrong second one: the wrong one is named',
+        { web: { 'acme/R1': 'id-web-acme/R1' }, ci: { 'acme/R1': 'ci-old' } },
+        "f.json: ci in acme/R1 is image ci-old, but r.json built id-ci-acme/R1: a shard's lock fragment is missing, or the fragments and the reports are of different runs",
+      ],
+    ] as const)('%s', (_name, images, expected) => {
+      expect(outcome(lock(images as Record<string, Record<string, string>>))).toBe(expected);
+    });
   });
 });
 
 describe('checkReportAgainstManifest', () => {
-  it('refuses a report that planned a pair the manifest does not want', () => {
-    const r = { file: 'shards/report-2.json', value: report({ runId: 'a', rows: [['web', 'acme/R1', 'present'], ['legacy', 'acme/R1', 'present']] }) };
-    const wanted = new Set(['web\u0000acme/R1']);
-    expect(thrown(() => checkReportAgainstManifest(r, wanted, 'images.manifest.json')).message).toBe(
-      "shards/report-2.json: legacy in acme/R1 is not wanted by images.manifest.json: the report was made from another manifest (or another commit of it); merge the reports of this commit's run",
-    );
-    wanted.add('legacy\u0000acme/R1');
-    expect(() => checkReportAgainstManifest(r, wanted, 'images.manifest.json')).not.toThrow();
+  const r = { file: 'shards/report-2.json', value: report({ runId: 'a', manifestSha256: 'a'.repeat(64), rows: [['web', 'acme/R1', 'present'], ['legacy', 'acme/R1', 'present']] }) };
+  const outcome = (wanted: string[], manifestSha256?: string, rep = r): string => {
+    const check = () => checkReportAgainstManifest(rep, new Set(wanted.map((w) => w.replace(' ', '\u0000'))), 'images.manifest.json', manifestSha256);
+    try {
+      check();
+      return 'accepted';
+    } catch {
+      return thrown(check).message;
+    }
+  };
+  const unwanted = (place: string) =>
+    `shards/report-2.json: ${place} is not wanted by images.manifest.json: the report was made from another manifest (or another commit of it); merge the reports of this commit's run`;
+
+  it.each([
+    ['every planned pair wanted', ['web acme/R1', 'legacy acme/R1'], undefined, 'accepted'],
+    ['more wanted than planned (other shards plan the rest)', ['web acme/R1', 'legacy acme/R1', 'db acme/R2'], undefined, 'accepted'],
+    ['a planned pair not wanted', ['web acme/R1'], undefined, unwanted('legacy in acme/R1')],
+    ['the image wanted, but in another target', ['web acme/R1', 'legacy acme/R2'], undefined, unwanted('legacy in acme/R1')],
+    ['the same manifest bytes', ['web acme/R1', 'legacy acme/R1'], 'a'.repeat(64), 'accepted'],
+    [
+      'other manifest bytes',
+      ['web acme/R1', 'legacy acme/R1'],
+      'b'.repeat(64),
+      `shards/report-2.json: made from another manifest than images.manifest.json (manifestSha256 ${'a'.repeat(12)} ≠ ${'b'.repeat(12)}): merge in a checkout of the commit the shards ran`,
+    ],
+  ] as const)('%s', (_name, wanted, sha, expected) => {
+    expect(outcome([...wanted], sha)).toBe(expected);
   });
 
-  it('refuses a report that carries the hash of other manifest bytes', () => {
-    const r = { file: 'r.json', value: report({ runId: 'a', manifestSha256: 'a'.repeat(64), rows: [] }) };
-    expect(() => checkReportAgainstManifest(r, new Set(), 'images.manifest.json', 'a'.repeat(64))).not.toThrow();
-    expect(thrown(() => checkReportAgainstManifest(r, new Set(), 'images.manifest.json', 'b'.repeat(64))).message).toBe(
-      `r.json: made from another manifest than images.manifest.json (manifestSha256 ${'a'.repeat(12)} ≠ ${'b'.repeat(12)}): merge in a checkout of the commit the shards ran`,
-    );
+  it('a report without manifestSha256 (an older imagesync) is checked by its pairs only', () => {
+    const old = { file: 'shards/report-2.json', value: report({ runId: 'a', rows: [['web', 'acme/R1', 'present']] }) };
+    expect(outcome(['web acme/R1'], 'b'.repeat(64), old)).toBe('accepted');
+    expect(outcome([], 'b'.repeat(64), old)).toBe(unwanted('web in acme/R1'));
   });
 });
 
