@@ -1,86 +1,40 @@
 // `imagesync apply` end to end against the emulator: real HTTP, real sshd build servers in overlays, real snapshots.
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers, imagesNamed as namedIn } from '../helpers/leftovers.js';
+import { manifestOf, type ImageSpec } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 import { readTar } from '../helpers/tar.js';
+import { until } from '../helpers/wait.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const DEFINE = join(ROOT, 'src/tasks/define.js');
 const REGIONS = ['RegionOne', 'RegionTwo'];
 
-let emulator: Emulator;
-let dir: string;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-});
+const emulator = useEmulator({ regions: REGIONS });
+const repo = useRepo({ emulator, prefix: 'e2e' });
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-e2e-'));
-  dirs.push(dir);
-  await mkdir(join(dir, 'tasks'));
-  await mkdir(join(dir, 'files'));
-  await writeFile(join(dir, 'files', 'motd'), 'built by imagesync\n');
-  await writeFile(
-    join(dir, 'tasks', 'marker.ts'),
-    `import { defineTask } from ${JSON.stringify(DEFINE)};
-export default defineTask<{ text?: string }>({
-  name: 'marker',
-  description: 'Write a marker file with the image name and an argument',
-  async run(c, args) {
-    await c.sudo(\`mkdir -p /opt/imagesync && printf '%s %s\\\\n' \${JSON.stringify(c.image.name)} \${JSON.stringify(String(args.text ?? ''))} > /opt/imagesync/marker\`);
-    c.log('marker written');
-  },
-});
-`,
+  await repo.write('files/motd', 'built by imagesync\n');
+  await repo.task(
+    'marker',
+    "    await c.sudo(`mkdir -p /opt/imagesync && printf '%s %s\\\\n' ${JSON.stringify(c.image.name)} ${JSON.stringify(String(args.text ?? ''))} > /opt/imagesync/marker`);\n    c.log('marker written');",
+    'Write a marker file with the image name and an argument',
   );
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false, nextForgedHostKeys: false });
 });
+afterEach(() => emulator.sweep());
 
-interface ImageSpec {
-  name: string;
-  steps?: unknown[];
-  regions?: string[];
+const STEPS = [
+  { run: 'echo hello > /tmp/ignored && id -un', sudo: false },
+  { put: 'files/motd', to: '/etc/motd', sudo: true },
+  { task: 'marker', args: { text: 'v1' } },
+];
+
+async function writeManifest(images: Array<Omit<ImageSpec, 'name'> & { name: string }>): Promise<string> {
+  return repo.manifest(manifestOf(images.map((i) => ({ steps: STEPS, properties: { os_distro: 'debian' }, ...i })), { regions: REGIONS }));
 }
-
-async function writeManifest(images: ImageSpec[]): Promise<string> {
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: images.map((i) => ({
-        name: i.name,
-        source: { image: 'debian-12-genericcloud' },
-        build: {
-          steps: i.steps ?? [
-            { run: 'echo hello > /tmp/ignored && id -un', sudo: false },
-            { put: 'files/motd', to: '/etc/motd', sudo: true },
-            { task: 'marker', args: { text: 'v1' } },
-          ],
-        },
-        properties: { os_distro: 'debian' },
-        ...(i.regions ? { regions: i.regions } : {}),
-      })),
-    }),
-  );
-  return file;
-}
-
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
 
 function apply(file: string, extra: string[] = []) {
-  return runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra], { cwd: dir, env: env() });
+  return repo.run(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra]);
 }
 
 /** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
@@ -115,7 +69,7 @@ describe('apply against the emulator', () => {
     expect(readTar(emulator.state.imageData('RegionOne', base!.id)!).find((f) => f.name === 'etc/base-marker')?.data.toString()).toBe('base\n');
     expect(imagesNamed('RegionTwo', 'e2e-base')).toEqual([]);
 
-    const lockFile = join(dir, 'images.lock.json');
+    const lockFile = repo.path('images.lock.json');
     const lock = JSON.parse(await readFile(lockFile, 'utf8'));
     expect(Object.keys(lock.images).sort()).toEqual(['e2e-base', 'e2e-web']);
     expect(lock.images['e2e-web']['emulator/RegionTwo']).toMatchObject({ id: imagesNamed('RegionTwo', 'e2e-web')[0]!.id, run: report.runId });
@@ -132,7 +86,7 @@ describe('apply against the emulator', () => {
     expect((await apply(file)).code).toBe(0);
     const [old] = imagesNamed('RegionOne', 'e2e-rot');
     await writeManifest([{ name: 'e2e-rot', regions: ['RegionOne'], steps: [{ task: 'marker', args: { text: 'v2' } }] }]);
-    const plan = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const plan = await repo.run(['plan', '--json', '-m', file]);
     expect(JSON.parse(plan.stdout).entries[0].state).toBe('outdated');
     const r = await apply(file);
     expect(r.code, r.stderr).toBe(0);
@@ -195,27 +149,20 @@ describe('apply against the emulator', () => {
 
   it('asks on a terminal, and builds nothing when the answer is no', async () => {
     const file = await writeManifest([{ name: 'e2e-ask', regions: ['RegionOne'] }]);
-    const no = await runCli(['apply', '-m', file], { cwd: dir, env: env(), tty: { answer: 'n' } });
+    const no = await repo.run(['apply', '-m', file], { tty: { answer: 'n' } });
     expect(no.code).toBe(0);
     expect(no.stderr).toMatch(/Build 1 image \(run [0-9]{8}-[0-9]{6}-[0-9a-f]{4}\)\? \[y\/N\]/);
     expect(no.stderr).toContain('nothing built (not confirmed)');
     expect(imagesNamed('RegionOne', 'e2e-ask')).toEqual([]);
-    const yes = await runCli(['apply', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env(), tty: { answer: 'y' } });
+    const yes = await repo.run(['apply', '-m', file, '--poll-interval-ms', '100'], { tty: { answer: 'y' } });
     expect(yes.code, yes.stderr).toBe(0);
     expect(imagesNamed('RegionOne', 'e2e-ask')).toHaveLength(1);
     assertNothingLeft();
   }, 120_000);
 
   it('reaches the build server through a floating IP from the pool the target names, and releases it', async () => {
-    const file = join(dir, 'images.manifest.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' } } }],
-        images: [{ name: 'e2e-fip', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'hostname' }] } }],
-      }),
-    );
-    const r = await runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', '--debug'], { cwd: dir, env: env() });
+    const file = await repo.manifest(manifestOf([{ name: 'e2e-fip', steps: [{ run: 'hostname' }] }], { regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' } } }));
+    const r = await apply(file, ['--debug']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/POST \S+\/network\/RegionOne\/v2\.0\/floatingips/);
     expect(r.stderr).toMatch(/DELETE \S+\/network\/RegionOne\/v2\.0\/floatingips\//);
@@ -229,31 +176,18 @@ describe('apply against the emulator', () => {
     const b = JSON.parse(r.stdout).builds[0];
     expect(b.leftBehind.map((l: { what: string }) => l.what)).toEqual(expect.arrayContaining([expect.stringMatching(/^server /), expect.stringMatching(/^keypair /)]));
     expect(r.stderr).toMatch(/LEFT BEHIND .* delete it with: openstack --os-cloud emulator --os-region-name RegionOne server delete /);
-    const keyFile = join(dir, '.imagesync', 'keys', emulator.compute.keypairs('RegionOne')[0]!.name);
+    const keyFile = repo.path('.imagesync', 'keys', emulator.compute.keypairs('RegionOne')[0]!.name);
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     expect(await readFile(keyFile, 'utf8')).toContain('PRIVATE KEY');
-    // Clean up by hand, as the message says.
-    const { CloudConnection } = await import('../../src/openstack/cloud.js');
-    const { Redactor } = await import('../../src/redact.js');
-    const conn = new CloudConnection(
-      { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
-      { redactor: new Redactor() },
-    );
-    const { nova } = await conn.buildServices('RegionOne');
-    for (const srv of emulator.compute.servers('RegionOne')) await nova.deleteServer(srv.id);
-    for (const k of emulator.compute.keypairs('RegionOne')) await nova.deleteKeypair(k.name);
-    await conn.close();
-    // A deleted server goes after the emulator's delete delay and its sandbox's teardown: slow on a busy machine.
-    const gone = Date.now() + 30_000;
-    while (emulator.compute.servers('RegionOne').length > 0 && Date.now() < gone) await new Promise((ok) => setTimeout(ok, 100));
-    assertNothingLeft();
+    // Kept, so still there; the sweep after each test deletes them.
+    expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
+    expect(emulator.compute.keypairs('RegionOne')).toHaveLength(1);
   }, 120_000);
 
   it('never publishes over an image that took the name while the build ran', async () => {
     const file = await writeManifest([{ name: 'e2e-race', regions: ['RegionOne'], steps: [{ run: 'sleep 1' }] }]);
     const running = apply(file);
-    const deadline = Date.now() + 30_000;
-    while (emulator.compute.servers('RegionOne').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(() => emulator.compute.servers('RegionOne').length > 0, { what: 'the build server booting' });
     const intruder = emulator.state.addImage('RegionOne', { name: 'e2e-race', status: 'active' });
     const r = await running;
     expect(r.code).toBe(1);
@@ -264,7 +198,7 @@ describe('apply against the emulator', () => {
   }, 120_000);
 
   it('names the nearest source image, flavor or network when one is not found, and refuses an ambiguous source', async () => {
-    const file = join(dir, 'images.manifest.json');
+    const file = repo.path('images.manifest.json');
     const write = (source: Record<string, unknown>, build: Record<string, unknown> = {}) =>
       writeFile(
         file,
@@ -285,7 +219,7 @@ describe('apply against the emulator', () => {
     const a = emulator.state.addImage('RegionOne', { name: 'twin-source', status: 'active', default_user: 'debian' });
     const b = emulator.state.addImage('RegionOne', { name: 'twin-source', status: 'active', default_user: 'debian' });
     await write({ image: 'twin-source' });
-    const plan = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const plan = await repo.run(['plan', '--json', '-m', file]);
     expect(JSON.parse(plan.stdout).entries[0].detail).toMatch(/cannot build here: 2 active images are named "twin-source" .*"pick": "newest"/);
     expect(await err()).toMatch(/^emulator\/RegionOne: 2 active images are named "twin-source" .*"pick": "newest"/);
     await write({ image: 'debian-12-genericclod' });
@@ -301,37 +235,24 @@ describe('apply against the emulator', () => {
   it('refuses to run without --yes when not on a terminal (exit 3, nothing contacted)', async () => {
     const file = await writeManifest([{ name: 'e2e-noyes' }]);
     const before = emulator.stats.total;
-    const r = await runCli(['apply', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['apply', '-m', file]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('--yes');
     expect(emulator.stats.total).toBe(before);
   });
 
   it('SIGINT in the middle of a build stops it and leaves nothing behind', async () => {
-    const file = await writeManifest([{ name: 'e2e-sigint', regions: ['RegionOne'], steps: [{ run: 'touch /tmp/started; sleep 30' }] }]);
-    const child = spawn(process.execPath, [join(ROOT, 'bin/imagesync.js'), 'apply', '--yes', '-m', file, '--poll-interval-ms', '100'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH, CI: '1', NO_COLOR: '1', ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
-    child.stdout.resume();
-    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    const file = await writeManifest([{ name: 'e2e-sigint', regions: ['RegionOne'], steps: [{ run: 'touch /tmp/started; sleep 3600' }] }]);
+    const cli = repo.spawn(['apply', '--yes', '-m', file, '--poll-interval-ms', '100']);
     // Wait until the long step runs, then interrupt.
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('step 1/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(stderr).toContain('step 1/1');
+    await cli.stderrContains('step 1/1');
     expect(emulator.compute.servers('RegionOne').length).toBe(1);
-    child.kill('SIGINT');
-    const code = await exited;
+    cli.child.kill('SIGINT');
+    const { code } = await cli.exited;
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/SIGINT/);
-    expect(stderr).not.toContain('LEFT BEHIND');
+    expect(cli.stderr()).toMatch(/SIGINT/);
+    expect(cli.stderr()).not.toContain('LEFT BEHIND');
     assertNothingLeft();
   }, 120_000);
 });
 
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});

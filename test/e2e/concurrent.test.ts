@@ -1,40 +1,22 @@
 // Two `apply` runs of one manifest at once against one emulator: one image per name per region, the other run stands aside.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { assertNothingLeft } from '../helpers/leftovers.js';
+import { manifestOf } from '../helpers/manifest.js';
+import { createRepo, type TestRepo } from '../helpers/repo.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo'];
 const IMAGES = ['conc-web', 'conc-db'];
 
-let emulator: Emulator;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const emulator = useEmulator({ regions: REGIONS });
+afterEach(() => emulator.sweep());
 
 /** One checkout (a CI job, a workstation): its own directory, journal and lock file. */
-async function checkout(): Promise<{ dir: string; file: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'imagesync-conc-'));
-  dirs.push(dir);
-  await mkdir(join(dir, 'tasks'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: IMAGES.map((name) => ({ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: `echo ${name} | sudo tee /etc/conc-marker` }] } })),
-    }),
-  );
-  return { dir, file };
+async function checkout(): Promise<{ repo: TestRepo; file: string }> {
+  const repo = await createRepo({ emulator, prefix: 'conc' });
+  onTestFinished(() => repo.remove());
+  const file = await repo.manifest(manifestOf(IMAGES.map((name) => ({ name, steps: [{ run: `echo ${name} | sudo tee /etc/conc-marker` }] })), { regions: REGIONS }));
+  return { repo, file };
 }
 
 describe('two applies at once', () => {
@@ -42,8 +24,7 @@ describe('two applies at once', () => {
   it.each([[[]], [['--keep-on-failure']]])('%j: build each image once per region; the other run reports "built by run X"; nothing temporary is left', async (extra: string[]) => {
     for (const region of REGIONS) for (const i of emulator.state.images(region).filter((x) => IMAGES.includes(x.name ?? ''))) emulator.state.removeImage(region, i.id);
     const [a, b] = await Promise.all([checkout(), checkout()]);
-    const apply = (c: { dir: string; file: string }) =>
-      runCli(['apply', '--yes', '--json', '-m', c.file, '--poll-interval-ms', '100', ...extra], { cwd: c.dir, env: { OS_CLIENT_CONFIG_FILE: join(c.dir, 'clouds.yaml') } });
+    const apply = (c: { repo: TestRepo; file: string }) => c.repo.run(['apply', '--yes', '--json', '-m', c.file, '--poll-interval-ms', '100', ...extra]);
     const [ra, rb] = await Promise.all([apply(a), apply(b)]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
@@ -70,10 +51,7 @@ describe('two applies at once', () => {
     // cleanups deleted them: the checks below see none left), and reported no failure.
     for (const r of reports) for (const x of r.builds) if (x.status === 'skipped') expect(x).toMatchObject({ failedStep: 'claim the name', leftBehind: [] });
 
-    for (const region of REGIONS) {
-      expect(emulator.compute.servers(region), `servers in ${region}`).toEqual([]);
-      expect(emulator.compute.keypairs(region), `keypairs in ${region}`).toEqual([]);
-      expect(emulator.state.images(region).filter((i) => i.name?.startsWith('imagesync-')), `temporary images and claims in ${region}`).toEqual([]);
-    }
+    // No server, keypair or floating IP; no temporary image and no claim (both named imagesync-…).
+    assertNothingLeft(emulator, REGIONS);
   }, 180_000);
 });

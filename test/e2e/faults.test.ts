@@ -1,56 +1,23 @@
 // `imagesync apply` under faults against the emulator: random 5xx, failures after the fact, token expiry, the run deadline.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { withDeadline } from '../../src/openstack/wait.js';
-import { runCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers, imagesNamed as namedIn } from '../helpers/leftovers.js';
+import { manifestOf, type ImageSpec } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo'];
 
-let emulator: Emulator;
-let dir: string;
+const emulator = useEmulator({ regions: REGIONS });
+const repo = useRepo({ emulator, prefix: 'faults' });
+afterEach(() => emulator.sweep());
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-});
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-faults-'));
-  await mkdir(join(dir, 'tasks'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-});
-afterEach(() => {
-  emulator.clearInjections();
-  emulator.setFaults({ errorRate: 0, tokenTtlSeconds: 3600 });
-});
-
-async function writeManifest(images: Array<{ name: string; steps?: unknown[]; regions?: string[] }>): Promise<string> {
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: images.map((i) => ({
-        name: i.name,
-        source: { image: 'debian-12-genericcloud' },
-        build: { steps: i.steps ?? [{ run: 'echo built > /tmp/marker' }] },
-        ...(i.regions ? { regions: i.regions } : {}),
-      })),
-    }),
-  );
-  return file;
+async function writeManifest(images: ImageSpec[]): Promise<string> {
+  return repo.manifest(manifestOf(images.map((i) => ({ steps: [{ run: 'echo built > /tmp/marker' }], ...i })), { regions: REGIONS }));
 }
 
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-
 function apply(file: string, signal?: AbortSignal) {
-  return runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env(), ...(signal ? { signal } : {}) });
+  return repo.run(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100'], signal ? { signal } : {});
 }
 
 /** Nothing temporary anywhere: no server, no keypair, no imagesync-* image. */
@@ -87,7 +54,6 @@ describe('apply under faults', () => {
     emulator.setFaults({ errorRate: 0.1, errorServices: ['image', 'compute'] });
     const file = await writeManifest([{ name: 'faults-random' }, { name: 'faults-random-2' }]);
     const { result: r, seen } = await watchServers(() => apply(file));
-    emulator.setFaults({ errorRate: 0 });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built', 'built', 'built']);

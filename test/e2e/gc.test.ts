@@ -1,90 +1,84 @@
 // `imagesync gc` end to end against the emulator: what a crashed run left goes; a live run, another machine's recent run, foreign and published things stay.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import ssh2 from 'ssh2';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempName } from '../../src/build/state.js';
 import { newRunId } from '../../src/app/run-id.js';
-import { runGc, type GcOptions, type GcReport } from '../../src/cli/commands/gc.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { UsageError } from '../../src/errors.js';
 import { buildKey, JOURNAL_DIR, openJournal, type Journal, type JournalDoc } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
 import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.js';
 import { waitFor } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
+import { EMULATOR_BUILD, manifestOf } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const REGIONS = ['RegionOne', 'RegionTwo'];
 const IMAGE = 'gc-web';
 
-let emulator: Emulator;
+const emulator = useEmulator({ regions: REGIONS });
+// Each test its own directory, so its own .imagesync/runs: no test sees another's journals.
+const repo = useRepo({ emulator, prefix: 'gc' });
 let conn: CloudConnection;
-let dir: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
+beforeAll(() => {
   conn = new CloudConnection(
     { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
     { redactor: new Redactor() },
   );
-}, 60_000);
+});
 afterAll(async () => {
   await conn?.close();
-  await emulator?.close();
-});
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-gc-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
   // A failed test must not leave servers or names that the next one would trip over.
-  for (const region of REGIONS) {
-    const s = await conn.buildServices(region);
-    for (const f of await s.neutron!.floatingIps()) await s.neutron!.deleteFloatingIp(f.id);
-    const servers = await s.nova.listServers();
-    for (const srv of servers) await s.nova.deleteServer(srv.id);
-    for (const srv of servers) await waitFor({ what: 'sweep', poll: () => s.nova.getServer(srv.id), done: (x) => x === undefined, timeoutMs: 30_000, intervalMs: 50 });
-    for (const k of await s.nova.listKeypairs()) await s.nova.deleteKeypair(k);
-    for (const i of emulator.state.images(region)) if (i.name === IMAGE || i.name?.startsWith('imagesync-')) emulator.state.removeImage(region, i.id);
-  }
+  await emulator.sweep();
+  for (const region of REGIONS) for (const i of emulator.state.images(region)) if (i.name === IMAGE) emulator.state.removeImage(region, i.id);
 });
 
-async function writeManifest(steps: unknown[] = [{ run: 'true' }], build: Record<string, unknown> = {}): Promise<string> {
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(
+function writeManifest(steps: unknown[] = [{ run: 'true' }], build: Record<string, unknown> = {}): Promise<string> {
+  return repo.manifest(manifestOf([{ name: IMAGE, steps, regions: ['RegionOne'] }], { regions: REGIONS, build: { ...EMULATOR_BUILD, ...build } }));
+}
+
+interface GcFlags {
+  dryRun?: boolean;
+  olderThan?: string;
+  target?: string[];
+}
+
+/** `imagesync gc` as typed on the command line. */
+function gc(file: string, flags: GcFlags = {}, json = false) {
+  return repo.run([
+    'gc',
+    '-m',
     file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 }, ...build } }],
-      images: [{ name: IMAGE, source: { image: 'debian-12-genericcloud' }, build: { steps }, regions: ['RegionOne'] }],
-    }),
-  );
-  return file;
+    '--poll-interval-ms',
+    '50',
+    ...(flags.dryRun ? ['--dry-run'] : []),
+    ...(flags.olderThan !== undefined ? ['--older-than', flags.olderThan] : []),
+    ...(flags.target ?? []).flatMap((t) => ['--target', t]),
+    ...(json ? ['--json'] : []),
+  ]);
 }
 
-const env = () => ({ PATH: process.env.PATH, NO_COLOR: '1', OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-
-async function gc(file: string, extra: Partial<GcOptions> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const deps: CliDeps = { stdout, stderr, env: env(), cwd: dir, home: dir, signal: new AbortController().signal, redactor: new Redactor() };
-  const code = await runGc({ manifest: file, pollIntervalMs: 50, ...extra }, deps);
-  return { code, stdout: out, stderr: err };
+interface GcResource {
+  kind: string;
+  region: string;
+  id: string;
+  run: string | null;
+  status: string;
+  why: string;
+}
+interface GcReport {
+  resources: GcResource[];
+  journals: { cleaned: string[]; removed: string[]; problems: string[] };
 }
 
-async function gcJson(file: string, extra: Partial<GcOptions> = {}): Promise<{ code: number; report: GcReport; stderr: string }> {
-  const r = await gc(file, { ...extra, json: true });
+async function gcJson(file: string, flags: GcFlags = {}): Promise<{ code: number; report: GcReport; stderr: string }> {
+  const r = await gc(file, flags, true);
   return { code: r.code, report: JSON.parse(r.stdout) as GcReport, stderr: r.stderr };
 }
 
@@ -165,7 +159,7 @@ async function makeBuildResources(region: string, runId: string, o: { journal?: 
 describe('gc against the emulator', () => {
   it('removes what a crashed run left in every region (dry run first), and leaves a live run, a recent foreign run, an untagged server and a published image alone', async () => {
     const file = await writeManifest();
-    const runsDir = join(dir, JOURNAL_DIR);
+    const runsDir = repo.path(JOURNAL_DIR);
     const now = Date.now();
 
     // A run that crashed a minute ago on this machine: its journal says running, its pid is gone.
@@ -265,7 +259,7 @@ describe('gc against the emulator', () => {
   it('a deletion that fails exits 1, naming the resource and the command to delete it by hand; the journal stays unfinished', async () => {
     const file = await writeManifest();
     const runId = newRunId(new Date(Date.now() - 60_000));
-    const journal = await openJournal({ dir: join(dir, JOURNAL_DIR), runId, manifest: file, targets: ['emulator/RegionOne'], pid: await deadPid(), heartbeatMs: 3_600_000 });
+    const journal = await openJournal({ dir: repo.path(JOURNAL_DIR), runId, manifest: file, targets: ['emulator/RegionOne'], pid: await deadPid(), heartbeatMs: 3_600_000 });
     const made = await makeBuildResources('RegionOne', runId, { journal });
     await journal.flush();
     const refusal = emulator.inject({ method: 'DELETE', path: new RegExp(`/os-keypairs/${made.keypair}$`), status: 403, body: '{"forbidden": {"code": 403, "message": "Policy does not allow it"}}', times: 1 });
@@ -286,15 +280,18 @@ describe('gc against the emulator', () => {
   it('refuses a bad --older-than or --target before contacting anything', async () => {
     const file = await writeManifest();
     const before = emulator.stats.total;
-    await expect(gc(file, { olderThan: '6 hours' })).rejects.toThrow(UsageError);
-    await expect(gc(file, { olderThan: '6 hours' })).rejects.toThrow(/^--older-than "6 hours": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/);
-    await expect(gc(file, { target: ['emulator/RegionNine'] })).rejects.toThrow(/^--target "emulator\/RegionNine": not a target of the manifest \(targets: emulator\/RegionOne, emulator\/RegionTwo\)/);
+    const age = await gc(file, { olderThan: '6 hours' });
+    expect(age.code).toBe(3);
+    expect(age.stderr).toMatch(/^imagesync: --older-than "6 hours": expected a duration such as 90 \(seconds\), 90s, 5m, 2h or 1d$/m);
+    const target = await gc(file, { target: ['emulator/RegionNine'] });
+    expect(target.code).toBe(3);
+    expect(target.stderr).toMatch(/^imagesync: --target "emulator\/RegionNine": not a target of the manifest \(targets: emulator\/RegionOne, emulator\/RegionTwo\)/);
     expect(emulator.stats.total).toBe(before);
   });
 
   it('removes the journals of ended runs older than 30 days (listed only with --dry-run), and keeps younger ones', async () => {
     const file = await writeManifest();
-    const runsDir = join(dir, JOURNAL_DIR);
+    const runsDir = repo.path(JOURNAL_DIR);
     const make = async (runId: string, startedAt: Date, status: 'finished' | 'failed') => {
       const j = await openJournal({ dir: runsDir, runId, manifest: file, targets: ['emulator/RegionOne'], now: () => startedAt });
       await j.finish(status);
@@ -314,7 +311,7 @@ describe('gc against the emulator', () => {
   });
 
   it('cleans up after a real crash: apply killed with SIGKILL in the middle of a build', async () => {
-    const { journal } = await crashApply(await writeManifest([{ run: 'touch /tmp/started; sleep 30' }]));
+    const { journal } = await crashApply(await writeManifest([{ run: 'touch /tmp/started; sleep 3600' }]));
     const build = journal.builds[`emulator/RegionOne ${IMAGE}`]!;
     expect(build.resources.map((x) => [x.kind, x.state])).toEqual(expect.arrayContaining([['keypair', 'created'], ['server', 'created']]));
 
@@ -328,7 +325,7 @@ describe('gc against the emulator', () => {
   }, 120_000);
 
   it('a floating IP build killed with SIGKILL leaves the floating IP in the journal, with its id, and gc deletes it', async () => {
-    const file = await writeManifest([{ run: 'touch /tmp/started; sleep 30' }], { floatingIpPool: 'public' });
+    const file = await writeManifest([{ run: 'touch /tmp/started; sleep 3600' }], { floatingIpPool: 'public' });
     const { journal } = await crashApply(file);
     const [fip] = emulator.compute.floatingIps('RegionOne');
     expect(fip, 'the build had a floating IP when it was killed').toBeDefined();
@@ -373,8 +370,8 @@ describe('gc against the emulator', () => {
         },
       },
     };
-    await mkdir(join(dir, JOURNAL_DIR), { recursive: true });
-    await writeFile(join(dir, JOURNAL_DIR, `${runId}.json`), JSON.stringify(old, null, 2));
+    await mkdir(repo.path(JOURNAL_DIR), { recursive: true });
+    await writeFile(repo.path(JOURNAL_DIR, `${runId}.json`), JSON.stringify(old, null, 2));
     const r = await gcJson(file);
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.journals.problems).toEqual([]);
@@ -391,29 +388,19 @@ describe('gc against the emulator', () => {
  * cleaned up. Returns the run journal it left.
  */
 async function crashApply(file: string): Promise<{ journal: JournalDoc }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/imagesync.js'), 'apply', '--yes', '-m', file, '--poll-interval-ms', '100'], {
-    cwd: dir,
-    env: { ...env(), CI: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c));
-  child.stdout.resume();
-  const exited = new Promise<NodeJS.Signals | null>((ok) => child.on('exit', (_code, signal) => ok(signal)));
-  const deadline = Date.now() + 60_000;
-  while (!stderr.includes('step 1/1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  expect(stderr).toContain('step 1/1');
+  const cli = repo.spawn(['apply', '--yes', '-m', file, '--poll-interval-ms', '100']);
+  await cli.stderrContains('step 1/1');
   expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
   expect(emulator.compute.keypairs('RegionOne')).toHaveLength(1);
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
+  cli.child.kill('SIGKILL');
+  expect((await cli.exited).signal).toBe('SIGKILL');
   // Nothing cleaned up: the process had no chance.
   expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
 
   // A write the kill cut short leaves a .tmp file beside the journal: not a journal.
-  const journals = (await readdir(join(dir, JOURNAL_DIR)).catch(() => [])).filter((n) => n.endsWith('.json'));
+  const journals = (await readdir(repo.path(JOURNAL_DIR)).catch(() => [] as string[])).filter((n) => n.endsWith('.json'));
   expect(journals, 'apply wrote no run journal in .imagesync/runs (is src/journal wired into apply.ts, and dist/ rebuilt?)').toHaveLength(1);
-  const journal = await readJournal(join(dir, JOURNAL_DIR, journals[0]!));
-  expect(journal).toMatchObject({ status: 'running', pid: child.pid, hostname: hostname() });
+  const journal = await readJournal(repo.path(JOURNAL_DIR, journals[0]!));
+  expect(journal).toMatchObject({ status: 'running', pid: cli.child.pid, hostname: hostname() });
   return { journal };
 }

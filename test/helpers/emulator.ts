@@ -1,6 +1,7 @@
-// One emulator per test file: started before the file's tests, closed after them, with a clock tests may move forward.
+// One emulator per test file: started before the file's tests, closed after them; a clock tests may move, and a way back to a clean state.
 import { afterAll, beforeAll } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
+import { DEFAULT_USER, startEmulator, type Emulator, type EmulatorOptions, type FaultOptions } from '../../src/emulator/server.js';
+import { eventually } from './wait.js';
 
 /** Starting an emulator is quick when idle; on a busy machine give it time. */
 const START_MS = 120_000;
@@ -8,6 +9,14 @@ const START_MS = 120_000;
 export type TestEmulator = Emulator & {
   /** Move the emulator's clock (tokens, image times, console delays) forward, without waiting. */
   advanceClock(ms: number): void;
+  /** Faults and knobs as the emulator started, no injected replies left. */
+  resetFaults(): void;
+  /**
+   * resetFaults, then delete every server, keypair and floating IP of the default user, and every
+   * temporary (`imagesync-…`) image: what a failed test left, so that the next test starts clean.
+   * Each test still asserts for itself that it left nothing; this only stops a failure spreading.
+   */
+  sweep(): Promise<void>;
 };
 
 /**
@@ -16,26 +25,80 @@ export type TestEmulator = Emulator & {
  */
 export function useEmulator(opts: EmulatorOptions = {}): TestEmulator {
   let running: Emulator | undefined;
+  let initialFaults: FaultOptions | undefined;
   let offsetMs = 0;
   const base = opts.clock ?? Date.now;
   beforeAll(async () => {
     running = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], ...opts, clock: () => base() + offsetMs });
+    initialFaults = { ...running.faults };
   }, START_MS);
   afterAll(async () => {
     await running?.close();
     running = undefined;
   }, START_MS);
+  const need = (): Emulator => {
+    if (!running) throw new Error('useEmulator: the emulator is used outside a test or hook (it runs from beforeAll to afterAll)');
+    return running;
+  };
   const extra = {
     advanceClock(ms: number) {
       offsetMs += ms;
+    },
+    resetFaults() {
+      need().clearInjections();
+      need().setFaults(initialFaults!);
+    },
+    async sweep() {
+      extra.resetFaults();
+      await sweep(need());
     },
   };
   return new Proxy(extra as TestEmulator, {
     get(target, prop, receiver) {
       if (prop in target) return Reflect.get(target, prop, receiver);
-      if (!running) throw new Error(`useEmulator: emulator.${String(prop)} read outside a test or hook (the emulator runs from beforeAll to afterAll)`);
-      const value = Reflect.get(running, prop, running);
-      return typeof value === 'function' ? value.bind(running) : value;
+      const emu = need();
+      const value = Reflect.get(emu, prop, emu);
+      return typeof value === 'function' ? value.bind(emu) : value;
     },
   });
+}
+
+async function sweep(emu: Emulator): Promise<void> {
+  const auth = await fetch(`${emu.authUrl}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: DEFAULT_USER.username, domain: { name: 'Default' }, password: DEFAULT_USER.password } } },
+        scope: { project: { name: DEFAULT_USER.project, domain: { name: 'Default' } } },
+      },
+    }),
+  });
+  await auth.arrayBuffer();
+  const token = auth.headers.get('x-subject-token');
+  if (!token) throw new Error(`sweep: no token from the emulator (HTTP ${auth.status})`);
+  const call = async (url: string, method = 'GET'): Promise<any> => {
+    const res = await fetch(url, { method, headers: { 'x-auth-token': token } });
+    const text = await res.text();
+    return text ? JSON.parse(text) : undefined;
+  };
+  for (const region of emu.regions) {
+    const nova = `${emu.url}/compute/${region}/v2.1`;
+    const neutron = `${emu.url}/network/${region}/v2.0`;
+    for (const f of (await call(`${neutron}/floatingips`))?.floatingips ?? []) await call(`${neutron}/floatingips/${f.id}`, 'DELETE');
+    const servers: Array<{ id: string }> = (await call(`${nova}/servers`))?.servers ?? [];
+    for (const s of servers) await call(`${nova}/servers/${s.id}`, 'DELETE');
+    for (const s of servers) {
+      await eventually(
+        async () => {
+          const res = await fetch(`${nova}/servers/${s.id}`, { headers: { 'x-auth-token': token } });
+          await res.arrayBuffer();
+          return res.status === 404 ? true : undefined;
+        },
+        { what: `sweep: server ${s.id} deleted` },
+      );
+    }
+    for (const k of (await call(`${nova}/os-keypairs`))?.keypairs ?? []) await call(`${nova}/os-keypairs/${encodeURIComponent(k.keypair.name)}`, 'DELETE');
+    for (const i of emu.state.images(region)) if (i.name?.startsWith('imagesync-')) emu.state.removeImage(region, i.id);
+  }
 }
