@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { eventually } from '../helpers/wait.js';
 import { call, json, postTokens, passwordAuth, token } from './helpers.js';
 
 const keyDir = mkdtempSync(join(tmpdir(), 'compute-api-keys-'));
@@ -12,20 +13,7 @@ execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'api-test', '
 const publicKey = readFileSync(join(keyDir, 'id.pub'), 'utf8').trim();
 const expectedMd5 = execFileSync('ssh-keygen', ['-l', '-E', 'md5', '-f', join(keyDir, 'id.pub')], { encoding: 'utf8' }).split(' ')[1]?.replace(/^MD5:/, '');
 
-function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-}
-
 describe('emulated Nova servers API and Neutron', () => {
-  let emu: Emulator;
   let tok: string;
   let nova: string;
   let neutron: string;
@@ -39,8 +27,10 @@ describe('emulated Nova servers API and Neutron', () => {
   const post = (path: string, version: string, body: unknown): Promise<Response> =>
     call(`${nova}${path}`, tok, { method: 'POST', headers: v(version), body: JSON.stringify(body) });
 
+  const emu = useEmulator({ regions: ['RegionOne', 'RegionTwo'], bootDelayMs: 50, consoleDelayMs: 0, deleteDelayMs: 150 });
+  // Servers, keypairs and faults of one test are gone before the next.
+  afterEach(() => emu.sweep());
   beforeAll(async () => {
-    emu = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], bootDelayMs: 50, consoleDelayMs: 0, deleteDelayMs: 150 });
     tok = await token(emu);
     nova = `${emu.url}/compute/RegionOne/v2.1`;
     neutron = `${emu.url}/network/RegionOne`;
@@ -48,10 +38,7 @@ describe('emulated Nova servers API and Neutron', () => {
     const nets = await json(await call(`${neutron}/v2.0/networks?name=private`, tok));
     privateNet = nets.networks[0].id;
   });
-  afterAll(async () => {
-    await emu.close();
-    rmSync(keyDir, { recursive: true, force: true });
-  });
+  afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
   it('lists network endpoints in the catalog, unversioned, and serves the Neutron version document', async () => {
     const { catalog } = (await json(await postTokens(emu, passwordAuth()))).token;
@@ -170,14 +157,15 @@ describe('emulated Nova servers API and Neutron', () => {
   });
 
   it('puts a server in ERROR with a fault when told, and counts serverErrorRate', async () => {
-    emu.setFaults({ nextServerError: 'No valid host was found. ' });
+    // BUILD lasts bootDelayMs before the fault shows: long enough for the first GET on a busy machine.
+    emu.setFaults({ nextServerError: 'No valid host was found. ', bootDelayMs: 2_000 });
     const res = await post('/servers', '2.1', { server: { name: 'doomed', imageRef: debianId, flavorRef: '2' } });
     expect(res.status).toBe(202);
     const { id } = (await json(res)).server;
     const first = (await json(await call(`${nova}/servers/${id}`, tok))).server;
     expect(first.status).toBe('BUILD');
     expect(first['OS-EXT-STS:vm_state']).toBe('building');
-    const server = await until(async () => {
+    const server = await eventually(async () => {
       const s = (await json(await call(`${nova}/servers/${id}`, tok))).server;
       return s.status === 'BUILD' ? undefined : s;
     });
@@ -192,11 +180,11 @@ describe('emulated Nova servers API and Neutron', () => {
     expect(snap409.status).toBe(409);
     expect((await json(snap409)).conflictingRequest.message).toBe(`Cannot 'createImage' instance ${id} while it is in vm_state error`);
 
-    emu.setFaults({ serverErrorRate: 1 });
+    emu.setFaults({ serverErrorRate: 1, bootDelayMs: 50 });
     try {
       const r2 = await post('/servers', '2.1', { server: { name: 'doomed-2', imageRef: debianId, flavorRef: '2' } });
       const id2 = (await json(r2)).server.id;
-      const s2 = await until(async () => {
+      const s2 = await eventually(async () => {
         const s = (await json(await call(`${nova}/servers/${id2}`, tok))).server;
         return s.status === 'BUILD' ? undefined : s;
       });
@@ -232,7 +220,7 @@ describe('emulated Nova servers API and Neutron', () => {
     expect(newer.flavor).toMatchObject({ original_name: 'm1.small', ram: 2048, vcpus: 1, disk: 20 });
     const older = (await json(await call(`${nova}/servers/${ids[0]}`, tok, { headers: v('2.25') }))).server;
     expect(older.tags).toBeUndefined();
-    await until(async () => ((await names('status=ERROR')).includes('db-1') ? true : undefined));
+    await eventually(async () => ((await names('status=ERROR')).includes('db-1') ? true : undefined));
     expect(mine(await names('status=error'))).toEqual(['db-1', 'web-1', 'web-2']);
     expect(mine(await names('status=ACTIVE'))).toEqual([]);
 
@@ -242,8 +230,8 @@ describe('emulated Nova servers API and Neutron', () => {
     }
     const during = (await json(await call(`${nova}/servers/${ids[0]}`, tok))).server;
     expect(during['OS-EXT-STS:task_state']).toBe('deleting');
-    await until(async () => ((await call(`${nova}/servers/${ids[0]}`, tok)).status === 404 ? true : undefined));
-    await until(async () => (emu.compute.servers('RegionOne').some((s) => ids.includes(s.id)) ? undefined : true));
+    await eventually(async () => ((await call(`${nova}/servers/${ids[0]}`, tok)).status === 404 ? true : undefined));
+    await eventually(async () => (emu.compute.servers('RegionOne').some((s) => ids.includes(s.id)) ? undefined : true));
   });
 
   it('creates, associates, lists and deletes floating IPs on the external network only', async () => {
