@@ -1,17 +1,15 @@
 // `apply --heal-duplicates` and `apply --keep N` against the emulator, and the pure choices behind them.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decideHeal, duplicateName } from '../../src/build/heal.js';
 import { splitByAge, supersededOf } from '../../src/build/retention.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import type { GlanceImage } from '../../src/openstack/glance.js';
 import { waitFor } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
-import { runCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
+import { manifestOf } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
 const REGION = 'RegionOne';
 
@@ -93,43 +91,23 @@ describe('supersededOf and splitByAge (pure)', () => {
 });
 
 describe('apply --heal-duplicates and --keep against the emulator', () => {
-  let emulator: Emulator;
+  const emulator = useEmulator({ regions: [REGION] });
+  const repo = useRepo({ emulator, prefix: 'heal' });
   let conn: CloudConnection;
-  let dir: string;
-  const dirs: string[] = [];
 
-  beforeAll(async () => {
-    emulator = await startEmulator({ regions: [REGION] });
+  beforeAll(() => {
     conn = new CloudConnection(
       { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
       { redactor: new Redactor() },
     );
-  }, 60_000);
+  });
   afterAll(async () => {
     await conn?.close();
-    await emulator?.close();
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagesync-heal-'));
-    dirs.push(dir);
-    await mkdir(join(dir, 'tasks'));
-    await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  });
+  afterEach(() => emulator.sweep());
 
-  async function writeManifest(name: string, step = 'true'): Promise<string> {
-    const file = join(dir, 'images.manifest.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-        images: [{ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: step }] } }],
-      }),
-    );
-    return file;
-  }
-  const apply = (file: string, extra: string[] = []) =>
-    runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+  const writeManifest = (name: string, step = 'true'): Promise<string> => repo.manifest(manifestOf([{ name, steps: [{ run: step }] }], { regions: [REGION] }));
+  const apply = (file: string, extra: string[] = []) => repo.run(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100', ...extra]);
 
   const assertNothingLeft = (): void => assertLeftovers(emulator, [REGION]);
 
