@@ -1,68 +1,41 @@
 // `imagesync merge-reports` over real `apply --json` reports (the emulator, one apply per target as shards) and lock fragments.
-import { PassThrough } from 'node:stream';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runMergeReports, type MergeReportsOptions } from '../../src/cli/commands/merge-reports.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { Redactor } from '../../src/redact.js';
-import { runCli } from '../helpers/cli.js';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { manifestOf } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
-let emulator: Emulator;
-let dir: string;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: ['RegionOne', 'RegionTwo'] });
+const emulator = useEmulator({ regions: ['RegionOne', 'RegionTwo'] });
+const repo = useRepo({ emulator, prefix: 'merge' });
+beforeAll(() => {
   for (const region of emulator.regions) emulator.state.addImage(region, { name: 'mr-present', status: 'active' });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-});
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-merge-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
-/**
- * merge-reports is wired into main.ts by the lead; until then the command runs as main.ts would
- * run it: run*(), and any error through main's own reportError for the message and exit code.
- */
-async function mergeCli(opts: MergeReportsOptions): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const deps: CliDeps = { stdout, stderr, env: { NO_COLOR: '1' }, cwd: dir, home: dir, signal: new AbortController().signal, redactor: new Redactor() };
-  let code: number;
-  try {
-    code = await runMergeReports(opts, deps);
-  } catch (e) {
-    code = reportError(e, deps);
-  }
-  return { code, stdout: out, stderr: err };
+interface MergeFlags {
+  reports: string[];
+  lockFragments?: string[];
+  lock?: string;
+  out?: string;
+  markdown?: boolean;
+  manifest?: string;
 }
 
-async function writeManifest(images: Array<{ name: string; source: string }>): Promise<string> {
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: ['RegionOne', 'RegionTwo'], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }],
-      images: images.map((i) => ({ name: i.name, source: { image: i.source }, build: { steps: [{ run: 'true' }] } })),
-    }),
-  );
-  return file;
+/** `imagesync merge-reports REPORTS… [--lock-fragment F]… [--lock L] [--out O] [--markdown] [-m M]`, as typed. */
+function mergeCli(o: MergeFlags) {
+  return repo.run([
+    'merge-reports',
+    ...o.reports,
+    ...(o.lockFragments ?? []).map((f) => `--lock-fragment=${f}`),
+    ...(o.lock !== undefined ? ['--lock', o.lock] : []),
+    ...(o.out !== undefined ? ['--out', o.out] : []),
+    ...(o.markdown ? ['--markdown'] : []),
+    ...(o.manifest !== undefined ? ['-m', o.manifest] : []),
+  ]);
 }
 
-const cloudEnv = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
+function writeManifest(images: Array<{ name: string; source: string }>): Promise<string> {
+  return repo.manifest(manifestOf(images, { regions: ['RegionOne', 'RegionTwo'], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }));
+}
 
 /** One real `apply --json` per target, as the shards of a CI matrix would run, each writing its own lock fragment. */
 async function applyShards(manifest: string): Promise<{ files: string[]; codes: number[] }> {
@@ -70,8 +43,8 @@ async function applyShards(manifest: string): Promise<{ files: string[]; codes: 
   const codes: number[] = [];
   for (const [i, region] of ['RegionOne', 'RegionTwo'].entries()) {
     const argv = ['apply', '--yes', '--json', '-q', '-m', manifest, '--target', `emulator/${region}`, '--lock', `lock-fragment-${i + 1}.json`];
-    const r = await runCli(argv, { cwd: dir, env: cloudEnv() });
-    const file = join(dir, `report-${i + 1}.json`);
+    const r = await repo.run(argv);
+    const file = repo.path(`report-${i + 1}.json`);
     await writeFile(file, r.stdout);
     files.push(`report-${i + 1}.json`);
     codes.push(r.code);
@@ -103,8 +76,8 @@ describe('imagesync merge-reports over real apply reports', () => {
     const r = await mergeCli({ reports: files, out: 'merged.json' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
-    const merged = JSON.parse(await readFile(join(dir, 'merged.json'), 'utf8'));
-    const shardRuns = await Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')).runId as string));
+    const merged = JSON.parse(await readFile(repo.path('merged.json'), 'utf8'));
+    const shardRuns = await Promise.all(files.map(async (f) => JSON.parse(await readFile(repo.path(f), 'utf8')).runId as string));
     expect(merged.runIds).toEqual([...shardRuns].sort());
     expect(merged.builds.map((b: { cloud: string; region: string; image: string; status: string }) => `${b.cloud}/${b.region} ${b.image} ${b.status}`)).toEqual([
       'emulator/RegionOne mr-nosource failed',
@@ -133,18 +106,18 @@ describe('imagesync merge-reports over real apply reports', () => {
     // The committed lock still has an image the manifest dropped, in a target the run observes.
     const nulls = { size: null, checksum: null, os_hash_algo: null, os_hash_value: null, recipe: null, builtAt: null, commit: null, run: null };
     const committed = JSON.stringify({ lockVersion: 1, images: { 'mr-gone': { 'emulator/RegionOne': { id: 'gone-1', status: 'active', ...nulls } } } }, null, 2) + '\n';
-    await writeFile(join(dir, 'images.lock.json'), committed);
-    await writeFile(join(dir, 'single.lock.json'), committed);
+    await writeFile(repo.path('images.lock.json'), committed);
+    await writeFile(repo.path('single.lock.json'), committed);
 
-    const single = await runCli(['apply', '--yes', '--json', '-q', '-m', manifest, '--lock', 'single.lock.json'], { cwd: dir, env: cloudEnv() });
+    const single = await repo.run(['apply', '--yes', '--json', '-q', '-m', manifest, '--lock', 'single.lock.json']);
     expect(single.code).toBe(1);
     const { files } = await applyShards(manifest);
 
     const r = await mergeCli({ reports: files, lockFragments: ['lock-fragment-1.json', 'lock-fragment-2.json'], manifest, out: 'merged.json' });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('images.lock.json: 2 entries added or changed, 1 removed');
-    const merged = await readFile(join(dir, 'images.lock.json'), 'utf8');
-    expect(merged).toBe(await readFile(join(dir, 'single.lock.json'), 'utf8'));
+    const merged = await readFile(repo.path('images.lock.json'), 'utf8');
+    expect(merged).toBe(await readFile(repo.path('single.lock.json'), 'utf8'));
     expect(Object.keys(JSON.parse(merged).images)).toEqual(['mr-present']);
   }, 60_000);
 
@@ -162,7 +135,7 @@ describe('imagesync merge-reports over real apply reports', () => {
     expect(r.stderr).toMatch(
       /\n {2}report-1\.json: made from another manifest than images\.manifest\.json \(manifestSha256 [0-9a-f]{12} ≠ [0-9a-f]{12}\): merge in a checkout of the commit the shards ran\n/,
     );
-    await expect(stat(join(dir, 'merged.json'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(repo.path('merged.json'))).rejects.toThrow(/ENOENT/);
   }, 60_000);
 
   it('exits 0 when every shard is in sync, and prints the merged JSON on stdout without --out', async () => {
@@ -182,7 +155,7 @@ describe('imagesync merge-reports: lock fragments', () => {
     const entries = builds.map((b) => ({ image: b.image, cloud: 'acme', region: b.region, state: 'present', images: [b.id], detail: '', found: [] }));
     const summary = { images: 1, targets: builds.length, entries: builds.length, states: { present: builds.length }, unreachableTargets: [], changes: 0, inSync: true };
     await writeFile(
-      join(dir, name),
+      repo.path(name),
       JSON.stringify({
         runId: `run-${name}`,
         builds: builds.map((b) => ({ image: b.image, cloud: 'acme', region: b.region, action: 'build', status: 'built', imageId: b.id, durationMs: 1000, leftBehind: [], replaced: [] })),
@@ -195,66 +168,66 @@ describe('imagesync merge-reports: lock fragments', () => {
   }
 
   it('writes the merged lock (keys sorted) over the committed one, atomically, and only when it changed', async () => {
-    await writeFile(join(dir, 'images.lock.json'), lockWith({ web: { 'acme/R1': 'old-1', 'zeta/Z': 'z-1' } }));
+    await writeFile(repo.path('images.lock.json'), lockWith({ web: { 'acme/R1': 'old-1', 'zeta/Z': 'z-1' } }));
     const r1 = await reportFile('r1.json', [{ image: 'web', region: 'R1', id: 'new-1' }]);
     const r2 = await reportFile('r2.json', [{ image: 'web', region: 'R2', id: 'new-2' }]);
-    await writeFile(join(dir, 'f1.json'), lockWith({ web: { 'acme/R1': 'new-1' } }));
-    await writeFile(join(dir, 'f2.json'), lockWith({ web: { 'acme/R2': 'new-2' } }));
+    await writeFile(repo.path('f1.json'), lockWith({ web: { 'acme/R1': 'new-1' } }));
+    await writeFile(repo.path('f2.json'), lockWith({ web: { 'acme/R2': 'new-2' } }));
 
     const r = await mergeCli({ reports: [r2, r1], lockFragments: ['f1.json', 'f2.json'], out: 'merged.json' });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('images.lock.json: 2 entries added or changed');
-    const text = await readFile(join(dir, 'images.lock.json'), 'utf8');
+    const text = await readFile(repo.path('images.lock.json'), 'utf8');
     const lock = JSON.parse(text);
     expect(Object.keys(lock.images.web)).toEqual(['acme/R1', 'acme/R2', 'zeta/Z']);
     expect(lock.images.web['acme/R1'].id).toBe('new-1');
     expect(Object.keys(lock.images.web['acme/R1'])).toEqual(['builtAt', 'commit', 'id', 'recipe', 'run', 'status']);
     expect(Object.keys(lock)).toEqual(['images', 'lockVersion']);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await readdir(repo.dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     // The same merge again: nothing to change, the file is not rewritten.
-    const before = await stat(join(dir, 'images.lock.json'));
+    const before = await stat(repo.path('images.lock.json'));
     await new Promise((ok) => setTimeout(ok, 20));
     const again = await mergeCli({ reports: [r1, r2], lockFragments: ['f1.json', 'f2.json'], out: 'merged.json' });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('images.lock.json: unchanged');
-    expect((await stat(join(dir, 'images.lock.json'))).mtimeMs).toBe(before.mtimeMs);
+    expect((await stat(repo.path('images.lock.json'))).mtimeMs).toBe(before.mtimeMs);
   });
 
   it('creates the lock when there is none yet (the first run), at the path --lock names', async () => {
     const r1 = await reportFile('r1.json', [{ image: 'web', region: 'R1', id: 'new-1' }]);
-    await writeFile(join(dir, 'f1.json'), lockWith({ web: { 'acme/R1': 'new-1' } }));
+    await writeFile(repo.path('f1.json'), lockWith({ web: { 'acme/R1': 'new-1' } }));
     const r = await mergeCli({ reports: [r1], lockFragments: ['f1.json'], lock: 'locks/../my.lock.json', out: 'm.json' });
     expect(r.code).toBe(0);
-    expect(JSON.parse(await readFile(join(dir, 'my.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('new-1');
+    expect(JSON.parse(await readFile(repo.path('my.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('new-1');
   });
 
   it('leaves the lock alone when no fragment is given (a CI glob that matched nothing), and says so', async () => {
-    await writeFile(join(dir, 'images.lock.json'), lockWith({ web: { 'acme/R1': 'old' } }));
+    await writeFile(repo.path('images.lock.json'), lockWith({ web: { 'acme/R1': 'old' } }));
     const r1 = await reportFile('r1.json', []);
     const r = await mergeCli({ reports: [r1], lockFragments: [], lock: 'images.lock.json', out: 'm.json' });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('imagesync: no --lock-fragment given: images.lock.json left as it is\n');
-    expect(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('old');
+    expect(JSON.parse(await readFile(repo.path('images.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('old');
   });
 
   it('refuses two fragments that disagree, naming both files, and writes nothing', async () => {
-    await writeFile(join(dir, 'images.lock.json'), lockWith({ web: { 'acme/R1': 'old' } }));
+    await writeFile(repo.path('images.lock.json'), lockWith({ web: { 'acme/R1': 'old' } }));
     const r1 = await reportFile('r1.json', []);
-    await writeFile(join(dir, 'f1.json'), lockWith({ web: { 'acme/R1': 'id-a' } }));
-    await writeFile(join(dir, 'f2.json'), lockWith({ web: { 'acme/R1': 'id-b' } }));
+    await writeFile(repo.path('f1.json'), lockWith({ web: { 'acme/R1': 'id-a' } }));
+    await writeFile(repo.path('f2.json'), lockWith({ web: { 'acme/R1': 'id-b' } }));
     const r = await mergeCli({ reports: [r1], lockFragments: ['f1.json', 'f2.json'], out: 'm.json' });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
       'imagesync: f1.json and f2.json: conflict for web in acme/R1: image id-a ≠ id-b; the fragments come from overlapping runs: keep the fragments of one run and merge again\n',
     );
-    expect(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('old');
-    await expect(stat(join(dir, 'm.json'))).rejects.toThrow(/ENOENT/);
+    expect(JSON.parse(await readFile(repo.path('images.lock.json'), 'utf8')).images.web['acme/R1'].id).toBe('old');
+    await expect(stat(repo.path('m.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('refuses fragments that are not of the run the reports describe', async () => {
     const r1 = await reportFile('r1.json', [{ image: 'web', region: 'R1', id: 'built-now' }]);
-    await writeFile(join(dir, 'f1.json'), lockWith({ web: { 'acme/R1': 'from-another-run' } }));
+    await writeFile(repo.path('f1.json'), lockWith({ web: { 'acme/R1': 'from-another-run' } }));
     const r = await mergeCli({ reports: [r1], lockFragments: ['f1.json'] });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe("imagesync: f1.json: web in acme/R1 is image from-another-run, but r1.json built built-now: a shard's lock fragment is missing, or the fragments and the reports are of different runs\n");
@@ -264,18 +237,18 @@ describe('imagesync merge-reports: lock fragments', () => {
 
 describe('imagesync merge-reports: bad input is exit 3, names the file, and changes nothing', () => {
   it('a report that is not JSON', async () => {
-    await writeFile(join(dir, 'report-1.json'), 'imagesync: something went wrong\n');
+    await writeFile(repo.path('report-1.json'), 'imagesync: something went wrong\n');
     const r = await mergeCli({ reports: ['report-1.json'], out: 'm.json' });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^imagesync: report-1\.json:1:1: .*: expected the output of `imagesync apply --json`\n$/);
-    await expect(stat(join(dir, 'm.json'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(repo.path('m.json'))).rejects.toThrow(/ENOENT/);
   });
 
   it('every bad input at once: a missing file, an empty file, a plan instead of a report, a bad fragment', async () => {
-    await writeFile(join(dir, 'empty.json'), '');
-    await writeFile(join(dir, 'plan.json'), JSON.stringify({ entries: [], summary: {} }));
-    await writeFile(join(dir, 'frag.json'), JSON.stringify({ lockVersion: 3, images: {} }));
-    await writeFile(join(dir, 'images.lock.json'), lockWith({}));
+    await writeFile(repo.path('empty.json'), '');
+    await writeFile(repo.path('plan.json'), JSON.stringify({ entries: [], summary: {} }));
+    await writeFile(repo.path('frag.json'), JSON.stringify({ lockVersion: 3, images: {} }));
+    await writeFile(repo.path('images.lock.json'), lockWith({}));
     const r = await mergeCli({ reports: ['missing.json', 'empty.json', 'plan.json'], lockFragments: ['frag.json'] });
     expect(r.code).toBe(3);
     expect(r.stderr.split('\n')).toEqual([
@@ -290,16 +263,18 @@ describe('imagesync merge-reports: bad input is exit 3, names the file, and chan
   });
 
   it('a broken committed lock is named too', async () => {
-    await writeFile(join(dir, 'r.json'), JSON.stringify({ runId: 'r', builds: [], notBuilt: [], before: { images: 0, targets: 0, entries: 0, states: {}, unreachableTargets: [], changes: 0, inSync: true }, after: { entries: [], summary: { images: 0, targets: 0, entries: 0, states: {}, unreachableTargets: [], changes: 0, inSync: true } } }));
-    await writeFile(join(dir, 'f.json'), lockWith({}));
-    await writeFile(join(dir, 'images.lock.json'), '{"lockVersion": 1, "images": {"web": {"acme/R1": {}}}}');
+    await writeFile(repo.path('r.json'), JSON.stringify({ runId: 'r', builds: [], notBuilt: [], before: { images: 0, targets: 0, entries: 0, states: {}, unreachableTargets: [], changes: 0, inSync: true }, after: { entries: [], summary: { images: 0, targets: 0, entries: 0, states: {}, unreachableTargets: [], changes: 0, inSync: true } } }));
+    await writeFile(repo.path('f.json'), lockWith({}));
+    await writeFile(repo.path('images.lock.json'), '{"lockVersion": 1, "images": {"web": {"acme/R1": {}}}}');
     const r = await mergeCli({ reports: ['r.json'], lockFragments: ['f.json'] });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^imagesync: images\.lock\.json: not an images\.lock\.json lock: images\.web\["acme\/R1"\]\.id: /);
   });
 
   it('usage: no report, or --markdown without --out', async () => {
-    expect((await mergeCli({ reports: [] })).stderr).toContain('merge-reports: name the `apply --json` report of every shard');
+    const none = await mergeCli({ reports: [] });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toBe('imagesync: Not enough non-option arguments: got 0, need at least 1\n');
     const r = await mergeCli({ reports: ['x.json'], markdown: true });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe('imagesync: --markdown prints the summary on stdout: give --out FILE for the merged report\n');
