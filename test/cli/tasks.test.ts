@@ -2,31 +2,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { describeTask, runTasks } from '../../src/cli/commands/tasks.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { Redactor } from '../../src/redact.js';
+import { describeTask } from '../../src/cli/commands/tasks.js';
+import { runCli } from '../helpers/cli.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
-async function tasks(tasksDir: string, json = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const deps: CliDeps = { stdout, stderr, env: {}, cwd: repo, home: repo, signal: new AbortController().signal, redactor: new Redactor() };
-  let code: number;
-  try {
-    code = await runTasks({ tasksDir, json }, deps);
-  } catch (e) {
-    code = reportError(e, deps);
-  }
-  return { code, stdout: out, stderr: err };
+/** `imagesync tasks --tasks-dir DIR [--json]`, run from the repository root. */
+function tasks(tasksDir: string, json = false) {
+  return runCli(['tasks', '--tasks-dir', tasksDir, ...(json ? ['--json'] : [])], { cwd: repo });
 }
 
 describe('imagesync tasks', () => {

@@ -44,3 +44,38 @@ export async function runCli(
   const code = await main(argv, deps);
   return { code, stdout: out, stderr: err };
 }
+
+/** The flags of `imagesync run`, as a test names them. */
+export interface RunTaskFlags {
+  task: string;
+  hosts: string[];
+  args?: string[];
+  identity?: string;
+  knownHosts?: string;
+  acceptNew?: boolean;
+  parallel?: number;
+  json?: boolean;
+  connectTimeoutSeconds?: number;
+  image?: string;
+  passphraseEnv?: string;
+  tasksDir?: string;
+}
+
+/** `run TASK -H … --arg … …`: the argv a person would type for these flags. */
+export function runTaskArgv(o: RunTaskFlags): string[] {
+  return [
+    'run',
+    o.task,
+    ...o.hosts.flatMap((h) => ['-H', h]),
+    ...(o.args ?? []).flatMap((a) => ['--arg', a]),
+    ...(o.identity !== undefined ? ['-i', o.identity] : []),
+    ...(o.knownHosts !== undefined ? ['--known-hosts', o.knownHosts] : []),
+    ...(o.acceptNew ? ['--accept-new'] : []),
+    ...(o.parallel !== undefined ? ['--parallel', String(o.parallel)] : []),
+    ...(o.json ? ['--json'] : []),
+    ...(o.connectTimeoutSeconds !== undefined ? ['--connect-timeout', String(o.connectTimeoutSeconds)] : []),
+    ...(o.image !== undefined ? ['--image', o.image] : []),
+    ...(o.passphraseEnv !== undefined ? ['--passphrase-env', o.passphraseEnv] : []),
+    ...(o.tasksDir !== undefined ? ['--tasks-dir', o.tasksDir] : []),
+  ];
+}

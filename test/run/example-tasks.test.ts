@@ -2,15 +2,11 @@
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runRun, type RunCommandOptions } from '../../src/cli/commands/run.js';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { Redactor } from '../../src/redact.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
+import { runCli, runTaskArgv } from '../helpers/cli.js';
 import { requireSudo } from '../ssh/sshd-fixture.js';
 
 const repoTasks = fileURLToPath(new URL('../../tasks/', import.meta.url));
@@ -20,24 +16,12 @@ let sshd: Sshd;
 let keyFile: string;
 let root: string;
 
-async function run(task: string, args: string[], opts: Partial<RunCommandOptions> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const deps: CliDeps = { stdout, stderr, env: { PATH: process.env.PATH }, cwd: work, home: work, signal: new AbortController().signal, redactor: new Redactor() };
-  let code: number;
-  try {
-    code = await runRun(
-      { task, hosts: [`${sshd.user}@${sshd.host}:${sshd.port}`], identity: keyFile, acceptNew: true, tasksDir: repoTasks, args: [`root=${JSON.stringify(root)}`, ...args], ...opts },
-      deps,
-    );
-  } catch (e) {
-    code = reportError(e, deps);
-  }
-  return { code, stdout: out, stderr: err };
+/** `imagesync run TASK` of the repository's tasks on the test sshd, every path under `root`. */
+function run(task: string, args: string[], opts: { image?: string } = {}) {
+  return runCli(
+    runTaskArgv({ task, hosts: [`${sshd.user}@${sshd.host}:${sshd.port}`], identity: keyFile, acceptNew: true, tasksDir: repoTasks, args: [`root=${JSON.stringify(root)}`, ...args], ...opts }),
+    { cwd: work },
+  );
 }
 
 const mode = async (p: string) => ((await stat(p)).mode & 0o777).toString(8);
