@@ -2,28 +2,16 @@
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator, InjectRule } from '../../src/emulator/server.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InjectRule } from '../../src/emulator/server.js';
+import { useEmulator } from '../helpers/emulator.js';
 import type { CliRun } from '../helpers/cli.js';
-import { PASSWORD, manifestWith, newCorpus, removeCorpus, startCorpusEmulator, type Corpus } from './fixture.js';
+import { PASSWORD, manifestWith, useCorpus } from './fixture.js';
 
-let emulator: Emulator;
-let c: Corpus;
-
-beforeAll(async () => {
-  emulator = await startCorpusEmulator({ regions: ['RegionOne', 'RegionTwo', 'RegionThree'], regionsWithoutImageService: ['RegionThree'] });
-});
-afterAll(async () => {
-  await emulator.close();
-});
+const emulator = useEmulator({ regions: ['RegionOne', 'RegionTwo', 'RegionThree'], regionsWithoutImageService: ['RegionThree'] });
+const c = useCorpus(emulator);
 beforeEach(async () => {
-  c = await newCorpus(emulator);
   await c.manifest(manifestWith([{ name: 'corpus-api', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }]));
-});
-afterEach(async () => {
-  emulator.clearInjections();
-  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name === 'corpus-api') emulator.state.removeImage(r, i.id);
-  await removeCorpus(c);
 });
 
 const GLANCE_LIST = /^\/image\/RegionOne\/v2\/images\?/;

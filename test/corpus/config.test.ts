@@ -1,38 +1,18 @@
 // Bad-input corpus, clouds.yaml / secure.yaml / OS_*: exit 3, one line naming file:line (or the variable), nothing contacted.
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../src/emulator/server.js';
-import {
-  PASSWORD,
-  expectInputError,
-  manifestWith,
-  newCorpus,
-  openToOthers,
-  removeCorpus,
-  runAsNobody,
-  runUntouched,
-  startCorpusEmulator,
-  type Corpus,
-} from './fixture.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { PASSWORD, expectInputError, manifestWith, openToOthers, runAsNobody, runUntouched, useCorpus } from './fixture.js';
 
-let emulator: Emulator;
-let c: Corpus;
+const emulator = useEmulator();
+const c = useCorpus(emulator);
 let good: string;
-
-beforeAll(async () => {
-  emulator = await startCorpusEmulator();
+beforeAll(() => {
   good = emulator.cloudsYaml();
 });
-afterAll(async () => {
-  await emulator.close();
-});
 beforeEach(async () => {
-  c = await newCorpus(emulator);
   await c.manifest(manifestWith());
-});
-afterEach(async () => {
-  await removeCorpus(c);
 });
 
 /** The emulator's clouds.yaml with one change; the line numbers below refer to this layout. */
@@ -197,7 +177,7 @@ describe('cloud configuration that is refused (exit 3, nothing contacted)', () =
 
 describe('cloud configuration that is odd but valid', () => {
   it('OS_CLOUD naming another cloud is ignored: the manifest names the cloud', async () => {
-    const r = await c.run(['plan', '--json'], { OS_CLOUD: 'acme' });
+    const r = await c.run(['plan', '--json'], { env: { OS_CLOUD: 'acme' } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).entries[0]).toMatchObject({ cloud: 'emulator', state: 'missing' });
   });

@@ -1,57 +1,52 @@
 // Shared setup of the bad-input corpus: one emulator per file, a temp repository per test, and the checks every case makes.
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
+import type { Emulator } from '../../src/emulator/server.js';
+import type { CliRun } from '../helpers/cli.js';
+import type { TestEmulator } from '../helpers/emulator.js';
+import { image as imageOf, target } from '../helpers/manifest.js';
+import { ROOT, createRepo, type TestRepo } from '../helpers/repo.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+export { ROOT };
 export const PASSWORD = 'emulator-secret';
-export const SOURCE_IMAGE = 'debian-12-genericcloud';
+export { SOURCE_IMAGE } from '../helpers/manifest.js';
 
-export interface Corpus {
-  emulator: Emulator;
-  dir: string;
-  env: () => NodeJS.ProcessEnv;
-  /** Write images.manifest.json (an object as JSON, a string as is); returns its path. */
-  manifest(m: unknown, file?: string): Promise<string>;
-  run(argv: string[], extraEnv?: NodeJS.ProcessEnv): Promise<CliRun>;
+export interface Corpus extends TestRepo {
+  readonly emulator: Emulator;
   /** Every image of every region, as sorted "region/id/name/status" lines. */
   images(): string[];
 }
 
-export async function startCorpusEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  return startEmulator({ regions: ['RegionOne', 'RegionTwo'], ...opts });
-}
-
-/** A fresh temp repository with the emulator's clouds.yaml and a tasks/ folder. */
-export async function newCorpus(emulator: Emulator): Promise<Corpus> {
-  const dir = await mkdtemp(join(tmpdir(), 'imagesync-corpus-'));
-  await mkdir(join(dir, 'tasks'));
-  await writeFile(
-    join(dir, 'tasks', 'nginx.ts'),
-    `import { defineTask } from ${JSON.stringify(join(ROOT, 'src/tasks/define.js'))};\nexport default defineTask({ name: 'nginx', description: 'corpus stub', async run() {} });\n`,
-  );
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-  return {
-    emulator,
-    dir,
-    env,
-    async manifest(m, file = 'images.manifest.json') {
-      const path = join(dir, file);
-      await writeFile(path, typeof m === 'string' ? m : JSON.stringify(m, null, 2));
-      return path;
+/**
+ * A fresh temp repository for every test (the emulator's clouds.yaml, a tasks/ folder with a stub
+ * nginx task); after each test it is removed and the emulator gets its starting faults and images
+ * back. Returns a stand-in: use it inside tests and hooks.
+ */
+export function useCorpus(emulator: TestEmulator): Corpus {
+  let current: Corpus | undefined;
+  beforeEach(async () => {
+    const repo = await createRepo({ emulator, prefix: 'corpus' });
+    await repo.task('nginx', '', 'corpus stub');
+    current = {
+      ...repo,
+      emulator,
+      images: () => emulator.regions.flatMap((r) => emulator.state.images(r).map((i) => `${r}/${i.id}/${i.name}/${i.status}`)).sort(),
+    };
+  });
+  afterEach(async () => {
+    emulator.resetFaults();
+    emulator.restoreImages();
+    await current?.remove();
+    current = undefined;
+  });
+  return new Proxy({} as Corpus, {
+    get(_t, prop) {
+      if (!current) throw new Error(`useCorpus: c.${String(prop)} read outside a test`);
+      return Reflect.get(current, prop, current);
     },
-    run: (argv, extraEnv = {}) => runCli(argv, { cwd: dir, env: { ...env(), ...extraEnv } }),
-    images: () => emulator.regions.flatMap((r) => emulator.state.images(r).map((i) => `${r}/${i.id}/${i.name}/${i.status}`)).sort(),
-  };
-}
-
-export async function removeCorpus(c: Corpus | undefined): Promise<void> {
-  if (c) await rm(c.dir, { recursive: true, force: true });
+  });
 }
 
 export interface ImageSpec {
@@ -62,20 +57,19 @@ export interface ImageSpec {
 }
 
 export function image(spec: ImageSpec = {}): Record<string, unknown> {
-  const { name = 'corpus-web', steps = [{ run: 'true' }], ...rest } = spec;
-  return { name, source: { image: SOURCE_IMAGE }, build: { steps }, ...rest };
+  return imageOf({ ...spec, name: spec.name ?? 'corpus-web' });
 }
 
-/** A valid manifest with one target (emulator, the given regions) and the given images. */
+/** A valid manifest with one target (emulator, the given regions, no build settings) and the given images. */
 export function manifestWith(images: Array<Record<string, unknown>> = [image()], regions = ['RegionOne']): Record<string, unknown> {
-  return { targets: [{ cloud: 'emulator', regions }], images };
+  return { targets: [target({ regions, build: false })], images };
 }
 
 /** Run a command and check the corpus's promise for bad input: nothing contacted, nothing changed. */
 export async function runUntouched(c: Corpus, argv: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   const requests = c.emulator.stats.total;
   const images = c.images();
-  const r = await c.run(argv, extraEnv);
+  const r = await c.run(argv, { env: extraEnv });
   expect(c.emulator.stats.total, 'requests sent to the cloud').toBe(requests);
   expect(c.images(), 'images in the cloud').toEqual(images);
   return r;

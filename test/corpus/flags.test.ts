@@ -1,30 +1,18 @@
 // Bad-input corpus, command-line flags: exit 3, one line that names the flag and its value, nothing contacted.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import type { Emulator } from '../../src/emulator/server.js';
-import { expectInputError, manifestWith, newCorpus, removeCorpus, runUntouched, startCorpusEmulator, type Corpus } from './fixture.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { expectInputError, manifestWith, runUntouched, useCorpus } from './fixture.js';
 
-let emulator: Emulator;
-let c: Corpus;
-
-beforeAll(async () => {
-  emulator = await startCorpusEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
+const emulator = useEmulator();
+const c = useCorpus(emulator);
 beforeEach(async () => {
-  c = await newCorpus(emulator);
   // Missing in RegionOne: an apply that wrongly went ahead would build it, and runUntouched would see it.
   await c.manifest(manifestWith([{ name: 'corpus-flags', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }], ['RegionOne', 'RegionTwo']));
   // A usable -i key, so a case about another flag of `run` fails on that flag.
   await writeFile(join(c.dir, 'id_corpus'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
-});
-afterEach(async () => {
-  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name === 'corpus-flags') emulator.state.removeImage(r, i.id);
-  await removeCorpus(c);
 });
 
 const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [

@@ -3,27 +3,13 @@ import { readFileSync } from 'node:fs';
 import { chmod, open, writeFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_MANIFEST_BYTES } from '../../src/manifest/load.js';
-import type { Emulator } from '../../src/emulator/server.js';
-import { expectInputError, image, manifestWith, newCorpus, removeCorpus, runUntouched, startCorpusEmulator, type Corpus } from './fixture.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { expectInputError, image, manifestWith, runUntouched, useCorpus } from './fixture.js';
 
-let emulator: Emulator;
-let c: Corpus;
-
-beforeAll(async () => {
-  emulator = await startCorpusEmulator();
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  c = await newCorpus(emulator);
-});
-afterEach(async () => {
-  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (/corpus/i.test(i.name ?? '') || i.name?.startsWith('débian')) emulator.state.removeImage(r, i.id);
-  await removeCorpus(c);
-});
+const emulator = useEmulator();
+const c = useCorpus(emulator);
 
 const M = 'images\\.manifest\\.json';
 const KEY = ssh2.utils.generateKeyPairSync('ed25519').private;

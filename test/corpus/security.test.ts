@@ -4,30 +4,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../src/emulator/server.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { EMULATOR_BUILD } from '../helpers/manifest.js';
 import { readTar } from '../helpers/tar.js';
-import { PASSWORD, ROOT, SOURCE_IMAGE, manifestWith, newCorpus, removeCorpus, startCorpusEmulator, type Corpus } from './fixture.js';
+import { PASSWORD, ROOT, SOURCE_IMAGE, manifestWith, useCorpus } from './fixture.js';
 
-let emulator: Emulator;
-let c: Corpus;
+const emulator = useEmulator();
+const c = useCorpus(emulator);
 
-beforeAll(async () => {
-  emulator = await startCorpusEmulator();
-}, 60_000);
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  c = await newCorpus(emulator);
-});
-afterEach(async () => {
-  emulator.clearInjections();
-  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name?.startsWith('corpus-')) emulator.state.removeImage(r, i.id);
-  await removeCorpus(c);
-});
-
-const BUILD = { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } };
+const BUILD = EMULATOR_BUILD;
 
 /** stdout, stderr and every file the run left in the repository (logs, journal), except the credentials file itself. */
 async function everything(out: { stdout: string; stderr: string }, skip: string[] = ['clouds.yaml']): Promise<Array<{ where: string; text: string }>> {

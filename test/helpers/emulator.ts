@@ -11,6 +11,8 @@ export type TestEmulator = Emulator & {
   advanceClock(ms: number): void;
   /** Faults and knobs as the emulator started, no injected replies left. */
   resetFaults(): void;
+  /** Remove every image that was not there when the emulator started (those a test added or built). */
+  restoreImages(): void;
   /**
    * resetFaults, then delete every server, keypair and floating IP of the default user, and every
    * temporary (`imagesync-…`) image: what a failed test left, so that the next test starts clean.
@@ -26,11 +28,13 @@ export type TestEmulator = Emulator & {
 export function useEmulator(opts: EmulatorOptions = {}): TestEmulator {
   let running: Emulator | undefined;
   let initialFaults: FaultOptions | undefined;
+  const initialImages = new Map<string, Set<string>>();
   let offsetMs = 0;
   const base = opts.clock ?? Date.now;
   beforeAll(async () => {
     running = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], ...opts, clock: () => base() + offsetMs });
     initialFaults = { ...running.faults };
+    for (const r of running.regions) initialImages.set(r, new Set(running.state.images(r).map((i) => i.id)));
   }, START_MS);
   afterAll(async () => {
     await running?.close();
@@ -47,6 +51,10 @@ export function useEmulator(opts: EmulatorOptions = {}): TestEmulator {
     resetFaults() {
       need().clearInjections();
       need().setFaults(initialFaults!);
+    },
+    restoreImages() {
+      const emu = need();
+      for (const r of emu.regions) for (const i of emu.state.images(r)) if (!initialImages.get(r)?.has(i.id)) emu.state.removeImage(r, i.id);
     },
     async sweep() {
       extra.resetFaults();
