@@ -1,131 +1,91 @@
 // `imagesync show` against the emulator: images built by a real apply, their provenance per region, lock and manifest matches.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliDeps } from '../../src/cli/deps.js';
-import { reportError } from '../../src/cli/main.js';
-import { appDeps } from '../../src/app/deps.js';
-import { observe } from '../../src/app/observe.js';
-import { closeConnections, prepare } from '../../src/app/prepare.js';
-import { runShow, type ShowOptions } from '../../src/cli/commands/show.js';
 import type { ShowReport } from '../../src/report/show-report.js';
-import { findDrift } from '../../src/lock/drift.js';
-import { readLockFile, writeLockFile } from '../../src/lock/file.js';
-import { emptyLock, imagesById, lockFromPlan } from '../../src/lock/lock.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { Redactor } from '../../src/redact.js';
-import { runCli } from '../helpers/cli.js';
+import { readLockFile } from '../../src/lock/file.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { manifestOf } from '../helpers/manifest.js';
+import { createRepo, type TestRepo } from '../helpers/repo.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const DEFINE = join(ROOT, 'src/tasks/define.js');
 const REGIONS = ['RegionOne', 'RegionTwo'];
 // As GitHub Actions sets them (GITHUB_ACTIONS names the provider: report/ci.ts finds the run's URL).
 const CI = { GITHUB_ACTIONS: 'true', GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '4242' };
 
-let emulator: Emulator;
-let dir: string;
+const emulator = useEmulator({ regions: REGIONS });
+// One repo for the file: its images are built once, by a real apply, in beforeAll.
+let repo: TestRepo;
 let manifestFile: string;
 let commit: string;
 
-const env = () => ({ PATH: process.env.PATH, NO_COLOR: '1', OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-
-function deps(): { deps: CliDeps; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  return {
-    deps: { stdout, stderr, env: env(), cwd: dir, home: dir, signal: new AbortController().signal, redactor: new Redactor() },
-    out: () => out,
-    err: () => err,
-  };
+interface ShowFlags {
+  name: string;
+  json?: boolean;
+  target?: string[];
+  /** A lock file, or false for --no-lock. */
+  lock?: string | false;
 }
 
-/** runShow as the CLI runs it: errors become their exit code and a line on stderr. */
-async function show(opts: Partial<ShowOptions> & { name: string }): Promise<{ code: number; stdout: string; stderr: string }> {
-  const d = deps();
-  let code: number;
-  try {
-    code = await runShow({ manifest: manifestFile, quiet: true, ...opts }, d.deps);
-  } catch (err) {
-    code = reportError(err, d.deps);
-  }
-  return { code, stdout: d.out(), stderr: d.err() };
+/** `imagesync show NAME -q [--json] [--target T]… [--lock L | --no-lock]`, as typed. */
+function show(o: ShowFlags) {
+  return repo.run([
+    'show',
+    o.name,
+    '-q',
+    '-m',
+    manifestFile,
+    ...(o.json ? ['--json'] : []),
+    ...(o.target ?? []).flatMap((t) => ['--target', t]),
+    ...(o.lock === false ? ['--no-lock'] : o.lock !== undefined ? ['--lock', o.lock] : []),
+  ]);
 }
 
-async function showJson(name: string, extra: Partial<ShowOptions> = {}): Promise<ShowReport> {
+async function showJson(name: string, extra: Omit<ShowFlags, 'name' | 'json'> = {}): Promise<ShowReport> {
   const r = await show({ name, json: true, ...extra });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as ShowReport;
 }
 
-/** What apply will do once wired: observe, then lock what is there. */
+/** Lock what the clouds hold now: an apply with nothing to build writes the lock. */
 async function lockNow(): Promise<void> {
-  const d = deps();
-  const ctx = await prepare({ manifest: manifestFile }, appDeps(d.deps));
-  try {
-    const { plan, observations } = await observe(ctx, appDeps(d.deps));
-    await writeLockFile(join(dir, 'images.lock.json'), lockFromPlan(plan, imagesById(observations), await readLockFile(join(dir, 'images.lock.json'))));
-  } finally {
-    await closeConnections(ctx);
-  }
+  const r = await repo.run(['apply', '--yes', '--json', '-q', '-m', manifestFile]);
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).builds).toEqual([]);
 }
 
 beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-show-'));
-  await mkdir(join(dir, 'tasks'));
-  await writeFile(
-    join(dir, 'tasks', 'marker.ts'),
-    `import { defineTask } from ${JSON.stringify(DEFINE)};
-export default defineTask({
-  name: 'marker',
-  description: 'Write a marker file',
-  async run(c) {
-    await c.sudo(\`mkdir -p /opt/imagesync && echo \${c.image.name} > /opt/imagesync/marker\`);
-  },
-});
-`,
-  );
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  manifestFile = join(dir, 'images.manifest.json');
-  await writeFile(
-    manifestFile,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: [
-        { name: 'show-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ task: 'marker' }] } },
-        { name: 'show-base', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, regions: ['RegionOne'] },
+  repo = await createRepo({ emulator, prefix: 'show' });
+  await repo.task('marker', '    await c.sudo(`mkdir -p /opt/imagesync && echo ${c.image.name} > /opt/imagesync/marker`);', 'Write a marker file');
+  manifestFile = await repo.manifest(
+    manifestOf(
+      [
+        { name: 'show-web', steps: [{ task: 'marker' }] },
+        { name: 'show-base', regions: ['RegionOne'] },
       ],
-    }),
+      { regions: REGIONS },
+    ),
   );
   // A real commit, so the provenance names one.
-  const git = (...args: string[]) => promisify(execFile)('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
+  const git = (...args: string[]) => promisify(execFile)('git', ['-C', repo.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args]);
   await git('init', '-q');
   await git('add', '-A');
   await git('commit', '-q', '-m', 'manifest');
   commit = (await git('rev-parse', 'HEAD')).stdout.trim();
 
-  const r = await runCli(['apply', '--yes', '--json', '-m', manifestFile, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), ...CI } });
+  const r = await repo.run(['apply', '--yes', '--json', '-m', manifestFile, '--poll-interval-ms', '100'], { env: CI });
   expect(r.code, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout).builds).toHaveLength(3);
 }, 180_000);
 
 afterAll(async () => {
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await repo?.remove();
 });
 
 describe('imagesync show', () => {
   it('prints, per region, the image id with the commit, recipe, run and CI run it came from', async () => {
     // Whether or not apply wrote a lock: this case is about an image the lock does not record.
-    await rm(join(dir, 'images.lock.json'), { force: true });
+    await rm(repo.path('images.lock.json'), { force: true });
     const r = await show({ name: 'show-web' });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
@@ -170,9 +130,9 @@ describe('imagesync show', () => {
     // The image narrowed to RegionOne is shown only there.
     expect((await showJson('show-base')).targets.map((t) => t.region)).toEqual(['RegionOne']);
     // Locking again without changes leaves the file as it was.
-    const before = await readLockFile(join(dir, 'images.lock.json'));
+    const before = await readLockFile(repo.path('images.lock.json'));
     await lockNow();
-    expect(await readLockFile(join(dir, 'images.lock.json'))).toEqual(before);
+    expect(await readLockFile(repo.path('images.lock.json'))).toEqual(before);
   }, 60_000);
 
   it('says where the clouds no longer match the lock: a hand-made replacement, and drift in the plan', async () => {
@@ -190,17 +150,12 @@ describe('imagesync show', () => {
       expect(text.stdout).toContain(`emulator/RegionTwo ${intruder.id}: not as locked: the lock records ${built!.id}`);
       expect(text.stdout).toContain(`emulator/RegionTwo: the lock records ${built!.id} (commit ${commit}, run ${built!.imagesync_run}), which no longer carries the name`);
 
-      // The same situation as plan's drift check sees it, from a real observation.
-      const d = deps();
-      const ctx = await prepare({ manifest: manifestFile }, appDeps(d.deps));
-      try {
-        const { plan, observations } = await observe(ctx, appDeps(d.deps));
-        const drift = findDrift(await readLockFile(join(dir, 'images.lock.json')), plan, imagesById(observations));
-        expect(drift.map((x) => [x.kind, x.image, x.region, x.lockedId])).toEqual([['replaced', 'show-web', 'RegionTwo', built!.id]]);
-        expect(findDrift(emptyLock(), plan, imagesById(observations))).toEqual([]);
-      } finally {
-        await closeConnections(ctx);
-      }
+      // The same situation as plan's drift check sees it, from a real observation; without a lock there is no drift.
+      const plan = await repo.run(['plan', '--json', '-q', '-m', manifestFile]);
+      const drift = JSON.parse(plan.stdout).drift as Array<{ kind: string; image: string; region: string; lockedId: string }>;
+      expect(drift.map((x) => [x.kind, x.image, x.region, x.lockedId])).toEqual([['replaced', 'show-web', 'RegionTwo', built!.id]]);
+      const unlocked = await repo.run(['plan', '--json', '-q', '--no-lock', '-m', manifestFile]);
+      expect(JSON.parse(unlocked.stdout).drift).toEqual([]);
     } finally {
       emulator.state.removeImage('RegionTwo', intruder.id);
       emulator.state.updateImage('RegionTwo', built!.id, { name: 'show-web' });
@@ -225,7 +180,7 @@ describe('imagesync show', () => {
   });
 
   it('a broken lock file is invalid input (exit 3) before anything is contacted; --no-lock ignores it', async () => {
-    const lockFile = join(dir, 'broken.lock.json');
+    const lockFile = repo.path('broken.lock.json');
     await writeFile(lockFile, '{"lockVersion": 1, "images": {"show-web": []}}\n');
     const before = emulator.stats.total;
     const r = await show({ name: 'show-web', lock: lockFile });
