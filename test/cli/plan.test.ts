@@ -1,51 +1,27 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+// `imagesync plan` against the emulator: every state, pagination, the images proxy, unreachable targets, --detailed-exitcode, --target.
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type ImageStatus } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { ImageStatus } from '../../src/emulator/server.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { manifestOf } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
 const PASSWORD = 'emulator-secret';
 
-let emulator: Emulator;
-let dir: string;
+const emulator = useEmulator({ regions: ['RegionOne', 'RegionTwo', 'RegionThree'], regionsWithoutImageService: ['RegionThree'], pageSize: 3 });
+const repo = useRepo({ emulator, prefix: 'plan' });
+beforeEach(() => {
+  emulator.resetFaults();
+  emulator.restoreImages();
+});
 
 function manifest(images: Array<{ name: string; regions?: string[] }>, regions = ['RegionOne', 'RegionTwo'], cloud = 'emulator') {
-  return {
-    targets: [{ cloud, regions }],
-    images: images.map((i) => ({
-      name: i.name,
-      source: { image: 'debian-12-genericcloud' },
-      build: { steps: [{ run: 'true' }] },
-      ...(i.regions ? { regions: i.regions } : {}),
-    })),
-  };
+  return manifestOf(images, { cloud, regions, build: false });
 }
 
-async function writeManifest(m: unknown): Promise<string> {
-  const file = join(dir, 'images.manifest.json');
-  await writeFile(file, JSON.stringify(m, null, 2));
-  return file;
-}
-
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: ['RegionOne', 'RegionTwo', 'RegionThree'], regionsWithoutImageService: ['RegionThree'], pageSize: 3 });
-});
-afterAll(async () => {
-  await emulator.close();
-});
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-plan-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  emulator.setFaults({ latencyMs: 0, errorRate: 0 });
-  for (const r of emulator.regions) for (const i of emulator.state.images(r)) if (i.name?.startsWith('t-')) emulator.state.removeImage(r, i.id);
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const writeManifest = (m: unknown): Promise<string> => repo.manifest(m);
 
 describe('imagesync plan against the emulator', () => {
   it('reports present, missing, pending, broken and duplicate, as a matrix and as JSON', async () => {
@@ -63,7 +39,7 @@ describe('imagesync plan against the emulator', () => {
     const names = ['t-present', 't-missing', 't-pending', 't-broken', 't-dup', ...Array.from({ length: 7 }, (_, i) => `t-many-${i}`)];
     const file = await writeManifest(manifest(names.map((name) => ({ name }))));
 
-    const json = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const json = await repo.run(['plan', '--json', '-m', file]);
     expect(json.stderr).not.toMatch(/error/i);
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout);
@@ -78,7 +54,7 @@ describe('imagesync plan against the emulator', () => {
     expect(doc.entries[0]).toEqual(expect.objectContaining({ image: 't-present', cloud: 'emulator', region: 'RegionOne', images: [expect.any(String)], detail: expect.any(String) }));
     expect(doc.summary.states.duplicate).toBe(2);
 
-    const text = await runCli(['plan', '-m', file], { cwd: dir, env: env() });
+    const text = await repo.run(['plan', '-m', file]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^IMAGE\s+emulator\/RegionOne\s+emulator\/RegionTwo$/m);
     expect(text.stdout).toMatch(/^t-present\s+present\s+present$/m);
@@ -86,14 +62,14 @@ describe('imagesync plan against the emulator', () => {
     expect(text.stdout).not.toContain('\x1b['); // NO_COLOR and not a TTY
     expect(text.stderr).toContain('emulator/RegionOne');
 
-    const detailed = await runCli(['plan', '--detailed-exitcode', '-m', file], { cwd: dir, env: env() });
+    const detailed = await repo.run(['plan', '--detailed-exitcode', '-m', file]);
     expect(detailed.code).toBe(2);
   });
 
   it('exits 0 with --detailed-exitcode when everything is present', async () => {
     emulator.state.addImage('RegionOne', { name: 't-only', status: 'active' });
     const file = await writeManifest(manifest([{ name: 't-only', regions: ['RegionOne'] }]));
-    const r = await runCli(['plan', '--detailed-exitcode', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--detailed-exitcode', '-m', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('In sync.');
   });
@@ -101,7 +77,7 @@ describe('imagesync plan against the emulator', () => {
   it('reads a region without an image service through the compute /images proxy', async () => {
     emulator.state.addImage('RegionThree', { name: 't-legacy', status: 'active' });
     const file = await writeManifest(manifest([{ name: 't-legacy' }, { name: 't-nowhere' }], ['RegionThree']));
-    const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--json', '-m', file]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.entries.map((e: { state: string }) => e.state)).toEqual(['present', 'missing']);
@@ -110,17 +86,17 @@ describe('imagesync plan against the emulator', () => {
 
   it('narrows with --target and refuses a target the manifest lacks (exit 3)', async () => {
     const file = await writeManifest(manifest([{ name: 't-a' }]));
-    const r = await runCli(['plan', '--json', '--target', 'emulator/RegionTwo', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--json', '--target', 'emulator/RegionTwo', '-m', file]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).entries.map((e: { region: string }) => e.region)).toEqual(['RegionTwo']);
-    const bad = await runCli(['plan', '--target', 'emulator/Nope', '-m', file], { cwd: dir, env: env() });
+    const bad = await repo.run(['plan', '--target', 'emulator/Nope', '-m', file]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toBe('imagesync: --target "emulator/Nope": not a target of the manifest (targets: emulator/RegionOne, emulator/RegionTwo)\n');
   });
 
   it('keeps going when one region is not in the catalog, and says which regions are', async () => {
     const file = await writeManifest(manifest([{ name: 't-a' }], ['RegionOne', 'RegionNine']));
-    const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--json', '-m', file]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.entries[0].state).toBe('missing');
@@ -131,7 +107,7 @@ describe('imagesync plan against the emulator', () => {
   it('refuses an unknown cloud before contacting anything (exit 3, lists the defined clouds)', async () => {
     const before = emulator.stats.total;
     const file = await writeManifest(manifest([{ name: 't-a' }], ['RegionOne'], 'acme'));
-    const r = await runCli(['plan', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '-m', file]);
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cloud "acme" is not defined in .*clouds\.yaml \(defined: emulator\)/);
@@ -140,18 +116,18 @@ describe('imagesync plan against the emulator', () => {
 
   it('refuses a malformed manifest with line:column, exit 3, nothing contacted', async () => {
     const before = emulator.stats.total;
-    const file = join(dir, 'images.manifest.json');
+    const file = repo.path('images.manifest.json');
     await writeFile(file, '{\n  "targets": [\n    { "cloud": "emulator" "regions": [] }\n  ]\n}\n');
-    const r = await runCli(['plan', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '-m', file]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/images\.manifest\.json:3:27: /);
     expect(emulator.stats.total).toBe(before);
   });
 
   it('names the cloud and the source of the credentials when Keystone says 401', async () => {
-    await writeFile(join(dir, 'clouds.yaml'), (await readFile(join(dir, 'clouds.yaml'), 'utf8')).replace(PASSWORD, 'wrong-password'));
+    await writeFile(repo.path('clouds.yaml'), (await readFile(repo.path('clouds.yaml'), 'utf8')).replace(PASSWORD, 'wrong-password'));
     const file = await writeManifest(manifest([{ name: 't-a' }]));
-    const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--json', '-m', file]);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
     expect(doc.entries.every((e: { state: string }) => e.state === 'unreachable')).toBe(true);
@@ -164,7 +140,7 @@ describe('imagesync plan against the emulator', () => {
     emulator.inject({ method: 'GET', path: /^\/image\/RegionTwo\/v2\/images/, status: 200, headers: { 'content-type': 'application/json' }, body: '{"images": [{"id": ', times: 100 });
     const file = await writeManifest(manifest([{ name: 't-a' }]));
     try {
-      const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+      const r = await repo.run(['plan', '--json', '-m', file]);
       expect(r.code).toBe(1);
       const [one, two] = JSON.parse(r.stdout).entries;
       expect(one.state).toBe('unreachable');
@@ -183,10 +159,10 @@ describe('imagesync plan against the emulator', () => {
         s.close(() => ok(p));
       });
     });
-    const yaml = (await readFile(join(dir, 'clouds.yaml'), 'utf8')).replace(/auth_url: .*/, `auth_url: http://127.0.0.1:${port}/v3`);
-    await writeFile(join(dir, 'clouds.yaml'), yaml);
+    const yaml = (await readFile(repo.path('clouds.yaml'), 'utf8')).replace(/auth_url: .*/, `auth_url: http://127.0.0.1:${port}/v3`);
+    await writeFile(repo.path('clouds.yaml'), yaml);
     const file = await writeManifest(manifest([{ name: 't-a' }], ['RegionOne']));
-    const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '--json', '-m', file]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).entries[0].detail).toBe(`POST http://127.0.0.1:${port}/v3/auth/tokens: connection refused (ECONNREFUSED)`);
   });
@@ -194,7 +170,7 @@ describe('imagesync plan against the emulator', () => {
   it('authenticates once per cloud for all its regions, and once more after tokens are revoked', async () => {
     const file = await writeManifest(manifest([{ name: 't-a' }], ['RegionOne', 'RegionTwo', 'RegionThree']));
     const before = emulator.stats.auth;
-    const r = await runCli(['plan', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['plan', '-m', file]);
     expect(r.code).toBe(0);
     expect(emulator.stats.auth - before).toBe(1);
   });
@@ -204,14 +180,14 @@ describe('imagesync plan against the emulator', () => {
     const tokens: string[] = [];
     const stopWatching = emulator.onToken((t: string) => tokens.push(t));
     try {
-      const r = await runCli(['plan', '--debug', '-m', file], { cwd: dir, env: env() });
+      const r = await repo.run(['plan', '--debug', '-m', file]);
       expect(r.code).toBe(0);
       expect(tokens.length).toBeGreaterThan(0);
       expect(r.stderr).toContain('debug: → POST');
       expect(r.stderr).toContain('x-auth-token');
       const everything = [r.stdout, r.stderr];
-      for (const f of await readdir(dir, { recursive: true })) {
-        const p = join(dir, f);
+      for (const f of await readdir(repo.dir, { recursive: true })) {
+        const p = repo.path(f);
         if ((await stat(p)).isFile() && !p.endsWith('clouds.yaml')) everything.push(await readFile(p, 'utf8'));
       }
       for (const text of everything) {
