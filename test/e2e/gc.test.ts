@@ -8,10 +8,9 @@ import { tempName } from '../../src/build/state.js';
 import { newRunId } from '../../src/app/run-id.js';
 import { buildKey, JOURNAL_DIR, openJournal, type Journal, type JournalDoc } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
-import { CloudConnection, type BuildServices } from '../../src/openstack/cloud.js';
+import type { BuildServices, CloudConnection } from '../../src/openstack/cloud.js';
 import { waitFor } from '../../src/openstack/wait.js';
-import { Redactor } from '../../src/redact.js';
-import { useEmulator } from '../helpers/emulator.js';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 import { EMULATOR_BUILD, manifestOf } from '../helpers/manifest.js';
 import { useRepo } from '../helpers/repo.js';
@@ -25,10 +24,7 @@ const repo = useRepo({ emulator, prefix: 'gc' });
 let conn: CloudConnection;
 
 beforeAll(() => {
-  conn = new CloudConnection(
-    { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
-    { redactor: new Redactor() },
-  );
+  conn = emulatorConnection(emulator);
 });
 afterAll(async () => {
   await conn?.close();

@@ -2,11 +2,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decideHeal, duplicateName } from '../../src/build/heal.js';
 import { splitByAge, supersededOf } from '../../src/build/retention.js';
-import { CloudConnection } from '../../src/openstack/cloud.js';
+import type { CloudConnection } from '../../src/openstack/cloud.js';
 import type { GlanceImage } from '../../src/openstack/glance.js';
 import { waitFor } from '../../src/openstack/wait.js';
-import { Redactor } from '../../src/redact.js';
-import { useEmulator } from '../helpers/emulator.js';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 import { manifestOf } from '../helpers/manifest.js';
 import { useRepo } from '../helpers/repo.js';
@@ -96,10 +95,7 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
   let conn: CloudConnection;
 
   beforeAll(() => {
-    conn = new CloudConnection(
-      { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
-      { redactor: new Redactor() },
-    );
+    conn = emulatorConnection(emulator);
   });
   afterAll(async () => {
     await conn?.close();

@@ -1,6 +1,9 @@
 // One emulator per test file: started before the file's tests, closed after them; a clock tests may move, and a way back to a clean state.
 import { afterAll, beforeAll } from 'vitest';
+import type { CloudConfig } from '../../src/config/types.js';
 import { DEFAULT_USER, startEmulator, type Emulator, type EmulatorOptions, type FaultOptions } from '../../src/emulator/server.js';
+import { CloudConnection, type CloudConnectionOptions } from '../../src/openstack/cloud.js';
+import { Redactor } from '../../src/redact.js';
 import { eventually } from './wait.js';
 
 /** Starting an emulator is quick when idle; on a busy machine give it time. */
@@ -109,4 +112,21 @@ async function sweep(emu: Emulator): Promise<void> {
     for (const k of (await call(`${nova}/os-keypairs`))?.keypairs ?? []) await call(`${nova}/os-keypairs/${encodeURIComponent(k.keypair.name)}`, 'DELETE');
     for (const i of emu.state.images(region)) if (i.name?.startsWith('imagesync-')) emu.state.removeImage(region, i.id);
   }
+}
+
+/** Cloud "emulator" as imagesync resolves it from the emulator's clouds.yaml: the default user and its password. */
+export function emulatorCloud(emulator: Pick<Emulator, 'authUrl'>): CloudConfig {
+  return {
+    name: 'emulator',
+    auth: { type: 'password', authUrl: emulator.authUrl, username: DEFAULT_USER.username, password: DEFAULT_USER.password, projectName: DEFAULT_USER.project, userDomainName: 'Default', projectDomainName: 'Default' },
+    interface: 'public',
+    insecure: false,
+    source: 'test',
+    secrets: [DEFAULT_USER.password],
+  };
+}
+
+/** imagesync's own connection to the emulator, for tests that create or look at resources the way a build does. */
+export function emulatorConnection(emulator: Pick<Emulator, 'authUrl'>, opts: Partial<CloudConnectionOptions> = {}): CloudConnection {
+  return new CloudConnection(emulatorCloud(emulator), { redactor: new Redactor(), ...opts });
 }

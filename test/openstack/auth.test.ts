@@ -1,30 +1,15 @@
 // Keystone sessions against the emulator: one token for all regions, renewed before it expires, once after a 401.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { describe, expect, it } from 'vitest';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { authRequestBody } from '../../src/openstack/auth.js';
 import { Redactor } from '../../src/redact.js';
 import type { CloudConfig } from '../../src/config/types.js';
 import { HttpError } from '../../src/errors.js';
+import { emulatorCloud, useEmulator } from '../helpers/emulator.js';
 
-let emulator: Emulator;
 let now = Date.now();
-
-const cloud = (): CloudConfig => ({
-  name: 'emulator',
-  auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin', userDomainName: 'Default', projectDomainName: 'Default' },
-  interface: 'public',
-  insecure: false,
-  source: 'test',
-  secrets: ['emulator-secret'],
-});
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], tokenTtlSeconds: 600, clock: () => now });
-});
-afterAll(async () => {
-  await emulator?.close();
-});
+const emulator = useEmulator({ regions: ['RegionOne', 'RegionTwo'], tokenTtlSeconds: 600, clock: () => now });
+const cloud = (): CloudConfig => emulatorCloud(emulator);
 
 describe('KeystoneSession', () => {
   it('authenticates once for every region, even when they ask at the same moment', async () => {

@@ -1,32 +1,19 @@
 // The Nova client against the emulator's compute: microversions, keypairs, createImage under both reply shapes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { CloudConnection } from '../../src/openstack/cloud.js';
+import type { CloudConnection } from '../../src/openstack/cloud.js';
 import { NovaClient } from '../../src/openstack/nova.js';
 import { ServiceClient } from '../../src/openstack/service.js';
 import { waitFor } from '../../src/openstack/wait.js';
-import { Redactor } from '../../src/redact.js';
-import type { CloudConfig } from '../../src/config/types.js';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 
-let emulator: Emulator;
+const emulator = useEmulator({ regions: ['RegionOne'] });
 let conn: CloudConnection;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: ['RegionOne'] });
-  const cloud: CloudConfig = {
-    name: 'emulator',
-    auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin', userDomainName: 'Default', projectDomainName: 'Default' },
-    interface: 'public',
-    insecure: false,
-    source: 'test',
-    secrets: ['emulator-secret'],
-  };
-  conn = new CloudConnection(cloud, { redactor: new Redactor() });
-}, 30_000);
+beforeAll(() => {
+  conn = emulatorConnection(emulator);
+});
 afterAll(async () => {
   await conn?.close();
-  await emulator?.close();
 });
 
 async function nova(max?: string): Promise<NovaClient> {
