@@ -39,16 +39,7 @@ export async function makeFixture(): Promise<Fixture> {
   };
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof Error) return err;
-    throw new Error(`rejected with a non-Error: ${String(err)}`);
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
+export { rejection } from '../helpers/errors.js';
 
 /** Dedent a template literal so YAML fixtures can be indented with the test code. */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {

@@ -1,41 +1,25 @@
 // SshConnection against a real OpenSSH sshd on loopback: run, sudo, put/get, streaming, timeouts, quoting.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
 import { connectSsh, type SshConnection } from '../../src/ssh/connection.js';
 import { CommandTimeoutError, RemoteCommandError, SshAuthError, SshConnectError, TransferError } from '../../src/ssh/errors.js';
 import { shQuote } from '../../src/ssh/quote.js';
 import { until } from '../helpers/wait.js';
-import { newKeyPair, requireSudo, startSshFixture, type SshFixture } from './sshd-fixture.js';
+import { rejection } from '../helpers/errors.js';
+import { newKeyPair, requireSudo, useSshFixture } from './sshd-fixture.js';
 
-let fx: SshFixture;
+const fx = useSshFixture();
 let c: SshConnection;
-let local: string;
-
 beforeAll(async () => {
-  fx = await startSshFixture();
   c = await fx.connect();
-  local = await mkdtemp(join(tmpdir(), 'imagesync-ssh-test-'));
-});
-afterAll(async () => {
-  await fx?.stop();
-  if (local) await rm(local, { recursive: true, force: true });
 });
 
 const unique = (): string => randomBytes(6).toString('hex');
 
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('run', () => {
   it('returns stdout and stderr exactly as written (not trimmed) and exit code 0', async () => {
@@ -54,7 +38,7 @@ describe('run', () => {
 
   it('throws RemoteCommandError naming host, command, exit code and the stderr tail', async () => {
     const cmd = 'for i in $(seq 1 15); do echo "line $i" >&2; done; exit 100';
-    const err = await rejectionOf(c.run(cmd));
+    const err = await rejection(c.run(cmd));
     expect(err).toBeInstanceOf(RemoteCommandError);
     const e = err as RemoteCommandError;
     expect(e.message).toBe(`${fx.sshd.user}@127.0.0.1:${fx.sshd.port}: "${cmd}" exited 100: line 15`);
@@ -88,7 +72,7 @@ describe('run', () => {
 
   it('fails with exit 125 when the cwd does not exist, before running the command', async () => {
     const marker = `/tmp/imagesync-ran-${unique()}`;
-    const err = await rejectionOf(c.run(`touch ${marker}`, { cwd: '/nonexistent/dir' }));
+    const err = await rejection(c.run(`touch ${marker}`, { cwd: '/nonexistent/dir' }));
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect((err as RemoteCommandError).result.exitCode).toBe(125);
     expect((await c.run(`test -e ${marker}`, { warn: true })).exitCode).toBe(1);
@@ -129,7 +113,7 @@ describe('run', () => {
   it('kills the command and its children on timeout and throws CommandTimeoutError', async () => {
     const n = randomSleep();
     // `; echo` keeps the shell from exec'ing sleep, so sleep is a child that must be killed too.
-    const err = await rejectionOf(c.run(`sleep ${n}; echo after`, { timeoutMs: 300 }));
+    const err = await rejection(c.run(`sleep ${n}; echo after`, { timeoutMs: 300 }));
     expect(err).toBeInstanceOf(CommandTimeoutError);
     expect(err.message).toBe(`${c.where}: "sleep ${n}; echo after" timed out after 300 ms and was killed; raise timeoutMs if it is expected to take longer`);
     expect(await sleepersLeft(n)).toBe(0);
@@ -156,7 +140,7 @@ describe('run', () => {
     // aborting there is the moment a Ctrl-C lands on a busy machine while the exec request is in flight.
     const ac = new AbortController();
     const lc = await fx.connect({ logger: { start: () => (ac.abort(new Error('SIGINT')), { stdout() {}, stderr() {}, end() {} }), note() {} } });
-    const err = await rejectionOf(lc.run('sleep 2; echo finished', { signal: ac.signal }));
+    const err = await rejection(lc.run('sleep 2; echo finished', { signal: ac.signal }));
     expect(err).toBeInstanceOf(CommandTimeoutError);
     expect((await c.run('echo ok')).stdout).toBe('ok\n');
   });
@@ -176,7 +160,7 @@ describe('run', () => {
     const redactor = new Redactor();
     redactor.add('hunter2-secret');
     const rc = await fx.connect({ redactor });
-    const err = await rejectionOf(rc.run('echo "token hunter2-secret rejected" >&2; exit 1 # hunter2-secret'));
+    const err = await rejection(rc.run('echo "token hunter2-secret rejected" >&2; exit 1 # hunter2-secret'));
     expect(err.message).not.toContain('hunter2-secret');
     expect(err.message).toContain('token *** rejected');
     expect((err as RemoteCommandError).stderrTail.join('\n')).not.toContain('hunter2-secret');
@@ -245,7 +229,7 @@ describe('sudo', () => {
 
   it('throws RemoteCommandError with the command as given', async () => {
     requireSudo(fx.sshd);
-    const err = await rejectionOf(c.sudo('echo "E: Could not get lock" >&2; exit 100'));
+    const err = await rejection(c.sudo('echo "E: Could not get lock" >&2; exit 100'));
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toBe(`${c.where}: "echo "E: Could not get lock" >&2; exit 100" exited 100: E: Could not get lock`);
   });
@@ -257,11 +241,11 @@ describe('put and get', () => {
     const remote = `/tmp/imagesync-put-${unique()}`;
     await c.put(data, remote, { mode: 0o640 });
     expect((await c.run(`stat -c '%a %U' ${remote}`)).stdout).toBe(`640 ${fx.sshd.user}\n`);
-    const back = join(local, 'back.bin');
+    const back = join(fx.dir, 'back.bin');
     await c.get(remote, back);
     expect((await readFile(back)).equals(data)).toBe(true);
 
-    const src = join(local, 'src.txt');
+    const src = join(fx.dir, 'src.txt');
     await writeFile(src, 'hello\n');
     await c.put(src, remote, { mode: '0600' });
     expect((await c.run(`stat -c %a ${remote}; cat ${remote}`)).stdout).toBe('600\nhello\n');
@@ -289,10 +273,10 @@ describe('put and get', () => {
   });
 
   it('fails with TransferError naming both paths', async () => {
-    const err = await rejectionOf(c.put(Buffer.from('x'), '/nonexistent-dir/file'));
+    const err = await rejection(c.put(Buffer.from('x'), '/nonexistent-dir/file'));
     expect(err).toBeInstanceOf(TransferError);
     expect(err.message).toMatch(new RegExp(`^${c.where}: put 1 bytes -> /nonexistent-dir/file failed: `));
-    const err2 = await rejectionOf(c.get('/nonexistent-file', join(local, 'x')));
+    const err2 = await rejection(c.get('/nonexistent-file', join(fx.dir, 'x')));
     expect(err2).toBeInstanceOf(TransferError);
     expect(err2.message).toContain('get /nonexistent-file');
   });
@@ -304,13 +288,13 @@ describe('put and get', () => {
 
 describe('connect', () => {
   it('refuses a key the server does not accept with SshAuthError', async () => {
-    const err = await rejectionOf(fx.connect({ privateKey: newKeyPair().private }));
+    const err = await rejection(fx.connect({ privateKey: newKeyPair().private }));
     expect(err).toBeInstanceOf(SshAuthError);
     expect(err.message).toMatch(/refused the key for user imagesync-test/);
   });
 
   it('reports a closed port as SshConnectError', async () => {
-    const err = await rejectionOf(
+    const err = await rejection(
       connectSsh({
         host: '127.0.0.1',
         port: 1,
@@ -325,7 +309,7 @@ describe('connect', () => {
 
   it('refuses an unusable private key without quoting it', async () => {
     const bogus = '-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END OPENSSH PRIVATE KEY-----\n';
-    const err = await rejectionOf(fx.connect({ privateKey: bogus }));
+    const err = await rejection(fx.connect({ privateKey: bogus }));
     expect(err).toBeInstanceOf(SshConnectError);
     expect(err.message).toMatch(/the private key cannot be used \(.+\); pass an unencrypted OpenSSH or PEM private key$/);
     expect(err.message).not.toContain('bm90IGEga2V5');

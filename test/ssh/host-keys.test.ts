@@ -1,11 +1,10 @@
 // Host key checks: fingerprints against ssh-keygen, known_hosts parsing, and both policies against a real sshd.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
 import { connectSsh } from '../../src/ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../src/ssh/errors.js';
@@ -18,34 +17,18 @@ import {
   publicKeyLineOf,
   sameFingerprint,
 } from '../../src/ssh/host-keys.js';
-import { newKeyPair, startSshFixture, type SshFixture } from './sshd-fixture.js';
+import { rejection } from '../helpers/errors.js';
+import { newKeyPair, useSshFixture } from './sshd-fixture.js';
 
 const execFileP = promisify(execFile);
 
-let fx: SshFixture;
-let dir: string;
-beforeAll(async () => {
-  fx = await startSshFixture();
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-hostkeys-'));
-});
-afterAll(async () => {
-  await fx?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const fx = useSshFixture();
 
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('fingerprints and key lines', () => {
   it('computes the same SHA256 fingerprint as ssh-keygen -l', async () => {
     for (const k of fx.sshd.hostKeys) {
-      const file = join(dir, `${k.type}.pub`);
+      const file = join(fx.dir, `${k.type}.pub`);
       await writeFile(file, `${k.publicKey}\n`);
       const { stdout } = await execFileP('ssh-keygen', ['-l', '-E', 'sha256', '-f', file]);
       expect(stdout.split(' ')[1]).toBe(k.fingerprintSha256);
@@ -97,7 +80,7 @@ describe('known_hosts matching', () => {
   });
 
   it('matches hashed entries written by ssh-keygen -H', async () => {
-    const file = join(dir, 'hashed_known_hosts');
+    const file = join(fx.dir, 'hashed_known_hosts');
     await writeFile(file, `${fx.sshd.knownHostsLine()}\n`);
     await execFileP('ssh-keygen', ['-H', '-f', file]);
     const text = await readFile(file, 'utf8');
@@ -118,7 +101,7 @@ describe('pinned fingerprints', () => {
 
   it('refuses a wrong fingerprint with HostKeyMismatchError naming host, expected and actual', async () => {
     const wrong = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [wrong] } }));
+    const err = await rejection(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [wrong] } }));
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     const e = err as HostKeyMismatchError;
     const actual = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!.fingerprintSha256;
@@ -158,11 +141,11 @@ describe('pinned fingerprints', () => {
   it('refuses before authentication: the server never sees a login attempt', async () => {
     const srv = await countingServer();
     try {
-      const err = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: ['SHA256:wrong'] } }));
+      const err = await rejection(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: ['SHA256:wrong'] } }));
       expect(err).toBeInstanceOf(HostKeyMismatchError);
       expect(srv.seen.authAttempts).toBe(0);
       // The same server with the right fingerprint does get the login attempt: the counter works.
-      const err2 = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: [srv.fingerprint] } }));
+      const err2 = await rejection(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: [srv.fingerprint] } }));
       expect(err2).toBeInstanceOf(SshAuthError);
       expect(srv.seen.authAttempts).toBeGreaterThan(0);
     } finally {
@@ -175,7 +158,7 @@ describe('pinned fingerprints', () => {
     try {
       let deliver!: (prints: string[]) => void;
       const coming = new Promise<string[]>((r) => (deliver = r));
-      const attempt = rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: coming } }));
+      const attempt = rejection(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: coming } }));
       await srv.connected;
       // The handshake is under way and waits on the verdict: no credential has been offered.
       await new Promise((r) => setTimeout(r, 200));
@@ -185,7 +168,7 @@ describe('pinned fingerprints', () => {
       expect(srv.seen.authAttempts).toBeGreaterThan(0);
 
       const failed = new Error('no fingerprint block in the console log of server s1 (timed out)');
-      const refused = await rejectionOf(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: Promise.reject(failed) } }));
+      const refused = await rejection(connectSsh({ ...srv.opts, hostKey: { kind: 'fingerprints', sha256: Promise.reject(failed) } }));
       expect(refused).toBe(failed);
     } finally {
       await srv.close();
@@ -201,16 +184,16 @@ describe('known_hosts policy', () => {
   const name = (): string => knownHostsName(fx.sshd.host, fx.sshd.port);
 
   it('refuses an unknown host when acceptNew is false, and leaves the file alone', async () => {
-    const file = join(dir, 'kh-unknown');
+    const file = join(fx.dir, 'kh-unknown');
     await writeFile(file, `other.example ${fx.sshd.hostKeys[0]!.publicKey}\n`);
-    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: false } }));
+    const err = await rejection(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: false } }));
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     expect(err.message).toContain(`host ${name()} is unknown: ${file} has no key for it`);
     expect(await readFile(file, 'utf8')).toBe(`other.example ${fx.sshd.hostKeys[0]!.publicKey}\n`);
   });
 
   it('accepts a new host with acceptNew, appends its key (file 0600), and knows it next time', async () => {
-    const file = join(dir, 'sub', 'kh-new');
+    const file = join(fx.dir, 'sub', 'kh-new');
     const c = await fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } });
     expect((await c.run('echo ok')).stdout).toBe('ok\n');
     const text = await readFile(file, 'utf8');
@@ -223,7 +206,7 @@ describe('known_hosts policy', () => {
   });
 
   it('accepts a host known by another key type (negotiates the known type) and by a hashed entry', async () => {
-    const file = join(dir, 'kh-ecdsa');
+    const file = join(fx.dir, 'kh-ecdsa');
     const ecdsa = fx.sshd.hostKeys.find((k) => k.type === 'ecdsa-sha2-nistp256')!;
     await writeFile(file, `${name()} ${ecdsa.publicKey}\n`);
     await execFileP('ssh-keygen', ['-H', '-f', file]);
@@ -232,11 +215,11 @@ describe('known_hosts policy', () => {
   });
 
   it('refuses a CHANGED key even with acceptNew, naming file, line and both fingerprints', async () => {
-    const file = join(dir, 'kh-changed');
+    const file = join(fx.dir, 'kh-changed');
     const stale = newKeyPair().public.split(' ').slice(0, 2).join(' ');
     const content = `# old server\n${name()} ${stale}\n`;
     await writeFile(file, content);
-    const err = await rejectionOf(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } }));
+    const err = await rejection(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } }));
     expect(err).toBeInstanceOf(HostKeyMismatchError);
     const e = err as HostKeyMismatchError;
     const staleFp = fingerprintSha256(parsePublicKeyLine(stale).blob);
@@ -247,7 +230,7 @@ describe('known_hosts policy', () => {
   });
 
   it('refuses a key marked @revoked', async () => {
-    const file = join(dir, 'kh-revoked');
+    const file = join(fx.dir, 'kh-revoked');
     const ed = fx.sshd.hostKeys.find((k) => k.type === 'ssh-ed25519')!;
     await writeFile(file, `@revoked ${name()} ${ed.publicKey}\n${name()} ${ed.publicKey}\n`);
     await expect(fx.connect({ hostKey: { kind: 'known_hosts', file, acceptNew: true } })).rejects.toThrow(/marked @revoked/);

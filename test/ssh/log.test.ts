@@ -1,23 +1,13 @@
 // Build logs: path layout, modes 0600/0700, every command with output and exit, secrets redacted.
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/redact.js';
 import { local } from '../../src/ssh/local.js';
 import { buildLogPath, openBuildLog, pathSegment } from '../../src/ssh/log.js';
-import { startSshFixture, type SshFixture } from './sshd-fixture.js';
+import { useSshFixture } from './sshd-fixture.js';
 
-let fx: SshFixture;
-let root: string;
-beforeAll(async () => {
-  fx = await startSshFixture();
-  root = await mkdtemp(join(tmpdir(), 'imagesync-log-'));
-});
-afterAll(async () => {
-  await fx?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
+const fx = useSshFixture();
 
 const SECRET = 'appcred-s3cr3t-9f8e7d';
 
@@ -34,7 +24,7 @@ describe('build log', () => {
   it('records remote and local commands, output and exit codes, mode 0600 in 0700 dirs, secret redacted', async () => {
     const redactor = new Redactor();
     redactor.add(SECRET);
-    const log = await openBuildLog({ rootDir: root, runId: 'run-1', target: 'acme/RegionOne', image: 'web', redactor });
+    const log = await openBuildLog({ rootDir: fx.dir, runId: 'run-1', target: 'acme/RegionOne', image: 'web', redactor });
     const c = await fx.connect({ logger: log, redactor });
     await c.run(`echo "token=${SECRET}"; echo warn >&2`);
     // The secret arrives split over two output chunks: redaction must still catch it.
@@ -46,10 +36,10 @@ describe('build log', () => {
     await c.close();
     await log.close();
 
-    expect(log.path).toBe(join(root, '.imagesync/logs/run-1/acme%2FRegionOne/web.log'));
+    expect(log.path).toBe(join(fx.dir, '.imagesync/logs/run-1/acme%2FRegionOne/web.log'));
     expect((await stat(log.path)).mode & 0o777).toBe(0o600);
     for (const d of ['.imagesync', '.imagesync/logs', '.imagesync/logs/run-1', '.imagesync/logs/run-1/acme%2FRegionOne']) {
-      expect((await stat(join(root, d))).mode & 0o777).toBe(0o700);
+      expect((await stat(join(fx.dir, d))).mode & 0o777).toBe(0o700);
     }
     const text = await readFile(log.path, 'utf8');
     expect(text).not.toContain(SECRET);
@@ -69,7 +59,7 @@ describe('build log', () => {
 
   it('appends to an existing log and tightens a loose mode', async () => {
     const redactor = new Redactor();
-    const o = { rootDir: root, runId: 'run-2', target: 't', image: 'i', redactor };
+    const o = { rootDir: fx.dir, runId: 'run-2', target: 't', image: 'i', redactor };
     const a = await openBuildLog(o);
     a.note('first');
     await a.close();

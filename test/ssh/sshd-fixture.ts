@@ -1,5 +1,9 @@
 // Shared setup for SSH tests: a client key pair and a real sshd that accepts it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { afterAll, beforeAll } from 'vitest';
 import { connectSsh, type ConnectOptions, type SshConnection } from '../../src/ssh/connection.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 
@@ -44,6 +48,30 @@ export async function startSshFixture(): Promise<SshFixture> {
       await sshd.stop();
     },
   };
+}
+
+/**
+ * One sshd for the test file (started in beforeAll, stopped in afterAll) and a local temp
+ * directory that goes with it. Returns a stand-in: use it inside tests and hooks.
+ */
+export function useSshFixture(): SshFixture & { readonly dir: string } {
+  let fx: SshFixture | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    fx = await startSshFixture();
+    dir = await mkdtemp(join(tmpdir(), 'imagesync-ssh-'));
+  });
+  afterAll(async () => {
+    await fx?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return new Proxy({} as SshFixture & { readonly dir: string }, {
+    get(_t, prop) {
+      if (!fx || !dir) throw new Error(`useSshFixture: fx.${String(prop)} read outside a test or hook`);
+      if (prop === 'dir') return dir;
+      return Reflect.get(fx, prop, fx);
+    },
+  });
 }
 
 /** Fail with a clear message instead of a confusing sudo error when sudo is not installed. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/redact.js';
 import { runTask } from '../../src/tasks/context.js';
 import { TaskLoadError, describeTasks, loadTasks } from '../../src/tasks/loader.js';
-import { requireSudo, startSshFixture, type SshFixture } from '../ssh/sshd-fixture.js';
+import { requireSudo, useSshFixture } from '../ssh/sshd-fixture.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/tasks/', import.meta.url));
 const shown = (p: string): string => relative(process.cwd(), join(fixtures, p));
@@ -98,13 +98,7 @@ describe('loadTasks', () => {
 });
 
 describe('running a loaded task', () => {
-  let fx: SshFixture;
-  beforeAll(async () => {
-    fx = await startSshFixture();
-  });
-  afterAll(async () => {
-    await fx?.stop();
-  });
+  const fx = useSshFixture();
 
   it('runs motd.ts against a real sshd with run, sudo, put, local and log', async () => {
     requireSudo(fx.sshd);
