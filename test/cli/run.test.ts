@@ -1,7 +1,6 @@
 // `imagesync run TASK -H ...` against real OpenSSH sshds: per-host results, host keys, bad input, args, Ctrl-C.
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunCommandOptions } from '../../src/cli/commands/run.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { runCaptured, type Captured } from './run-captured.js';
+import { closedPort } from '../helpers/http.js';
 import { eventually, until } from '../helpers/wait.js';
 
 const fixtureTasks = fileURLToPath(new URL('../run/fixtures/tasks/', import.meta.url));
@@ -24,15 +24,6 @@ let keyFile: string;
 let knownHosts: string;
 const sshds: Sshd[] = [];
 const spec = (s: Sshd) => `${s.user}@${s.host}:${s.port}`;
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'imagesync-run-'));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startComputeOnly, type ComputeOnly } from '../../src/emulator/compute-only.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { connectSsh } from '../../src/ssh/connection.js';
+import { eventually } from '../helpers/wait.js';
 import { call, json, token } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'compute-only-test-'));
@@ -24,16 +25,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('compute-only mode', () => {
@@ -90,7 +81,7 @@ describe('compute-only mode', () => {
     const createdBody = await json(created);
     const id = createdBody.server.id;
     expect(createdBody.server.links[0].href).toBe(`${nova}/servers/${id}`);
-    const server = await until(async () => {
+    const server = await eventually(async () => {
       const s = (await json(await call(`${nova}/servers/${id}`, tok))).server;
       if (s.status === 'ERROR') throw new Error(s.fault.message);
       return s.status === 'ACTIVE' ? s : undefined;
@@ -106,7 +97,7 @@ describe('compute-only mode', () => {
     expect(snap.status).toBe(202);
     expect(snap.headers.get('location')).toMatch(new RegExp(`^${identity.url}/image/RegionOne/v2/images/`));
     const imageId = (snap.headers.get('location') as string).split('/').pop() as string;
-    await until(async () => (identity.state.image('RegionOne', imageId)?.status === 'active' ? true : undefined));
+    await eventually(async () => (identity.state.image('RegionOne', imageId)?.status === 'active' ? true : undefined));
     const img = identity.state.image('RegionOne', imageId);
     expect(img).toMatchObject({ name: 'co-snap', image_type: 'snapshot', instance_uuid: id, owner: identity.users[0]?.project.id, disk_format: 'raw' });
     const data = identity.state.imageData('RegionOne', imageId) as Buffer;
@@ -114,6 +105,6 @@ describe('compute-only mode', () => {
     expect(execFileSync('tar', ['-xOf', join(work, 's.tar'), './etc/imagesync-marker'], { encoding: 'utf8' })).toBe('compute-only\n');
 
     expect((await call(`${nova}/servers/${id}`, tok, { method: 'DELETE' })).status).toBe(204);
-    await until(async () => (co.compute.servers('RegionOne').length === 0 ? true : undefined));
+    await eventually(async () => (co.compute.servers('RegionOne').length === 0 ? true : undefined));
   });
 });

@@ -1,30 +1,22 @@
 import { execFile } from 'node:child_process';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpClient, nodeMaxHeaderSize } from '../../src/openstack/http.js';
 import { ConnectionError, HttpError, ResponseError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
+import { closedPort, useHttpServer } from '../helpers/http.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Route>();
-let server: Server;
-let base: string;
 const hits = new Map<string, number>();
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    const r = routes.get(path);
-    if (r) r(req, res);
-    else { res.writeHead(404); res.end(); }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const http = useHttpServer((req, res) => {
+  const path = (req.url ?? '').split('?')[0]!;
+  hits.set(path, (hits.get(path) ?? 0) + 1);
+  const r = routes.get(path);
+  if (r) r(req, res);
+  else { res.writeHead(404); res.end(); }
 });
-afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
 const client = (redactor = new Redactor()) =>
   new HttpClient({ redactor, retry: { maxRetries: 2, minTimeoutMs: 10, maxTimeoutMs: 50 } });
@@ -33,7 +25,7 @@ describe('HttpClient', () => {
   it('parses JSON and exposes the request id', async () => {
     routes.set('/ok', (_q, s) => { s.writeHead(200, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-1' }); s.end('{"a":1}'); });
     const c = client();
-    const res = await c.request({ method: 'GET', url: `${base}/ok`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/ok`, expect: [200] });
     expect(res.json()).toEqual({ a: 1 });
     expect(res.requestId).toBe('req-1');
     await c.close();
@@ -45,9 +37,9 @@ describe('HttpClient', () => {
       s.end('<html><head><title>404 Not Found</title></head><body>nope</body></html>');
     });
     const c = client();
-    const err = await c.request({ method: 'GET', url: `${base}/html`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
+    const err = await c.request({ method: 'GET', url: `${http.url}/html`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
     expect(err).toBeInstanceOf(HttpError);
-    expect(err.message).toBe(`acme/R1: GET ${base}/html → 404 Not Found (request req-html): an HTML page "404 Not Found"`);
+    expect(err.message).toBe(`acme/R1: GET ${http.url}/html → 404 Not Found (request req-html): an HTML page "404 Not Found"`);
     expect(err.status).toBe(404);
     await c.close();
   });
@@ -55,7 +47,7 @@ describe('HttpClient', () => {
   it('reports truncated JSON as a bad response with the request id', async () => {
     routes.set('/trunc', (_q, s) => { s.writeHead(200, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-t' }); s.end('{"images": [{"id": "a"'); });
     const c = client();
-    const res = await c.request({ method: 'GET', url: `${base}/trunc`, expect: [200], target: { cloud: 'acme', region: 'R1' } });
+    const res = await c.request({ method: 'GET', url: `${http.url}/trunc`, expect: [200], target: { cloud: 'acme', region: 'R1' } });
     expect(() => res.json()).toThrowError(ResponseError);
     expect(() => res.json()).toThrow(/^acme\/R1: GET .*\/trunc → 200, but the body is not valid JSON \(application\/json, request req-t\): "\{\\"images\\": \[\{\\"id\\": \\"a\\""$/);
     await c.close();
@@ -69,7 +61,7 @@ describe('HttpClient', () => {
       s.writeHead(200, { 'content-type': 'application/json' }); s.end('[]');
     });
     const c = client();
-    const res = await c.request({ method: 'GET', url: `${base}/flaky`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/flaky`, expect: [200] });
     expect(res.status).toBe(200);
     expect(n).toBe(3);
     await c.close();
@@ -79,7 +71,7 @@ describe('HttpClient', () => {
     hits.delete('/post');
     routes.set('/post', (_q, s) => { s.writeHead(503); s.end(); });
     const c = client();
-    await expect(c.request({ method: 'POST', url: `${base}/post`, json: {}, expect: [201] })).rejects.toThrow(/503 Service Unavailable/);
+    await expect(c.request({ method: 'POST', url: `${http.url}/post`, json: {}, expect: [201] })).rejects.toThrow(/503 Service Unavailable/);
     expect(hits.get('/post')).toBe(1);
     await c.close();
   });
@@ -92,7 +84,7 @@ describe('HttpClient', () => {
       s.writeHead(201, { 'content-type': 'application/json' }); s.end('{}');
     });
     const c = client();
-    const res = await c.request({ method: 'POST', url: `${base}/token`, json: {}, expect: [201], idempotent: true });
+    const res = await c.request({ method: 'POST', url: `${http.url}/token`, json: {}, expect: [201], idempotent: true });
     expect(res.status).toBe(201);
     expect(n).toBe(2);
     await c.close();
@@ -101,15 +93,12 @@ describe('HttpClient', () => {
   it('gives the last reply after the retries run out, with its message', async () => {
     routes.set('/down', (_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end('{"error":{"message":"db gone","code":500}}'); });
     const c = client();
-    await expect(c.request({ method: 'GET', url: `${base}/down`, expect: [200] })).rejects.toThrow(/→ 500 Internal Server Error: "db gone"$/);
+    await expect(c.request({ method: 'GET', url: `${http.url}/down`, expect: [200] })).rejects.toThrow(/→ 500 Internal Server Error: "db gone"$/);
     await c.close();
   });
 
   it('says "connection refused" for a closed port', async () => {
-    const s2 = createServer();
-    await new Promise<void>((ok) => s2.listen(0, '127.0.0.1', ok));
-    const port = (s2.address() as AddressInfo).port;
-    await new Promise<void>((ok) => s2.close(() => ok()));
+    const port = await closedPort();
     const c = client();
     const err = await c.request({ method: 'GET', url: `http://127.0.0.1:${port}/x`, expect: [200], target: { cloud: 'acme', region: 'R2' } }).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectionError);
@@ -121,7 +110,7 @@ describe('HttpClient', () => {
     const ports = new Set<number>();
     routes.set('/who', (q, s) => { ports.add(q.socket.remotePort!); s.writeHead(200); s.end('{}'); });
     const c = client();
-    for (let i = 0; i < 10; i++) await c.request({ method: 'GET', url: `${base}/who`, expect: [200] });
+    for (let i = 0; i < 10; i++) await c.request({ method: 'GET', url: `${http.url}/who`, expect: [200] });
     // undici may open a second socket while the first is being released; never one per request.
     expect(ports.size).toBeLessThanOrEqual(2);
     await c.close();
@@ -138,7 +127,7 @@ describe('HttpClient', () => {
       if (held.length >= 40) for (const r of held.splice(0)) { inFlight--; r.writeHead(200); r.end('{}'); }
     });
     const c = new HttpClient({ redactor: new Redactor(), requestTimeoutMs: 2_000, retry: { maxRetries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 } });
-    const all = await Promise.allSettled(Array.from({ length: 40 }, () => c.request({ method: 'GET', url: `${base}/slow`, expect: [200] })));
+    const all = await Promise.allSettled(Array.from({ length: 40 }, () => c.request({ method: 'GET', url: `${http.url}/slow`, expect: [200] })));
     for (const r of held.splice(0)) r.end();
     expect(all.filter((r) => r.status === 'fulfilled')).toHaveLength(40);
     expect(most).toBe(40);
@@ -151,7 +140,7 @@ describe('HttpClient', () => {
     const redactor = new Redactor();
     redactor.add('tok-very-secret');
     const c = new HttpClient({ redactor, debug: (l) => lines.push(l), retry: { maxRetries: 0, minTimeoutMs: 1, maxTimeoutMs: 1 } });
-    const err = await c.request({ method: 'POST', url: `${base}/echo`, json: { auth: { password: 'pw-1234' } }, headers: { 'x-auth-token': 'tok-very-secret' }, expect: [200] }).catch((e) => e);
+    const err = await c.request({ method: 'POST', url: `${http.url}/echo`, json: { auth: { password: 'pw-1234' } }, headers: { 'x-auth-token': 'tok-very-secret' }, expect: [200] }).catch((e) => e);
     const all = lines.join('\n') + err.message;
     expect(all).not.toContain('tok-very-secret');
     expect(all).not.toContain('pw-1234');

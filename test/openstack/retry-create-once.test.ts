@@ -1,11 +1,11 @@
 // createOnce against a real local HTTP service that creates and then fails: looked up and adopted, never made twice.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionError, HttpError } from '../../src/errors.js';
 import { HttpClient, type RetryPolicy } from '../../src/openstack/http.js';
 import { classifyCreateFailure, createOnce, CreateUncertainError } from '../../src/openstack/idempotent.js';
 import { Redactor } from '../../src/redact.js';
+import { useHttpServer } from '../helpers/http.js';
 
 /** How the next POSTs fail: 'after-503' = made it, then 503; 'reset-after' = made it, then hung up; 'before-503' = refused it. */
 type Mode = 'ok' | 'after-503' | 'reset-after' | 'before-503' | 'before-429' | 'bad-request';
@@ -14,16 +14,13 @@ let things: Array<{ id: string; name: string }> = [];
 let posts = 0;
 let lookups = 0;
 let lookupFails = 0;
-let server: Server;
-let base: string;
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
-beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+const service = useHttpServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     let body = '';
     req.on('data', (c) => (body += c));
@@ -50,14 +47,7 @@ beforeAll(async () => {
       }
       reply(res, 404, {});
     });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((ok) => {
-  server.closeAllConnections();
-  server.close(() => ok());
-}));
 beforeEach(() => {
   script = [];
   things = [];
@@ -74,8 +64,8 @@ async function make(name: string, opts: { maxAttempts?: number } = {}) {
   try {
     const r = await createOnce({
       what: `thing ${name}`,
-      create: async () => (await http.request({ method: 'POST', url: `${base}/things`, json: { name }, expect: [202] })).json<{ thing: { id: string } }>().thing.id,
-      find: async () => (await http.request({ method: 'GET', url: `${base}/things?name=${name}`, expect: [200] })).json<{ things: Array<{ id: string }> }>().things[0]?.id,
+      create: async () => (await http.request({ method: 'POST', url: `${service.url}/things`, json: { name }, expect: [202] })).json<{ thing: { id: string } }>().thing.id,
+      find: async () => (await http.request({ method: 'GET', url: `${service.url}/things?name=${name}`, expect: [200] })).json<{ things: Array<{ id: string }> }>().things[0]?.id,
       policy,
       log: (l) => lines.push(l),
       maxAttempts: opts.maxAttempts ?? 3,

@@ -1,42 +1,31 @@
 // Retries against a real local HTTP server: Retry-After, resets, timeouts, POST never re-sent, the run's deadline.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionError, HttpError } from '../../src/errors.js';
 import { HttpClient, type RetryEvent, type RetryPolicy } from '../../src/openstack/http.js';
 import { RunTimeoutError, waitFor, withDeadline } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
+import { closedPort, useHttpServer } from '../helpers/http.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
 const routes = new Map<string, Route>();
 /** Arrival times of each request, per path. */
 const arrivals = new Map<string, number[]>();
-let server: Server;
-let base: string;
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    const list = arrivals.get(path) ?? [];
-    list.push(performance.now());
-    arrivals.set(path, list);
-    req.resume();
-    req.on('end', () => {
-      const r = routes.get(path);
-      if (r) r(req, res, list.length);
-      else {
-        res.writeHead(404);
-        res.end();
-      }
-    });
+const http = useHttpServer((req, res) => {
+  const path = (req.url ?? '').split('?')[0]!;
+  const list = arrivals.get(path) ?? [];
+  list.push(performance.now());
+  arrivals.set(path, list);
+  req.resume();
+  req.on('end', () => {
+    const r = routes.get(path);
+    if (r) r(req, res, list.length);
+    else {
+      res.writeHead(404);
+      res.end();
+    }
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((ok) => {
-  server.closeAllConnections();
-  server.close(() => ok());
-}));
 beforeEach(() => {
   routes.clear();
   arrivals.clear();
@@ -74,7 +63,7 @@ describe('HttpClient retries', () => {
       } else ok(s);
     });
     const { c, events } = client();
-    const res = await c.request({ method: 'GET', url: `${base}/rate`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/rate`, expect: [200] });
     expect(res.status).toBe(200);
     // It decided to wait what the server asked (plus its jitter), and did: no retry came earlier.
     // (How much longer than asked a busy machine makes it is the runtime's, not the client's.)
@@ -93,7 +82,7 @@ describe('HttpClient retries', () => {
       } else ok(s);
     });
     const { c, events } = client();
-    await c.request({ method: 'GET', url: `${base}/date`, expect: [200] });
+    await c.request({ method: 'GET', url: `${http.url}/date`, expect: [200] });
     expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '503' })]);
     expect(events[0]!.delayMs).toBeLessThanOrEqual(2_000 + 10);
     expect(gaps('/date')[0]).toBeGreaterThanOrEqual(1_000);
@@ -106,10 +95,10 @@ describe('HttpClient retries', () => {
       s.end('{"message":"quota window"}');
     });
     const { c, events } = client();
-    const err = await c.request({ method: 'GET', url: `${base}/later`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
+    const err = await c.request({ method: 'GET', url: `${http.url}/later`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(err.message).toBe(
-      `acme/R1: GET ${base}/later → 429 Too Many Requests: "quota window"; it asked to retry after 120 s, more than the 5 s imagesync waits: run again later`,
+      `acme/R1: GET ${http.url}/later → 429 Too Many Requests: "quota window"; it asked to retry after 120 s, more than the 5 s imagesync waits: run again later`,
     );
     expect(err.retryAfter).toBe('120');
     expect(events).toEqual([]);
@@ -125,7 +114,7 @@ describe('HttpClient retries', () => {
       } else ok(s);
     });
     const { c, events } = client();
-    await c.request({ method: 'GET', url: `${base}/flaky`, expect: [200] });
+    await c.request({ method: 'GET', url: `${http.url}/flaky`, expect: [200] });
     // random 0.5: half of 20, then half of 40.
     expect(events.map((e) => [e.attempt, e.reason, e.delayMs])).toEqual([[1, '503', 10], [2, '503', 20]]);
     expect(arrivals.get('/flaky')).toHaveLength(3);
@@ -138,7 +127,7 @@ describe('HttpClient retries', () => {
       s.end('{"message":"upstream gone"}');
     });
     const { c, events } = client();
-    const err = await c.request({ method: 'GET', url: `${base}/down`, expect: [200] }).catch((e) => e);
+    const err = await c.request({ method: 'GET', url: `${http.url}/down`, expect: [200] }).catch((e) => e);
     expect(err.message).toMatch(/→ 502 Bad Gateway: "upstream gone"$/);
     expect(err.details).toEqual(['retried 3 times (502, 502, 502), 0.1 s of waiting']);
     expect(events).toHaveLength(3);
@@ -152,7 +141,7 @@ describe('HttpClient retries', () => {
       else ok(s);
     });
     const { c, events } = client();
-    const res = await c.request({ method: 'GET', url: `${base}/reset`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/reset`, expect: [200] });
     expect(res.status).toBe(200);
     expect(events).toHaveLength(1);
     expect(events[0]!.reason).toMatch(/^(UND_ERR_SOCKET|ECONNRESET)$/);
@@ -169,7 +158,7 @@ describe('HttpClient retries', () => {
       } else s.end(full);
     });
     const { c, events } = client();
-    const res = await c.request({ method: 'GET', url: `${base}/cut`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/cut`, expect: [200] });
     expect(res.json()).toEqual({ images: ['a'] });
     expect(arrivals.get('/cut')).toHaveLength(2);
     expect(events.map((e) => e.reason)).toEqual([expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET) in the body$/)]);
@@ -183,7 +172,7 @@ describe('HttpClient retries', () => {
       setTimeout(() => q.socket.destroy(), 20);
     });
     const { c } = client();
-    await expect(c.request({ method: 'POST', url: `${base}/cut-post`, json: {}, expect: [202] })).rejects.toThrow(/the response body was cut off/);
+    await expect(c.request({ method: 'POST', url: `${http.url}/cut-post`, json: {}, expect: [202] })).rejects.toThrow(/the response body was cut off/);
     expect(arrivals.get('/cut-post')).toHaveLength(1);
     await c.close();
   });
@@ -194,17 +183,14 @@ describe('HttpClient retries', () => {
       else ok(s);
     });
     const { c, events } = client({ requestTimeoutMs: 200 });
-    const res = await c.request({ method: 'GET', url: `${base}/stall`, expect: [200] });
+    const res = await c.request({ method: 'GET', url: `${http.url}/stall`, expect: [200] });
     expect(res.status).toBe(200);
     expect(events.map((e) => e.reason)).toEqual(['UND_ERR_HEADERS_TIMEOUT']);
     await c.close();
   });
 
   it('retries a refused connection, then names it', async () => {
-    const s2 = createServer();
-    await new Promise<void>((r) => s2.listen(0, '127.0.0.1', r));
-    const port = (s2.address() as AddressInfo).port;
-    await new Promise<void>((r) => s2.close(() => r()));
+    const port = await closedPort();
     const { c, events } = client();
     const err = await c.request({ method: 'GET', url: `http://127.0.0.1:${port}/x`, expect: [200] }).catch((e) => e);
     expect(err).toBeInstanceOf(ConnectionError);
@@ -220,8 +206,8 @@ describe('HttpClient retries', () => {
     });
     routes.set('/boot-reset', (q) => q.socket.destroy());
     const { c, events } = client();
-    await expect(c.request({ method: 'POST', url: `${base}/boot`, json: {}, expect: [202] })).rejects.toThrow(/503 Service Unavailable/);
-    await expect(c.request({ method: 'POST', url: `${base}/boot-reset`, json: {}, expect: [202] })).rejects.toBeInstanceOf(ConnectionError);
+    await expect(c.request({ method: 'POST', url: `${http.url}/boot`, json: {}, expect: [202] })).rejects.toThrow(/503 Service Unavailable/);
+    await expect(c.request({ method: 'POST', url: `${http.url}/boot-reset`, json: {}, expect: [202] })).rejects.toBeInstanceOf(ConnectionError);
     expect(arrivals.get('/boot')).toHaveLength(1);
     expect(arrivals.get('/boot-reset')).toHaveLength(1);
     expect(events).toEqual([]);
@@ -247,10 +233,10 @@ describe('HttpClient retries', () => {
       s.end();
     });
     const { c } = client();
-    expect((await c.request({ method: 'POST', url: `${base}/token`, json: {}, expect: [201], idempotent: true })).status).toBe(201);
+    expect((await c.request({ method: 'POST', url: `${http.url}/token`, json: {}, expect: [201], idempotent: true })).status).toBe(201);
     const ct = 'application/openstack-images-v2.1-json-patch';
-    expect((await c.request({ method: 'PATCH', url: `${base}/patch`, json: [{ op: 'replace', path: '/name', value: 'n' }], contentType: ct, expect: [200] })).status).toBe(200);
-    await expect(c.request({ method: 'PATCH', url: `${base}/patch-remove`, json: [{ op: 'remove', path: '/p' }], contentType: ct, expect: [200] })).rejects.toThrow(/500/);
+    expect((await c.request({ method: 'PATCH', url: `${http.url}/patch`, json: [{ op: 'replace', path: '/name', value: 'n' }], contentType: ct, expect: [200] })).status).toBe(200);
+    await expect(c.request({ method: 'PATCH', url: `${http.url}/patch-remove`, json: [{ op: 'remove', path: '/p' }], contentType: ct, expect: [200] })).rejects.toThrow(/500/);
     expect(arrivals.get('/token')).toHaveLength(2);
     expect(arrivals.get('/patch')).toHaveLength(2);
     expect(arrivals.get('/patch-remove')).toHaveLength(1);
@@ -263,7 +249,7 @@ describe('HttpClient retries', () => {
       s.end();
     });
     const { c, events } = client();
-    await expect(c.request({ method: 'GET', url: `${base}/conflict`, expect: [200] })).rejects.toThrow(/409 Conflict/);
+    await expect(c.request({ method: 'GET', url: `${http.url}/conflict`, expect: [200] })).rejects.toThrow(/409 Conflict/);
     expect(arrivals.get('/conflict')).toHaveLength(1);
     expect(events).toEqual([]);
     await c.close();
@@ -287,7 +273,7 @@ describe('waitFor and failing polls', () => {
     });
     // One retry per poll: polls 1 and 2 each fail twice (503, 503), poll 3 sees BUILD, poll 4 ACTIVE.
     const { c } = client({ retry: { ...fast, maxRetries: 1 } });
-    const poll = (path: string) => async () => (await c.request({ method: 'GET', url: `${base}${path}`, expect: [200] })).json<{ status: string }>().status;
+    const poll = (path: string) => async () => (await c.request({ method: 'GET', url: `${http.url}${path}`, expect: [200] })).json<{ status: string }>().status;
     const status = await waitFor({ what: 'server to become ACTIVE', poll: poll('/server'), done: (st) => st === 'ACTIVE', timeoutMs: 5_000, intervalMs: 10 });
     expect(status).toBe('ACTIVE');
     expect(arrivals.get('/server')).toHaveLength(6);
@@ -304,7 +290,7 @@ describe('waitFor and failing polls', () => {
     const { c } = client({ retry: { ...fast, maxRetries: 0 } });
     const err = await waitFor({
       what: 'x',
-      poll: () => c.request({ method: 'GET', url: `${base}/down`, expect: [200] }),
+      poll: () => c.request({ method: 'GET', url: `${http.url}/down`, expect: [200] }),
       done: () => true,
       maxPollErrors: 2,
       timeoutMs: 5_000,
@@ -321,7 +307,7 @@ describe('the run deadline (--timeout)', () => {
     routes.set('/hang', () => undefined);
     const { c } = client({ requestTimeoutMs: 30_000 });
     const signal = withDeadline(new AbortController().signal, 300);
-    const err = await c.request({ method: 'GET', url: `${base}/hang`, expect: [200], signal }).catch((e) => e);
+    const err = await c.request({ method: 'GET', url: `${http.url}/hang`, expect: [200], signal }).catch((e) => e);
     // Not the request's own 30 s timeout: the run's deadline ended it.
     expect(err).toBeInstanceOf(RunTimeoutError);
     expect(err.message).toBe('timed out after 0.3s (--timeout); raise --timeout if the run needs longer');
@@ -336,7 +322,7 @@ describe('the run deadline (--timeout)', () => {
     });
     const { c, events } = client({ retry: { ...fast, maxRetryAfterMs: 60_000 } });
     const signal = withDeadline(new AbortController().signal, 300);
-    const err = await c.request({ method: 'GET', url: `${base}/busy`, expect: [200], signal }).catch((e) => e);
+    const err = await c.request({ method: 'GET', url: `${http.url}/busy`, expect: [200], signal }).catch((e) => e);
     // Sleeping through the 30 s would have ended in a second request (and a 503, not a timeout).
     expect(err).toBeInstanceOf(RunTimeoutError);
     expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '503', delayMs: 30_010 })]);

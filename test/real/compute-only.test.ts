@@ -9,6 +9,7 @@ import { startComputeOnly, type ComputeOnly } from '../../src/emulator/compute-o
 import { EMPTY_TAR } from '../../src/emulator/sandbox.js';
 import { connectSsh } from '../../src/ssh/connection.js';
 import { realTier, type RegionName } from './env.js';
+import { eventually } from '../helpers/wait.js';
 import { adminToken, createImage, deleteAllImages } from './glance-seed.js';
 
 const tier = realTier();
@@ -16,16 +17,6 @@ const work = mkdtempSync(join(tmpdir(), 'imagesync-real-compute-'));
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'id')]);
 const privateKey = readFileSync(join(work, 'id'), 'utf8');
 const publicKey = readFileSync(join(work, 'id.pub'), 'utf8').trim();
-
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function api(method: 'GET' | 'POST' | 'DELETE', url: string, token: string, body?: unknown, version = '2.1') {
   const res = await request(url, {
@@ -82,7 +73,7 @@ describe('compute-only emulator beside the real tier', () => {
     const created = await api('POST', `${nova}/servers`, token, { server: { name: 'rc-builder', imageRef: base.id, flavorRef: '2', key_name: 'rc', networks: [{ uuid: priv }] } }, '2.52');
     expect(created.status).toBe(202);
     const id = created.body.server.id as string;
-    const server = await until(async () => {
+    const server = await eventually(async () => {
       const s = (await api('GET', `${nova}/servers/${id}`, token)).body.server;
       if (s.status === 'ERROR') throw new Error(`server went to ERROR: ${s.fault?.message}`);
       return s.status === 'ACTIVE' ? s : undefined;
@@ -97,7 +88,7 @@ describe('compute-only emulator beside the real tier', () => {
     const snap = await api('POST', `${nova}/servers/${id}/action`, token, { createImage: { name: 'rc-snapshot', metadata: { built_by: 'imagesync-test' } } }, '2.45');
     expect(snap.status).toBe(202);
     const imageId = snap.body.image_id as string;
-    const image = await until(async () => {
+    const image = await eventually(async () => {
       const r = await request(`${tier.glance.RegionOne}/v2/images/${imageId}`, { headers: { 'x-auth-token': token, accept: 'application/json' } });
       const img = (await r.body.json()) as any;
       if (img.status === 'killed') throw new Error('snapshot was killed');
@@ -112,6 +103,6 @@ describe('compute-only emulator beside the real tier', () => {
 
     expect((await api('DELETE', `${nova}/servers/${id}`, token)).status).toBe(204);
     expect((await api('DELETE', `${nova}/os-keypairs/rc`, token, undefined, '2.2')).status).toBe(204);
-    await until(async () => (co.compute.servers('RegionOne').length === 0 ? true : undefined));
+    await eventually(async () => (co.compute.servers('RegionOne').length === 0 ? true : undefined));
   });
 });
