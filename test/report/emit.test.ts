@@ -1,14 +1,14 @@
 // The CI reports at the edge: annotations on a stream, the step summary and JUnit files, masking, log groups.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/redact.js';
 import { detectCi } from '../../src/report/ci.js';
 import { emitApplyReports, emitPlanReports, withPhase } from '../../src/report/emit.js';
 import { applyFixture, planFixture } from './fixtures.js';
 import { parseXmlStrict } from './xml-check.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -20,13 +20,7 @@ function capture(): { stream: PassThrough; text: () => string } {
 const GH = { GITHUB_ACTIONS: 'true', CI: 'true', GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'acme/images', GITHUB_RUN_ID: '77' };
 
 describe('emit reports', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagesync-emit-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('emit', { per: 'file' });
 
   it('GitHub: annotations on stderr, the step summary appended, the JUnit file written; a secret with escapable characters masked everywhere', async () => {
     const secret = 'pa%ss,w:rd&<x>|';
@@ -34,9 +28,9 @@ describe('emit reports', () => {
     redactor.add(secret);
     const report = applyFixture();
     report.builds[0]!.error = `login failed with ${secret}`;
-    const summaryFile = join(dir, 'summary-1.md');
+    const summaryFile = tmp.join('summary-1.md');
     await writeFile(summaryFile, '');
-    const junitFile = join(dir, 'out', 'apply.xml');
+    const junitFile = tmp.join('out', 'apply.xml');
     const err = capture();
     const env = { ...GH, GITHUB_STEP_SUMMARY: summaryFile };
     await emitApplyReports(report, {
@@ -68,10 +62,10 @@ describe('emit reports', () => {
   });
 
   it('not in CI: nothing on stderr, no step summary, the JUnit file still written when asked', async () => {
-    const summaryFile = join(dir, 'summary-2.md');
+    const summaryFile = tmp.join('summary-2.md');
     await writeFile(summaryFile, '');
     const err = capture();
-    const junitFile = join(dir, 'plan.xml');
+    const junitFile = tmp.join('plan.xml');
     const env = { GITHUB_STEP_SUMMARY: summaryFile };
     await emitPlanReports(planFixture(), { ci: detectCi(env), env, stderr: err.stream, mask: (t) => t, junitFile });
     expect(err.text()).toBe('');
@@ -80,7 +74,7 @@ describe('emit reports', () => {
   });
 
   it('GitHub plan: annotations and the plan summary', async () => {
-    const summaryFile = join(dir, 'summary-3.md');
+    const summaryFile = tmp.join('summary-3.md');
     const err = capture();
     const env = { ...GH, GITHUB_STEP_SUMMARY: summaryFile };
     await emitPlanReports(planFixture(), { ci: detectCi(env), env, stderr: err.stream, mask: (t) => t });
@@ -92,7 +86,7 @@ describe('emit reports', () => {
 
   it('a step summary that cannot be written is a warning, not a failure', async () => {
     const err = capture();
-    const env = { ...GH, GITHUB_STEP_SUMMARY: join(dir, 'no-such-dir', 'summary.md') };
+    const env = { ...GH, GITHUB_STEP_SUMMARY: tmp.join('no-such-dir', 'summary.md') };
     await emitPlanReports(planFixture(), { ci: detectCi(env), env, stderr: err.stream, mask: (t) => t });
     expect(err.text()).toMatch(/\nimagesync: warning: cannot append to GITHUB_STEP_SUMMARY \(\S+summary\.md\): ENOENT/);
   });

@@ -1,8 +1,7 @@
 // Workflow command escaping (round-tripped through the runner's parsing) and the annotations for plans, applies and bad input.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, ImagesyncError, ManifestError, UsageError } from '../../src/errors.js';
 import { loadManifest } from '../../src/manifest/load.js';
 import {
@@ -22,6 +21,7 @@ import {
   type Annotation,
 } from '../../src/report/github.js';
 import { applyFixture, inSyncPlanFixture, planFixture } from './fixtures.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 /** The runner's reading of a command line (actions/runner ActionCommand.TryParseV2), to round-trip through. */
 function parseRunner(line: string): { command: string; properties: Record<string, string>; data: string } | undefined {
@@ -146,16 +146,10 @@ describe('annotationsForApply', () => {
 });
 
 describe('annotationForInputError', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagesync-report-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('report', { per: 'file' });
 
   it('a JSON syntax error from loadManifest: file, line and column', async () => {
-    const file = join(dir, 'images.manifest.json');
+    const file = tmp.join('images.manifest.json');
     await writeFile(file, '{\n  "targets": [],\n  "images": [\n    { "name": "web" "source": {} }\n  ]\n}\n');
     const err = await loadManifest(file, { displayName: 'images.manifest.json' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ManifestError);

@@ -1,13 +1,13 @@
 // JUnit XML of a plan and an apply (golden files), checked well-formed by a strict reader; XML escaping; writing the file.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ImagesyncError } from '../../src/errors.js';
 import { junitCases, junitXml, writeJunit, xmlAttr, xmlSafe, xmlText } from '../../src/report/junit.js';
 import { applyFixture, inSyncPlanFixture, planFixture } from './fixtures.js';
 import { expectGolden } from './golden.js';
 import { childrenNamed, parseXmlStrict, textOf, type XmlElement } from './xml-check.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 function suiteOf(xml: string): XmlElement {
   const root = parseXmlStrict(xml);
@@ -132,22 +132,16 @@ describe('XML escaping', () => {
 });
 
 describe('writeJunit', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagesync-junit-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('junit', { per: 'file' });
   it('creates the folder, writes the file whole, leaves no temporary file', async () => {
-    const file = join(dir, 'reports', 'deep', 'junit.xml');
+    const file = tmp.join('reports', 'deep', 'junit.xml');
     await writeJunit(file, '<a/>\n');
     await writeJunit(file, '<b/>\n');
     expect(await readFile(file, 'utf8')).toBe('<b/>\n');
-    expect(await readdir(join(dir, 'reports', 'deep'))).toEqual(['junit.xml']);
+    expect(await readdir(tmp.join('reports', 'deep'))).toEqual(['junit.xml']);
   });
   it('a path it cannot write: one ImagesyncError naming the flag and the file', async () => {
-    const blocker = join(dir, 'not-a-dir');
+    const blocker = tmp.join('not-a-dir');
     await writeFile(blocker, 'x');
     const err = await writeJunit(join(blocker, 'junit.xml'), '<a/>').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImagesyncError);

@@ -1,8 +1,7 @@
 // Markdown summaries of a plan and an apply (golden files), markdown escaping, and the step summary file.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maskStrings } from '../../src/report/format.js';
 import {
   appendStepSummary,
@@ -15,6 +14,7 @@ import {
 } from '../../src/report/summary.js';
 import { expectGolden } from './golden.js';
 import { applyFixture, inSyncPlanFixture, planFixture } from './fixtures.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 describe('planSummaryMarkdown', () => {
   it('matches the golden file (every state, escaping, manifest order)', () => {
@@ -89,16 +89,10 @@ describe('markdown escaping', () => {
 });
 
 describe('step summary file', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'imagesync-summary-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = useTempDir('summary', { per: 'file' });
 
   it('appends to $GITHUB_STEP_SUMMARY, after what is there', async () => {
-    const file = join(dir, 'step_summary_1');
+    const file = tmp.join('step_summary_1');
     await writeFile(file, 'earlier');
     expect(await appendStepSummary({ GITHUB_STEP_SUMMARY: file }, '## one')).toBe(true);
     expect(await appendStepSummary({ GITHUB_STEP_SUMMARY: file }, '## two\n')).toBe(true);
@@ -116,7 +110,7 @@ describe('step summary file', () => {
     expect(fitted).not.toContain('\ufffd');
     expect(fitted.split('\n').filter((l) => l.startsWith('|')).every((l) => l === line.trimEnd())).toBe(true);
 
-    const file = join(dir, 'step_summary_2');
+    const file = tmp.join('step_summary_2');
     await writeFile(file, 'x'.repeat(STEP_SUMMARY_MAX_BYTES - 100));
     expect(await appendStepSummary({ GITHUB_STEP_SUMMARY: file }, big)).toBe(false);
     expect((await readFile(file)).length).toBe(STEP_SUMMARY_MAX_BYTES - 100);
