@@ -22,25 +22,27 @@ async function listNames(region: 'RegionOne' | 'RegionTwo', token: string, query
   return body.images.map((i) => i.name);
 }
 
+/** POST /auth/tokens with the tier's user and this password, scoped to its project or not. */
+function passwordAuth(password: string, scoped: boolean) {
+  return request(`${tier.authUrl}/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: tier.username, domain: { id: 'default' }, password } } },
+        ...(scoped ? { scope: { project: { name: tier.projectName, domain: { id: 'default' } } } } : {}),
+      },
+    }),
+  });
+}
+
 describe('real Keystone + Glance tier', () => {
   afterEach(async () => {
     await deleteAllImages(tier);
   });
 
   it('issues a token in X-Subject-Token with image endpoints for both regions in the catalog', async () => {
-    const res = await request(`${tier.authUrl}/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: tier.username, domain: { id: 'default' }, password: tier.password } },
-          },
-          scope: { project: { name: tier.projectName, domain: { id: 'default' } } },
-        },
-      }),
-    });
+    const res = await passwordAuth(tier.password, true);
     expect(res.statusCode).toBe(201);
     expect(res.headers['x-subject-token']).toMatch(/^\S{20,}$/);
     const body = (await res.body.json()) as { token: { catalog: CatalogEntry[] } };
@@ -54,18 +56,7 @@ describe('real Keystone + Glance tier', () => {
   });
 
   it('rejects a wrong password with 401', async () => {
-    const res = await request(`${tier.authUrl}/auth/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: tier.username, domain: { id: 'default' }, password: `${tier.password}-wrong` } },
-          },
-        },
-      }),
-    });
+    const res = await passwordAuth(`${tier.password}-wrong`, false);
     expect(res.statusCode).toBe(401);
     const body = (await res.body.json()) as { error: { code: number } };
     expect(body.error.code).toBe(401);
