@@ -96,7 +96,7 @@ describe('imagesync merge-reports over real apply reports', () => {
     const md = await mergeCli({ reports: files, out: 'merged.json', markdown: true });
     expect(md.stdout).toContain('### imagesync apply: FAILED');
     expect(md.stdout).toContain('| **FAILED** | mr-nosource | emulator/RegionTwo |');
-  }, 60_000);
+  });
 
   it('writes the same images.lock.json from the shards\' fragments as one unsharded apply writes', async () => {
     const manifest = await writeManifest([
@@ -119,7 +119,7 @@ describe('imagesync merge-reports over real apply reports', () => {
     const merged = await readFile(repo.path('images.lock.json'), 'utf8');
     expect(merged).toBe(await readFile(repo.path('single.lock.json'), 'utf8'));
     expect(Object.keys(JSON.parse(merged).images)).toEqual(['mr-present']);
-  }, 60_000);
+  });
 
   it('refuses a report made from another manifest, when the manifest is at hand', async () => {
     const manifest = await writeManifest([
@@ -136,7 +136,7 @@ describe('imagesync merge-reports over real apply reports', () => {
       /\n {2}report-1\.json: made from another manifest than images\.manifest\.json \(manifestSha256 [0-9a-f]{12} ≠ [0-9a-f]{12}\): merge in a checkout of the commit the shards ran\n/,
     );
     await expect(stat(repo.path('merged.json'))).rejects.toThrow(/ENOENT/);
-  }, 60_000);
+  });
 
   it('exits 0 when every shard is in sync, and prints the merged JSON on stdout without --out', async () => {
     const manifest = await writeManifest([{ name: 'mr-present', source: 'debian-12-genericcloud' }]);
@@ -147,7 +147,7 @@ describe('imagesync merge-reports over real apply reports', () => {
     const merged = JSON.parse(r.stdout);
     expect(merged.after.summary).toMatchObject({ entries: 2, inSync: true });
     expect(r.stderr).toBe(`Merged 2 reports, 0 built, 0 failed (runs ${merged.runIds.join(', ')})\n`);
-  }, 60_000);
+  });
 });
 
 describe('imagesync merge-reports: lock fragments', () => {

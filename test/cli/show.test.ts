@@ -76,7 +76,7 @@ beforeAll(async () => {
   const r = await repo.run(['apply', '--yes', '--json', '-m', manifestFile, '--poll-interval-ms', '100'], { env: CI });
   expect(r.code, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout).builds).toHaveLength(3);
-}, 180_000);
+});
 
 afterAll(async () => {
   await repo?.remove();
@@ -103,7 +103,7 @@ describe('imagesync show', () => {
       expect(cells.slice(9)).toEqual(['match', 'unlocked']);
       expect(r.stdout).toContain(`emulator/${region} ${img!.id}: CI run https://github.example/acme/images/actions/runs/4242`);
     }
-  }, 60_000);
+  });
 
   it('--json gives the full provenance; after locking, every image matches the lock', async () => {
     await lockNow();
@@ -133,7 +133,7 @@ describe('imagesync show', () => {
     const before = await readLockFile(repo.path('images.lock.json'));
     await lockNow();
     expect(await readLockFile(repo.path('images.lock.json'))).toEqual(before);
-  }, 60_000);
+  });
 
   it('says where the clouds no longer match the lock: a hand-made replacement, and drift in the plan', async () => {
     await lockNow();
@@ -160,7 +160,7 @@ describe('imagesync show', () => {
       emulator.state.removeImage('RegionTwo', intruder.id);
       emulator.state.updateImage('RegionTwo', built!.id, { name: 'show-web' });
     }
-  }, 60_000);
+  });
 
   it('an unknown image name is a usage error (exit 3) listing the manifest\'s names, with nothing contacted', async () => {
     const before = emulator.stats.total;

@@ -163,7 +163,7 @@ const cases: ApiCase[] = [
 describe('API replies the client cannot use (exit 1, nothing built)', () => {
   it.each(cases)('$name', async ({ rules, detail }) => {
     expectUnreachable(await applyBroken(rules()), detail);
-  }, 20_000);
+  });
 
   it('the compute images proxy lists an image without a name', async () => {
     const file = await c.manifest(manifestWith([{ name: 'corpus-api', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }], ['RegionThree']), 'three.json');

@@ -172,7 +172,7 @@ describe('cloud configuration that is refused (exit 3, nothing contacted)', () =
     if (process.getuid?.() !== 0) return; // not root: the file is readable, nothing to check
     // HOME is the temp folder, so the file shows as ~/clouds.yaml.
     expectInputError(r, /^imagesync: ~\/clouds\.yaml \(from OS_CLIENT_CONFIG_FILE\): cannot read: permission denied; make it readable by this user \(EACCES\)$/);
-  }, 30_000);
+  });
 });
 
 describe('cloud configuration that is odd but valid', () => {

@@ -136,5 +136,5 @@ describe('flags that are refused (exit 3, nothing contacted)', () => {
   });
   it.each(exposing)('$name', async ({ argv, headline }) => {
     expectInputError(await runUntouched(c, argv), headline);
-  }, 60_000);
+  });
 });

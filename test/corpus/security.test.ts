@@ -49,7 +49,7 @@ describe('secrets never reach output or files', () => {
     } finally {
       stop();
     }
-  }, 120_000);
+  });
 
   it('plan --debug with an application credential cloud: no secret, no token', async () => {
     const user = emulator.users[0]!;
@@ -164,5 +164,5 @@ export default defineTask<{ text: string }>({
       for (const where of ['env', 'env-bq', 'env-user', 'env-user-bq', 'arg', 'arg-bq']) await rm(join('/var/tmp', marker(where)), { force: true });
       for (const where of ['env-home', 'env-user-home', 'arg-home', 'name', 'put']) await rm(join(homedir(), marker(where)), { force: true });
     }
-  }, 120_000);
+  });
 });

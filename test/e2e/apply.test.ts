@@ -79,7 +79,7 @@ describe('apply against the emulator', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).builds).toEqual([]);
     expect(JSON.parse(again.stdout).lock).toMatchObject({ changed: false });
-  }, 120_000);
+  });
 
   it('rebuilds an outdated image and retires the old one: renamed, hidden, pointing at its replacement', async () => {
     const file = await writeManifest([{ name: 'e2e-rot', regions: ['RegionOne'] }]);
@@ -98,7 +98,7 @@ describe('apply against the emulator', () => {
     expect(retired.imagesync_superseded_by).toBe(now!.id);
     expect(JSON.parse(r.stdout).builds[0]).toMatchObject({ action: 'rebuild', replaced: [{ id: old!.id }] });
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a failing step leaves no server, keypair or image, and names the step, command and exit code', async () => {
     const file = await writeManifest([{ name: 'e2e-fail', regions: ['RegionOne'], steps: [{ run: 'echo about to fail >&2; exit 7' }] }]);
@@ -114,7 +114,7 @@ describe('apply against the emulator', () => {
     assertNothingLeft();
     const log = await readFile(b.log, 'utf8');
     expect(log).toContain('exit 7');
-  }, 120_000);
+  });
 
   it('a server in ERROR fails with Nova\'s fault message and leaves nothing', async () => {
     emulator.setFaults({ nextServerError: 'No valid host was found. There are not enough hosts available.' });
@@ -123,7 +123,7 @@ describe('apply against the emulator', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).builds[0].error).toMatch(/went to ERROR: No valid host was found/);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a snapshot going to killed fails at once and leaves no temporary image', async () => {
     emulator.setFaults({ nextSnapshotKilled: true });
@@ -133,7 +133,7 @@ describe('apply against the emulator', () => {
     expect(JSON.parse(r.stdout).builds[0].error).toMatch(/went to killed/);
     expect(imagesNamed('RegionOne', 'e2e-killed')).toEqual([]);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('refuses a host key that differs from the console\'s fingerprints, and leaves nothing', async () => {
     emulator.setFaults({ nextForgedHostKeys: true });
@@ -145,7 +145,7 @@ describe('apply against the emulator', () => {
     expect(b.error).toMatch(/host key/i);
     expect(imagesNamed('RegionOne', 'e2e-mitm')).toEqual([]);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('asks on a terminal, and builds nothing when the answer is no', async () => {
     const file = await writeManifest([{ name: 'e2e-ask', regions: ['RegionOne'] }]);
@@ -158,7 +158,7 @@ describe('apply against the emulator', () => {
     expect(yes.code, yes.stderr).toBe(0);
     expect(imagesNamed('RegionOne', 'e2e-ask')).toHaveLength(1);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('reaches the build server through a floating IP from the pool the target names, and releases it', async () => {
     const file = await repo.manifest(manifestOf([{ name: 'e2e-fip', steps: [{ run: 'hostname' }] }], { regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' } } }));
@@ -167,7 +167,7 @@ describe('apply against the emulator', () => {
     expect(r.stderr).toMatch(/POST \S+\/network\/RegionOne\/v2\.0\/floatingips/);
     expect(r.stderr).toMatch(/DELETE \S+\/network\/RegionOne\/v2\.0\/floatingips\//);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('--keep-on-failure keeps the server and keypair, and the private key with mode 0600', async () => {
     const file = await writeManifest([{ name: 'e2e-keep', regions: ['RegionOne'], steps: [{ run: 'exit 3' }] }]);
@@ -182,7 +182,7 @@ describe('apply against the emulator', () => {
     // Kept, so still there; the sweep after each test deletes them.
     expect(emulator.compute.servers('RegionOne')).toHaveLength(1);
     expect(emulator.compute.keypairs('RegionOne')).toHaveLength(1);
-  }, 120_000);
+  });
 
   it('never publishes over an image that took the name while the build ran', async () => {
     const file = await writeManifest([{ name: 'e2e-race', regions: ['RegionOne'], steps: [{ run: 'sleep 1' }] }]);
@@ -195,7 +195,7 @@ describe('apply against the emulator', () => {
     expect(imagesNamed('RegionOne', 'e2e-race').map((i) => i.id)).toEqual([intruder.id]);
     assertNothingLeft();
     emulator.state.removeImage('RegionOne', intruder.id);
-  }, 120_000);
+  });
 
   it('names the nearest source image, flavor or network when one is not found, and refuses an ambiguous source', async () => {
     const file = repo.path('images.manifest.json');
@@ -230,7 +230,7 @@ describe('apply against the emulator', () => {
     const [built] = imagesNamed('RegionOne', 'e2e-resolve');
     expect([a.id, b.id]).toContain(built!.imagesync_source_image);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('refuses to run without --yes when not on a terminal (exit 3, nothing contacted)', async () => {
     const file = await writeManifest([{ name: 'e2e-noyes' }]);
@@ -253,6 +253,6 @@ describe('apply against the emulator', () => {
     expect(cli.stderr()).toMatch(/SIGINT/);
     expect(cli.stderr()).not.toContain('LEFT BEHIND');
     assertNothingLeft();
-  }, 120_000);
+  });
 });
 

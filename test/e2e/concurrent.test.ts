@@ -53,5 +53,5 @@ describe('two applies at once', () => {
 
     // No server, keypair or floating IP; no temporary image and no claim (both named imagesync-…).
     assertNothingLeft(emulator, REGIONS);
-  }, 180_000);
+  });
 });

@@ -65,7 +65,7 @@ describe('apply under faults', () => {
       expect(imagesNamed(region, 'faults-random-2')).toHaveLength(1);
     }
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a create that succeeded but answered 500, 503, 429 or a reset is found and adopted, never made twice', async () => {
     const file = await writeManifest([{ name: 'faults-after' }]);
@@ -104,7 +104,7 @@ describe('apply under faults', () => {
       expect(imagesNamed(region, 'faults-after')).toHaveLength(1);
     }
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a 409 "already exists" for a keypair that holds our key is our own: adopted, and deleted at the end', async () => {
     const file = await writeManifest([{ name: 'faults-key', regions: ['RegionOne'] }]);
@@ -114,7 +114,7 @@ describe('apply under faults', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(conflict.hits).toBe(1);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a keypair of the run\'s name holding another key is not adopted: the build fails, names it, touches nothing', async () => {
     const file = await writeManifest([{ name: 'faults-stranger', regions: ['RegionOne'] }]);
@@ -136,7 +136,7 @@ describe('apply under faults', () => {
     // The lookup, and the cleanup's own check before it would delete: both saw the stranger.
     expect([conflict.hits, stranger.hits]).toEqual([1, 2]);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('renews the token during a build that outlives it', async () => {
     emulator.setFaults({ tokenTtlSeconds: 3 });
@@ -148,7 +148,7 @@ describe('apply under faults', () => {
     // The first token died during `sleep 5`; the build went on with a new one.
     expect(emulator.stats.auth - authBefore).toBeGreaterThanOrEqual(2);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('stops at the run deadline with "timed out after N (--timeout)" and cleans up', async () => {
     // The step outlives any test timeout: an apply that did not stop at the deadline fails the test.
@@ -158,5 +158,5 @@ describe('apply under faults', () => {
     expect(r.stdout + r.stderr).toContain('timed out after 4s (--timeout)');
     expect(imagesNamed('RegionOne', 'faults-deadline')).toEqual([]);
     assertNothingLeft();
-  }, 120_000);
+  });
 });

@@ -250,7 +250,7 @@ describe('gc against the emulator', () => {
     const last = await gc(file);
     expect(last.code).toBe(0);
     expect(last.stdout).toBe('Nothing to delete in 2 targets.\n');
-  }, 180_000);
+  });
 
   it('a deletion that fails exits 1, naming the resource and the command to delete it by hand; the journal stays unfinished', async () => {
     const file = await writeManifest();
@@ -271,7 +271,7 @@ describe('gc against the emulator', () => {
     expect(retry.code, retry.stderr).toBe(0);
     expect((await readJournal(journal.path)).status).toBe('finished');
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('refuses a bad --older-than or --target before contacting anything', async () => {
     const file = await writeManifest();
@@ -318,7 +318,7 @@ describe('gc against the emulator', () => {
     expect(r.report.resources.filter((x) => x.status === 'deleted').map((x) => x.kind).sort()).toEqual(['image', 'keypair', 'server']);
     expect(r.report.journals.cleaned).toEqual([journal.runId]);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('a floating IP build killed with SIGKILL leaves the floating IP in the journal, with its id, and gc deletes it', async () => {
     const file = await writeManifest([{ run: 'touch /tmp/started; sleep 3600' }], { floatingIpPool: 'public' });
@@ -337,7 +337,7 @@ describe('gc against the emulator', () => {
     expect(r.report.resources.filter((x) => x.status === 'deleted').map((x) => x.kind).sort()).toEqual(['floating-ip', 'image', 'keypair', 'server']);
     expect(r.report.journals.cleaned).toEqual([journal.runId]);
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('cleans up after an old run\'s journal (version 1, names without ids, as imagesync wrote it before resources declared themselves)', async () => {
     const file = await writeManifest();
@@ -376,7 +376,7 @@ describe('gc against the emulator', () => {
     for (const d of deleted) expect(d.why).toMatch(/run crashed: pid \d+ on this machine is gone/);
     expect(r.report.journals.cleaned).toEqual([runId]);
     assertNothingLeft();
-  }, 120_000);
+  });
 });
 
 /**

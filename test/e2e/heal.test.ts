@@ -148,7 +148,7 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
       expect(img.imagesync_duplicate_of).toBe(good.id);
     }
     assertNothingLeft();
-  }, 120_000);
+  });
 
   it('--keep 1 deletes superseded images beyond the newest one, but never one a server was booted from', async () => {
     const name = 'ret-web';
@@ -208,5 +208,5 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
       await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 30_000, intervalMs: 50 });
     }
     assertNothingLeft();
-  }, 120_000);
+  });
 });

@@ -45,7 +45,7 @@ beforeAll(async () => {
       ],
     }),
   );
-}, 120_000);
+});
 
 afterAll(async () => {
   await co?.close();
@@ -80,5 +80,5 @@ describe('apply against real Keystone + Glance', () => {
     const plan = await runCli(['plan', '--detailed-exitcode', '-m', file], { cwd: dir, env });
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     expect(plan.stdout).toContain('In sync.');
-  }, 180_000);
+  });
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
   await createImage(tier, 'RegionTwo', { name: 'r-only-hidden', status: 'active', hidden: true });
   // Noise that must not be listed: other names, one with a wanted name as prefix.
   await createImage(tier, 'RegionOne', { name: 'r-present-old', status: 'active' });
-}, 120_000);
+});
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ export function goldenPath(name: string): string {
 export function expectGolden(name: string, actual: string): void {
   const file = goldenPath(name);
   const shown = relative(process.cwd(), file);
-  const update = `if the change is intended, update the golden file with UPDATE_GOLDEN=1 npx vitest run --project fast test/report, then review its diff`;
+  const update = `if the change is intended, update the golden file with UPDATE_GOLDEN=1 npx vitest run --project unit test/report, then review its diff`;
   if (process.env.UPDATE_GOLDEN === '1') {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, actual, 'utf8');

@@ -107,7 +107,7 @@ describe('the CI examples', () => {
     commands = new Set([...root.matchAll(/^ {2}imagesync ([a-z][a-z-]*)/gm)].map((m) => m[1]!));
     expect(commands.has('plan') && commands.has('apply')).toBe(true);
     for (const c of ['plan', 'apply', 'merge-reports']) if (commands.has(c)) help.set(c, helpFlags(await cli([c, '--help'])));
-  }, 60_000);
+  });
 
   it.each(EXAMPLES)('%s: every `npx imagesync` command line uses only commands and flags the CLI has', async (file) => {
     const found = invocations(strings(file === EXAMPLES[0] ? gh : gl).join('\n'));

@@ -64,5 +64,5 @@ describe('reduced soak', () => {
     expect(result.violations, report).toEqual([]);
     expect(invariants(result).filter((i) => !i.ok), report).toEqual([]);
     expect(passed(result)).toBe(true);
-  }, 150_000);
+  });
 });
