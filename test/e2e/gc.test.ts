@@ -244,7 +244,7 @@ describe('gc against the emulator', () => {
     // The untagged server is the person's to delete.
     const s = await conn.buildServices('RegionOne');
     await s.nova.deleteServer(untagged.server.id);
-    await waitFor({ what: 'untagged server gone', poll: async () => s.nova.getServer(untagged.server.id), done: (x) => x === undefined, timeoutMs: 30_000, intervalMs: 50 });
+    await waitFor({ what: 'untagged server gone', poll: async () => s.nova.getServer(untagged.server.id), done: (x) => x === undefined, timeoutMs: 60_000, intervalMs: 50 });
     emulator.state.removeImage('RegionOne', published.id);
     assertNothingLeft();
     const last = await gc(file);

@@ -205,7 +205,7 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
       expect(emulator.state.image(REGION, unrelated.id)).toBeDefined();
     } finally {
       await nova.deleteServer(serverId);
-      await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 30_000, intervalMs: 50 });
+      await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 60_000, intervalMs: 50 });
     }
     assertNothingLeft();
   });

@@ -77,7 +77,7 @@ describe('sandbox', () => {
     await new Promise<void>((resolve) => blocker.listen(2222, address, resolve));
     try {
       const { dirs } = await prepared('sbx-two', address, 2222);
-      const err = await startSandbox({ dirs, hostname: 'sbx-two', address, port: 2222, startTimeoutMs: 5000 }).catch((e: unknown) => e);
+      const err = await startSandbox({ dirs, hostname: 'sbx-two', address, port: 2222, startTimeoutMs: 60_000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SandboxError);
       expect((err as Error).message).toMatch(/Address already in use|Cannot bind/);
     } finally {

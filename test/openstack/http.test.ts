@@ -126,7 +126,8 @@ describe('HttpClient', () => {
       // Answer only once all 40 are in: a capped pool would never get there and time out instead.
       if (held.length >= 40) for (const r of held.splice(0)) { inFlight--; r.writeHead(200); r.end('{}'); }
     });
-    const c = new HttpClient({ redactor: new Redactor(), requestTimeoutMs: 2_000, retry: { maxRetries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 } });
+    // The 40th request may come long after the first on a busy machine: the first must wait for it.
+    const c = new HttpClient({ redactor: new Redactor(), requestTimeoutMs: 60_000, retry: { maxRetries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 } });
     const all = await Promise.allSettled(Array.from({ length: 40 }, () => c.request({ method: 'GET', url: `${http.url}/slow`, expect: [200] })));
     for (const r of held.splice(0)) r.end();
     expect(all.filter((r) => r.status === 'fulfilled')).toHaveLength(40);

@@ -47,13 +47,13 @@ describe('NovaClient', () => {
     const flavor = (await n.flavors()).find((f) => f.name === 'm1.small')!;
     const [net] = await s.neutron!.networks({ name: 'private' });
     const id = await n.boot({ name: `t-mv-${tag}`, imageRef: source!.id, flavorRef: flavor.id, keyName: `t-mv-${tag}`, networks: [{ uuid: net!.id }], metadata: {}, tags: ['t'] });
-    await waitFor({ what: 'ACTIVE', poll: () => n.getServer(id), done: (x) => x?.status === 'ACTIVE', timeoutMs: 20_000, intervalMs: 50 });
+    await waitFor({ what: 'ACTIVE', poll: () => n.getServer(id), done: (x) => x?.status === 'ACTIVE', timeoutMs: 60_000, intervalMs: 50 });
     const imageId = await n.createImage(id, `t-snap-${tag}`, { purpose: 'test' });
-    const img = await waitFor({ what: 'image', poll: () => s.glance.getImage(imageId), done: (i) => i?.status === 'active', timeoutMs: 20_000, intervalMs: 50 });
+    const img = await waitFor({ what: 'image', poll: () => s.glance.getImage(imageId), done: (i) => i?.status === 'active', timeoutMs: 60_000, intervalMs: 50 });
     expect(img).toMatchObject({ name: `t-snap-${tag}`, purpose: 'test' });
     await n.deleteServer(id);
     await n.deleteKeypair(`t-mv-${tag}`);
     await s.glance.deleteImage(imageId);
-    await waitFor({ what: 'gone', poll: () => n.getServer(id), done: (x) => x === undefined, timeoutMs: 20_000, intervalMs: 50 });
+    await waitFor({ what: 'gone', poll: () => n.getServer(id), done: (x) => x === undefined, timeoutMs: 60_000, intervalMs: 50 });
   });
 });

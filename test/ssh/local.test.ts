@@ -1,5 +1,5 @@
 // local(): workstation commands through zx, with the same result and error shape as remote run().
-import { mkdtemp, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { $ } from 'zx';
@@ -7,6 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redactor } from '../../src/redact.js';
 import { CommandTimeoutError, LocalCommandError } from '../../src/ssh/errors.js';
 import { local } from '../../src/ssh/local.js';
+import { until } from '../helpers/wait.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let dir: string;
 beforeAll(async () => {
@@ -45,10 +55,12 @@ describe('local', () => {
   });
 
   it('kills the whole process group on timeout', async () => {
-    const marker = join(dir, 'survived');
-    await expect(local(`sleep 0.5; touch ${marker}`, { timeoutMs: 100 })).rejects.toBeInstanceOf(CommandTimeoutError);
-    await new Promise((r) => setTimeout(r, 700));
-    await expect(local(`test -e ${marker}`)).rejects.toBeInstanceOf(LocalCommandError);
+    // The shell and a background child record their pids, then wait an hour: only the kill ends them.
+    const pids = join(dir, 'pids');
+    await expect(local(`echo $$ > ${pids}; sleep 3600 & echo $! >> ${pids}; wait`, { timeoutMs: 3_000 })).rejects.toBeInstanceOf(CommandTimeoutError);
+    const recorded = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
+    expect(recorded).toHaveLength(2);
+    for (const pid of recorded) await until(() => !alive(pid), { what: `process ${pid} killed` });
   });
 
   it('redacts secrets in the error message', async () => {
