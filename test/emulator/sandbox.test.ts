@@ -16,6 +16,7 @@ import {
   startSandbox,
   tarUpperDir,
 } from '../../src/emulator/sandbox.js';
+import { FIXED_RANGE, LoopbackPool } from '../../src/emulator/loopback.js';
 import { connectSsh } from '../../src/ssh/connection.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sandbox-test-'));
@@ -24,6 +25,13 @@ const privateKey = readFileSync(join(work, 'id'), 'utf8');
 const publicKey = readFileSync(join(work, 'id.pub'), 'utf8').trim();
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * A loopback address where port 2222 is free now, picked at random as the emulator picks its
+ * servers' addresses: a fixed one could be taken by another emulator or test run on this machine.
+ */
+const pool = new LoopbackPool(FIXED_RANGE, Math.random);
+const freeAddress = (): Promise<string> => pool.allocate(2222);
 
 async function prepared(name: string, address: string, port: number) {
   const dirs = await createServerDirs(join(work, name));
@@ -40,7 +48,7 @@ describe('sandbox', () => {
   });
 
   it('runs sshd chrooted in an overlay of / with its own hostname, /tmp and pid namespace; stop() ends every process', async () => {
-    const address = '127.0.103.250';
+    const address = await freeAddress();
     const { dirs, hostKeys } = await prepared('sbx-one', address, 2222);
     writeFileSync(join(work, 'seed.txt'), 'seeded\n');
     execFileSync('tar', ['-C', work, '-cf', join(work, 'seed.tar'), '--transform', 's,^,./opt/,', 'seed.txt']);
@@ -72,7 +80,7 @@ describe('sandbox', () => {
   });
 
   it('fails with sshd’s own reason when the address is taken, and leaves no process', async () => {
-    const address = '127.0.103.251';
+    const address = await freeAddress();
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(2222, address, resolve));
     try {
