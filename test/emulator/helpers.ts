@@ -1,5 +1,6 @@
 // Test helpers for the emulator suites: issue a token, call a service with it.
 import type { Emulator } from '../../src/emulator/server.js';
+import { eventually, WAIT_MS } from '../helpers/wait.js';
 
 export function passwordAuth(scope = true, password = 'emulator-secret'): unknown {
   return {
@@ -45,13 +46,7 @@ export async function json<T = any>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Poll `fn` until it returns something other than undefined; fail after `timeoutMs` (generous: busy machines). */
-export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Poll `fn` until it returns something other than undefined (the shared wait: a deadline for busy machines). */
+export function until<T>(fn: () => Promise<T | undefined>, timeoutMs = WAIT_MS): Promise<T> {
+  return eventually(fn, { timeoutMs, intervalMs: 25 });
 }
