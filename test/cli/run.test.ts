@@ -11,6 +11,7 @@ import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { runCaptured, type Captured } from './run-captured.js';
 import { closedPort } from '../helpers/http.js';
 import { eventually, until } from '../helpers/wait.js';
+import { isAlive } from '../helpers/process.js';
 
 const fixtureTasks = fileURLToPath(new URL('../run/fixtures/tasks/', import.meta.url));
 
@@ -39,15 +40,6 @@ afterAll(async () => {
   await Promise.all(sshds.map((s) => s.stop()));
   await rm(work, { recursive: true, force: true });
 });
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function trustAll(): Promise<void> {
   await writeFile(knownHosts, sshds.map((s) => s.knownHostsLine()).join('\n') + '\n');
@@ -203,7 +195,7 @@ describe('imagesync run', () => {
     expect(rows[3]).toMatch(/failed .*not started: interrupted/);
     expect(r.stderr).toContain('imagesync: interrupted: 2 hosts not started');
     // The remote sleep was killed, not left running (it would live an hour).
-    await until(() => !processExists(Number(pid)), { what: `remote sleep ${pid} gone` });
+    await until(() => !isAlive(Number(pid)), { what: `remote sleep ${pid} gone` });
     await rm(pidFile, { force: true });
   });
 });

@@ -8,15 +8,7 @@ import { Redactor } from '../../src/redact.js';
 import { CommandTimeoutError, LocalCommandError } from '../../src/ssh/errors.js';
 import { local } from '../../src/ssh/local.js';
 import { until } from '../helpers/wait.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from '../helpers/process.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -60,7 +52,7 @@ describe('local', () => {
     await expect(local(`echo $$ > ${pids}; sleep 3600 & echo $! >> ${pids}; wait`, { timeoutMs: 3_000 })).rejects.toBeInstanceOf(CommandTimeoutError);
     const recorded = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
     expect(recorded).toHaveLength(2);
-    for (const pid of recorded) await until(() => !alive(pid), { what: `process ${pid} killed` });
+    for (const pid of recorded) await until(() => !isAlive(pid), { what: `process ${pid} killed` });
   });
 
   it('redacts secrets in the error message', async () => {
