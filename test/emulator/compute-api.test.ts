@@ -224,13 +224,16 @@ describe('emulated Nova servers API and Neutron', () => {
     expect(mine(await names('status=error'))).toEqual(['db-1', 'web-1', 'web-2']);
     expect(mine(await names('status=ACTIVE'))).toEqual([]);
 
+    // A deleted server still answers for deleteDelayMs: 3 s, so that the GET right after the DELETE
+    // finds it deleting even on a busy machine.
+    emu.setFaults({ deleteDelayMs: 3_000 });
     for (const id of ids) {
       const del = await call(`${nova}/servers/${id}`, tok, { method: 'DELETE' });
       expect(del.status).toBe(204);
+      const during = (await json(await call(`${nova}/servers/${id}`, tok))).server;
+      expect(during['OS-EXT-STS:task_state']).toBe('deleting');
     }
-    const during = (await json(await call(`${nova}/servers/${ids[0]}`, tok))).server;
-    expect(during['OS-EXT-STS:task_state']).toBe('deleting');
-    await eventually(async () => ((await call(`${nova}/servers/${ids[0]}`, tok)).status === 404 ? true : undefined));
+    for (const id of ids) await eventually(async () => ((await call(`${nova}/servers/${id}`, tok)).status === 404 ? true : undefined));
     await eventually(async () => (emu.compute.servers('RegionOne').some((s) => ids.includes(s.id)) ? undefined : true));
   });
 
