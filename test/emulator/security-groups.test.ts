@@ -1,5 +1,5 @@
 // Neutron security groups and rules of the emulator over real HTTP, and Nova's side: boot with groups, add/remove, in use.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_USER, startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { call, json, postTokens, token, until } from './helpers.js';
 
@@ -56,7 +56,8 @@ describe('emulated Neutron security groups', () => {
     await until(async () => ((await call(`${nova}/servers/${id}`, tok)).status === 404 ? true : undefined));
   };
 
-  beforeAll(async () => {
+  // An emulator per test: groups, rules and servers one test makes must not be in another's lists and counts.
+  beforeEach(async () => {
     emu = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], users: [DEFAULT_USER, OTHER], bootDelayMs: 20, consoleDelayMs: 0, deleteDelayMs: 20 });
     tok = await token(emu);
     neutron = `${emu.url}/network/RegionOne`;
@@ -64,7 +65,7 @@ describe('emulated Neutron security groups', () => {
     debianId = (emu.state.images('RegionOne').find((i) => i.name === 'debian-12-genericcloud') as { id: string }).id;
     privateNet = (await json(await call(`${neutron}/v2.0/networks?name=private`, tok))).networks[0].id;
   });
-  afterAll(() => emu.close());
+  afterEach(() => emu.close());
 
   it('makes one default group per project on first sight, with Neutron’s four rules, and keeps projects apart', async () => {
     const { security_groups: groups } = await json(await call(`${neutron}/v2.0/security-groups`, tok));
