@@ -12,6 +12,7 @@ import { runCaptured, type Captured } from './run-captured.js';
 import { closedPort } from '../helpers/http.js';
 import { eventually, until } from '../helpers/wait.js';
 import { isAlive } from '../helpers/process.js';
+import { newKeyPair } from '../ssh/sshd-fixture.js';
 
 const fixtureTasks = fileURLToPath(new URL('../run/fixtures/tasks/', import.meta.url));
 
@@ -28,7 +29,7 @@ const spec = (s: Sshd) => `${s.user}@${s.host}:${s.port}`;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'imagesync-run-'));
-  const kp = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'imagesync-run-test' });
+  const kp = newKeyPair('imagesync-run-test');
   keyFile = join(work, 'id_test');
   await writeFile(keyFile, kp.private);
   await chmod(keyFile, 0o600);
@@ -50,7 +51,7 @@ describe('imagesync run', () => {
     await trustAll();
     const [a, b, c] = sshds as [Sshd, Sshd, Sshd];
     const r = await run({ task: 'probe', hosts: [`${spec(a)},${spec(b)}`, spec(c)], args: [`failPort=${c.port}`], parallel: 2 });
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`[${spec(a)}] reached port ${a.port}`);
     expect(r.stderr).toContain(`[${spec(b)}] reached port ${b.port}`);
     expect(r.stderr).toContain(`[${spec(c)}] refusing to run on port ${c.port}`);
@@ -68,7 +69,7 @@ describe('imagesync run', () => {
     const [a] = sshds as [Sshd];
     const dead = await closedPort();
     const r = await run({ task: 'probe', hosts: [spec(a), `${a.user}@127.0.0.1:${dead}`], json: true, connectTimeoutMs: 5_000 });
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     const json = JSON.parse(r.stdout) as { results: Array<{ host: string; ok: boolean; durationMs: number; error?: string }> };
     expect(json.results[0]).toMatchObject({ host: spec(a), ok: true });
     expect(json.results[1]).toMatchObject({ host: `${a.user}@127.0.0.1:${dead}`, ok: false });
@@ -79,7 +80,7 @@ describe('imagesync run', () => {
   it('exit 0 when every host succeeds; --arg workers=4 reaches the task as a number', async () => {
     await trustAll();
     const r = await run({ task: 'probe', hosts: sshds.map(spec), args: ['workers=4', 'name=web', 'install=false'], image: 'web-2024' });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     for (const s of sshds) {
       expect(r.stderr).toContain(`[${spec(s)}] args {"workers":4,"name":"web","install":false} types workers:number,name:string,install:boolean`);
       expect(r.stderr).toContain(`[${spec(s)}] on ${spec(s)} image web-2024`);
@@ -92,13 +93,13 @@ describe('imagesync run', () => {
     const [a] = sshds as [Sshd];
     await rm(knownHosts, { force: true });
     const refused = await run({ task: 'probe', hosts: [spec(a)] });
-    expect(refused.code).toBe(1);
+    expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stdout).toMatch(/failed .*host \[127\.0\.0\.1\]:\d+ is unknown: .*known_hosts has no key for it/);
     expect(refused.stderr).not.toContain('reached port');
     await expect(readFile(knownHosts, 'utf8')).rejects.toThrow(/ENOENT/);
 
     const accepted = await run({ task: 'probe', hosts: [spec(a)], acceptNew: true });
-    expect(accepted.code).toBe(0);
+    expect(accepted.code, accepted.stderr).toBe(0);
     const recorded = await readFile(knownHosts, 'utf8');
     const line = recorded.trim().split('\n');
     expect(line).toHaveLength(1);
@@ -108,7 +109,7 @@ describe('imagesync run', () => {
 
     // Now known: no --accept-new needed, nothing appended.
     const again = await run({ task: 'probe', hosts: [spec(a)] });
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     expect(await readFile(knownHosts, 'utf8')).toBe(recorded);
     expect(again.stderr).not.toContain('new host');
   });
@@ -119,7 +120,7 @@ describe('imagesync run', () => {
     const [type, b64] = other.public.split(' ');
     await writeFile(knownHosts, `[127.0.0.1]:${a.port} ${type} ${b64}\n`);
     const r = await run({ task: 'probe', hosts: [spec(a)], acceptNew: true });
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/host key CHANGED: \[127\.0\.0\.1\]:\d+ presented SHA256:/);
     expect(r.stderr).not.toContain('reached port');
     expect(await readFile(knownHosts, 'utf8')).toBe(`[127.0.0.1]:${a.port} ${type} ${b64}\n`);
@@ -128,7 +129,7 @@ describe('imagesync run', () => {
   it('a bad -H spec is exit 3 and contacts nothing', async () => {
     await trustAll();
     const r = await run({ task: 'probe', hosts: [spec(sshds[0]!), 'u@web1:70000'] });
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toBe('imagesync: -H "u@web1:70000": port "70000" is not a number from 1 to 65535\n');
     expect(r.stdout).toBe('');
   });
@@ -136,7 +137,7 @@ describe('imagesync run', () => {
   it('an unknown task is exit 3 listing the tasks, nothing contacted', async () => {
     await rm(knownHosts, { force: true });
     const r = await run({ task: 'deploy', hosts: [spec(sshds[0]!)], acceptNew: true });
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/^imagesync: unknown task "deploy"; tasks in .*fixtures\/tasks: probe, sleepy, sudo-probe \(imagesync tasks describes them\)\n$/);
     await expect(readFile(knownHosts, 'utf8')).rejects.toThrow(/ENOENT/);
   });
@@ -146,7 +147,7 @@ describe('imagesync run', () => {
       'imagesync: --arg "workers": expected key=value, e.g. --arg workers=4\n',
     );
     const r = await run({ task: 'probe', hosts: [spec(sshds[0]!)], parallel: 0 });
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toBe('imagesync: --parallel 0: expected a whole number of at least 1\n');
   });
 
@@ -156,7 +157,7 @@ describe('imagesync run', () => {
     await writeFile(open, await readFile(keyFile));
     await chmod(open, 0o644);
     const r = await run({ task: 'probe', hosts: [spec(sshds[0]!)], identity: open, acceptNew: true });
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toBe(`imagesync: -i ${open}: permissions 0644 are too open (group or others can access the private key); run chmod 600 ${open}\n`);
     await expect(readFile(knownHosts, 'utf8')).rejects.toThrow(/ENOENT/);
   });
@@ -172,7 +173,7 @@ describe('imagesync run', () => {
       { task: 'probe', hosts: [spec(s)], identity: encrypted, passphraseEnv: 'KEY_PASS', args: ['note=sesame-open-7'] },
       { env: { KEY_PASS: 'sesame-open-7' } },
     );
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`reached port ${s.port}`);
     expect(r.stderr + r.stdout).not.toContain('sesame-open-7');
   });
@@ -188,7 +189,7 @@ describe('imagesync run', () => {
     const pid = await eventually(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() || undefined, { what: 'the remote sleep started' });
     ac.abort(new Error('interrupted by SIGINT'));
     const r = await pending;
-    expect(r.code).toBe(1);
+    expect(r.code, r.stderr).toBe(1);
     const rows = r.stdout.split('\n');
     expect(rows[1]).toMatch(/failed .*was aborted/);
     expect(rows[2]).toMatch(/failed .*not started: interrupted/);

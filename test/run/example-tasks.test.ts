@@ -3,11 +3,10 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { runCli, runTaskArgv } from '../helpers/cli.js';
-import { requireSudo } from '../ssh/sshd-fixture.js';
+import { newKeyPair, requireSudo } from '../ssh/sshd-fixture.js';
 
 const repoTasks = fileURLToPath(new URL('../../tasks/', import.meta.url));
 
@@ -28,7 +27,7 @@ const mode = async (p: string) => ((await stat(p)).mode & 0o777).toString(8);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'imagesync-tasks-'));
-  const kp = ssh2.utils.generateKeyPairSync('ed25519');
+  const kp = newKeyPair();
   keyFile = join(work, 'id');
   await writeFile(keyFile, kp.private);
   await chmod(keyFile, 0o600);
