@@ -1,36 +1,14 @@
 import { defineConfig } from 'vitest/config';
+import { ALL, E2E, INTEGRATION, REAL } from './test/tiers.js';
 
 // Four tiers, each a vitest project (npm run test:unit | test:integration | test:e2e | test:real):
-// - unit: no process, no socket (enforced by test/helpers/unit-guard.ts); every file not listed below.
+// - unit: no process, no socket (enforced by test/helpers/unit-guard.ts); every file not listed in test/tiers.ts.
 // - integration: real sshd, the emulator, HTTP servers on loopback, other programs (ssh-keygen, sh).
 // - e2e: the CLI end to end (in-process and bin/imagesync.js), apply against the emulator, the reduced soak.
 // - real: the real Keystone + Glance tier that test/real/global-setup.ts starts.
-// A file that starts sshd is not a unit test: put it in the list of the tier that matches what it starts.
+// A file that starts sshd is not a unit test: put it in the list (test/tiers.ts) of the tier that matches what it starts;
+// test/tiers.test.ts checks that every file is in exactly one tier.
 // Timeouts are meant for a busy 2-CPU machine: generous, so that only a hang fails by time.
-
-const INTEGRATION = [
-  'test/build/declare.test.ts',
-  'test/contract/**/*.test.ts',
-  'test/config/unreadable.test.ts',
-  // The emulator's folder: its few pure tests (cidr, glance-query, http) run here too.
-  'test/emulator/**/*.test.ts',
-  'test/openstack/{auth,http,nova,retry-create-once,retry-http}.test.ts',
-  'test/run/keys.test.ts',
-  'test/ssh/**/*.test.ts',
-  'test/tasks/loader.test.ts',
-];
-
-const E2E = [
-  'test/app/programmatic.test.ts',
-  'test/cli/**/*.test.ts',
-  'test/corpus/**/*.test.ts',
-  'test/e2e/**/*.test.ts',
-  'test/run/example-tasks.test.ts',
-  'test/shard/ci-examples.test.ts',
-  'test/soak/**/*.test.ts',
-];
-
-const REAL = ['test/real/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -39,7 +17,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/**/*.test.ts'],
+          include: ALL,
           exclude: [...INTEGRATION, ...E2E, ...REAL, 'node_modules/**'],
           setupFiles: ['test/helpers/unit-guard.ts'],
           testTimeout: 30_000,

@@ -4,7 +4,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import { afterAll } from 'vitest';
 
-const where = 'a unit test starts no process and opens no socket: move this file to the integration or e2e tier (the lists in vitest.config.ts)';
+const where = 'a unit test starts no process and opens no socket: move this file to the integration or e2e tier (the lists in test/tiers.ts)';
 
 type Patchable = Record<string, unknown>;
 const patched: Array<[Patchable, string, unknown]> = [];
