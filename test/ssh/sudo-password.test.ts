@@ -6,6 +6,7 @@ import { CommandTimeoutError, RemoteCommandError, SudoPasswordError } from '../.
 import type { CommandLogEntry, CommandLogger } from '../../src/ssh/log.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { ensurePasswordSudoUser } from '../../src/testing/sudo-user.js';
+import { until } from '../helpers/wait.js';
 import { newKeyPair, rejectionOf, requireSudo, startSshFixture, type KeyPair, type SshFixture } from './sshd-fixture.js';
 
 export const SUDO_USER = 'imagesync-sudopw';
@@ -107,13 +108,8 @@ describe('sudo with a password (sudo -S at its own prompt)', () => {
     const tag = `sleep 60.${process.pid}`;
     const err = await rejectionOf(c.sudo(`${tag}; echo after`, { timeoutMs: 1_500 }));
     expect(err).toBeInstanceOf(CommandTimeoutError);
-    let left = '';
-    for (let i = 0; i < 40; i++) {
-      // [s]: pgrep must not find the shell that runs it.
-      left = (await c.run(`pgrep -f '[s]${tag.slice(1)}' || true`)).stdout.trim();
-      if (left === '') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(left).toBe('');
+    // [s]: pgrep must not find the shell that runs it.
+    const left = async () => (await c.run(`pgrep -f '[s]${tag.slice(1)}' || true`)).stdout.trim();
+    await until(async () => (await left()) === '', { what: `${tag} gone`, intervalMs: 100 });
   });
 });
