@@ -2,16 +2,17 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionKey, resolveBastions } from '../../src/app/bastions.js';
+import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
 import type { Manifest } from '../../src/manifest/schema.js';
 import { fingerprintSha256, parsePublicKeyLine, publicKeyLineOf } from '../../src/ssh/host-keys.js';
 
 let dir: string;
 let home: string;
-const key = ssh2.utils.generateKeyPairSync('ed25519');
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').public;
+// Keys ssh2 can read back (it writes an unreadable ed25519 key about once in 300).
+const key = generateUsableKeyPair('imagesync-bastions-test');
+const hostKey = generateUsableKeyPair('imagesync-bastions-host').public;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'imagesync-bastions-'));

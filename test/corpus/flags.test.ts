@@ -1,8 +1,8 @@
 // Bad-input corpus, command-line flags: exit 3, one line that names the flag and its value, nothing contacted.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { expectInputError, manifestWith, runUntouched, useCorpus } from './fixture.js';
 
@@ -12,7 +12,7 @@ beforeEach(async () => {
   // Missing in RegionOne: an apply that wrongly went ahead would build it, and runUntouched would see it.
   await c.manifest(manifestWith([{ name: 'corpus-flags', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }], ['RegionOne', 'RegionTwo']));
   // A usable -i key, so a case about another flag of `run` fails on that flag.
-  await writeFile(join(c.dir, 'id_corpus'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  await writeFile(join(c.dir, 'id_corpus'), generateUsableKeyPair('imagesync-corpus').private, { mode: 0o600 });
 });
 
 const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [
