@@ -20,6 +20,17 @@ export function newKeyPair(comment = 'imagesync-test-client'): KeyPair {
   return generateUsableKeyPair(comment);
 }
 
+/** Logging in to `sshd` as its user with `privateKey`, its host key pinned. */
+export function loginTo(sshd: Sshd, privateKey: string): ConnectOptions {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.user,
+    privateKey,
+    hostKey: { kind: 'fingerprints', sha256: sshd.hostKeys.map((k) => k.fingerprintSha256) },
+  };
+}
+
 export interface SshFixture {
   sshd: Sshd;
   key: KeyPair;
@@ -35,14 +46,7 @@ export async function startSshFixture(): Promise<SshFixture> {
     sshd,
     key,
     async connect(extra = {}) {
-      const c = await connectSsh({
-        host: sshd.host,
-        port: sshd.port,
-        username: sshd.user,
-        privateKey: key.private,
-        hostKey: { kind: 'fingerprints', sha256: sshd.hostKeys.map((k) => k.fingerprintSha256) },
-        ...extra,
-      });
+      const c = await connectSsh({ ...loginTo(sshd, key.private), ...extra });
       open.push(c);
       return c;
     },

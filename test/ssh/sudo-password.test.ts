@@ -7,7 +7,7 @@ import type { CommandLogEntry, CommandLogger } from '../../src/ssh/log.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
 import { ensurePasswordSudoUser } from '../../src/testing/sudo-user.js';
 import { until } from '../helpers/wait.js';
-import { newKeyPair, rejectionOf, requireSudo, startSshFixture, type KeyPair, type SshFixture } from './sshd-fixture.js';
+import { loginTo, newKeyPair, rejectionOf, requireSudo, startSshFixture, type KeyPair, type SshFixture } from './sshd-fixture.js';
 
 export const SUDO_USER = 'imagesync-sudopw';
 export const SUDO_PASSWORD = 'Sudo-pw-4711-imagesync';
@@ -32,11 +32,7 @@ async function connect(password: string | undefined, target: Sshd = sshd): Promi
   const redactor = new Redactor();
   redactor.add(password);
   const c = await connectSsh({
-    host: target.host,
-    port: target.port,
-    username: target.user,
-    privateKey: key.private,
-    hostKey: { kind: 'fingerprints', sha256: target.hostKeys.map((k) => k.fingerprintSha256) },
+    ...loginTo(target, key.private),
     sudoPassword: password,
     logger,
     redactor,
