@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runEmulatorCommand } from '../../src/emulator/command.js';
+import { until } from '../helpers/wait.js';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -24,9 +25,8 @@ describe('imagesync emulator command', () => {
         { regions: ['RegionX', 'RegionY'], cloudsYamlFile: file, fillerImages: 2, pageSize: 10 },
         { stdout: out.stream, stderr: err.stream, signal: abort.signal },
       );
-      let line = '';
-      for (let i = 0; i < 200 && !out.text().includes('\n'); i++) await new Promise((r) => setTimeout(r, 10));
-      line = out.text().trim();
+      await until(() => out.text().includes('\n'), { what: 'the emulator command printed its line' });
+      const line = out.text().trim();
       const info = JSON.parse(line);
       expect(info).toMatchObject({ cloud: 'emulator', cloudsYaml: file, regions: ['RegionX', 'RegionY'] });
       const res = await fetch(`${info.url}/identity/v3`);

@@ -8,6 +8,7 @@ import { LABEL_EMULATOR } from '../../src/emulator/container-machine.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { connectSsh, type SshConnection } from '../../src/ssh/connection.js';
 import { containersLabelled, rootlessUser } from '../helpers/container-host.js';
+import { eventually } from '../helpers/wait.js';
 import { call, json, token } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'compute-container-test-'));
@@ -16,15 +17,8 @@ const privateKey = readFileSync(join(work, 'id'), 'utf8');
 const publicKey = readFileSync(join(work, 'id.pub'), 'utf8').trim();
 const user = rootlessUser();
 
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared wait with room for a container's first boot (cloud-init) on a busy machine. */
+const until = <T>(fn: () => Promise<T | undefined>): Promise<T> => eventually(fn, { timeoutMs: 120_000, intervalMs: 100 });
 
 function fingerprints(output: string): string[] {
   const block = /-----BEGIN SSH HOST KEY FINGERPRINTS-----([\s\S]*?)-----END SSH HOST KEY FINGERPRINTS-----/.exec(output);
