@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bundle = join(root, 'dist', 'bundle', 'imagesync.mjs');
+const bundle = join(root, 'dist', 'bundle', 'imagesync.cjs');
 
 function newestMtimeMs(dir: string): number {
   let newest = 0;
