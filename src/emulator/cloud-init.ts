@@ -92,7 +92,13 @@ if ! grep -q "^$U:" /etc/passwd; then
 fi
 H=$(grep "^$U:" /etc/passwd | cut -d: -f6)
 mkdir -p "$H/.ssh"
-cat ${shQuote(keysFile)} > "$H/.ssh/authorized_keys"
+# As cloud-init does: the keypair's key is added to the keys the image already has, never replacing them.
+A="$H/.ssh/authorized_keys"
+touch "$A"
+[ ! -s "$A" ] || [ -z "$(tail -c 1 "$A")" ] || echo >> "$A"
+while IFS= read -r K || [ -n "$K" ]; do
+  [ -z "$K" ] || grep -qxF -- "$K" "$A" || printf '%s\\n' "$K" >> "$A"
+done < ${shQuote(keysFile)}
 chmod 700 "$H/.ssh"; chmod 600 "$H/.ssh/authorized_keys"; chown -R "$U:" "$H/.ssh"
 mkdir -p /etc/sudoers.d
 printf '# Created by cloud-init v. 24.4 (imagesync emulator)\\n\\n# User rules for %s\\n%s ALL=(ALL) NOPASSWD:ALL\\n' "$U" "$U" > /etc/sudoers.d/90-cloud-init-users
@@ -104,7 +110,9 @@ grep -q " ${hostname}\\$" /etc/hosts 2>/dev/null || printf '127.0.1.1 %s\\n' ${s
 /** Write sshd_config, authorized_keys and cloud-init.sh into the server's boot dir. */
 export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
   // Runs chrooted in the server's overlay: everything it writes lands in the server's disk, as cloud-init's work does.
-  const script = `set -e\n${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}`;
+  // An empty /etc/machine-id gets a new id, as systemd does at first boot (a generalized image has one).
+  const machineId = `[ -s /etc/machine-id ] || tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id\n`;
+  const script = `set -e\n${machineId}${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}`;
   const config = [
     `ListenAddress ${o.address}:${o.port}`,
     'HostKey /run/imagesync/ssh_host_ecdsa_key',

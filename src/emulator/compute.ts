@@ -29,6 +29,11 @@ export interface ComputeKnobs {
   nextSnapshotKilled: boolean;
   /** One-shot: the next server's console shows the fingerprints of other keys (a mix-up or a man in the middle). */
   nextForgedHostKeys: boolean;
+  /**
+   * One-shot: the next server's console has the host key block but none of cloud-init's status lines
+   * ("running", "finished"): an image whose console does not show cloud-init's progress.
+   */
+  nextConsoleWithoutCloudInit: boolean;
   /** Nova's [api] max_limit: the most servers one listing page holds (real default 1000). */
   serversMaxLimit: number;
 }
@@ -42,6 +47,7 @@ export const DEFAULT_COMPUTE_KNOBS: ComputeKnobs = {
   nextServerError: null,
   nextSnapshotKilled: false,
   nextForgedHostKeys: false,
+  nextConsoleWithoutCloudInit: false,
   serversMaxLimit: 1000,
 };
 
@@ -511,7 +517,15 @@ export class ComputeRegion {
         hostKeys: boot.hostKeys.map((k) => ({ ...k, fingerprintSha256: `SHA256:${randomBytes(32).toString('base64').replace(/=+$/, '')}` })),
       };
     }
-    server.console.push({ visibleAtMs: now, lines: [...bootLines(boot), ...server.bootConsole] }, { visibleAtMs: shown, lines: hostKeyLines(printed, shown) });
+    let keep = (_line: string): boolean => true;
+    if (this.env.knobs().nextConsoleWithoutCloudInit) {
+      this.env.setKnobs({ nextConsoleWithoutCloudInit: false });
+      keep = (line) => !/Cloud-init v\. /.test(line);
+    }
+    server.console.push(
+      { visibleAtMs: now, lines: [...bootLines(boot), ...server.bootConsole].filter(keep) },
+      { visibleAtMs: shown, lines: hostKeyLines(printed, shown).filter(keep) },
+    );
   }
 
   /** One boot: the first lays out the machine's disk from the image; every boot ends when sshd answers. */
