@@ -15,7 +15,7 @@ import type { CleanupHandle } from './runner.js';
 import type { BaseRecipe } from './recipe.js';
 
 /** Defaults of every deadline, in seconds. */
-export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600 };
+export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600, loginGraceSeconds: 60 };
 export type TimeoutKey = keyof typeof DEFAULT_TIMEOUTS;
 
 export interface BuildInputs {

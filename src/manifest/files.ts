@@ -25,6 +25,10 @@ export async function checkFiles(m: Manifest, opts: FileCheckOptions): Promise<s
       if ('task' in step) problems.push(...checkTask(step, [...where, 'task'], tasks, opts));
       else if ('put' in step) problems.push(...(await checkPut(step, [...where, 'put'], opts)));
     }
+    const generalize = image.build.generalize;
+    if (typeof generalize === 'object' && generalize.task !== undefined) {
+      problems.push(...checkTask({ task: generalize.task }, ['images', i, 'build', 'generalize', 'task'], tasks, opts));
+    }
   }
   return problems;
 }
@@ -50,7 +54,7 @@ export async function listTasks(tasksDir: string): Promise<string[] | undefined>
   return [...tasks].sort();
 }
 
-function checkTask(step: TaskStep, where: PropertyKey[], tasks: string[] | undefined, opts: FileCheckOptions): string[] {
+function checkTask(step: Pick<TaskStep, 'task'>, where: PropertyKey[], tasks: string[] | undefined, opts: FileCheckOptions): string[] {
   if (tasks?.includes(step.task)) return [];
   const folder = displayDir(opts.tasksDir, opts.dir);
   const wanted = JSON.stringify(step.task);

@@ -1,5 +1,5 @@
 // Turns zod issues into one-line `json.path: message` problems, with "did you mean" for unknown keys.
-import type { z } from 'zod';
+import { safeParse, type z } from 'zod';
 import { didYouMean } from './suggest.js';
 import { jsonTypeOf, problemAt, valueAt } from './json-path.js';
 import { STEP_KINDS, STEP_SCHEMAS } from './schema.js';
@@ -39,15 +39,30 @@ export function presentStepKinds(value: unknown): string[] {
   return isPlainObject(value) ? STEP_KINDS.filter((k) => Object.hasOwn(value, k)) : [];
 }
 
-/** Picks the union branch a value means: for steps, the one named by its single kind key. */
+/** Whether the union's options are the step kinds (every other union in the manifest is "a name or a map"). */
+function isStepUnion(options: Schema[]): boolean {
+  // Every option: build.generalize's object has a "task" too, and is no step.
+  return options.length > 0 && options.every((o) => STEP_KINDS.some((k) => Object.hasOwn(defOf(unwrap(o)).shape ?? {}, k)));
+}
+
+/** The JSON types a schema accepts: "string", "object", … */
+function jsonTypesOf(schema: Schema): string[] {
+  const t = defOf(unwrap(schema)).type;
+  if (t === 'record' || t === 'object') return ['object'];
+  if (t === 'int' || t === 'number') return ['number'];
+  return [t];
+}
+
+/** Picks the union branch a value means: for steps, the one named by its single kind key; otherwise the one of its JSON type. */
 function unionBranch(options: Schema[], value: unknown): Schema | undefined {
+  if (!isStepUnion(options)) return options.find((o) => jsonTypesOf(o).includes(jsonTypeOf(value)));
   const kinds = presentStepKinds(value);
   if (kinds.length !== 1) return undefined;
   return options.find((o) => Object.hasOwn(defOf(unwrap(o)).shape ?? {}, kinds[0] as string));
 }
 
 /** The schema that validates the value at `path`, following objects, arrays, records and steps. */
-function schemaAt(root: Schema, rootValue: unknown, path: readonly PropertyKey[]): Schema | undefined {
+function schemaAt(root: Schema, rootValue: unknown, path: readonly PropertyKey[], intoUnion = true): Schema | undefined {
   let schema = unwrap(root);
   for (let i = 0; i < path.length; i++) {
     let def = defOf(schema);
@@ -64,9 +79,9 @@ function schemaAt(root: Schema, rootValue: unknown, path: readonly PropertyKey[]
     if (next === undefined) return undefined;
     schema = unwrap(next);
   }
-  // Zod may report a step's issues directly when only one kind could match: look into that kind.
+  // Zod may report a union member's issues directly when only one member could match: look into it.
   const def = defOf(schema);
-  if (def.type === 'union') {
+  if (def.type === 'union' && intoUnion) {
     const branch = unionBranch(def.options ?? [], valueAt(rootValue, path));
     if (branch !== undefined) return unwrap(branch);
   }
@@ -182,8 +197,12 @@ function formatIssue(issue: Issue, rootSchema: Schema, rootValue: unknown, base:
       );
       return issue.keys.map((key) => problemAt(where, `unknown key ${JSON.stringify(key)}${didYouMean(key, valid)}`));
     }
-    case 'invalid_union':
+    case 'invalid_union': {
+      const schema = schemaAt(rootSchema, rootValue, path, false);
+      const def = schema === undefined ? undefined : defOf(schema);
+      if (def?.type === 'union' && !isStepUnion(def.options ?? [])) return formatValueUnion(def.options ?? [], value, where);
       return formatStepProblems(value, where);
+    }
     case 'invalid_key': {
       // The path ends with the bad key itself; name the record and say what is wrong with the key.
       const inner = issue.issues[0]?.message ?? `invalid key ${JSON.stringify(String(path.at(-1)))}`;
@@ -196,6 +215,17 @@ function formatIssue(issue: Issue, rootSchema: Schema, rootValue: unknown, base:
     default:
       return [problemAt(where, issue.message)];
   }
+}
+
+/** A value that matched no branch of a "name or map" union: the branch of its JSON type says what is wrong, else both are named. */
+function formatValueUnion(options: Schema[], value: unknown, where: readonly PropertyKey[]): string[] {
+  const branch = options.find((o) => jsonTypesOf(o).includes(jsonTypeOf(value)));
+  if (branch !== undefined) {
+    const result = safeParse(branch, value, { error: manifestErrorMap });
+    if (!result.success) return formatIssues(result.error.issues, branch, value, where);
+  }
+  const expected = options.map((o) => describeExpected(unwrap(o), jsonTypesOf(o)[0] ?? 'value'));
+  return [problemAt(where, `expected ${expected.join(' or ')}, got ${describeGot(value)}`)];
 }
 
 const EXACTLY_ONE = 'a step needs exactly one of "run", "task" or "put"';

@@ -105,6 +105,9 @@ export const TimeoutsSchema = z
     sshSeconds: positiveSeconds('How long SSH may take to answer after boot.').optional(),
     snapshotSeconds: positiveSeconds('How long the snapshot may take to become active.').optional(),
     stepSeconds: positiveSeconds('How long one build step may run.').optional(),
+    loginGraceSeconds: positiveSeconds(
+      "How long SSH may refuse the login user when the console does not show that cloud-init finished (once it has, the first refusal stops the build). Default 60.",
+    ).optional(),
   })
   .meta({ id: 'Timeouts', description: 'Deadlines of the build phases, in seconds.' });
 
@@ -145,16 +148,20 @@ export const RunStepSchema = z
   })
   .meta({ id: 'RunStep', description: 'Run a shell command on the build server.' });
 
+const TaskName = z
+  .string()
+  .regex(TASK_NAME_PATTERN, {
+    error: (iss) =>
+      `${JSON.stringify(iss.input)} is not a task name: a file name in tasks/ without its extension (letters, digits, "-", "_"), e.g. "nginx"`,
+  })
+  .describe('A task in tasks/: "nginx" is tasks/nginx.ts (or .mts, .js, .mjs).');
+
+const TaskArgs = z.record(z.string(), z.unknown()).describe('Arguments passed to the task.');
+
 export const TaskStepSchema = z
   .strictObject({
-    task: z
-      .string()
-      .regex(TASK_NAME_PATTERN, {
-        error: (iss) =>
-          `${JSON.stringify(iss.input)} is not a task name: a file name in tasks/ without its extension (letters, digits, "-", "_"), e.g. "nginx"`,
-      })
-      .describe('A task in tasks/: "nginx" is tasks/nginx.ts (or .mts, .js, .mjs).'),
-    args: z.record(z.string(), z.unknown()).optional().describe('Arguments passed to the task.'),
+    task: TaskName,
+    args: TaskArgs.optional(),
     name: nonEmpty('a step name').optional().describe('A label for progress output.'),
   })
   .meta({ id: 'TaskStep', description: 'Run a TypeScript task from tasks/ against the build server.' });
@@ -183,6 +190,46 @@ export const StepSchema = z
   .union([RunStepSchema, TaskStepSchema, PutStepSchema])
   .meta({ id: 'Step', description: 'One build step: exactly one of "run", "task" or "put".' });
 
+/** The built-in generalization's operations, in the order it runs them (README: "Generalize"). */
+export const GENERALIZE_OPERATIONS = [
+  'build-key',
+  'machine-id',
+  'cloud-init',
+  'ssh-host-keys',
+  'shell-history',
+  'tmp',
+  'login-records',
+  'dhcp-leases',
+] as const;
+export type GeneralizeOperation = (typeof GENERALIZE_OPERATIONS)[number];
+
+export const GeneralizeOptionsSchema = z
+  .strictObject({
+    keep: z
+      .array(z.enum(GENERALIZE_OPERATIONS))
+      .optional()
+      .describe(`Operations of the built-in generalization to leave out: ${GENERALIZE_OPERATIONS.join(', ')}.`),
+    task: TaskName.optional().describe('Run this task from tasks/ instead of the built-in generalization (the build key is still removed after it).'),
+    args: TaskArgs.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.task !== undefined && g.keep !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keep'], message: '"keep" tunes the built-in generalization, which "task" replaces: give one of them' });
+    }
+    if (g.args !== undefined && g.task === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['args'], message: '"args" are passed to a generalize "task": name the task, or leave "args" out' });
+    }
+  });
+
+export const GeneralizeSchema = z
+  .union([z.boolean(), GeneralizeOptionsSchema])
+  .meta({
+    id: 'Generalize',
+    description:
+      'The last build step before the snapshot: true (default) runs the built-in generalization, false none, ' +
+      '{"keep": [operations]} the built-in one without those, {"task": "name", "args": {…}} your task instead.',
+  });
+
 export const SourceSchema = z
   .strictObject({
     image: nonEmpty('source.image').describe('Name of the image to boot the build server from, in each target.'),
@@ -202,6 +249,7 @@ export const WantedImageSchema = z
       .strictObject({
         ...buildSettingsShape,
         steps: z.array(StepSchema).min(1, { error: 'an image needs at least one build step' }).describe('The build steps, in order.'),
+        generalize: GeneralizeSchema.optional(),
       })
       .describe('Build settings for this image (they win over target and defaults) and its steps.'),
     properties: z
@@ -248,6 +296,7 @@ export type Step = z.output<typeof StepSchema>;
 export type RunStep = z.output<typeof RunStepSchema>;
 export type TaskStep = z.output<typeof TaskStepSchema>;
 export type PutStep = z.output<typeof PutStepSchema>;
+export type Generalize = z.output<typeof GeneralizeSchema>;
 
 /** Which kind a (validated) step is. */
 export function stepKind(step: Step): StepKind {

@@ -30,6 +30,11 @@ interface BadCase {
   details?: RegExp[];
 }
 
+/** An image whose build.generalize is `value`. */
+function generalizing(value: unknown): Record<string, unknown> {
+  return image({ build: { steps: [{ run: 'true' }], generalize: value } });
+}
+
 const bad: BadCase[] = [
   {
     name: 'targets is a string instead of a list',
@@ -186,6 +191,46 @@ const bad: BadCase[] = [
     name: 'a bastion key named as Packer spells it',
     manifest: withBastion({ host: 'bastion.example.com', user: 'jump', privateKey: 'keys/bastion' }),
     headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: unknown key "privateKey" — did you mean "privateKeyFile"\\?'),
+  },
+  {
+    name: 'build.generalize is "yes"',
+    manifest: manifestWith([generalizing('yes')]),
+    headline: headline('images\\[0\\]\\.build\\.generalize: expected true or false or an object, got string'),
+  },
+  {
+    name: 'build.generalize.keep names an operation that does not exist, with a suggestion',
+    manifest: manifestWith([generalizing({ keep: ['tpm'] })]),
+    headline: headline('images\\[0\\]\\.build\\.generalize\\.keep\\[0\\]: expected "build-key", .*"tmp".*, got "tpm" — did you mean "tmp"\\?'),
+  },
+  {
+    name: 'a misspelt build.generalize key ("taks") gets a suggestion',
+    manifest: manifestWith([generalizing({ taks: 'my-generalize' })]),
+    headline: headline('images\\[0\\]\\.build\\.generalize: unknown key "taks" — did you mean "task"\\?'),
+  },
+  {
+    name: 'build.generalize with both a task and keep',
+    manifest: manifestWith([generalizing({ task: 'nginx', keep: ['tmp'] })]),
+    headline: headline('images\\[0\\]\\.build\\.generalize\\.keep: "keep" tunes the built-in generalization, which "task" replaces: give one of them'),
+  },
+  {
+    name: 'build.generalize args without a task',
+    manifest: manifestWith([generalizing({ args: { deep: true } })]),
+    headline: headline('images\\[0\\]\\.build\\.generalize\\.args: "args" are passed to a generalize "task": name the task, or leave "args" out'),
+  },
+  {
+    name: 'a build.generalize task that does not exist gets a suggestion',
+    manifest: manifestWith([generalizing({ task: 'ngnix' })]),
+    headline: headline('images\\[0\\]\\.build\\.generalize\\.task: task "ngnix" not found in tasks/ — did you mean "nginx"\\? \\(tasks there: nginx\\)'),
+  },
+  {
+    name: 'build.generalize is set on a target (it belongs to an image: it is part of its recipe)',
+    manifest: { ...manifestWith(), targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { generalize: false } }] },
+    headline: headline('targets\\[0\\]\\.build: unknown key "generalize"'),
+  },
+  {
+    name: 'timeouts.loginGraceSeconds is 0',
+    manifest: { ...manifestWith(), defaults: { build: { timeouts: { loginGraceSeconds: 0 } } } },
+    headline: headline('defaults\\.build\\.timeouts\\.loginGraceSeconds: must be greater than 0, got 0'),
   },
 ];
 
