@@ -8,6 +8,7 @@ import { chooseAddress } from './steps/address.js';
 import { pinHostKeys } from './steps/host-keys.js';
 import { connect } from './steps/ssh.js';
 import { provisionSteps } from './steps/provision.js';
+import { generalizeSteps } from './steps/generalize.js';
 import { snapshot, stopServer, waitImageActive } from './steps/snapshot.js';
 import { publish } from './steps/publish.js';
 import { ClaimLostError, makeClaim, settleClaim } from './claim.js';
@@ -27,6 +28,8 @@ export function buildSteps(inputs: Pick<BuildInputs, 'image'>): Step<BuildState>
     pinHostKeys,
     connect,
     ...provisionSteps(inputs.image.build.steps),
+    // Last over SSH: it removes the key the build logs in with.
+    ...generalizeSteps(inputs.image.build.generalize),
     stopServer,
     snapshot,
     waitImageActive,

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { WantedImage } from '../manifest/schema.js';
 import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
+import { generalizeRecipe } from './generalize-script.js';
 
 /** Bump when the meaning of a recipe changes (so every image is rebuilt once). */
 export const RECIPE_VERSION = 1;
@@ -68,6 +69,8 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
     if ('task' in step && step.task) tasks[step.task] ??= sha256(await taskFile(src.tasksDir, step.task));
     if ('put' in step && step.put) files[step.put] ??= sha256(await readFile(resolve(src.manifestDir, step.put)));
   }
+  const generalize = image.build.generalize;
+  if (typeof generalize === 'object' && generalize.task) tasks[generalize.task] ??= sha256(await taskFile(src.tasksDir, generalize.task));
   const helpers = await helpersHash(src.tasksDir);
   const doc = {
     v: RECIPE_VERSION,
@@ -77,6 +80,7 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
     tasks,
     files,
     helpers: Object.keys(tasks).length ? helpers : undefined,
+    generalize: generalizeRecipe(generalize),
   };
   return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: image.build.steps.length, tasks, files, helpers } };
 }

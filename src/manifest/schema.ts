@@ -192,7 +192,6 @@ export const StepSchema = z
 
 /** The built-in generalization's operations, in the order it runs them (README: "Generalize"). */
 export const GENERALIZE_OPERATIONS = [
-  'build-key',
   'machine-id',
   'cloud-init',
   'ssh-host-keys',
@@ -200,6 +199,8 @@ export const GENERALIZE_OPERATIONS = [
   'tmp',
   'login-records',
   'dhcp-leases',
+  // Last: the key the build logs in with.
+  'build-key',
 ] as const;
 export type GeneralizeOperation = (typeof GENERALIZE_OPERATIONS)[number];
 

@@ -200,7 +200,7 @@ const bad: BadCase[] = [
   {
     name: 'build.generalize.keep names an operation that does not exist, with a suggestion',
     manifest: manifestWith([generalizing({ keep: ['tpm'] })]),
-    headline: headline('images\\[0\\]\\.build\\.generalize\\.keep\\[0\\]: expected "build-key", .*"tmp".*, got "tpm" — did you mean "tmp"\\?'),
+    headline: headline('images\\[0\\]\\.build\\.generalize\\.keep\\[0\\]: expected "machine-id", .*"tmp".*, got "tpm" — did you mean "tmp"\\?'),
   },
   {
     name: 'a misspelt build.generalize key ("taks") gets a suggestion',

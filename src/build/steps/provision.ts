@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { ImagesyncError } from '../../errors.js';
 import type { Step as ManifestStep } from '../../manifest/schema.js';
 import { runTask } from '../../tasks/context.js';
-import type { Step } from '../runner.js';
+import type { Step, StepContext } from '../runner.js';
 import { timeoutMs, type BuildState } from '../state.js';
 
 export function stepLabel(step: ManifestStep): string {
@@ -32,24 +32,31 @@ export function provisionSteps(steps: ManifestStep[]): Step<BuildState>[] {
       } else if ('put' in step) {
         await conn.put(resolve(s.manifestDir, step.put), step.to, { sudo: step.sudo ?? false, ...(step.mode ? { mode: step.mode } : {}) });
       } else {
-        const task = s.tasks.get(step.task);
-        if (!task) throw new ImagesyncError(`task "${step.task}" is not loaded (tasks: ${[...s.tasks.keys()].join(', ')})`);
-        await runTask(task, {
-          connection: {
-            run: (c, o) => conn.run(c, { ...opts, ...o }),
-            sudo: (c, o) => conn.sudo(c, { ...opts, ...o }),
-            put: (src, to, o) => conn.put(typeof src === 'string' ? resolve(s.manifestDir, src) : src, to, o),
-            get: (from, to) => conn.get(from, resolve(s.manifestDir, to)),
-          },
-          target: s.target,
-          image: { name: s.image.name },
-          args: step.args ?? {},
-          logger: s.logger,
-          redactor: s.redactor,
-          onLog: (m) => ctx.log(m),
-          localCwd: s.manifestDir,
-        });
+        await runTaskStep(s, ctx, step.task, step.args ?? {});
       }
     },
   }));
+}
+
+/** A task from tasks/ over the build's connection, with the build's deadlines, log and working directory. */
+export async function runTaskStep(s: BuildState, ctx: StepContext, name: string, args: Record<string, unknown>): Promise<void> {
+  const conn = s.ssh!;
+  const opts = { timeoutMs: timeoutMs(s, 'stepSeconds'), signal: ctx.signal, onStdout: (c: string) => ctx.log(c), onStderr: (c: string) => ctx.log(c) };
+  const task = s.tasks.get(name);
+  if (!task) throw new ImagesyncError(`task "${name}" is not loaded (tasks: ${[...s.tasks.keys()].join(', ')})`);
+  await runTask(task, {
+    connection: {
+      run: (c, o) => conn.run(c, { ...opts, ...o }),
+      sudo: (c, o) => conn.sudo(c, { ...opts, ...o }),
+      put: (src, to, o) => conn.put(typeof src === 'string' ? resolve(s.manifestDir, src) : src, to, o),
+      get: (from, to) => conn.get(from, resolve(s.manifestDir, to)),
+    },
+    target: s.target,
+    image: { name: s.image.name },
+    args,
+    logger: s.logger,
+    redactor: s.redactor,
+    onLog: (m) => ctx.log(m),
+    localCwd: s.manifestDir,
+  });
 }

@@ -1,0 +1,158 @@
+// Generalize by default, checked on the snapshot's data with both compute backends: the image keeps none of the build server's own things, and a server booted from it makes its own.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
+import { LABEL_EMULATOR } from '../../src/emulator/container-machine.js';
+import type { ComputeBackendName } from '../../src/emulator/machine.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { runCli } from '../helpers/cli.js';
+import { containersLabelled, rootlessUser } from '../helpers/container-host.js';
+import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { readTar, type TarEntry } from '../helpers/tar.js';
+
+const REGION = 'RegionOne';
+/** A key the image is meant to keep (a team's), put there by a build step. */
+const TEAM_KEY = generateUsableKeyPair('team@example').public.trim();
+
+/**
+ * A stand-in for cloud-init's command (the emulator plays cloud-init from outside its servers):
+ * records how it is called and, for `clean --logs`, removes what the real one removes.
+ */
+const FAKE_CLOUD_INIT = `#!/bin/sh
+echo "$*" >> /var/lib/fake-cloud-init.calls
+if [ "$1" = clean ]; then
+  rm -rf /var/lib/cloud/instance /var/lib/cloud/instances /var/lib/cloud/data
+  case " $* " in *" --logs "*) rm -f /var/log/cloud-init.log /var/log/cloud-init-output.log ;; esac
+fi
+`;
+
+/** What a build leaves on a server that generalization must remove, and what it must keep. */
+const LEAVE_TRACES = [
+  'set -e',
+  `printf '%s\\n' '${TEAM_KEY}' >> /home/debian/.ssh/authorized_keys`,
+  "echo 'sudo cat /etc/shadow' > /root/.bash_history",
+  "echo 'ls -la' > /home/debian/.bash_history && chown debian: /home/debian/.bash_history",
+  'mkdir -p /tmp/build/sub /var/tmp/build && touch /tmp/build/sub/file /tmp/.hidden /var/tmp/build/file /var/tmp/.hidden',
+  'mkdir -p /var/lib/cloud/instances/i-build /var/log && touch /var/lib/cloud/instances/i-build/boot-finished && ln -sfn /var/lib/cloud/instances/i-build /var/lib/cloud/instance',
+  'echo cloud-init ran > /var/log/cloud-init.log',
+  'mkdir -p /opt/probe && cat /etc/machine-id > /opt/probe/machine-id',
+].join('\n');
+
+const user = rootlessUser();
+
+/** Regular files only: the namespace backend writes deletions as whiteout devices, the container backend as `.wh.` names. */
+function files(tar: Buffer): Map<string, TarEntry> {
+  return new Map(readTar(tar).filter((e) => e.type === '0').map((e) => [e.name, e]));
+}
+
+function hostKeysOf(log: string): string[] {
+  const line = /host keys: (.*)/.exec(log)?.[1];
+  if (!line) throw new Error(`no "host keys:" line in the build log:\n${log}`);
+  return line.split(', ').map((s) => s.trim());
+}
+
+for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
+  describe(`generalize by default (${backend} backend)`, () => {
+    let emulator: Emulator;
+    let dir: string;
+
+    beforeAll(async () => {
+      emulator = await startEmulator({ regions: [REGION], computeBackend: backend, ...(backend === 'container' && user ? { containerUser: user } : {}) });
+      // The first container run on a machine builds Debian 12's root file system (minutes); CI builds it before the tests.
+      if (backend === 'container') await emulator.prepareImages(['debian-12-genericcloud']);
+      dir = await mkdtemp(join(tmpdir(), `imagesync-generalize-${backend}-`));
+      await mkdir(join(dir, 'files'));
+      await writeFile(join(dir, 'files', 'cloud-init'), FAKE_CLOUD_INIT);
+      await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+    }, 30 * 60_000);
+    afterAll(async () => {
+      await emulator?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    async function apply(images: unknown[]): Promise<{ builds: Array<{ image: string; status: string; log: string; error?: string }> }> {
+      const manifest = join(dir, 'images.manifest.json');
+      await writeFile(
+        manifest,
+        JSON.stringify({
+          targets: [
+            {
+              cloud: 'emulator',
+              regions: [REGION],
+              build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian', port: emulator.sshPort }, timeouts: { bootSeconds: 600, sshSeconds: 300, snapshotSeconds: 600, stepSeconds: 600 } },
+            },
+          ],
+          images,
+        }),
+      );
+      const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    }
+
+    const tarOf = (name: string): Map<string, TarEntry> => {
+      const [img] = imagesNamed(emulator, REGION, name);
+      expect(img, `image ${name}`).toBeDefined();
+      return files(emulator.state.imageData(REGION, img!.id)!);
+    };
+
+    it("the image holds no build key, machine-id, host keys, histories, temporary files or cloud-init state; a server booted from it makes its own", async () => {
+      const first = {
+        name: 'gen-first',
+        source: { image: 'debian-12-genericcloud' },
+        build: {
+          steps: [
+            { put: 'files/cloud-init', to: '/usr/local/bin/cloud-init', sudo: true, mode: '0755' },
+            { run: LEAVE_TRACES, sudo: true, name: 'leave traces' },
+          ],
+        },
+      };
+      const r1 = await apply([first]);
+      expect(r1.builds).toEqual([expect.objectContaining({ image: 'gen-first', status: 'built' })]);
+      const log1 = await readFile(resolve(dir, r1.builds[0]!.log), 'utf8');
+      expect(log1).toContain('step: generalize');
+
+      const a = tarOf('gen-first');
+      // Only the build's key went: the key a step added stays.
+      expect(a.get('home/debian/.ssh/authorized_keys')?.data.toString()).toBe(`${TEAM_KEY}\n`);
+      expect(a.get('etc/machine-id')?.size).toBe(0);
+      const buildMachineId = a.get('opt/probe/machine-id')?.data.toString().trim();
+      expect(buildMachineId).toMatch(/^[0-9a-f]{32}$/);
+      const names = [...a.keys()];
+      expect(names.filter((n) => n.startsWith('etc/ssh/ssh_host_'))).toEqual([]);
+      expect(names.filter((n) => /(^|\/)\.(bash|sh|zsh)_history$/.test(n))).toEqual([]);
+      expect(names.filter((n) => n.startsWith('tmp/') || n.startsWith('var/tmp/'))).toEqual([]);
+      // cloud-init was there (the stand-in): its clean ran, and took its instance state and logs.
+      expect(a.get('var/lib/fake-cloud-init.calls')?.data.toString()).toBe('clean --logs\n');
+      expect(names.filter((n) => n.startsWith('var/lib/cloud/') || n.startsWith('var/log/cloud-init'))).toEqual([]);
+
+      // A server booted from the image: a build from it, which reads what its first boot made.
+      const second = {
+        name: 'gen-second',
+        source: { image: 'gen-first' },
+        build: { steps: [{ run: 'sh -c "mkdir -p /opt/probe && cat /etc/machine-id > /opt/probe/machine-id-second"', sudo: true }] },
+      };
+      const r2 = await apply([first, second]);
+      expect(r2.builds).toEqual([expect.objectContaining({ image: 'gen-second', status: 'built' })]);
+      const log2 = await readFile(resolve(dir, r2.builds[0]!.log), 'utf8');
+      const [keys1, keys2] = [hostKeysOf(log1), hostKeysOf(log2)];
+      expect(keys2.length).toBeGreaterThan(0);
+      expect(keys2.filter((k) => keys1.includes(k))).toEqual([]);
+      const b = tarOf('gen-second');
+      const secondMachineId = b.get('opt/probe/machine-id-second')?.data.toString().trim();
+      expect(secondMachineId).toMatch(/^[0-9a-f]{32}$/);
+      expect(secondMachineId).not.toBe(buildMachineId);
+      expect(b.get('etc/machine-id')?.size).toBe(0);
+      // The second build's key went too; the key the image had before it stayed.
+      expect(b.get('home/debian/.ssh/authorized_keys')?.data.toString()).toBe(`${TEAM_KEY}\n`);
+
+      assertNothingLeft(emulator, [REGION]);
+      if (backend === 'container') {
+        const label = `${LABEL_EMULATOR}=${emulator.compute.dir.split('imagesync-emu-')[1]}`;
+        expect(containersLabelled(label, user)).toEqual([]);
+      }
+    }, 20 * 60_000);
+  });
+}
