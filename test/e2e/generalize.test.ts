@@ -12,6 +12,8 @@ import { containersLabelled, rootlessUser } from '../helpers/container-host.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
 import { readTar, type TarEntry } from '../helpers/tar.js';
 
+const DEFINE = resolve(import.meta.dirname, '../../src/tasks/define.js');
+
 const REGION = 'RegionOne';
 /** A key the image is meant to keep (a team's), put there by a build step. */
 const TEAM_KEY = generateUsableKeyPair('team@example').public.trim();
@@ -156,3 +158,70 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
     }, 20 * 60_000);
   });
 }
+
+describe('build.generalize: a task instead, some operations kept, or none (namespace backend)', () => {
+  let emulator: Emulator;
+  let dir: string;
+
+  beforeAll(async () => {
+    emulator = await startEmulator({ regions: [REGION] });
+    dir = await mkdtemp(join(tmpdir(), 'imagesync-generalize-options-'));
+    await mkdir(join(dir, 'tasks'));
+    await writeFile(
+      join(dir, 'tasks', 'my-generalize.ts'),
+      `import { defineTask } from ${JSON.stringify(DEFINE)};
+export default defineTask<{ by?: string }>({
+  name: 'my-generalize',
+  description: 'A team generalization: leaves a mark',
+  async run(c, args) {
+    await c.sudo(\`sh -c 'mkdir -p /opt && echo \${args.by ?? "nobody"} > /opt/generalized-by'\`);
+  },
+});
+`,
+    );
+    await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+  }, 60_000);
+  afterAll(async () => {
+    await emulator?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the task and then removes only the build key; keeps what "keep" names; false leaves the server as the build left it', async () => {
+    const traces = { run: 'sh -c "mkdir -p /var/tmp/kept && touch /var/tmp/kept/file"', sudo: true };
+    const image = (name: string, generalize: unknown) => ({ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [traces], generalize } });
+    const manifest = join(dir, 'images.manifest.json');
+    await writeFile(
+      manifest,
+      JSON.stringify({
+        targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian', port: emulator.sshPort } } }],
+        images: [image('gen-task', { task: 'my-generalize', args: { by: 'team' } }), image('gen-keep', { keep: ['tmp'] }), image('gen-off', false)],
+      }),
+    );
+    const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+    expect(r.code, r.stderr).toBe(0);
+    const tar = (name: string) => {
+      const [img] = imagesNamed(emulator, REGION, name);
+      return readTar(emulator.state.imageData(REGION, img!.id)!);
+    };
+    const regular = (entries: TarEntry[]) => new Map(entries.filter((e) => e.type === '0').map((e) => [e.name, e]));
+
+    const task = tar('gen-task');
+    const taskFiles = regular(task);
+    expect(taskFiles.get('opt/generalized-by')?.data.toString()).toBe('team\n');
+    // The build key was the only key: its authorized_keys went. Nothing of the built-in ran.
+    expect(taskFiles.has('home/debian/.ssh/authorized_keys')).toBe(false);
+    expect(task.map((e) => e.name)).not.toContain('etc/machine-id');
+    expect(task.filter((e) => e.name.startsWith('etc/ssh/ssh_host_'))).toEqual([]);
+    expect(taskFiles.has('var/tmp/kept/file')).toBe(true);
+
+    const keep = regular(tar('gen-keep'));
+    expect(keep.has('var/tmp/kept/file')).toBe(true);
+    expect(keep.get('etc/machine-id')?.size).toBe(0);
+    expect(keep.has('home/debian/.ssh/authorized_keys')).toBe(false);
+
+    const off = regular(tar('gen-off'));
+    expect(off.get('home/debian/.ssh/authorized_keys')?.data.toString()).toMatch(/^ssh-ed25519 \S+ imagesync-key-gen-off-/);
+    expect(off.has('var/tmp/kept/file')).toBe(true);
+    assertNothingLeft(emulator, [REGION]);
+  }, 5 * 60_000);
+});
