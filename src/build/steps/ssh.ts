@@ -4,6 +4,7 @@ import { sleep } from '../../openstack/wait.js';
 import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
 import { bastionRefused, bastionTunnel } from '../bastion.js';
+import { watchRefusals } from '../login-refused.js';
 import type { Step } from '../runner.js';
 import { clocks, pollIntervalMs, timeoutMs, where, type BuildState } from '../state.js';
 
@@ -21,6 +22,8 @@ export const connect: Step<BuildState> = {
     const fingerprints = s.hostKeysReading ?? Promise.resolve(s.hostFingerprints ?? []);
     let consoleError: { error: unknown } | undefined;
     fingerprints.catch((error: unknown) => void (consoleError = { error }));
+    // A wrong user is refused until the deadline: stop once refusals cannot end (login-refused.ts).
+    const refusals = watchRefusals(s, ctx, user);
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -45,6 +48,10 @@ export const connect: Step<BuildState> = {
         // Nor is a key our own parser refuses: every attempt would fail the same way until the deadline.
         if (err instanceof HostKeyMismatchError || bastionRefused(err) || ctx.signal.aborted || /private key cannot be used/.test(errorMessage(err))) throw err;
         last = err;
+        if (err instanceof SshAuthError) {
+          const refused = await refusals.refused();
+          if (refused) throw refused;
+        }
         if (monotonicMs() >= deadline) {
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
           throw new ImagesyncError(`${where(s)}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });

@@ -1,0 +1,67 @@
+// A wrong SSH user fails fast against the emulator: once cloud-init finished (or after the grace period when the console says nothing of it), with the image's login user named, leaving nothing.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { runCli } from '../helpers/cli.js';
+import { assertNothingLeft } from '../helpers/leftovers.js';
+
+const REGION = 'RegionOne';
+let emulator: Emulator;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: [REGION] });
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-login-refused-'));
+  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+}, 60_000);
+afterAll(async () => {
+  await emulator?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  emulator.setFaults({ nextConsoleWithoutCloudInit: false });
+});
+
+/**
+ * One build with this SSH user from this source image. sshSeconds is far beyond the test's own
+ * timeout: a build that waited it out would fail the test by timing out.
+ */
+async function build(user: string, source: string, timeouts: Record<string, number> = {}) {
+  const manifest = join(dir, 'images.manifest.json');
+  await writeFile(
+    manifest,
+    JSON.stringify({
+      targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user, port: emulator.sshPort }, timeouts: { sshSeconds: 3600, ...timeouts } } }],
+      images: [{ name: 'login-refused', source: { image: source }, build: { steps: [{ run: 'true' }] } }],
+    }),
+  );
+  const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+  expect(r.code).toBe(1);
+  const [b] = JSON.parse(r.stdout).builds as Array<{ status: string; failedStep: string; error: string; log: string }>;
+  expect(b).toMatchObject({ status: 'failed', failedStep: 'wait for SSH' });
+  assertNothingLeft(emulator, [REGION]);
+  return { error: b!.error, log: await readFile(resolve(dir, b!.log), 'utf8'), stderr: r.stderr };
+}
+
+it("stops at the first refusal once cloud-init finished, naming the image's os_admin_user", async () => {
+  const r = await build('ubuntu', 'debian-12-genericcloud');
+  expect(r.error).toBe(`emulator/${REGION}: ssh user "ubuntu" was refused by debian-12-genericcloud: the image's os_admin_user is "debian"`);
+  expect(r.stderr).toContain('ssh user "ubuntu" was refused by debian-12-genericcloud');
+  expect(r.log).toContain('login refused: the console shows that cloud-init finished');
+}, 120_000);
+
+it('names the usual users of its os_distro when the image has no os_admin_user', async () => {
+  const r = await build('debian', 'cirros-0.6.2-x86_64-disk');
+  expect(r.error).toBe(
+    `emulator/${REGION}: ssh user "debian" was refused by cirros-0.6.2-x86_64-disk: the image has no os_admin_user property; for os_distro "cirros" the login user is usually "cirros"`,
+  );
+}, 120_000);
+
+it('stops after timeouts.loginGraceSeconds when the console says nothing of cloud-init', async () => {
+  emulator.setFaults({ nextConsoleWithoutCloudInit: true });
+  const r = await build('ubuntu', 'debian-12-genericcloud', { loginGraceSeconds: 2 });
+  expect(r.error).toBe(`emulator/${REGION}: ssh user "ubuntu" was refused by debian-12-genericcloud: the image's os_admin_user is "debian"`);
+  expect(r.log).toMatch(/login refused: refused for \d+ s and the console shows nothing of cloud-init \(timeouts\.loginGraceSeconds: 2\)/);
+}, 120_000);
