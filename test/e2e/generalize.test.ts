@@ -7,7 +7,7 @@ import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
 import { LABEL_EMULATOR } from '../../src/emulator/container-machine.js';
 import type { ComputeBackendName } from '../../src/emulator/machine.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { applyImages } from '../helpers/emulator-apply.js';
 import { containersLabelled, rootlessUser } from '../helpers/container-host.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
 import { readTar, type TarEntry } from '../helpers/tar.js';
@@ -74,24 +74,10 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    async function apply(images: unknown[]): Promise<{ builds: Array<{ image: string; status: string; log: string; error?: string }> }> {
-      const manifest = join(dir, 'images.manifest.json');
-      await writeFile(
-        manifest,
-        JSON.stringify({
-          targets: [
-            {
-              cloud: 'emulator',
-              regions: [REGION],
-              build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian', port: emulator.sshPort }, timeouts: { bootSeconds: 600, sshSeconds: 300, snapshotSeconds: 600, stepSeconds: 600 } },
-            },
-          ],
-          images,
-        }),
-      );
-      const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+    async function apply(images: unknown[]) {
+      const r = await applyImages(emulator, dir, images, { build: { timeouts: { bootSeconds: 600, sshSeconds: 300, snapshotSeconds: 600, stepSeconds: 600 } } });
       expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout);
+      return r;
     }
 
     const tarOf = (name: string): Map<string, TarEntry> => {
@@ -189,15 +175,7 @@ export default defineTask<{ by?: string }>({
   it('runs the task and then removes only the build key; keeps what "keep" names; false leaves the server as the build left it', async () => {
     const traces = { run: 'sh -c "mkdir -p /var/tmp/kept && touch /var/tmp/kept/file"', sudo: true };
     const image = (name: string, generalize: unknown) => ({ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [traces], generalize } });
-    const manifest = join(dir, 'images.manifest.json');
-    await writeFile(
-      manifest,
-      JSON.stringify({
-        targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian', port: emulator.sshPort } } }],
-        images: [image('gen-task', { task: 'my-generalize', args: { by: 'team' } }), image('gen-keep', { keep: ['tmp'] }), image('gen-off', false)],
-      }),
-    );
-    const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+    const r = await applyImages(emulator, dir, [image('gen-task', { task: 'my-generalize', args: { by: 'team' } }), image('gen-keep', { keep: ['tmp'] }), image('gen-off', false)]);
     expect(r.code, r.stderr).toBe(0);
     const tar = (name: string) => {
       const [img] = imagesNamed(emulator, REGION, name);

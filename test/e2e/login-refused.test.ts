@@ -1,10 +1,10 @@
 // A wrong SSH user fails fast against the emulator: once cloud-init finished (or after the grace period when the console says nothing of it), with the image's login user named, leaving nothing.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { applyImages } from '../helpers/emulator-apply.js';
 import { assertNothingLeft } from '../helpers/leftovers.js';
 
 const REGION = 'RegionOne';
@@ -29,17 +29,11 @@ beforeEach(() => {
  * timeout: a build that waited it out would fail the test by timing out.
  */
 async function build(user: string, source: string, timeouts: Record<string, number> = {}) {
-  const manifest = join(dir, 'images.manifest.json');
-  await writeFile(
-    manifest,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user, port: emulator.sshPort }, timeouts: { sshSeconds: 3600, ...timeouts } } }],
-      images: [{ name: 'login-refused', source: { image: source }, build: { steps: [{ run: 'true' }] } }],
-    }),
-  );
-  const r = await runCli(['apply', '--yes', '--json', '--no-lock', '-m', manifest, '--poll-interval-ms', '100'], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+  const r = await applyImages(emulator, dir, [{ name: 'login-refused', source: { image: source }, build: { steps: [{ run: 'true' }] } }], {
+    build: { ssh: { user, port: emulator.sshPort }, timeouts: { sshSeconds: 3600, ...timeouts } },
+  });
   expect(r.code).toBe(1);
-  const [b] = JSON.parse(r.stdout).builds as Array<{ status: string; failedStep: string; error: string; log: string }>;
+  const [b] = r.builds;
   expect(b).toMatchObject({ status: 'failed', failedStep: 'wait for SSH' });
   assertNothingLeft(emulator, [REGION]);
   return { error: b!.error, log: await readFile(resolve(dir, b!.log), 'utf8'), stderr: r.stderr };
