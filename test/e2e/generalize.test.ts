@@ -1,5 +1,5 @@
 // Generalize by default, checked on the snapshot's data with both compute backends: the image keeps none of the build server's own things, and a server booted from it makes its own.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,56 @@ function files(tar: Buffer): Map<string, TarEntry> {
   return new Map(readTar(tar).filter((e) => e.type === '0').map((e) => [e.name, e]));
 }
 
+/**
+ * The paths a layer deletes in the one below: overlayfs whiteouts (a char device, the namespace
+ * backend's upper dir) and OCI whiteouts (`dir/.wh.name`, the container backend's layer).
+ */
+function deletions(tar: Buffer): string[] {
+  return readTar(tar).flatMap((e) => {
+    if (e.type === '3') return [e.name.replace(/\/$/, '')];
+    const at = e.name.lastIndexOf('/') + 1;
+    const base = e.name.slice(at);
+    return base.startsWith('.wh.') && base !== '.wh..wh..opq' ? [e.name.slice(0, at) + base.slice('.wh.'.length)] : [];
+  });
+}
+
+/** What a build left (LEAVE_TRACES) that a server booted from a generalized image must not see. */
+const TRACE_PATHS = [
+  '/root/.bash_history',
+  '/home/debian/.bash_history',
+  '/tmp/build',
+  '/tmp/.hidden',
+  '/var/tmp/build',
+  '/var/tmp/.hidden',
+  '/var/lib/cloud/instances',
+  '/var/lib/cloud/instance',
+  '/var/log/cloud-init.log',
+];
+
+/** A build step that fails, naming it, when any of `paths` (shell words, globs allowed) exists on the server. */
+function noneOf(paths: string[]): { run: string; sudo: true; name: string } {
+  return {
+    run: `for p in ${paths.join(' ')}; do if [ -e "$p" ] || [ -L "$p" ]; then echo "the image still has $p" >&2; exit 1; fi; done`,
+    sudo: true,
+    name: 'the traces are gone',
+  };
+}
+
+/** An image of Debian 12 whose build installs the cloud-init stand-in and leaves LEAVE_TRACES. */
+function leavingTraces(name: string, build: Record<string, unknown> = {}) {
+  return {
+    name,
+    source: { image: 'debian-12-genericcloud' },
+    build: {
+      steps: [
+        { put: 'files/cloud-init', to: '/usr/local/bin/cloud-init', sudo: true, mode: '0755' },
+        { run: LEAVE_TRACES, sudo: true, name: 'leave traces' },
+      ],
+      ...build,
+    },
+  };
+}
+
 function hostKeysOf(log: string): string[] {
   const line = /host keys: (.*)/.exec(log)?.[1];
   if (!line) throw new Error(`no "host keys:" line in the build log:\n${log}`);
@@ -80,23 +130,15 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
       return r;
     }
 
-    const tarOf = (name: string): Map<string, TarEntry> => {
+    const dataOf = (name: string): Buffer => {
       const [img] = imagesNamed(emulator, REGION, name);
       expect(img, `image ${name}`).toBeDefined();
-      return files(emulator.state.imageData(REGION, img!.id)!);
+      return emulator.state.imageData(REGION, img!.id)!;
     };
+    const tarOf = (name: string): Map<string, TarEntry> => files(dataOf(name));
 
     it("the image holds no build key, machine-id, host keys, histories, temporary files or cloud-init state; a server booted from it makes its own", async () => {
-      const first = {
-        name: 'gen-first',
-        source: { image: 'debian-12-genericcloud' },
-        build: {
-          steps: [
-            { put: 'files/cloud-init', to: '/usr/local/bin/cloud-init', sudo: true, mode: '0755' },
-            { run: LEAVE_TRACES, sudo: true, name: 'leave traces' },
-          ],
-        },
-      };
+      const first = leavingTraces('gen-first');
       const r1 = await apply([first]);
       expect(r1.builds).toEqual([expect.objectContaining({ image: 'gen-first', status: 'built' })]);
       const log1 = await readFile(resolve(dir, r1.builds[0]!.log), 'utf8');
@@ -110,6 +152,12 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
       expect(buildMachineId).toMatch(/^[0-9a-f]{32}$/);
       const names = [...a.keys()];
       expect(names.filter((n) => n.startsWith('etc/ssh/ssh_host_'))).toEqual([]);
+      if (backend === 'namespace') {
+        // A namespace server's root is an overlay on the host's: the host's own host keys are below
+        // the image, and removing them must be recorded as whiteouts, or every server would see them.
+        const hostKeys = (await readdir('/etc/ssh')).filter((n) => n.startsWith('ssh_host_')).map((n) => `etc/ssh/${n}`);
+        expect(deletions(dataOf('gen-first')).filter((n) => n.startsWith('etc/ssh/ssh_host_')).sort()).toEqual(hostKeys.sort());
+      }
       expect(names.filter((n) => /(^|\/)\.(bash|sh|zsh)_history$/.test(n))).toEqual([]);
       expect(names.filter((n) => n.startsWith('tmp/') || n.startsWith('var/tmp/'))).toEqual([]);
       // cloud-init was there (the stand-in): its clean ran, and took its instance state and logs.
@@ -120,7 +168,15 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
       const second = {
         name: 'gen-second',
         source: { image: 'gen-first' },
-        build: { steps: [{ run: 'sh -c "mkdir -p /opt/probe && cat /etc/machine-id > /opt/probe/machine-id-second"', sudo: true }] },
+        build: {
+          steps: [
+            // As the server booted from the image sees it (its layers and whiteouts applied). A
+            // container server makes its host keys in /etc/ssh at first boot; a namespace server's
+            // are in /run, so there the image's (the host's, whited out) must not show.
+            noneOf([...TRACE_PATHS, ...(backend === 'namespace' ? ['/etc/ssh/ssh_host_*'] : [])]),
+            { run: 'sh -c "mkdir -p /opt/probe && cat /etc/machine-id > /opt/probe/machine-id-second"', sudo: true },
+          ],
+        },
       };
       const r2 = await apply([first, second]);
       expect(r2.builds).toEqual([expect.objectContaining({ image: 'gen-second', status: 'built' })]);
@@ -141,6 +197,28 @@ for (const backend of ['namespace', 'container'] as ComputeBackendName[]) {
         const label = `${LABEL_EMULATOR}=${emulator.compute.dir.split('imagesync-emu-')[1]}`;
         expect(containersLabelled(label, user)).toEqual([]);
       }
+    }, 20 * 60_000);
+
+    it("generalizing an image built from one that kept its build's traces (generalize: false) removes them for the servers booted from it, host keys included", async () => {
+      const raw = leavingTraces('gen-raw', { generalize: false });
+      const clean = { name: 'gen-clean', source: { image: 'gen-raw' }, build: { steps: [{ run: 'true' }] } };
+      const probe = { name: 'gen-probe', source: { image: 'gen-clean' }, build: { steps: [noneOf(TRACE_PATHS)], generalize: false } };
+      const rRaw = await apply([raw]);
+      const rClean = await apply([raw, clean]);
+      const rProbe = await apply([raw, clean, probe]);
+      expect(rProbe.builds).toEqual([expect.objectContaining({ image: 'gen-probe', status: 'built' })]);
+      const keysOf = async (r: { builds: { log: string }[] }) => hostKeysOf(await readFile(resolve(dir, r.builds[0]!.log), 'utf8'));
+      const [rawKeys, cleanKeys, probeKeys] = [await keysOf(rRaw), await keysOf(rClean), await keysOf(rProbe)];
+      // A container server keeps the host keys its image has: gen-raw handed its keys on (why images
+      // are generalized), and the generalized gen-clean did not.
+      if (backend === 'container') expect(cleanKeys.sort()).toEqual([...rawKeys].sort());
+      expect(probeKeys.length).toBeGreaterThan(0);
+      expect(probeKeys.filter((k) => rawKeys.includes(k) || cleanKeys.includes(k))).toEqual([]);
+      // gen-raw kept its build's key (it opted out): it stays part of the images built from it; gen-clean's went.
+      const keys = tarOf('gen-clean').get('home/debian/.ssh/authorized_keys')?.data.toString().trim().split('\n');
+      expect(keys).toHaveLength(2);
+      expect(keys).toEqual(expect.arrayContaining([TEAM_KEY, expect.stringMatching(/^ssh-ed25519 \S+ imagesync-key-gen-raw-/)]));
+      assertNothingLeft(emulator, [REGION]);
     }, 20 * 60_000);
   });
 }
