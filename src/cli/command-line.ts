@@ -48,6 +48,12 @@ const EMULATOR_EPILOGUE = [
   '(default 2222: rootless engines cannot publish ports below 1024). Put that',
   'port in the manifest\'s emulator target: "build": {"ssh": {"port": 2222}}.',
   'imagesync demo does it by itself.',
+  "First boot, as cloud-init does: the keypair's key is added to the keys the",
+  "image has for its login user, an empty /etc/machine-id gets a new id, and",
+  'SSH host keys are fresh per server (namespace: in its /run) or made where',
+  'the image has none (container). So an image built with build.generalize:',
+  'false hands its machine-id (container: its host keys too) to every server',
+  'booted from it; by default apply generalizes, and none is handed on.',
 ].join('\n');
 
 type CommandLine = (y: GlobalArgv, p: Parsing) => GlobalArgv;
