@@ -138,6 +138,20 @@ describe('apply under faults', () => {
     assertNothingLeft();
   });
 
+  it('a console that never shows host keys fails the SSH wait with that cause, whatever the login attempts met', async () => {
+    // sshd answers, but no connection can be trusted without the console's fingerprints: the
+    // cause to report is the console, not the handshakes that waited for it until the deadline.
+    emulator.setFaults({ consoleDelayMs: 10 * 60_000 });
+    const file = await writeManifest([{ name: 'faults-no-keys', regions: ['RegionOne'], build: { steps: [{ run: 'true' }], timeouts: { sshSeconds: 5 } } }]);
+    const r = await apply(file);
+    expect(r.code).toBe(1);
+    const b = JSON.parse(r.stdout).builds[0];
+    expect(b.failedStep).toBe('wait for SSH');
+    expect(b.error).toContain('SSH host key fingerprints in the console log of server');
+    expect(imagesNamed('RegionOne', 'faults-no-keys')).toEqual([]);
+    assertNothingLeft();
+  });
+
   it('renews the token during a build that outlives it', async () => {
     emulator.setFaults({ tokenTtlSeconds: 3 });
     const file = await writeManifest([{ name: 'faults-token', regions: ['RegionOne'], steps: [{ run: 'sleep 5' }] }]);

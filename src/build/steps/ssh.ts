@@ -53,6 +53,10 @@ export const connect: Step<BuildState> = {
           if (refused) throw refused;
         }
         if (monotonicMs() >= deadline) {
+          // The console read began before this loop with the same timeout, so it ends about now:
+          // when it found no host keys, that is the cause (no connection could ever be trusted).
+          const settled = await fingerprints.then(() => undefined, (error: unknown) => ({ error }));
+          if (settled) throw settled.error;
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
           throw new ImagesyncError(`${where(s)}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
         }
