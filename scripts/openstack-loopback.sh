@@ -343,6 +343,10 @@ show_image_direct_url = false
 # Operators often lower this; the tests set GLANCE_API_LIMIT_MAX=20 so that every client's
 # pagination (limit capped by the server, then "next") is exercised against the real Glance.
 api_limit_max = ${GLANCE_API_LIMIT_MAX:-1000}
+# Interoperable import: glance-direct (stage + import), web-download (a URL), copy-image, and
+# glance-download (Zed: from another region of this Keystone, with the caller's token and the
+# catalog keystonemiddleware forwards). Both download methods fetch through import_filtering_opts.
+enabled_import_methods = [glance-direct,web-download,copy-image,glance-download]
 [database]
 connection = sqlite:///$OS_DIR/glance$r/glance.db
 [glance_store]
@@ -353,6 +357,11 @@ filesystem_store_datadir = $OS_DIR/glance$r/images/
 filesystem_store_datadir = $OS_DIR/glance$r/staging/
 [os_glance_tasks_store]
 filesystem_store_datadir = $OS_DIR/glance$r/tasks/
+[import_filtering_opts]
+# Loopback is refused by default (and only ports 80/443 allowed): this test cloud's other Glance
+# and the tests' web servers listen on $H at high ports.
+allowed_hosts = [$H]
+allowed_ports = []
 [paste_deploy]
 flavor = keystone
 config_file = $OS_DIR/etc/glance-api-paste.ini

@@ -11,6 +11,8 @@ import {
   type Reply,
 } from './http.js';
 import { GlanceBadRequest, parseImageListQuery } from './glance-query.js';
+import { downloadImage, GlanceDataFailure, stageImage } from './glance-data.js';
+import { ImportFailure, imageTasks, importImage } from './glance-import.js';
 import { createStoredImage, glanceView, glanceViewJson, setImageData, type RegionImages, type StoredImage } from './image-store.js';
 import type { ImageVisibility } from './types.js';
 import type { Route, RouteContext, World } from './world.js';
@@ -18,8 +20,6 @@ import type { Route, RouteContext, World } from './world.js';
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'];
 export const CONTAINER_FORMATS = ['ami', 'ari', 'aki', 'bare', 'ovf', 'ova', 'docker', 'compressed'];
 const VISIBILITIES: ImageVisibility[] = ['community', 'public', 'private', 'shared'];
-// Glance 25's default enabled_import_methods (glance-download exists but is off unless configured).
-const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image'];
 const PATCH_TYPES = ['application/openstack-images-v2.0-json-patch', 'application/openstack-images-v2.1-json-patch'];
 
 const DISALLOWED = ['direct_url', 'self', 'file', 'schema', 'stores'];
@@ -209,7 +209,7 @@ async function create(world: World, images: RegionImages, ctx: RouteContext): Pr
   images.insert(img);
   return jsonReply(201, glanceView(img), {
     location: `${world.baseUrl}/v2/images/${img.id}`,
-    'openstack-image-import-methods': IMPORT_METHODS.join(','),
+    'openstack-image-import-methods': world.importMethods.join(','),
     'openstack-image-store-ids': 'fs',
   });
 }
@@ -303,22 +303,6 @@ async function upload(world: World, images: RegionImages, id: string, ctx: Route
   return emptyReply(204);
 }
 
-function download(world: World, images: RegionImages, id: string): Reply {
-  const img = mustGet(images, id);
-  // Glance forbids the bytes of a deactivated image to non-admins only (context.is_admin); the
-  // emulator's project roles are the same for every token, admin among them by default.
-  const isAdmin = world.directory.roles.some((r) => r.name === 'admin');
-  if (img.status === 'deactivated' && !isAdmin) {
-    throw new GlanceFailure(403, 'The requested image has been deactivated. Image data download is forbidden.');
-  }
-  if (img.data === undefined) return emptyReply(204);
-  return {
-    status: 200,
-    headers: { 'content-type': 'application/octet-stream', 'content-md5': img.checksum ?? '' },
-    body: img.data,
-  };
-}
-
 function versions(world: World, region: string): unknown {
   const out = [];
   for (let minor = 16; minor >= 0; minor--) {
@@ -384,6 +368,10 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
       } catch (err) {
         if (err instanceof MediaTypeFailure) return webobUnsupportedMediaType(err.mediaType, ctx.accept, err.headers);
         if (err instanceof GlanceFailure) return webobError(err.status, ctx.accept, err.message, err.headers);
+        if (err instanceof GlanceDataFailure) {
+          return err.mediaType !== undefined ? webobUnsupportedMediaType(err.mediaType, ctx.accept) : webobError(err.status, ctx.accept, err.message);
+        }
+        if (err instanceof ImportFailure) return webobError(err.status, ctx.accept, err.message);
         throw err;
       }
     },
@@ -431,7 +419,7 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
   }
   if (path === '/v2/info/import') {
     return methods('info', {
-      GET: () => jsonReply(200, { 'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS } }),
+      GET: () => jsonReply(200, { 'import-methods': { description: 'Import methods available.', type: 'array', value: world.importMethods } }),
     });
   }
   if (path === '/v2/info/stores') {
@@ -464,8 +452,22 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
     if (sub === '/file') {
       return methods(method === 'PUT' ? 'upload' : 'download', {
         PUT: (ctx) => upload(world, images, id, ctx),
-        GET: () => download(world, images, id),
+        GET: (ctx) => downloadImage(world, mustGet(images, id), ctx),
       });
+    }
+    if (sub === '/stage') {
+      return methods('stage', { PUT: (ctx) => stageImage(world, images, mustGet(images, id), ctx, world.importMethods) });
+    }
+    if (sub === '/import') {
+      return methods('import', {
+        POST: async (ctx) => {
+          await importImage(world, images, mustGet(images, id), ctx, world.importMethods);
+          return emptyReply(202);
+        },
+      });
+    }
+    if (sub === '/tasks') {
+      return methods('tasks', { GET: () => jsonReply(200, imageTasks(mustGet(images, id))) });
     }
     if (sub === '/actions/deactivate' || sub === '/actions/reactivate') {
       const deactivate = sub === '/actions/deactivate';

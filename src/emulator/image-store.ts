@@ -11,6 +11,7 @@ import {
   type SortDir,
   type SortKey,
 } from './glance-query.js';
+import type { ImportTask } from './glance-import.js';
 import type { GlanceImage, ImageChange, ImageCore, ImageSeed, ImageStatus, ImageVisibility } from './types.js';
 
 export interface StoredImage extends ImageCore {
@@ -18,6 +19,10 @@ export interface StoredImage extends ImageCore {
   createdAtMs: number;
   updatedAtMs: number;
   data: Buffer | undefined;
+  /** Bytes staged for a glance-direct import (PUT .../stage), until the import takes them. */
+  staged?: Buffer | undefined;
+  /** Import tasks run on this image (GET .../tasks). */
+  tasks?: ImportTask[] | undefined;
   /** Cached JSON of glanceView; RegionImages clears it on every change. */
   viewJson?: string | undefined;
 }

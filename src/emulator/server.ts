@@ -9,6 +9,7 @@ import { cloudsYamlText, writePrivateFile } from './clouds-yaml.js';
 import { ComputeCloud, DEFAULT_COMPUTE_KNOBS, type ComputeState } from './compute.js';
 import { FaultLayer, injectedContentType } from './faults.js';
 import { glanceRoute } from './glance.js';
+import { DEFAULT_IMPORT_METHODS } from './glance-import.js';
 import {
   BodyTooLargeError,
   header,
@@ -355,6 +356,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     pageSize: opts.pageSize ?? 25,
     maxPageSize: opts.maxPageSize ?? 1000,
     maxUploadBytes: 1024 * 1024 * 1024,
+    importMethods: [...(opts.importMethods ?? DEFAULT_IMPORT_METHODS)],
     compute,
   };
   const seedBase = opts.seedBaseImages ?? true;

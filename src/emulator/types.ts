@@ -131,6 +131,8 @@ export interface EmulatorOptions {
   snapshotDelayMs?: number;
   deleteDelayMs?: number;
   serverErrorRate?: number;
+  /** Glance's enabled_import_methods (default: glance-direct, web-download, copy-image, glance-download). */
+  importMethods?: string[];
 }
 
 /** The fields Glance keeps for every image, as stored and as shown. */

@@ -24,6 +24,8 @@ export interface World {
   pageSize: number;
   maxPageSize: number;
   maxUploadBytes: number;
+  /** Glance's enabled_import_methods, in its order (GET /v2/info/import). */
+  importMethods: readonly string[];
   /** Servers, keypairs, networks and floating IPs of every region. */
   compute?: ComputeCloud;
 }

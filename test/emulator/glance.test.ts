@@ -300,7 +300,7 @@ describe('emulated Glance v2', () => {
     const schema = await json(await call(`${emu.url}/image/RegionOne/v2/schemas/image`, tok));
     expect(schema.name).toBe('image');
     const info = await json(await call(`${emu.url}/image/RegionOne/v2/info/import`, tok));
-    expect(info['import-methods'].value).toEqual(['glance-direct', 'web-download', 'copy-image']);
+    expect(info['import-methods'].value).toEqual(['glance-direct', 'web-download', 'copy-image', 'glance-download']);
   });
 
   it('puts x-openstack-request-id on every response', async () => {
