@@ -127,6 +127,17 @@ export class GlanceClient {
     }
   }
 
+  /**
+   * Create an image record (201, `queued`). Not idempotent: a caller that may retry looks for it
+   * first (createOnce with a find by its temporary name).
+   */
+  async createImage(fields: Record<string, unknown>, signal?: AbortSignal): Promise<GlanceImage> {
+    const res = await this.service.request({ method: 'POST', path: 'images', json: fields, expect: [201], signal });
+    return checkImage(res.json(), `${this.service.target.cloud}/${this.service.target.region}`, {
+      method: 'POST', url: this.service.url('images'), status: res.status, requestId: res.requestId, target: this.service.target,
+    });
+  }
+
   /** JSON-patch an image (rename, properties, os_hidden). */
   async patchImage(id: string, ops: JsonPatchOp[], signal?: AbortSignal): Promise<GlanceImage> {
     const res = await this.service.request({

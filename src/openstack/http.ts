@@ -1,6 +1,7 @@
 // HTTP for every OpenStack call: one keep-alive undici Agent per cloud, retries as an interceptor, typed errors.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, interceptors, type Dispatcher, type RetryHandler } from 'undici';
 import {
@@ -175,6 +176,34 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
+/** A call whose body is a stream either way: an image download, or an upload fed from one. */
+export interface StreamRequest {
+  method: 'GET' | 'PUT';
+  url: string;
+  headers?: Record<string, string>;
+  /** The request body (an upload); its length in `contentLength` when known. */
+  body?: Readable | undefined;
+  contentLength?: number | undefined;
+  contentType?: string;
+  expect: number[];
+  target?: TargetRef | undefined;
+  signal?: AbortSignal | undefined;
+  /**
+   * Longest silence allowed: no response headers, or no body chunk, for this long fails the call.
+   * An upload fed from another transfer can wait on it, so it gets more than an API call.
+   */
+  idleTimeoutMs?: number | undefined;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  requestId: string | undefined;
+  /** The response body, to be read (or destroyed) by the caller. */
+  body: Readable;
+}
+
+
 /**
  * Enough for one listing round of 50 regions on one origin with 200 names each (two `name=in:`
  * batches, visible and hidden: 200 requests); idle sockets close after keepAliveTimeout.
@@ -300,13 +329,7 @@ export class HttpClient {
         } as Dispatcher.RequestOptions);
       } catch (err) {
         if (req.signal?.aborted) throw req.signal.reason ?? err;
-        const code = errCode(err);
-        const words = (code && CONNECTION_WORDS[code]) ?? (err instanceof Error ? err.message : String(err));
-        throw new ConnectionError(
-          `${where}${req.method} ${shownUrl}: ${words}${code && CONNECTION_WORDS[code] ? ` (${code})` : ''}`,
-          { method: req.method, url: shownUrl, target: req.target },
-          { cause: err, details: retryDetails(retries) },
-        );
+        throw connectionError(req, shownUrl, err, retries);
       }
       if (req.signal?.aborted) {
         // An abort during a retry's wait hands back the last reply: the abort is the news, not that reply.
@@ -410,6 +433,48 @@ export class HttpClient {
     return true;
   }
 
+  /**
+   * One call with a streamed body (download or upload), never retried here: a stream cannot be
+   * sent twice, and a cut download is resumed by its caller with a Range. An unexpected status
+   * throws the same HttpError as request(), with the start of the body read for the message.
+   */
+  async stream(req: StreamRequest): Promise<StreamResponse> {
+    const headers: Record<string, string> = { accept: req.method === 'GET' ? '*/*' : 'application/json', ...req.headers };
+    if (req.body) headers['content-type'] = req.contentType ?? 'application/octet-stream';
+    if (req.body && req.contentLength !== undefined) headers['content-length'] = String(req.contentLength);
+    const shownUrl = this.opts.redactor.text(req.url);
+    this.opts.onRequest?.();
+    this.debug(() => `→ ${req.method} ${shownUrl} ${JSON.stringify(this.opts.redactor.headers(headers))}${req.body ? ' <stream>' : ''}`);
+    const started = Date.now();
+    const u = new URL(req.url);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.agent.request({
+        origin: u.origin,
+        path: u.pathname + u.search,
+        method: req.method,
+        headers,
+        body: req.body ?? null,
+        signal: req.signal,
+        ...(req.idleTimeoutMs !== undefined ? { headersTimeout: req.idleTimeoutMs, bodyTimeout: req.idleTimeoutMs } : {}),
+      });
+    } catch (err) {
+      if (req.signal?.aborted) throw req.signal.reason ?? err;
+      throw connectionError(req, shownUrl, err, []);
+    }
+    const resHeaders = flattenHeaders(res.headers);
+    const requestId = resHeaders['x-openstack-request-id'] ?? resHeaders['x-compute-request-id'];
+    this.debug(() => `← ${res.statusCode} ${req.method} ${shownUrl} ${Date.now() - started}ms ${JSON.stringify(this.opts.redactor.headers(resHeaders))}`);
+    if (!req.expect.includes(res.statusCode)) {
+      // An error body is small; an unexpected 200 to a GET may be a whole image: read only its start.
+      const text = await readStart(res.body, 4096).catch(() => '');
+      const redactor = this.opts.redactor;
+      const response: HttpResponse = { status: res.statusCode, headers: resHeaders, text, requestId, json: () => JSON.parse(text) };
+      throw httpStatusError(req, shownUrl, response, redactor, [], undefined, this.retryPolicy);
+    }
+    return { status: res.statusCode, headers: resHeaders, requestId, body: res.body };
+  }
+
   /** A secret learnt at run time (a token): masked from now on in every trace and error. */
   addSecret(value: string): void {
     this.opts.redactor.add(value);
@@ -424,8 +489,33 @@ export class HttpClient {
   }
 }
 
+/** A call that got no answer (or lost it): the words people know for the code, the code, retries made. */
+function connectionError(req: Pick<HttpRequest, 'method' | 'target'>, shownUrl: string, err: unknown, retries: RetryEvent[]): ConnectionError {
+  const where = req.target ? `${targetLabel(req.target)}: ` : '';
+  const code = errCode(err);
+  const words = (code && CONNECTION_WORDS[code]) ?? (err instanceof Error ? err.message : String(err));
+  return new ConnectionError(
+    `${where}${req.method} ${shownUrl}: ${words}${code && CONNECTION_WORDS[code] ? ` (${code})` : ''}`,
+    { method: req.method, url: shownUrl, target: req.target },
+    { cause: err, details: retryDetails(retries) },
+  );
+}
+
+/** The first `max` bytes of a body as text; the rest is discarded. */
+async function readStart(body: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= max) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
 function httpStatusError(
-  req: HttpRequest,
+  req: Pick<HttpRequest, 'method' | 'target'>,
   shownUrl: string,
   res: HttpResponse,
   redactor: Redactor,
@@ -506,7 +596,8 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
-function errCode(err: unknown): string | undefined {
+/** The first string `code` along an error and its causes (undici nests them), the retry wrapper excepted. */
+export function errCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e; i++) {
     const code = (e as { code?: unknown }).code;

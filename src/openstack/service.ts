@@ -1,12 +1,14 @@
 // A service client bound to one catalog endpoint of one target: adds the token, re-authenticates once on a 401.
 import { HttpError, type TargetRef } from '../errors.js';
 import type { KeystoneSession } from './auth.js';
-import type { HttpClient, HttpRequest, HttpResponse } from './http.js';
+import type { HttpClient, HttpRequest, HttpResponse, StreamRequest, StreamResponse } from './http.js';
 
 export type ServiceRequest = Omit<HttpRequest, 'url' | 'target'> & {
   /** Relative to the service base ("images?…"), or an absolute URL. */
   path: string;
 };
+
+export type ServiceStreamRequest = Omit<StreamRequest, 'url' | 'target'> & { path: string };
 
 export class ServiceClient {
   constructor(
@@ -44,6 +46,29 @@ export class ServiceClient {
     } catch (err) {
       // Once, never in a loop: a token revoked or expired early gets one fresh try.
       if (err instanceof HttpError && err.status === 401) return send();
+      throw err;
+    }
+  }
+
+  /**
+   * A streamed call with the token. After a 401 a call without a body is sent once more with a
+   * fresh token; an upload is not (its stream is spent), its caller starts it again.
+   */
+  async stream(req: ServiceStreamRequest): Promise<StreamResponse> {
+    const url = this.url(req.path);
+    const send = async () => {
+      const token = await this.session.token(req.signal);
+      try {
+        return await this.http.stream({ ...req, url, target: this.target, headers: { ...this.extraHeaders, ...req.headers, 'x-auth-token': token.value } });
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 401) this.session.invalidate(token);
+        throw err;
+      }
+    };
+    try {
+      return await send();
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401 && !req.body) return send();
       throw err;
     }
   }
