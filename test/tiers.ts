@@ -8,6 +8,8 @@ export const INTEGRATION = [
   // The emulator's folder: its few pure tests (cidr, glance-query, http) run here too.
   'test/emulator/**/*.test.ts',
   'test/openstack/{auth,http,nova,retry-create-once,retry-http}.test.ts',
+  // Replication against the emulator's Glance regions.
+  'test/replicate/emulator.test.ts',
   'test/run/keys.test.ts',
   'test/ssh/**/*.test.ts',
   'test/tasks/loader.test.ts',

@@ -5,8 +5,9 @@ import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import { createOnce } from '../openstack/idempotent.js';
 import type { NovaClient } from '../openstack/nova.js';
 import { sleep } from '../openstack/wait.js';
+import type { Target } from '../plan/types.js';
 import type { Step, StepContext } from './runner.js';
-import { clocks, where, type BuildState } from './state.js';
+import { clocks, where } from './state.js';
 
 /** Every claim image's name starts with this (`gc` recognises it). */
 export const CLAIM_PREFIX = 'imagesync-claim-';
@@ -32,7 +33,19 @@ export interface ClaimFields {
   /** Whether a run is known to be dead (its journal on this machine says so): its claim is void at once. */
   isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
 }
-export type ClaimedBuildState = BuildState & ClaimFields;
+/**
+ * What claiming a name needs of a build, a copy or an import: the run, the target, the name, and
+ * Glance there (Nova too, when the target has one: a stale claim's run may still have build servers).
+ */
+export interface ClaimSubject {
+  runId: string;
+  target: Target;
+  image: { name: string };
+  services: { glance: GlanceClient; nova?: NovaClient | undefined };
+  now?: (() => Date) | undefined;
+  monotonicMs?: (() => number) | undefined;
+}
+export type ClaimedBuildState = ClaimSubject & ClaimFields;
 
 /** The claim image's name: one per final name, so all runs' claims for it are listed by one exact name. */
 export function claimName(imageName: string): string {
@@ -201,7 +214,8 @@ export const settleClaim: Step<ClaimedBuildState> = {
         await glance.deleteImage(winner.id, ctx.signal);
         continue;
       }
-      if (olderThan(winner, mine, staleMs, clocks(s).now().getTime()) && !(await runHasServers(nova, winner.runId, ctx.signal))) {
+      // Without Nova here (an image-only target), no build server can be alive: age alone decides.
+      if (olderThan(winner, mine, staleMs, clocks(s).now().getTime()) && !(nova && (await runHasServers(nova, winner.runId, ctx.signal)))) {
         ctx.log(`taking over the stale claim ${winner.id} of run ${winner.runId} (created ${winner.createdAt}, no build server left)`);
         await glance.deleteImage(winner.id, ctx.signal);
         continue;

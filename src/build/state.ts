@@ -92,7 +92,7 @@ export function timeoutMs(state: BuildInputs, key: TimeoutKey): number {
 }
 
 /** Names of temporary resources: short, traceable to the run, valid for Nova and Glance. */
-export function tempName(kind: 'build' | 'key' | 'snapshot', state: Pick<BuildInputs, 'runId' | 'image'>): string {
+export function tempName(kind: 'build' | 'key' | 'snapshot' | 'copy', state: { runId: string; image: { name: string } }): string {
   const slug = state.image.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'image';
   return `imagesync-${kind}-${slug}-${state.runId}`;
 }

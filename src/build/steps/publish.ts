@@ -1,9 +1,9 @@
 // Step: check that nobody took the final name meanwhile, retire the images it replaces, give ours the name.
 import { ImagesyncError } from '../../errors.js';
 import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
-import { setProperty } from '../../openstack/glance.js';
+import { setProperty, type GlanceImage, type JsonPatchOp } from '../../openstack/glance.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
-import type { Step } from '../runner.js';
+import type { CleanupHandle, Step } from '../runner.js';
 import { clocks } from '../state.js';
 
 export class NameTakenError extends ImagesyncError {
@@ -19,7 +19,21 @@ export function supersededName(name: string, at: Date): string {
 /** Property on a retired image naming the final name it had, so retention finds it without parsing names. */
 export const SUPERSEDED_NAME_PROPERTY = 'imagesync_superseded_name';
 
-export const publish: Step<ClaimedBuildState> = {
+/** What publishing needs: the claimed name, the finished temporary image, what it replaces. */
+export type PublishState = ClaimedBuildState & {
+  /** The temporary image to publish (a snapshot, a copy, an import). */
+  snapshotId?: string | undefined;
+  /** Dismissed once the image carries the final name: from then on it is the product. */
+  snapshotCleanup?: CleanupHandle | undefined;
+  /** Images that carry the final name now, to retire. */
+  replaces: GlanceImage[];
+  /** Changes made together with the rename (a copy kept hidden until now shows itself). */
+  publishPatch?: JsonPatchOp[] | undefined;
+  result?: GlanceImage | undefined;
+  rotated?: Array<{ id: string; newName: string }> | undefined;
+};
+
+export const publish: Step<PublishState> = {
   name: 'verify and rename',
   async run(s, ctx) {
     const { glance } = s.services;
@@ -62,7 +76,7 @@ export const publish: Step<ClaimedBuildState> = {
       s.rotated.push({ id: old.id, newName });
       ctx.log(`retired ${old.id} as "${newName}" (hidden)`);
     }
-    s.result = await glance.patchImage(ours, [{ op: 'replace', path: '/name', value: name }], ctx.signal);
+    s.result = await glance.patchImage(ours, [{ op: 'replace', path: '/name', value: name }, ...(s.publishPatch ?? [])], ctx.signal);
     s.snapshotCleanup?.dismiss();
     const after = (await glance.listByNames([name], ctx.signal)).filter((i) => i.status !== 'deleted');
     if (after.length !== 1) {

@@ -1,0 +1,125 @@
+// Replication: one image (from a Glance or a URL) into several destination targets at once, each claimed, copied, verified and published like a build.
+import { ClaimLostError, makeClaim, settleClaim } from '../build/claim.js';
+import { runSteps, type LeftBehind, type Step, type StepEvents } from '../build/runner.js';
+import { publish } from '../build/steps/publish.js';
+import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
+import type { NovaClient } from '../openstack/nova.js';
+import type { Target } from '../plan/types.js';
+import type { CopyFields } from './fields.js';
+import { PassCoordinator, runPass, type PassSource } from './pass.js';
+import { expectedOf, sourceOpener, type SourceRef } from './source.js';
+import { destinationId, type CopyInputs, type CopyState } from './state.js';
+import { createCopy } from './steps/copy-image.js';
+import { transferData } from './steps/transfer-data.js';
+import { verifyCopy } from './steps/verify-copy.js';
+import { describeTransfer } from './transfer.js';
+
+export function copySteps(): Step<CopyState>[] {
+  return [makeClaim, settleClaim, createCopy, transferData, verifyCopy, publish];
+}
+
+export interface CopyDestination {
+  target: Target;
+  glance: GlanceClient;
+  nova?: NovaClient | undefined;
+  /** Images that carry the final name there now, to retire on publish. */
+  replaces: GlanceImage[];
+  /** Shares the source's Keystone: glance-download may fetch from the source region. */
+  sameKeystone: boolean;
+}
+
+export interface ReplicateOptions {
+  runId: string;
+  /** The final name in every destination. */
+  name: string;
+  source: SourceRef;
+  fields: CopyFields;
+  destinations: CopyDestination[];
+  signal: AbortSignal;
+  /** Runner events per destination (progress, the run journal). */
+  events?: (target: Target) => StepEvents;
+  keepOnFailure?: boolean;
+  cleanupTimeoutMs?: number;
+  /** Passed on to each copy (deadlines, passes, claims, polling). */
+  tuning?: Partial<Pick<CopyInputs, 'maxPasses' | 'importSeconds' | 'activeSeconds' | 'pollIntervalMs' | 'now' | 'isRunDead' | 'claimSettleMs' | 'claimStaleMs'>>;
+  /** Bytes read from the source in a pass so far (for progress and benchmarks). */
+  onProgress?: (bytes: number) => void;
+  /** Longest silence of a transfer. */
+  idleTimeoutMs?: number;
+}
+
+export interface CopyOutcome {
+  target: Target;
+  ok: boolean;
+  imageId?: string | undefined;
+  /** How the bytes went: "glance-download from RegionOne", "streamed upload". */
+  via?: string | undefined;
+  /** Passes over the source this destination took (0 when the cloud imported by itself). */
+  passes: number;
+  sha512?: string | undefined;
+  error?: unknown;
+  failedStep?: string | undefined;
+  leftBehind: LeftBehind[];
+  rotated: Array<{ id: string; newName: string }>;
+  /** Another run makes this image here: not a failure. */
+  lostTo?: string | undefined;
+  durationMs: number;
+}
+
+/**
+ * Every destination runs its own steps (claim, temporary image, transfer, verify, publish) with its
+ * own cleanups; the streamed transfers meet in passes, so all first uploads share one download.
+ */
+export async function replicate(o: ReplicateOptions): Promise<CopyOutcome[]> {
+  const ids = o.destinations.map((d) => destinationId(d.target));
+  const passSource: PassSource = {
+    open: sourceOpener(o.source, o.idleTimeoutMs),
+    expected: expectedOf(o.source),
+    extraAlgo: o.source.kind === 'url' ? o.source.checksum.algo : undefined,
+  };
+  const coordinator = new PassCoordinator(ids, (participants, settle) => runPass(passSource, participants, settle, o.signal, o.onProgress));
+  const outcomes = await Promise.all(
+    o.destinations.map(async (d): Promise<CopyOutcome> => {
+      const started = Date.now();
+      const state: CopyState = {
+        ...o.tuning,
+        runId: o.runId,
+        target: d.target,
+        image: { name: o.name },
+        services: { glance: d.glance, nova: d.nova },
+        replaces: d.replaces,
+        source: o.source,
+        fields: o.fields,
+        sameKeystone: d.sameKeystone,
+        coordinator,
+      };
+      try {
+        const r = await runSteps(copySteps(), state, {
+          ...o.events?.(d.target),
+          signal: o.signal,
+          ...(o.keepOnFailure ? { keepOnFailure: true } : {}),
+          ...(o.cleanupTimeoutMs ? { cleanupTimeoutMs: o.cleanupTimeoutMs } : {}),
+        });
+        return {
+          target: d.target,
+          ok: r.ok,
+          imageId: r.ok ? state.result?.id : undefined,
+          via: state.transfer ? describeTransfer(state.transfer) : undefined,
+          passes: state.transfer?.kind === 'stream' ? (state.passes ?? 0) : 0,
+          sha512: r.ok ? (state.digests?.sha512 ?? state.expected?.sha512 ?? state.expected?.declared?.hex) : undefined,
+          error: r.error,
+          failedStep: r.failedStep,
+          leftBehind: r.leftBehind,
+          rotated: state.rotated ?? [],
+          lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
+          durationMs: Date.now() - started,
+        };
+      } finally {
+        // A copy that stopped before its transfer (a lost claim) must not hold the others' pass.
+        coordinator.leave(destinationId(d.target));
+      }
+    }),
+  );
+  await coordinator.idle();
+  return outcomes;
+}
