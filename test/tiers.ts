@@ -9,7 +9,7 @@ export const INTEGRATION = [
   'test/emulator/**/*.test.ts',
   'test/openstack/{auth,http,nova,retry-create-once,retry-http}.test.ts',
   // Replication against the emulator's Glance regions.
-  'test/replicate/emulator.test.ts',
+  'test/replicate/{emulator,several}.test.ts',
   'test/run/keys.test.ts',
   'test/ssh/**/*.test.ts',
   'test/tasks/loader.test.ts',
