@@ -1,6 +1,5 @@
 // Glance v2 interoperable import: POST /v2/images/{id}/import (glance-direct, web-download, glance-download, copy-image), run as a task, and the image's task list.
 import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
 import { readBody } from './http.js';
 import { setImageData, type RegionImages, type StoredImage } from './image-store.js';
 import type { RouteContext, World } from './world.js';
@@ -108,24 +107,22 @@ function httpUri(uri: unknown): uri is string {
 
 /** The bytes behind a web-download URI, refusing more than the upload limit. */
 async function fetchUri(uri: string, limitBytes: number): Promise<Buffer> {
-  const res = await request(uri, { method: 'GET', maxRedirections: 0, headersTimeout: 30_000, bodyTimeout: 30_000 } as Parameters<typeof request>[1]);
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new Error(`HTTP Error ${res.statusCode}`);
+  // fetch, as the emulator's image backend uses: the CLI's bundle carries only undici's Agent.
+  const res = await fetch(uri, { redirect: 'manual', signal: AbortSignal.timeout(60_000) });
+  if (res.status !== 200 || !res.body) {
+    await res.body?.cancel();
+    throw new Error(`HTTP Error ${res.status}`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) {
-      res.body.destroy();
-      throw new Error(`image exceeds ${limitBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
+    size += chunk.length;
+    if (size > limitBytes) throw new Error(`image exceeds ${limitBytes} bytes`);
+    chunks.push(Buffer.from(chunk));
   }
-  const declared = Number(res.headers['content-length']);
+  const declared = Number(res.headers.get('content-length'));
   const data = Buffer.concat(chunks);
-  if (Number.isFinite(declared) && declared !== data.length) {
+  if (res.headers.has('content-length') && declared !== data.length) {
     throw new Error(`downloaded data size ${data.length} is different from expected ${declared}`);
   }
   return data;
