@@ -27,15 +27,28 @@ export class ServiceClient {
 
   async request(req: ServiceRequest): Promise<HttpResponse> {
     const url = this.url(req.path);
+    return this.withToken(req, true, (headers) => this.http.request({ ...req, url, target: this.target, headers }));
+  }
+
+  /**
+   * A streamed call with the token. After a 401 a call without a body is sent once more with a
+   * fresh token; an upload is not (its stream is spent), its caller starts it again.
+   */
+  async stream(req: ServiceStreamRequest): Promise<StreamResponse> {
+    const url = this.url(req.path);
+    return this.withToken(req, !req.body, (headers) => this.http.stream({ ...req, url, target: this.target, headers }));
+  }
+
+  /** Sends with the current token; after a 401 forgets it and, when `again`, sends once more with a fresh one. */
+  private async withToken<T>(
+    req: { headers?: Record<string, string> | undefined; signal?: AbortSignal | undefined },
+    again: boolean,
+    call: (headers: Record<string, string>) => Promise<T>,
+  ): Promise<T> {
     const send = async () => {
       const token = await this.session.token(req.signal);
       try {
-        return await this.http.request({
-          ...req,
-          url,
-          target: this.target,
-          headers: { ...this.extraHeaders, ...req.headers, 'x-auth-token': token.value },
-        });
+        return await call({ ...this.extraHeaders, ...req.headers, 'x-auth-token': token.value });
       } catch (err) {
         if (err instanceof HttpError && err.status === 401) this.session.invalidate(token);
         throw err;
@@ -45,30 +58,7 @@ export class ServiceClient {
       return await send();
     } catch (err) {
       // Once, never in a loop: a token revoked or expired early gets one fresh try.
-      if (err instanceof HttpError && err.status === 401) return send();
-      throw err;
-    }
-  }
-
-  /**
-   * A streamed call with the token. After a 401 a call without a body is sent once more with a
-   * fresh token; an upload is not (its stream is spent), its caller starts it again.
-   */
-  async stream(req: ServiceStreamRequest): Promise<StreamResponse> {
-    const url = this.url(req.path);
-    const send = async () => {
-      const token = await this.session.token(req.signal);
-      try {
-        return await this.http.stream({ ...req, url, target: this.target, headers: { ...this.extraHeaders, ...req.headers, 'x-auth-token': token.value } });
-      } catch (err) {
-        if (err instanceof HttpError && err.status === 401) this.session.invalidate(token);
-        throw err;
-      }
-    };
-    try {
-      return await send();
-    } catch (err) {
-      if (err instanceof HttpError && err.status === 401 && !req.body) return send();
+      if (again && err instanceof HttpError && err.status === 401) return send();
       throw err;
     }
   }

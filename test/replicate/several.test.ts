@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
-import { DEFAULT_USER, startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { imageV2Base } from '../../src/openstack/catalog.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { GlanceClient, type GlanceImage } from '../../src/openstack/glance.js';
@@ -10,6 +10,8 @@ import { ServiceClient } from '../../src/openstack/service.js';
 import { Redactor } from '../../src/redact.js';
 import { fieldsOf } from '../../src/replicate/fields.js';
 import { replicate } from '../../src/replicate/replicate.js';
+import { credentialsCloud } from '../contract/cloud.js';
+import { emulatorCredentials } from '../helpers/credentials.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
 
 const REGIONS = ['R1', 'R2', 'R3', 'R4'];
@@ -22,18 +24,7 @@ const sha512 = (b: Uint8Array) => createHash('sha512').update(b).digest('hex');
 
 beforeAll(async () => {
   emu = await startEmulator({ regions: REGIONS, seedBaseImages: false });
-  const u = DEFAULT_USER;
-  conn = new CloudConnection(
-    {
-      name: 'emu',
-      auth: { type: 'password', authUrl: emu.authUrl, username: u.username, userDomainName: 'Default', password: u.password, projectName: u.project, projectDomainName: 'Default' },
-      interface: 'public',
-      insecure: false,
-      source: 'test/replicate/several.test.ts',
-      secrets: [u.password],
-    },
-    { redactor: new Redactor() },
-  );
+  conn = new CloudConnection(credentialsCloud(emulatorCredentials(emu), 'test/replicate/several.test.ts', { name: 'emu' }), { redactor: new Redactor() });
   proxy = await startCutProxy(emu.url, [{ request: /^PUT \/image\/R3\/v2\/images\/[^ ]+\/file /, direction: 'upload', afterBytes: 4 * MIB }]);
 });
 

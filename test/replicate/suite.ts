@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
-import type { CloudConfig } from '../../src/config/types.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { GlanceClient, type GlanceImage } from '../../src/openstack/glance.js';
 import { imageV2Base } from '../../src/openstack/catalog.js';
@@ -16,6 +15,7 @@ import { fieldsOf, type CopyFields } from '../../src/replicate/fields.js';
 import { replicate, type CopyDestination, type CopyOutcome, type ReplicateOptions } from '../../src/replicate/replicate.js';
 import type { SourceRef } from '../../src/replicate/source.js';
 import { imageEndpoint, issueToken, sendExpect, type Credentials, type IssuedToken } from '../contract/http.js';
+import { credentialsCloud } from '../contract/cloud.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
 
 export interface ReplicationTarget extends Credentials {
@@ -85,23 +85,7 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
     beforeAll(async () => {
       target = await setup();
       tok = await issueToken(target);
-      const cloud: CloudConfig = {
-        name: 'local',
-        auth: {
-          type: 'password',
-          authUrl: target.authUrl,
-          username: target.username,
-          userDomainName: target.userDomain,
-          password: target.password,
-          projectName: target.projectName,
-          projectDomainName: target.userDomain,
-        },
-        interface: 'public',
-        insecure: false,
-        source: 'test/replicate/suite.ts',
-        secrets: [target.password],
-      };
-      conn = new CloudConnection(cloud, { redactor: new Redactor() });
+      conn = new CloudConnection(credentialsCloud(target, 'test/replicate/suite.ts', { name: 'local' }), { redactor: new Redactor() });
       const created = await sendExpect(
         `${endpoint(target.regions[0])}/v2/images`,
         {
