@@ -9,11 +9,12 @@ import { runEmulatorPlan } from './emulator-plan.js';
 import { runPlanScale } from './plan-scale.js';
 import { loadAverage1m, machineInfo, sourceInfo, waitForQuiet } from './machine.js';
 import { runRealTier } from './real-tier.js';
+import { runReplicateScenario } from './replicate.js';
 import { fileStamp, renderMarkdown, type BenchResults, type Outcome } from './report.js';
 import { runSshScenario } from './ssh-vs-fabric.js';
 
 /** The scenarios, in the order they run; `--only NAME` picks some. */
-export const SCENARIOS = ['plan', 'scale', 'real', 'ssh', 'apply', 'demo'] as const;
+export const SCENARIOS = ['plan', 'scale', 'real', 'ssh', 'apply', 'demo', 'replicate'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -30,9 +31,10 @@ const SKIP_FLAGS: Record<string, Scenario> = {
   '--skip-ssh': 'ssh',
   '--skip-apply': 'apply',
   '--skip-demo': 'demo',
+  '--skip-replicate': 'replicate',
 };
 
-/** `--skip-emulator`, `--skip-scale`, `--skip-real`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
+/** `--skip-emulator`, `--skip-scale`, `--skip-real`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--skip-replicate`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const usage = `options: ${Object.keys(SKIP_FLAGS).join(', ')}, --only ${SCENARIOS.join('|')} (repeatable or comma-separated), --no-build`;
   const only = new Set<Scenario>();
@@ -92,9 +94,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const ssh = await scenario('ssh', opts, log, () => runSshScenario({ log }));
   const apply = await scenario('apply', opts, log, () => runApplyScenario({ root, log }));
   const demo = await scenario('demo', opts, log, () => runDemoBackends({ root, log }));
+  const replication = await scenario('replicate', opts, log, () => runReplicateScenario({ root, log }));
 
   const results: BenchResults = {
-    schemaVersion: 4,
+    schemaVersion: 5,
     startedAt,
     finishedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - t0),
@@ -108,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ssh,
     apply,
     demo,
+    replication,
   };
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
@@ -117,5 +121,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   log(`wrote ${jsonFile} and bench/results/latest.md`);
-  return [emulatorPlan, scale, realTier, ssh, apply, demo].some((r) => r.status === 'failed') ? 1 : 0;
+  return [emulatorPlan, scale, realTier, ssh, apply, demo, replication].some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -57,7 +57,58 @@ export function tierEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
   return { ...out, GLANCE_API_LIMIT_MAX: String(REAL_SETTINGS.glanceApiLimitMax), OS_KEEP_STATE: '0' };
 }
 
-const OVERRIDE_HINT = `override the bench tier's settings with ${Object.keys(TIER_DEFAULTS).map((k) => `BENCH_${k}`).join(', ')}`;
+export const OVERRIDE_HINT = `override the bench tier's settings with ${Object.keys(TIER_DEFAULTS).map((k) => `BENCH_${k}`).join(', ')}`;
+
+/** What a scenario gets from a started bench tier. */
+export interface BenchTier {
+  osDir: string;
+  tierStartMs: number;
+  /** A copy of the tier's clouds.yaml that lists both regions. */
+  cloudsYaml: string;
+  /** A scratch directory, removed afterwards. */
+  dir: string;
+}
+
+/**
+ * Starts the bench's own tier (state and ports of its own: never the one the `real` tests use),
+ * runs `fn`, and stops the tier whatever happens, Ctrl-C included.
+ */
+export async function withBenchTier<T>(root: string, log: (line: string) => void, label: string, fn: (tier: BenchTier) => Promise<T>): Promise<T> {
+  const tier = tierEnv();
+  const osDir = tier.OS_DIR!;
+  const stopTier = () => spawnSync('bash', [join(root, 'scripts', 'openstack-loopback.sh'), 'stop'], { env: { ...process.env, ...tier }, stdio: 'ignore' });
+  // Ctrl-C while the tier runs must not leave Keystone and two Glances behind.
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopTier();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const dir = await mkdtemp(join(tmpdir(), `imagesync-bench-${label.replace(/\W+/g, '-')}-`));
+  let started = false;
+  try {
+    log(`${label}: starting Keystone + 2 Glance in ${osDir}`);
+    // Before the await: a start killed by its timeout may still have left daemons to stop.
+    started = true;
+    const startRun = await timeCommand(scriptSpec(root, tier, 'start', 15 * 60_000));
+    if (startRun.exitCode !== 0) {
+      throw new BenchError(`the real tier did not start (exit ${startRun.exitCode ?? startRun.signal}): ${tail(startRun.stderr, 6)} — ${OVERRIDE_HINT}`);
+    }
+    const cloudsYaml = join(dir, 'clouds.yaml');
+    await cloudsYamlWithRegions(join(osDir, 'clouds.yaml'), cloudsYaml);
+    return await fn({ osDir, tierStartMs: round1(startRun.wallMs), cloudsYaml, dir });
+  } finally {
+    if (started) {
+      const stop = await timeCommand(scriptSpec(root, tier, 'stop', 120_000)).catch((e: unknown) => e as Error);
+      if (stop instanceof Error || stop.exitCode !== 0) {
+        log(`${label}: stop failed (${stop instanceof Error ? stop.message : tail(stop.stderr)}); run: OS_DIR=${osDir} bash scripts/openstack-loopback.sh stop`);
+      }
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export type RealTierResult =
   | {
@@ -76,12 +127,12 @@ export type RealTierResult =
     }
   | { status: 'failed'; settings: typeof REAL_SETTINGS; osDir: string; error: string };
 
-interface Credentials {
+export interface Credentials {
   authUrl: string;
   body: unknown;
 }
 
-function scriptSpec(root: string, tier: Record<string, string>, action: 'start' | 'stop', timeoutMs: number): CommandSpec {
+export function scriptSpec(root: string, tier: Record<string, string>, action: 'start' | 'stop', timeoutMs: number): CommandSpec {
   return {
     command: 'bash',
     args: [join(root, 'scripts', 'openstack-loopback.sh'), action],
@@ -101,7 +152,7 @@ interface CloudsYaml {
  * `--os-region-name RegionTwo` for such a cloud ("not a valid region name"): both sides get a
  * copy that lists both regions.
  */
-async function cloudsYamlWithRegions(source: string, target: string): Promise<void> {
+export async function cloudsYamlWithRegions(source: string, target: string): Promise<void> {
   const doc = parseYaml(await readFile(source, 'utf8')) as CloudsYaml;
   const cloud = doc.clouds?.[REAL_SETTINGS.cloud];
   if (!cloud) throw new BenchError(`${source}: no cloud "${REAL_SETTINGS.cloud}"`);
@@ -109,7 +160,7 @@ async function cloudsYamlWithRegions(source: string, target: string): Promise<vo
   await writeFile(target, stringifyYaml(doc), { mode: 0o600 });
 }
 
-async function readCredentials(cloudsYaml: string): Promise<Credentials> {
+export async function readCredentials(cloudsYaml: string): Promise<Credentials> {
   const doc = parseYaml(await readFile(cloudsYaml, 'utf8')) as CloudsYaml;
   const auth = doc.clouds?.[REAL_SETTINGS.cloud]?.auth;
   if (!auth?.auth_url || !auth.username || !auth.password || !auth.project_name) {
@@ -135,7 +186,7 @@ interface CatalogEntry {
 }
 
 /** A token and the public Glance v2 base URL of each region, from Keystone's catalog. */
-async function session(creds: Credentials): Promise<{ token: string; glance: Map<string, string> }> {
+export async function session(creds: Credentials): Promise<{ token: string; glance: Map<string, string> }> {
   const res = await fetch(`${creds.authUrl}/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -209,129 +260,100 @@ function checkImageList(stdout: string, names: readonly string[], region: string
 
 export async function runRealTier(opts: { root: string; log: (line: string) => void }): Promise<RealTierResult> {
   const s = REAL_SETTINGS;
-  const tier = tierEnv();
-  const osDir = tier.OS_DIR!;
-  const stopTier = () => spawnSync('bash', [join(opts.root, 'scripts', 'openstack-loopback.sh'), 'stop'], { env: { ...process.env, ...tier }, stdio: 'ignore' });
-  // Ctrl-C while the tier runs must not leave Keystone and two Glances behind.
-  const onSignal = (sig: NodeJS.Signals) => {
-    stopTier();
-    process.kill(process.pid, sig);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const dir = await mkdtemp(join(tmpdir(), 'imagesync-bench-real-'));
-  let started = false;
+  const osDir = tierEnv().OS_DIR!;
   try {
-    opts.log(`real tier: starting Keystone + 2 Glance in ${osDir}`);
-    // Before the await: a start killed by its timeout may still have left daemons to stop.
-    started = true;
-    const startRun = await timeCommand(scriptSpec(opts.root, tier, 'start', 15 * 60_000));
-    if (startRun.exitCode !== 0) {
-      throw new BenchError(`the real tier did not start (exit ${startRun.exitCode ?? startRun.signal}): ${tail(startRun.stderr, 6)} — ${OVERRIDE_HINT}`);
-    }
-    const tierStartMs = round1(startRun.wallMs);
-    const cloudsYaml = join(dir, 'clouds.yaml');
-    await cloudsYamlWithRegions(join(osDir, 'clouds.yaml'), cloudsYaml);
-    const creds = await readCredentials(cloudsYaml);
-    const { token, glance } = await session(creds);
+    return await withBenchTier(opts.root, opts.log, 'real tier', async ({ tierStartMs, cloudsYaml, dir }): Promise<RealTierResult> => {
+      const creds = await readCredentials(cloudsYaml);
+      const { token, glance } = await session(creds);
 
-    const names = Array.from({ length: s.wantedNames }, (_, i) => `bench-web-${String(i).padStart(2, '0')}`);
-    const seedStarted = performance.now();
-    const seeded = await seedTier(glance, token, names);
-    const seedMs = round1(performance.now() - seedStarted);
-    opts.log(`real tier: up in ${tierStartMs} ms; seeded ${seeded} images in ${seedMs} ms`);
+      const names = Array.from({ length: s.wantedNames }, (_, i) => `bench-web-${String(i).padStart(2, '0')}`);
+      const seedStarted = performance.now();
+      const seeded = await seedTier(glance, token, names);
+      const seedMs = round1(performance.now() - seedStarted);
+      opts.log(`real tier: up in ${tierStartMs} ms; seeded ${seeded} images in ${seedMs} ms`);
 
-    const manifestFile = join(dir, 'images.manifest.json');
-    await writeFile(
-      manifestFile,
-      JSON.stringify({
-        targets: [{ cloud: s.cloud, regions: [...s.regions] }],
-        images: names.map((name) => ({ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } })),
-      }),
-    );
-    const expectedStates = {
-      present: (s.wantedNames - s.duplicatesPerRegion) * s.regions.length,
-      duplicate: s.duplicatesPerRegion * s.regions.length,
-    };
+      const manifestFile = join(dir, 'images.manifest.json');
+      await writeFile(
+        manifestFile,
+        JSON.stringify({
+          targets: [{ cloud: s.cloud, regions: [...s.regions] }],
+          images: names.map((name) => ({ name, source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } })),
+        }),
+      );
+      const expectedStates = {
+        present: (s.wantedNames - s.duplicatesPerRegion) * s.regions.length,
+        duplicate: s.duplicatesPerRegion * s.regions.length,
+      };
 
-    const nodeEnv = cliEnv(cloudsYaml, join(dir, 'code-cache'));
-    const planSpec: CommandSpec = {
-      command: process.execPath,
-      args: [join(opts.root, 'bin', 'imagesync.js'), 'plan', '--json', '-q', '-m', manifestFile],
-      env: nodeEnv,
-      cwd: dir,
-      timeoutMs: 60_000,
-      label: 'imagesync plan (real tier)',
-    };
-    // What a user's script sees from a clean login: system PATH, the clouds.yaml, nothing of ours.
-    const pyEnv: NodeJS.ProcessEnv = {
-      PATH: s.systemPath,
-      HOME: process.env.HOME ?? dir,
-      LANG: 'C.UTF-8',
-      OS_CLIENT_CONFIG_FILE: cloudsYaml,
-    };
-    const listSpec = (region: string): CommandSpec => ({
-      command: s.openstackCli,
-      args: ['--os-cloud', s.cloud, '--os-region-name', region, 'image', 'list', '-f', 'json'],
-      env: pyEnv,
-      cwd: dir,
-      timeoutMs: 120_000,
-      label: `openstack image list (${region})`,
+      const nodeEnv = cliEnv(cloudsYaml, join(dir, 'code-cache'));
+      const planSpec: CommandSpec = {
+        command: process.execPath,
+        args: [join(opts.root, 'bin', 'imagesync.js'), 'plan', '--json', '-q', '-m', manifestFile],
+        env: nodeEnv,
+        cwd: dir,
+        timeoutMs: 60_000,
+        label: 'imagesync plan (real tier)',
+      };
+      // What a user's script sees from a clean login: system PATH, the clouds.yaml, nothing of ours.
+      const pyEnv: NodeJS.ProcessEnv = {
+        PATH: s.systemPath,
+        HOME: process.env.HOME ?? dir,
+        LANG: 'C.UTF-8',
+        OS_CLIENT_CONFIG_FILE: cloudsYaml,
+      };
+      const listSpec = (region: string): CommandSpec => ({
+        command: s.openstackCli,
+        args: ['--os-cloud', s.cloud, '--os-region-name', region, 'image', 'list', '-f', 'json'],
+        env: pyEnv,
+        cwd: dir,
+        timeoutMs: 120_000,
+        label: `openstack image list (${region})`,
+      });
+
+      const planMs: number[] = [];
+      const loopMs: number[] = [];
+      const perRegion: Record<string, number[]> = Object.fromEntries(s.regions.map((r) => [r, []]));
+      const stderr: string[] = [];
+      // Interleaved, so that a burst of other load on the machine hits both sides alike.
+      for (let i = 0; i < s.warmups + s.runs; i++) {
+        const plan = await timeCommandOk(planSpec);
+        checkPlanOutput(plan.stdout, expectedStates, 'imagesync plan against the real tier');
+        stderr.push(plan.stderr);
+        let loop = 0;
+        for (const region of s.regions) {
+          const r = await timeCommandOk(listSpec(region));
+          checkImageList(r.stdout, names, region);
+          loop += r.wallMs;
+          if (i >= s.warmups) perRegion[region]!.push(r.wallMs);
+        }
+        if (i >= s.warmups) {
+          planMs.push(plan.wallMs);
+          loopMs.push(loop);
+        }
+      }
+      const imagesyncPhases = await tracedRun(planSpec);
+      const imagesyncPlan = sample(planMs);
+      const loop = sample(loopMs);
+      const speedup = round2(loop.medianMs / imagesyncPlan.medianMs);
+      opts.log(`real tier: imagesync plan ${imagesyncPlan.medianMs} ms, openstack loop ${loop.medianMs} ms (${speedup}×)`);
+      return {
+        status: 'ok',
+        settings: s,
+        osDir,
+        tierStartMs,
+        seed: { images: seeded, perRegion: seeded / s.regions.length, ms: seedMs },
+        imagesyncPlan,
+        imagesyncPhases,
+        openstackLoop: {
+          ...loop,
+          perRegionMedianMs: Object.fromEntries(Object.entries(perRegion).map(([r, v]) => [r, sample(v).medianMs])),
+        },
+        speedup,
+        meetsTarget: speedup >= s.targetSpeedup,
+        stderrLines: distinctLines(stderr),
+      };
     });
-
-    const planMs: number[] = [];
-    const loopMs: number[] = [];
-    const perRegion: Record<string, number[]> = Object.fromEntries(s.regions.map((r) => [r, []]));
-    const stderr: string[] = [];
-    // Interleaved, so that a burst of other load on the machine hits both sides alike.
-    for (let i = 0; i < s.warmups + s.runs; i++) {
-      const plan = await timeCommandOk(planSpec);
-      checkPlanOutput(plan.stdout, expectedStates, 'imagesync plan against the real tier');
-      stderr.push(plan.stderr);
-      let loop = 0;
-      for (const region of s.regions) {
-        const r = await timeCommandOk(listSpec(region));
-        checkImageList(r.stdout, names, region);
-        loop += r.wallMs;
-        if (i >= s.warmups) perRegion[region]!.push(r.wallMs);
-      }
-      if (i >= s.warmups) {
-        planMs.push(plan.wallMs);
-        loopMs.push(loop);
-      }
-    }
-    const imagesyncPhases = await tracedRun(planSpec);
-    const imagesyncPlan = sample(planMs);
-    const loop = sample(loopMs);
-    const speedup = round2(loop.medianMs / imagesyncPlan.medianMs);
-    opts.log(`real tier: imagesync plan ${imagesyncPlan.medianMs} ms, openstack loop ${loop.medianMs} ms (${speedup}×)`);
-    return {
-      status: 'ok',
-      settings: s,
-      osDir,
-      tierStartMs,
-      seed: { images: seeded, perRegion: seeded / s.regions.length, ms: seedMs },
-      imagesyncPlan,
-      imagesyncPhases,
-      openstackLoop: {
-        ...loop,
-        perRegionMedianMs: Object.fromEntries(Object.entries(perRegion).map(([r, v]) => [r, sample(v).medianMs])),
-      },
-      speedup,
-      meetsTarget: speedup >= s.targetSpeedup,
-      stderrLines: distinctLines(stderr),
-    };
   } catch (err) {
     return { status: 'failed', settings: s, osDir, error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    if (started) {
-      const stop = await timeCommand(scriptSpec(opts.root, tier, 'stop', 120_000)).catch((e: unknown) => e as Error);
-      if (stop instanceof Error || stop.exitCode !== 0) {
-        opts.log(`real tier: stop failed (${stop instanceof Error ? stop.message : tail(stop.stderr)}); run: OS_DIR=${osDir} bash scripts/openstack-loopback.sh stop`);
-      }
-    }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -6,6 +6,7 @@ import type { ScaleResult } from './plan-scale.js';
 import type { MachineInfo, QuietWait, SourceInfo } from './machine.js';
 import type { Sample } from './measure.js';
 import type { RealTierResult } from './real-tier.js';
+import type { ReplicateBenchResult } from './replicate.js';
 import type { SshResult } from './ssh-vs-fabric.js';
 import type { Phases } from './trace.js';
 
@@ -13,8 +14,8 @@ import type { Phases } from './trace.js';
 export type Outcome<T> = ({ status: 'ok' } & T) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
 
 export interface BenchResults {
-  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend); 4: `scale`, start-up beside `node -e 0`, peak RSS and CPU time, the lone build's ratio. */
-  schemaVersion: 4;
+  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend); 4: `scale`, start-up beside `node -e 0`, peak RSS and CPU time, the lone build's ratio.; 5: `replication`. */
+  schemaVersion: 5;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -30,6 +31,7 @@ export interface BenchResults {
   ssh: Outcome<SshResult>;
   apply: Outcome<ApplyResult>;
   demo: Outcome<DemoBackendsResult>;
+  replication: Outcome<ReplicateBenchResult>;
 }
 
 /** `20261129T213000Z`: sorts by time and is a valid file name everywhere. */
@@ -278,11 +280,35 @@ function applySection(r: BenchResults['apply']): string[] {
   ];
 }
 
+function replicationSection(r: BenchResults['replication']): string[] {
+  const head = '## 6. Replication: one image from one Glance region into the other (imagesync vs `curl | curl`)';
+  if (r.status !== 'ok') return notOk(head, r);
+  const s = r.settings;
+  const mib = `${num(s.sizeMiB)} MiB`;
+  return [
+    head,
+    '',
+    `The real tier (\`scripts/openstack-loopback.sh\`, file store, SQLite), a ${mib} image of random bytes in ${s.source} (seeded in ${ms(r.seedMs)}), copied into ${s.destination}. ` +
+      `curl: \`curl GET …/file | curl -X PUT -T - …/file\` into a record made beforehand (not timed). ` +
+      `imagesync: \`bench/replicate-child.mjs\` (\`replicate()\` from \`dist/\`, a process of its own, peak RSS from \`process.resourceUsage()\`), timed whole: ` +
+      `start-up, claim (1.5 s settle), temporary image, the stream (sha512 in-stream), verify, publish. Every copy is checked (active, size, sha512) and deleted. ` +
+      `Median (min–max) of ${s.runs} runs each, interleaved.`,
+    '',
+    '| measure | value |',
+    '|---|--:|',
+    `| curl piped into curl | ${spread(r.curl)} = ${r.curl.mbPerSecond} MB/s |`,
+    `| **imagesync, streamed** | **${spread(r.imagesync)} = ${r.imagesync.mbPerSecond} MB/s** |`,
+    `| **throughput, imagesync / curl** (target ≥ ${s.targetRatio}×) | **${r.ratio}×** ${mark(r.meetsThroughput)} |`,
+    `| **peak RSS of imagesync** (target ≤ ${s.targetRssMB} MB) | **${r.imagesync.peakRssMB} MB** ${mark(r.meetsRss)} (runs: ${r.imagesync.rssRunsMB.join(', ')} MB) |`,
+    `| imagesync with glance-download (the destination Glance fetches it; one run) | ${ms(r.glanceDownload.wallMs)} = ${r.glanceDownload.mbPerSecond} MB/s, peak RSS ${r.glanceDownload.peakRssMB} MB |`,
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const src = r.source.commit ? `commit \`${r.source.commit}\`${r.source.srcDirty ? ' with uncommitted changes in `src/`' : ''}` : 'no git commit';
   return [
-    '# imagesync benchmarks: the read path, SSH, apply, the demo per compute backend',
+    '# imagesync benchmarks: the read path, SSH, apply, the demo per compute backend, replication',
     '',
     `Measured ${r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} by \`npm run bench\` (${Math.round(r.durationMs / 1000)} s), ${src}. ` +
       `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, kernel ${m.kernel}, 1-minute load average ${m.loadAverage1m} at the start, ${r.loadAverage1mAtEnd} at the end; ` +
@@ -301,6 +327,8 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     ...demoSection(r.demo),
     ...(r.demo ? [''] : []),
+    ...replicationSection(r.replication),
+    '',
     `Raw figures: \`bench/results/${fileStamp(r.startedAt)}.json\`.`,
     '',
   ].join('\n');
