@@ -6,6 +6,7 @@ import type { Server } from '../openstack/nova.js';
 import type { Leftover } from './liveness.js';
 import { isRunId, runIdOfName } from './run-id.js';
 import { CLAIM_FOR_PROPERTY, CLAIM_PREFIX } from '../build/claim.js';
+import { COPY_RUN_PROPERTY } from '../replicate/steps/copy-image.js';
 
 /** Nova and Keystone write UTC without a zone ("2026-11-29T21:41:05.000000"): read it as UTC, not local time. */
 export function cloudTime(value: unknown): string | undefined {
@@ -84,6 +85,14 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
     // A claim names no run: its run id is in its property (and it claims a name in imagesync_claim_for).
     if (name.startsWith(CLAIM_PREFIX) && typeof img[CLAIM_FOR_PROPERTY] === 'string' && isRunId(img.imagesync_run)) {
       if (img.status !== 'deleted') found.push({ kind: 'image', ...where, id: img.id, name, runId: img.imagesync_run as string, createdAt: cloudTime(img.created_at) });
+      continue;
+    }
+    // A copy's temporary image (hidden): its run is in imagesync_copy_run (imagesync_run is the build's, copied with it).
+    const copyRun = runIdOfName(name, 'copy');
+    if (copyRun && img.status !== 'deleted') {
+      if (o.finalNames.has(name)) ignored.push({ kind: 'image-upload', ...where, id: img.id, name, why: 'the manifest wants an image with this very name' });
+      else if (img[COPY_RUN_PROPERTY] !== copyRun) ignored.push({ kind: 'image-upload', ...where, id: img.id, name, why: `named like a copy, but its ${COPY_RUN_PROPERTY} property does not match its name` });
+      else found.push({ kind: 'image-upload', ...where, id: img.id, name, runId: copyRun, hidden: img.os_hidden === true, createdAt: cloudTime(img.created_at) });
       continue;
     }
     const runId = runIdOfName(name, 'snapshot');

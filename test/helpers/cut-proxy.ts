@@ -11,6 +11,8 @@ export interface CutRule {
   afterBytes: number;
   /** How many requests to cut (default 1; Infinity for all). */
   times?: number;
+  /** Instead of cutting, stop forwarding and hold both sockets open (a transfer that hangs). */
+  stall?: boolean;
 }
 
 export interface CutProxy {
@@ -37,27 +39,35 @@ export async function startCutProxy(target: string, rules: CutRule[]): Promise<C
     client.on('close', () => sockets.delete(client));
     upstream.on('close', () => sockets.delete(upstream));
     // The armed cut of this connection: which direction, how many bytes still to let through.
-    let armed: { direction: 'upload' | 'download'; left: number } | undefined;
+    let armed: { direction: 'upload' | 'download'; left: number; stall: boolean } | undefined;
+    let stalled = false;
     const cut = (): void => {
       cuts++;
+      if (armed?.stall) {
+        stalled = true;
+        return;
+      }
       armed = undefined;
       client.destroy();
       upstream.destroy();
     };
     const pass = (from: Socket, to: Socket, direction: 'upload' | 'download') => {
       from.on('data', (chunk: Buffer) => {
+        if (stalled) return;
         if (direction === 'upload' && !armed) {
           const line = chunk.subarray(0, 512).toString('latin1');
           const i = rules.findIndex((r, k) => remaining[k]! > 0 && r.request.test(line));
           if (i >= 0) {
             matched++;
             remaining[i]!--;
-            armed = { direction: rules[i]!.direction, left: rules[i]!.afterBytes };
+            armed = { direction: rules[i]!.direction, left: rules[i]!.afterBytes, stall: rules[i]!.stall ?? false };
           }
         }
         if (armed && armed.direction === direction) {
           if (chunk.length > armed.left) {
-            to.write(chunk.subarray(0, armed.left), () => cut());
+            const rule = armed;
+            to.write(chunk.subarray(0, rule.left), () => cut());
+            if (rule.stall) stalled = true;
             return;
           }
           armed.left -= chunk.length;

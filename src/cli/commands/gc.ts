@@ -55,7 +55,7 @@ export interface GcReport {
   journals: { cleaned: string[]; removed: string[]; problems: string[] };
 }
 
-const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'keypair'];
+const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'image-upload', 'keypair'];
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -151,7 +151,9 @@ export async function runGc(opts: GcOptions, deps: CliDeps): Promise<number> {
         for (const i of p.ignored) results.push(ignoredRow(i));
         for (const d of decisions.filter((x) => x.action === 'keep')) results.push(row(d, 'kept'));
         // Floating IPs before their servers, servers before their snapshots' cleanup, keypairs last.
-        for (const kind of ORDER) {
+        // Any kind ORDER does not name goes last, never silently nowhere.
+        const kinds = [...ORDER, ...new Set(decisions.map((d) => d.kind).filter((k) => !ORDER.includes(k)))];
+        for (const kind of kinds) {
           const batch = decisions.filter((d) => d.action === 'delete' && d.kind === kind);
           await Promise.all(
             batch.map(async (d) => {
