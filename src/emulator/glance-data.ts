@@ -53,35 +53,57 @@ export function downloadImage(world: World, img: StoredImage, ctx: RouteContext)
   return { status: 206, headers, body: img.data.subarray(range.start, range.end) };
 }
 
-/** PUT /v2/images/{id}/stage: the bytes wait in the staging area (status `uploading`) for a glance-direct import. */
-export async function stageImage(world: World, images: RegionImages, img: StoredImage, ctx: RouteContext, methods: readonly string[]): Promise<Reply> {
-  if (!methods.includes('glance-direct')) throw new GlanceDataFailure(404, "'glance-direct' method is not available at this site.");
-  const type = mediaType(ctx.req);
-  if (type !== 'application/octet-stream') throw new GlanceDataFailure(415, '', type ?? '');
+/**
+ * Take an upload's body into a queued image: `during` (saving, uploading) while it is read, back to
+ * queued when the read fails (as Glance does: ready for another try), `keep` once it is all there.
+ * False when the image was deleted meanwhile.
+ */
+export async function receiveData(
+  world: World,
+  images: RegionImages,
+  img: StoredImage,
+  ctx: RouteContext,
+  during: 'saving' | 'uploading',
+  keep: (i: StoredImage, data: Buffer) => void,
+): Promise<boolean> {
   if (img.status !== 'queued') {
-    throw new GlanceDataFailure(409, `Image status transition from ${img.status} to uploading is not allowed`);
+    throw new GlanceDataFailure(409, `Image status transition from ${img.status} to ${during} is not allowed`);
   }
-  if (img.staged !== undefined) throw new GlanceDataFailure(409, `The image ${img.id} has data on staging`);
   images.update(img.id, (i) => {
-    i.status = 'uploading';
+    i.status = during;
     i.updatedAtMs = world.now();
   });
   let data: Buffer;
   try {
     data = await readBody(ctx.req, world.maxUploadBytes);
   } catch (err) {
-    // Glance unstages on a failed read: back to queued, nothing on staging.
     images.update(img.id, (i) => {
-      if (i.status === 'uploading') i.status = 'queued';
+      if (i.status === during) i.status = 'queued';
     });
-    if (err instanceof BodyTooLargeError) throw new GlanceDataFailure(413, `The incoming image is too large: ${err.message}`);
+    if (err instanceof BodyTooLargeError) {
+      throw new GlanceDataFailure(413, during === 'saving' ? `Image exceeds the storage quota: ${err.message}` : `The incoming image is too large: ${err.message}`);
+    }
     throw err;
   }
-  const saved = images.update(img.id, (i) => {
+  return (
+    images.update(img.id, (i) => {
+      keep(i, data);
+      i.updatedAtMs = world.now();
+    }) !== undefined
+  );
+}
+
+/** PUT /v2/images/{id}/stage: the bytes wait in the staging area (status `uploading`) for a glance-direct import. */
+export async function stageImage(world: World, images: RegionImages, id: string, ctx: RouteContext, methods: readonly string[], get: (id: string) => StoredImage): Promise<Reply> {
+  if (!methods.includes('glance-direct')) throw new GlanceDataFailure(404, "'glance-direct' method is not available at this site.");
+  const type = mediaType(ctx.req);
+  if (type !== 'application/octet-stream') throw new GlanceDataFailure(415, '', type ?? '');
+  const img = get(id);
+  if (img.staged !== undefined) throw new GlanceDataFailure(409, `The image ${img.id} has data on staging`);
+  const kept = await receiveData(world, images, img, ctx, 'uploading', (i, data) => {
     i.staged = data;
     i.size = data.length;
-    i.updatedAtMs = world.now();
   });
-  if (!saved) throw new GlanceDataFailure(404, `No image found with ID ${img.id}`);
+  if (!kept) throw new GlanceDataFailure(404, `No image found with ID ${id}`);
   return emptyReply(204);
 }

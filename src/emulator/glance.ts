@@ -7,11 +7,10 @@ import {
   urlencode,
   webobError,
   webobUnsupportedMediaType,
-  BodyTooLargeError,
   type Reply,
 } from './http.js';
 import { GlanceBadRequest, parseImageListQuery } from './glance-query.js';
-import { downloadImage, GlanceDataFailure, stageImage } from './glance-data.js';
+import { downloadImage, GlanceDataFailure, receiveData, stageImage } from './glance-data.js';
 import { ImportFailure, imageTasks, importImage } from './glance-import.js';
 import { createStoredImage, glanceView, glanceViewJson, setImageData, type RegionImages, type StoredImage } from './image-store.js';
 import type { ImageVisibility } from './types.js';
@@ -275,29 +274,9 @@ async function upload(world: World, images: RegionImages, id: string, ctx: Route
   if (mediaType(ctx.req) !== 'application/octet-stream') {
     throw new MediaTypeFailure(mediaType(ctx.req) ?? '');
   }
-  const img = mustGet(images, id);
-  if (img.status !== 'queued') {
-    throw new GlanceFailure(409, `Image status transition from ${img.status} to saving is not allowed`);
-  }
-  images.update(id, (i) => {
-    i.status = 'saving';
-    i.updatedAtMs = world.now();
-  });
-  let data: Buffer;
-  try {
-    data = await readBody(ctx.req, world.maxUploadBytes);
-  } catch (err) {
-    // As Glance does on a failed upload: back to queued, ready for another try.
-    images.update(id, (i) => {
-      if (i.status === 'saving') i.status = 'queued';
-    });
-    if (err instanceof BodyTooLargeError) throw new GlanceFailure(413, `Image exceeds the storage quota: ${err.message}`);
-    throw err;
-  }
-  const updated = images.update(id, (i) => {
+  const updated = await receiveData(world, images, mustGet(images, id), ctx, 'saving', (i, data) => {
     setImageData(i, data);
     i.status = 'active';
-    i.updatedAtMs = world.now();
   });
   if (!updated) throw new GlanceFailure(410, `Image ${id} could not be found after upload. The image may have been deleted during the upload.`);
   return emptyReply(204);
@@ -456,7 +435,7 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
       });
     }
     if (sub === '/stage') {
-      return methods('stage', { PUT: (ctx) => stageImage(world, images, mustGet(images, id), ctx, world.importMethods) });
+      return methods('stage', { PUT: (ctx) => stageImage(world, images, id, ctx, world.importMethods, (x) => mustGet(images, x)) });
     }
     if (sub === '/import') {
       return methods('import', {

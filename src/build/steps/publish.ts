@@ -3,7 +3,7 @@ import { ImagesyncError } from '../../errors.js';
 import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
 import { setProperty, type GlanceImage, type JsonPatchOp } from '../../openstack/glance.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
-import type { CleanupHandle, Step } from '../runner.js';
+import type { CleanupHandle, DeclaredResource, Step } from '../runner.js';
 import { clocks } from '../state.js';
 
 export class NameTakenError extends ImagesyncError {
@@ -32,6 +32,16 @@ export type PublishState = ClaimedBuildState & {
   result?: GlanceImage | undefined;
   rotated?: Array<{ id: string; newName: string }> | undefined;
 };
+
+/**
+ * A temporary image just created (a snapshot, a copy) becomes what publish renames: its id is
+ * recorded on its declaration, and its cleanup is dismissed once it carries the final name.
+ */
+export function toPublish(s: Pick<PublishState, 'snapshotId' | 'snapshotCleanup'>, image: DeclaredResource, created: { value: string; sole: boolean }): void {
+  image.created({ id: created.value, sole: created.sole });
+  s.snapshotId = created.value;
+  s.snapshotCleanup = image;
+}
 
 export const publish: Step<PublishState> = {
   name: 'verify and rename',

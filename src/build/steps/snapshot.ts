@@ -6,6 +6,7 @@ import type { Step } from '../runner.js';
 import { tempName, where, type BuildState } from '../state.js';
 import { removeBy } from './delete.js';
 import { pollUntil } from './poll.js';
+import { toPublish } from './publish.js';
 
 export const stopServer: Step<BuildState> = {
   name: 'stop server',
@@ -68,10 +69,7 @@ export const snapshot: Step<BuildState> = {
       signal: ctx.signal,
       log: (line) => ctx.log(line),
     });
-    image.created({ id: created.value, sole: created.sole });
-    s.snapshotId = created.value;
-    // Dismissed once the image carries the final name: from then on it is the product.
-    s.snapshotCleanup = image;
+    toPublish(s, image, created);
   },
 };
 

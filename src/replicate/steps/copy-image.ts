@@ -2,6 +2,7 @@
 import { createOnce } from '../../openstack/idempotent.js';
 import { tempName, where } from '../../build/state.js';
 import type { Step, StepContext } from '../../build/runner.js';
+import { toPublish } from '../../build/steps/publish.js';
 import type { CopyState } from '../state.js';
 
 /** The run that made a copy: gc and a retried create recognise its temporary image by it. */
@@ -59,10 +60,7 @@ export async function createCopyImage(s: CopyState, ctx: StepContext): Promise<v
     signal: ctx.signal,
     log: (line) => ctx.log(line),
   });
-  image.created({ id: created.value, sole: created.sole });
-  s.snapshotId = created.value;
-  // Dismissed once the copy carries the final name: from then on it is the product.
-  s.snapshotCleanup = image;
+  toPublish(s, image, created);
   s.publishPatch = [{ op: 'replace', path: '/os_hidden', value: false }];
 }
 
