@@ -7,7 +7,7 @@ export const INTEGRATION = [
   'test/config/unreadable.test.ts',
   // The emulator's folder: its few pure tests (cidr, glance-query, http) run here too.
   'test/emulator/**/*.test.ts',
-  'test/openstack/{auth,http,nova,retry-create-once,retry-http}.test.ts',
+  'test/openstack/{auth,http,http-stream,nova,retry-create-once,retry-http}.test.ts',
   // Replication against the emulator's Glance regions.
   'test/replicate/{emulator,several}.test.ts',
   'test/run/keys.test.ts',

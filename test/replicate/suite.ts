@@ -173,6 +173,22 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
       await noTemporary(runId);
     });
 
+    it('falls back to streaming when the cloud\'s own import fails, and leaves the failed import\'s image behind nowhere', async () => {
+      const [a, b] = target.regions;
+      const name = `${p}fallback`;
+      const runId = newRunId(new Date());
+      // The source claims to live in the destination's region: glance-download there finds no such image and fails.
+      const [out] = await run({
+        runId,
+        name,
+        source: { kind: 'glance', target: { cloud: 'local', region: b }, glance: glanceAt(a), image: source },
+        destinations: [destination(b, { sameKeystone: true })],
+      });
+      expect(out!.via).toBe('streamed upload');
+      await expectCopied(out!, b, name);
+      await noTemporary(runId);
+    });
+
     it('starts an upload cut mid-way again from a fresh download: a second pass, the right bytes, nothing temporary left', async () => {
       const [, b] = target.regions;
       const proxy = await startCutProxy(endpoint(b), [{ request: /^PUT \S*\/v2\/images\/[^ ]+\/file /, direction: 'upload', afterBytes: 2 * MIB }]);
