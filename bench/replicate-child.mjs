@@ -35,7 +35,7 @@ try {
   });
   const wallMs = performance.now() - started;
   process.stdout.write(
-    JSON.stringify({ ok: out.ok, wallMs, imageId: out.imageId, via: out.via, passes: out.passes, sha512: out.sha512, error: out.error ? String(out.error.message ?? out.error) : undefined, maxRssKb: process.resourceUsage().maxRSS }) + '\n',
+    JSON.stringify({ ok: out.ok, wallMs, imageId: out.imageId, via: out.via, passes: out.passes, sha512: out.sha512, steps: out.steps, error: out.error ? String(out.error.message ?? out.error) : undefined, maxRssKb: process.resourceUsage().maxRSS }) + '\n',
   );
   process.exitCode = out.ok ? 0 : 1;
 } finally {

@@ -10,7 +10,7 @@ export const REPLICATE_SETTINGS = {
   /** The image: random bytes, so nothing on the way can compress it. BENCH_REPLICATE_MIB overrides. */
   sizeMiB: 2048,
   /** Copies per side, interleaved (each moves the whole image). */
-  runs: 2,
+  runs: 3,
   /** imagesync's throughput over curl's. */
   targetRatio: 0.9,
   /** Peak RSS of the imagesync process. */
@@ -27,6 +27,8 @@ export interface ReplicateBenchResult {
   curl: Sample & { mbPerSecond: number };
   /** The whole `replicate()` process: start-up, claim (1.5 s settle), temporary image, stream, verify, publish. */
   imagesync: Sample & { mbPerSecond: number; peakRssMB: number; rssRunsMB: number[] };
+  /** Of it, the step 'transfer the data' alone (one download streamed into the upload). */
+  imagesyncTransfer: Sample & { mbPerSecond: number };
   ratio: number;
   meetsThroughput: boolean;
   meetsRss: boolean;
@@ -69,6 +71,7 @@ async function glanceCall(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string
 interface ChildReport {
   ok: boolean;
   wallMs: number;
+  steps?: Array<{ name: string; durationMs: number }>;
   sha512?: string;
   via?: string;
   imageId?: string;
@@ -125,7 +128,7 @@ export async function runReplicateScenario(opts: { root: string; log: (line: str
       timeoutMs: 30 * 60_000,
       label: `bench/replicate-child.mjs (${name})`,
     });
-    const ours = async (name: string, sameKeystone: boolean): Promise<{ wallMs: number; rssMB: number }> => {
+    const ours = async (name: string, sameKeystone: boolean): Promise<{ wallMs: number; rssMB: number; transferMs: number }> => {
       const run = await timeCommand(childSpec(name, sameKeystone));
       const line = run.stdout.trim().split('\n').at(-1) ?? '';
       let report: ChildReport;
@@ -137,7 +140,9 @@ export async function runReplicateScenario(opts: { root: string; log: (line: str
       if (!report.ok || !report.imageId) throw new BenchError(`imagesync's copy failed: ${report.error ?? tail(run.stderr)}`);
       if (report.sha512 !== sha512) throw new BenchError(`imagesync's copy reports sha512 ${report.sha512?.slice(0, 16)}…, not the source's`);
       await checkCopy(report.imageId, 'imagesync');
-      return { wallMs: run.wallMs, rssMB: round1(report.maxRssKb / 1024) };
+      const transferMs = report.steps?.find((st) => st.name === 'transfer the data')?.durationMs;
+      if (transferMs === undefined) throw new BenchError('bench/replicate-child.mjs reported no "transfer the data" step');
+      return { wallMs: run.wallMs, rssMB: round1(report.maxRssKb / 1024), transferMs };
     };
     const curl = async (n: number): Promise<number> => {
       const target = (await glanceCall('POST', `${dst}/images`, token, { name: `bench-curl-${n}`, disk_format: 'raw', container_format: 'bare' }, [201])) as { id: string };
@@ -158,13 +163,15 @@ export async function runReplicateScenario(opts: { root: string; log: (line: str
     const curlMs: number[] = [];
     const oursMs: number[] = [];
     const rss: number[] = [];
+    const transferMs: number[] = [];
     // Interleaved, so that other load on the machine hits both sides alike.
     for (let i = 0; i < s.runs; i++) {
       curlMs.push(await curl(i));
       const o = await ours(`bench-copy-${i}`, false);
       oursMs.push(o.wallMs);
       rss.push(o.rssMB);
-      opts.log(`replicate: run ${i + 1}/${s.runs}: curl ${Math.round(curlMs.at(-1)!)} ms, imagesync ${Math.round(o.wallMs)} ms (peak RSS ${o.rssMB} MB)`);
+      transferMs.push(o.transferMs);
+      opts.log(`replicate: run ${i + 1}/${s.runs}: curl ${Math.round(curlMs.at(-1)!)} ms, imagesync ${Math.round(o.wallMs)} ms of which the transfer ${Math.round(o.transferMs)} ms (peak RSS ${o.rssMB} MB)`);
     }
     const gd = await ours('bench-glance-download', true);
     opts.log(`replicate: glance-download ${Math.round(gd.wallMs)} ms`);
@@ -178,6 +185,7 @@ export async function runReplicateScenario(opts: { root: string; log: (line: str
       seedMs,
       curl: { ...curlSample, mbPerSecond: mbps(curlSample.medianMs) },
       imagesync: { ...oursSample, mbPerSecond: mbps(oursSample.medianMs), peakRssMB, rssRunsMB: rss },
+      imagesyncTransfer: { ...sample(transferMs), mbPerSecond: mbps(sample(transferMs).medianMs) },
       ratio,
       meetsThroughput: ratio >= s.targetRatio,
       meetsRss: peakRssMB <= s.targetRssMB,

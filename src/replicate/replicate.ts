@@ -63,6 +63,8 @@ export interface CopyOutcome {
   rotated: Array<{ id: string; newName: string }>;
   /** Another run makes this image here: not a failure. */
   lostTo?: string | undefined;
+  /** Each step that ran to its end, with its duration. */
+  steps: Array<{ name: string; durationMs: number }>;
   durationMs: number;
 }
 
@@ -112,6 +114,7 @@ export async function replicate(o: ReplicateOptions): Promise<CopyOutcome[]> {
           leftBehind: r.leftBehind,
           rotated: state.rotated ?? [],
           lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
+          steps: r.steps,
           durationMs: Date.now() - started,
         };
       } finally {
