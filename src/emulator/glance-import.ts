@@ -8,6 +8,8 @@ import type { RouteContext, World } from './world.js';
 export const DEFAULT_IMPORT_METHODS: readonly string[] = ['glance-direct', 'web-download', 'copy-image', 'glance-download'];
 /** `[glance_download_properties] extra_properties`: what glance-download copies from the remote image. */
 const GLANCE_DOWNLOAD_PREFIXES = ['hw_', 'trait:', 'os_distro', 'os_secure_boot', 'os_type'];
+/** How long after its image the task lets go of it. */
+const LOCK_RELEASE_MS = 50;
 /** The only store: where copy-image would copy to. */
 const STORE = 'fs';
 
@@ -205,14 +207,24 @@ export async function importImage(
     i.properties.os_glance_failed_import = '';
     i.updatedAtMs = now;
   });
-  const finish = (change: (i: StoredImage) => void): void => {
-    images.update(img.id, (i) => {
+  /** The image's outcome at once; the task's end and its lock's release a moment later, as Glance's task does them. */
+  const finish = (change: (i: StoredImage) => void, end: Pick<ImportTask, 'status' | 'message' | 'result'>): void => {
+    const done = images.update(img.id, (i) => {
       change(i);
-      delete i.properties.os_glance_import_task;
       i.properties.os_glance_importing_to_stores = '';
       i.updatedAtMs = world.now();
-      task.updated_at = taskTime(world.now());
     });
+    // What the task's last step read: Glance saves that whole image object back, so a change made
+    // meanwhile (a rename, os_hidden) is lost. Clients must wait for the lock to go before changing it.
+    const read = done && { name: done.name, os_hidden: done.os_hidden, visibility: done.visibility, properties: { ...done.properties } };
+    setTimeout(() => {
+      Object.assign(task, end, { updated_at: taskTime(world.now()) });
+      images.update(img.id, (i) => {
+        if (i.properties.os_glance_import_task !== task.id || !read) return;
+        Object.assign(i, { name: read.name, os_hidden: read.os_hidden, visibility: read.visibility, properties: read.properties });
+        delete i.properties.os_glance_import_task;
+      });
+    }, LOCK_RELEASE_MS);
   };
   // Asynchronous, like Glance's task executor: the caller sees `importing` first.
   setImmediate(() => {
@@ -220,24 +232,25 @@ export async function importImage(
       ({ data, set }) => {
         const current = images.get(img.id);
         if (!current || current.status === 'deleted') return;
-        finish((i) => {
-          if (data !== undefined) setImageData(i, data);
-          set?.(i);
-          i.staged = undefined;
-          i.status = 'active';
-        });
-        task.status = 'success';
-        task.result = { image_id: img.id };
-        task.message = `Copied ${Math.floor((data?.length ?? 0) / 1024 / 1024)} MiB`;
+        finish(
+          (i) => {
+            if (data !== undefined) setImageData(i, data);
+            set?.(i);
+            i.staged = undefined;
+            i.status = 'active';
+          },
+          { status: 'success', result: { image_id: img.id }, message: `Copied ${Math.floor((data?.length ?? 0) / 1024 / 1024)} MiB` },
+        );
       },
       () => {
         if (!images.get(img.id)) return;
-        finish((i) => {
-          i.status = 'queued';
-          i.properties.os_glance_failed_import = STORE;
-        });
-        task.status = 'failure';
-        task.message = 'Task failed due to Internal Error';
+        finish(
+          (i) => {
+            i.status = 'queued';
+            i.properties.os_glance_failed_import = STORE;
+          },
+          { status: 'failure', result: null, message: 'Task failed due to Internal Error' },
+        );
       },
     );
   });

@@ -3,6 +3,9 @@ import { HttpError, ImagesyncError } from '../errors.js';
 import type { GlanceClient, GlanceImage } from './glance.js';
 import { waitFor } from './wait.js';
 
+/** The import task's lock on an image: present from POST …/import until the task is done with it. */
+export const IMPORT_LOCK_PROPERTY = 'os_glance_import_task';
+
 export type ImportMethodName = 'glance-direct' | 'web-download' | 'glance-download' | 'copy-image';
 
 /** The `method` of an import request, per method. */
@@ -72,7 +75,10 @@ export interface WaitImportOptions {
 }
 
 /**
- * Until the image is active. An import fails back to `queued`: with the store named in
+ * Until the image is active and the import's task has let go of it. Glance's task holds a lock
+ * (the property os_glance_import_task) a while after the image turns active, and saves the whole
+ * image it read before: a rename or a property set meanwhile is silently undone. An import fails
+ * back to `queued`: with the store named in
  * os_glance_failed_import, or (when Glance could not even record that) with its task's status
  * `failure`; the task's message goes into the error.
  */
@@ -100,7 +106,7 @@ export async function waitImported(glance: GlanceClient, id: string, o: WaitImpo
         }
         return img;
       },
-      done: (img) => img.status === 'active',
+      done: (img) => img.status === 'active' && !img[IMPORT_LOCK_PROPERTY],
       failed: (img) => (failure = failedWhy(img)),
       describe: (img) => img.status,
       timeoutMs: o.timeoutMs,

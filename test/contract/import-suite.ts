@@ -150,9 +150,17 @@ export function defineImportContract(label: string, setup: () => Promise<ImportC
       const started = await importCall(glanceB, img.id, { method: { name: 'glance-direct' } });
       expect(started.status).toBe(202);
       expect(started.text).toBe('');
+      // The task's lock on the image is taken before the 202, and let go only once the task is done with it.
+      expect(typeof (await show(glanceB, img.id)).os_glance_import_task).toBe('string');
       const done = await settle(glanceB, img.id);
       expect(done).toMatchObject({ status: 'active', size: data.length, checksum: md5(data), os_hash_algo: 'sha512', os_hash_value: sha512(data) });
       expect(await finishedTasks(glanceB, img.id)).toEqual(['api_image_import success']);
+      let lock = (await show(glanceB, img.id)).os_glance_import_task;
+      for (let i = 0; i < 100 && lock !== undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        lock = (await show(glanceB, img.id)).os_glance_import_task;
+      }
+      expect(lock).toBeUndefined();
       const again = await importCall(glanceB, img.id, { method: { name: 'glance-direct' } });
       expect(again.status).toBe(409);
       expect(JSON.parse(again.text).message).toContain('Image with status active cannot be target for import');
