@@ -196,7 +196,7 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
       const name = `${p}cut-upload`;
       const runId = newRunId(new Date());
       const [out] = await run({ runId, name, destinations: [destination(b, { glance: glanceAt(b, via(proxy, b)) })] });
-      expect(proxy.cuts).toBe(1);
+      expect(proxy.cuts, String(out!.error)).toBe(1);
       expect(out!.passes).toBe(2);
       await expectCopied(out!, b, name);
       await noTemporary(runId);
@@ -209,8 +209,8 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
       const name = `${p}always-cut`;
       const runId = newRunId(new Date());
       const [out] = await run({ runId, name, destinations: [destination(b, { glance: glanceAt(b, via(proxy, b)) })], tuning: { claimSettleMs: 50, pollIntervalMs: 100, maxPasses: 3 } });
-      expect(out!.ok).toBe(false);
-      expect(out!.failedStep).toBe('transfer the data');
+      expect(out!.ok, String(out!.error)).toBe(false);
+      expect(out!.failedStep, String(out!.error)).toBe('transfer the data');
       expect(String(out!.error)).toMatch(/copying the data failed \(3 passes\)/);
       expect(proxy.cuts).toBe(3);
       expect(out!.leftBehind).toEqual([]);

@@ -65,8 +65,8 @@ export async function createCopyImage(s: CopyState, ctx: StepContext): Promise<v
 }
 
 /**
- * A fresh temporary image in place of one a failed transfer left unusable (not `queued` any more).
- * The old one stays declared: its cleanup deletes it when the copy ends, whatever the outcome.
+ * A fresh temporary image in place of one a failed transfer may still hold (Glance finishes a cut
+ * upload in its own time). The old one stays declared: its cleanup deletes it when the copy ends.
  */
 export async function renewCopyImage(s: CopyState, ctx: StepContext): Promise<void> {
   if (s.snapshotId) ctx.log(`${where(s)}: image ${s.snapshotId} cannot take the data again; a fresh one takes it`);

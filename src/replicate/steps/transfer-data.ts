@@ -49,12 +49,6 @@ async function importByCloud(s: CopyState, t: Exclude<Transfer, { kind: 'stream'
   }
 }
 
-/** After a failed upload Glance puts the image back to `queued`; anything else gets a fresh image. */
-async function readyForUpload(s: CopyState, ctx: StepContext): Promise<void> {
-  const img = await s.services.glance.getImage(s.snapshotId!, ctx.signal);
-  if (img?.status !== 'queued') await renewCopyImage(s, ctx);
-}
-
 async function stream(s: CopyState, methods: readonly ImportMethodName[], ctx: StepContext): Promise<void> {
   const id = destinationId(s.target);
   const max = s.maxPasses ?? COPY_DEFAULTS.maxPasses;
@@ -79,7 +73,7 @@ async function stream(s: CopyState, methods: readonly ImportMethodName[], ctx: S
       ctx.log(`${id}: direct upload refused (403); staging the data for glance-direct instead`);
       via = 'stage';
       s.transfer = { kind: 'stream', via };
-      await readyForUpload(s, ctx);
+      await renewCopyImage(s, ctx);
       pass--;
       continue;
     }
@@ -87,7 +81,9 @@ async function stream(s: CopyState, methods: readonly ImportMethodName[], ctx: S
       throw new CopyTransferError(`${id}: copying the data failed${pass > 1 ? ` (${pass} passes)` : ''}: ${errorMessage(err)}`, { cause: err });
     }
     ctx.log(`${id}: the upload failed (${errorMessage(err)}); starting it again from a fresh download (pass ${pass + 1} of ${max})`);
-    await readyForUpload(s, ctx);
+    // Always into a fresh image: Glance may still be busy with the cut upload (it puts the image back
+    // to queued only once it notices), and a second PUT into it meanwhile is refused with a 409.
+    await renewCopyImage(s, ctx);
   }
 }
 
