@@ -23,7 +23,7 @@ export function bastionKey(b: BastionSettings): string {
 /** Where the bastion of one image in one target comes from: the image, its target, or the defaults (the last that sets it wins). */
 function bastionSource(m: Manifest, imageName: string, cloud: string, region: string): { path: PropertyKey[]; bastion: BastionSettings } | undefined {
   const i = m.images.findIndex((x) => x.name === imageName);
-  const fromImage = m.images[i]?.build.ssh?.bastion;
+  const fromImage = m.images[i]?.build?.ssh?.bastion;
   if (fromImage) return { path: ['images', i, 'build', 'ssh', 'bastion'], bastion: fromImage };
   const t = m.targets.findIndex((x) => x.cloud === cloud && x.regions.includes(region));
   const fromTarget = m.targets[t]?.build?.ssh?.bastion;

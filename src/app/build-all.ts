@@ -7,7 +7,7 @@ import { errorMessage } from '../errors.js';
 import { journalEvents } from '../journal/build-events.js';
 import { buildKey, JOURNAL_DIR, openJournal, type Journal } from '../journal/journal.js';
 import { runKnownDead } from '../journal/read.js';
-import type { BuildSettings, WantedImage } from '../manifest/schema.js';
+import { isBuildable, type BuildableImage, type BuildSettings, type WantedImage } from '../manifest/schema.js';
 import { buildSettingsFor } from '../manifest/targets.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import { Limiter } from '../pipeline/limit.js';
@@ -17,8 +17,9 @@ import { detectCi } from '../report/ci.js';
 import { openBuildLog, type BuildLog } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import { imagesyncVersion } from '../version.js';
-import { buildAction } from './decide.js';
+import { changeAction } from './decide.js';
 import { bastionKey, type Bastions } from './bastions.js';
+import { ReplicaBatch, type CopyOrigin, type ReplicaShared } from './replicate-all.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';
 import { quietView, type BuildEvents, type BuildGroup } from './view.js';
@@ -79,17 +80,28 @@ export async function buildAll(ctx: PlanContext, todo: PlanEntry[], run: BuildRu
     perTarget: new Map(),
     deps,
   };
+  // Builds first: a copy whose origin this run builds waits for that build's report.
+  const built = new Map<string, Promise<BuildReport>>();
+  const settled = new Map<string, (r: BuildReport) => void>();
+  for (const e of todo) {
+    if ((e.action?.kind ?? 'build') !== 'build') continue;
+    built.set(`${targetKey(e)}\u0000${e.image}`, new Promise((resolve) => settled.set(`${targetKey(e)}\u0000${e.image}`, resolve)));
+  }
+  const batches = replicaBatches(todo, built, { ctx, run, journal, provenance: provenanceOf(shared), deps });
   const groups = new Map<string, BuildGroup>();
   for (const e of todo) {
     const key = targetKey(e);
+    const batch = batches.get(e.image);
     if (!groups.has(key)) groups.set(key, { target: { cloud: e.cloud, region: e.region }, jobs: [] });
     groups.get(key)!.jobs.push({
       target: { cloud: e.cloud, region: e.region },
       image: e.image,
       run: async (events) => {
-        const r = await buildOne(e, events, shared);
-        builds.push(r);
-        return r;
+        const r = batch && e.action?.kind !== 'build' ? await batch.run(e, events) : await buildOne(e, events, shared);
+        const trimmed = r.status === 'built' && batch && run.keep !== undefined ? { ...r, retention: await trim(e, run.keep, undefined, shared) } : r;
+        settled.get(`${key}\u0000${e.image}`)?.(trimmed);
+        builds.push(trimmed);
+        return trimmed;
       },
     });
   }
@@ -101,6 +113,30 @@ export async function buildAll(ctx: PlanContext, todo: PlanEntry[], run: BuildRu
   }
 }
 
+/** Per image copied or imported: one replication for all its targets; a copy waits for its origin's build when this run makes it. */
+function replicaBatches(todo: PlanEntry[], built: Map<string, Promise<BuildReport>>, s: ReplicaShared): Map<string, ReplicaBatch> {
+  const batches = new Map<string, ReplicaBatch>();
+  const images = new Map(s.ctx.manifest.images.map((i) => [i.name, i]));
+  for (const name of new Set(todo.filter((e) => e.action && e.action.kind !== 'build').map((e) => e.image))) {
+    const entries = todo.filter((e) => e.image === name && e.action && e.action.kind !== 'build');
+    const action = entries[0]!.action!;
+    const origin: CopyOrigin | undefined =
+      action.kind === 'copy' ? { target: action.from, imageId: action.imageId, build: action.built ? built.get(`${targetKey(action.from)}\u0000${name}`) : undefined } : undefined;
+    batches.set(name, new ReplicaBatch(images.get(name)!, entries, origin, s));
+  }
+  return batches;
+}
+
+/** Stamped on every image built or imported: where it came from. */
+function provenanceOf(s: Pick<Shared, 'commit' | 'ciUrl' | 'deps'>): Record<string, string> {
+  return {
+    imagesync_commit: s.commit,
+    imagesync_built_at: s.deps.now().toISOString(),
+    imagesync_version: imagesyncVersion(),
+    ...(s.ciUrl ? { imagesync_ci_url: s.ciUrl } : {}),
+  };
+}
+
 /** The settings of one build: the manifest's merge, with the demo's SSH port when given. */
 function settingsFor(ctx: PlanContext, image: WantedImage, e: PlanEntry, run: BuildRun): BuildSettings {
   const merged = buildSettingsFor(ctx.manifest, image, e.cloud, e.region);
@@ -108,7 +144,7 @@ function settingsFor(ctx: PlanContext, image: WantedImage, e: PlanEntry, run: Bu
 }
 
 /** Everything one build needs, assembled before its first step. */
-async function buildInputs(e: PlanEntry, image: WantedImage, settings: BuildSettings, services: BuildServices, log: BuildLog, s: Shared): Promise<BuildInputs> {
+async function buildInputs(e: PlanEntry, image: BuildableImage, settings: BuildSettings, services: BuildServices, log: BuildLog, s: Shared): Promise<BuildInputs> {
   const { ctx, run, deps } = s;
   return {
     runId: run.runId,
@@ -121,12 +157,7 @@ async function buildInputs(e: PlanEntry, image: WantedImage, settings: BuildSett
     tasks: run.tasks,
     manifestDir: ctx.manifestDir,
     bastion: settings.ssh?.bastion ? run.bastions?.get(bastionKey(settings.ssh.bastion)) : undefined,
-    provenance: {
-      imagesync_commit: s.commit,
-      imagesync_built_at: deps.now().toISOString(),
-      imagesync_version: imagesyncVersion(),
-      ...(s.ciUrl ? { imagesync_ci_url: s.ciUrl } : {}),
-    },
+    provenance: provenanceOf(s),
     redactor: deps.redactor,
     logger: log,
     keepKeyDir: run.keepOnFailure ? join(ctx.manifestDir, '.imagesync', 'keys') : undefined,
@@ -140,6 +171,7 @@ async function buildInputs(e: PlanEntry, image: WantedImage, settings: BuildSett
 async function buildOne(e: PlanEntry, events: BuildEvents, s: Shared): Promise<BuildReport> {
   const { ctx, run, deps } = s;
   const image = ctx.manifest.images.find((i) => i.name === e.image)!;
+  if (!isBuildable(image)) throw new Error(`buildOne: "${e.image}" (strategy ${image.strategy}) is not built`);
   const settings = settingsFor(ctx, image, e, run);
   const key = targetKey(e);
   // The first build to start in a target sets its limit.
@@ -180,7 +212,7 @@ async function buildOne(e: PlanEntry, events: BuildEvents, s: Shared): Promise<B
         image: e.image,
         cloud: e.cloud,
         region: e.region,
-        action: buildAction(e),
+        action: changeAction(e),
         status: outcome.ok ? 'built' : outcome.lostTo ? 'skipped' : 'failed',
         builtBy: outcome.lostTo,
         imageId: outcome.imageId,

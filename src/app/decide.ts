@@ -1,6 +1,6 @@
 // Phase "decide" of apply, pure: from the plan and the options to the builds, what is not built and why, and what a dry run would do.
-import { CHANGE_STATES, type Plan, type PlanEntry } from '../plan/types.js';
-import type { DryRunReport, NotBuilt } from '../report/apply-report.js';
+import { CHANGE_STATES, targetKey, type Plan, type PlanEntry } from '../plan/types.js';
+import type { BuildReport, DryRunReport, NotBuilt } from '../report/apply-report.js';
 
 export interface Decision {
   /** Entries to build (missing) or rebuild (outdated, broken), in plan order. */
@@ -27,7 +27,13 @@ export function decide(plan: Plan, opts: { healDuplicates?: boolean | undefined 
     todo,
     notBuilt,
     duplicates,
-    wouldBuild: todo.map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, action: buildAction(e) })),
+    wouldBuild: todo.map((e) => ({
+      image: e.image,
+      cloud: e.cloud,
+      region: e.region,
+      action: changeAction(e),
+      ...(e.action?.kind === 'copy' ? { from: targetKey(e.action.from) } : {}),
+    })),
     wouldHeal: opts.healDuplicates ? duplicates.map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, images: e.images })) : [],
   };
 }
@@ -35,4 +41,9 @@ export function decide(plan: Plan, opts: { healDuplicates?: boolean | undefined 
 /** A missing image is built; an outdated or broken one rebuilt (and the old one rotated). */
 export function buildAction(e: Pick<PlanEntry, 'state'>): 'build' | 'rebuild' {
   return e.state === 'missing' ? 'build' : 'rebuild';
+}
+
+/** What apply does to an entry: build or rebuild, copy, import (the old image rotated either way). */
+export function changeAction(e: Pick<PlanEntry, 'state' | 'action'>): BuildReport['action'] {
+  return e.action?.kind === 'copy' || e.action?.kind === 'import' ? e.action.kind : buildAction(e);
 }

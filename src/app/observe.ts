@@ -1,6 +1,7 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
 import { selectSource, type SourceChoice } from '../build/source.js';
-import { targetRecipe } from '../build/recipe.js';
+import { recipeFor } from '../build/recipe.js';
+import { isBuildable } from '../manifest/schema.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import { observeTarget } from '../plan/observe.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
@@ -31,17 +32,21 @@ export function withRecipes(
     const seen = byTarget.get(targetKey(p));
     const image = images.get(p.image)!;
     if (!seen?.byName) return p;
+    const base = ctx.bases.get(p.image)!;
+    // An import's recipe, and a copy's, is the same in every target: it needs no source image here.
+    if (!isBuildable(image)) return { ...p, recipe: recipeFor(image, base, undefined) };
     // Images built from one source share its choice in a target: chosen once.
     const { image: sourceName, pick } = image.source;
     const key = `${pick ?? ''}\0${sourceName}`;
     let choice = seen.chosen.get(key);
     if (!choice) seen.chosen.set(key, (choice = selectSource(seen.byName.get(sourceName) ?? [], sourceName, pick)));
-    if (!choice.ok) return { ...p, sourceProblem: choice.problem };
+    // A copy needs its source in one target only: its recipe does not depend on it.
+    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined) } : {}) };
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
     if (!stamped) return { ...p, sourceId: choice.image.id };
-    return { ...p, recipe: targetRecipe(ctx.bases.get(p.image)!, choice.image.id), sourceId: choice.image.id };
+    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id };
   });
 }
 
@@ -58,7 +63,8 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
   return ctx.targets.map((t) => {
     const here = pairsOf.get(targetKey(t)) ?? [];
     const wanted = [...new Set(here.map((p) => p.image))];
-    const names = [...new Set([...wanted, ...wanted.map((n) => sourceOf.get(n)!)])];
+    const sources = wanted.map((n) => sourceOf.get(n)).filter((n): n is string => n !== undefined);
+    const names = [...new Set([...wanted, ...sources])];
     return {
       target: t,
       wanted: wanted.length,

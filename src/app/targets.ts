@@ -28,7 +28,7 @@ export function wantedPairs(manifest: Manifest, only?: string[], shard?: Shard):
   const pairs: WantedPair[] = [];
   for (const image of manifest.images) {
     for (const t of imageTargets(manifest, image)) {
-      if (keep.has(targetKey(t))) pairs.push({ image: image.name, cloud: t.cloud, region: t.region });
+      if (keep.has(targetKey(t))) pairs.push({ image: image.name, cloud: t.cloud, region: t.region, strategy: image.strategy });
     }
   }
   const used = targets.filter((t) => pairs.some((p) => p.cloud === t.cloud && p.region === t.region));

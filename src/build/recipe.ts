@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { WantedImage } from '../manifest/schema.js';
+import { isBuildable, type WantedImage } from '../manifest/schema.js';
 import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
 import { generalizeRecipe } from './generalize-script.js';
 
@@ -63,6 +63,7 @@ async function helpersHash(tasksDir: string): Promise<string> {
 }
 
 export async function baseRecipe(image: WantedImage, src: RecipeSources): Promise<BaseRecipe> {
+  if (!isBuildable(image)) return importRecipe(image);
   const tasks: Record<string, string> = {};
   const files: Record<string, string> = {};
   for (const step of image.build.steps) {
@@ -85,7 +86,23 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
   return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: image.build.steps.length, tasks, files, helpers } };
 }
 
+/** An import's recipe: what decides its bytes, the URL and its checksum, and its format. */
+function importRecipe(image: WantedImage): BaseRecipe {
+  const doc = { v: RECIPE_VERSION, import: { url: image.source.url, checksum: image.source.checksum?.toLowerCase(), diskFormat: image.diskFormat } };
+  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.url ?? '', steps: 0, tasks: {}, files: {}, helpers: '' } };
+}
+
 /** The recipe of one image in one target: the base plus the id of the source image found there. */
 export function targetRecipe(base: BaseRecipe, sourceImageId: string): string {
   return sha256(`${base.hash}\0${sourceImageId}`);
+}
+
+/**
+ * The recipe stamped where an image is built. "copy" and "import" put the same bytes everywhere:
+ * one recipe for all targets (a copy's source image ids differ between regions, its bytes do not).
+ * "build" adds the source image found in each target, so a refreshed source makes it outdated there.
+ */
+export function recipeFor(image: Pick<WantedImage, 'strategy'>, base: BaseRecipe, sourceImageId: string | undefined): string | undefined {
+  if (image.strategy !== 'build') return base.hash;
+  return sourceImageId === undefined ? undefined : targetRecipe(base, sourceImageId);
 }

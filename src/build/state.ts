@@ -1,5 +1,5 @@
 // The typed state of one build (one image in one target), filled in step by step.
-import type { BuildSettings, WantedImage } from '../manifest/schema.js';
+import type { BuildableImage, BuildSettings } from '../manifest/schema.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { DEFAULT_POLL_SCHEDULE } from '../openstack/poll-schedule.js';
@@ -21,7 +21,7 @@ export type TimeoutKey = keyof typeof DEFAULT_TIMEOUTS;
 export interface BuildInputs {
   runId: string;
   target: Target;
-  image: WantedImage;
+  image: BuildableImage;
   settings: BuildSettings;
   /** The target-independent part of the recipe; the source image found here completes it. */
   base: BaseRecipe;

@@ -20,12 +20,12 @@ export async function checkFiles(m: Manifest, opts: FileCheckOptions): Promise<s
   const tasks = await listTasks(opts.tasksDir);
   const problems: string[] = [];
   for (const [i, image] of m.images.entries()) {
-    for (const [s, step] of image.build.steps.entries()) {
+    for (const [s, step] of (image.build?.steps ?? []).entries()) {
       const where = ['images', i, 'build', 'steps', s];
       if ('task' in step) problems.push(...checkTask(step, [...where, 'task'], tasks, opts));
       else if ('put' in step) problems.push(...(await checkPut(step, [...where, 'put'], opts)));
     }
-    const generalize = image.build.generalize;
+    const generalize = image.build?.generalize;
     if (typeof generalize === 'object' && generalize.task !== undefined) {
       problems.push(...checkTask({ task: generalize.task }, ['images', i, 'build', 'generalize', 'task'], tasks, opts));
     }

@@ -231,28 +231,58 @@ export const GeneralizeSchema = z
       '{"keep": [operations]} the built-in one without those, {"task": "name", "args": {…}} your task instead.',
   });
 
+/** How an image gets into each target. */
+export const IMAGE_STRATEGIES = ['build', 'copy', 'import'] as const;
+export type ImageStrategy = (typeof IMAGE_STRATEGIES)[number];
+
+/** Glance's disk formats. */
+export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'] as const;
+export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
+
+const CHECKSUM_PATTERN = /^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
+
 export const SourceSchema = z
   .strictObject({
-    image: nonEmpty('source.image').describe('Name of the image to boot the build server from, in each target.'),
+    image: nonEmpty('source.image').optional().describe('"build" and "copy": the image to boot the build server from, in each target.'),
     pick: z
       .enum(['only', 'newest'])
       .default('only')
       .describe('"only": exactly one active image must carry the name; "newest": take the newest of several.'),
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, { error: (iss) => `source.url must be an http:// or https:// URL, got ${JSON.stringify(iss.input)}` })
+      .optional()
+      .describe('"import": where the image file is (http or https), e.g. an upstream cloud image.'),
+    checksum: z
+      .string()
+      .regex(CHECKSUM_PATTERN, {
+        error: (iss) => `source.checksum must be "sha256:" followed by 64 hex digits or "sha512:" followed by 128, got ${JSON.stringify(String(iss.input).slice(0, 40))}${String(iss.input).length > 40 ? '…' : ''}`,
+      })
+      .optional()
+      .describe('"import": the checksum of the file at source.url, "sha256:<hex>" or "sha512:<hex>"; the imported bytes must match it.'),
   })
-  .describe('The image a build starts from.');
+  .describe('Where the image comes from: the image a build starts from ("build", "copy"), or a URL with its checksum ("import").');
 
 export const WantedImageSchema = z
   .strictObject({
     name: ImageName,
     description: z.string().optional().describe('What the image is for (not sent to the cloud).'),
+    strategy: z
+      .enum(IMAGE_STRATEGIES)
+      .default('build')
+      .describe(
+        '"build" (default): built in every target. "copy": built (or found) in one target, then its bytes copied to every other, sha512-verified. "import": no build; source.url with source.checksum brought into every target.',
+      ),
     source: SourceSchema,
+    diskFormat: z.enum(DISK_FORMATS).optional().describe('"import": the disk format of the file at source.url (e.g. "qcow2", "raw").'),
     build: z
       .strictObject({
         ...buildSettingsShape,
         steps: z.array(StepSchema).min(1, { error: 'an image needs at least one build step' }).describe('The build steps, in order.'),
         generalize: GeneralizeSchema.optional(),
       })
-      .describe('Build settings for this image (they win over target and defaults) and its steps.'),
+      .optional()
+      .describe('"build" and "copy": build settings for this image (they win over target and defaults) and its steps.'),
     properties: z
       .record(nonEmpty('a property name').max(255), z.string())
       .optional()
@@ -262,8 +292,47 @@ export const WantedImageSchema = z
       .min(1, { error: 'regions, when given, must list at least one region' })
       .optional()
       .describe('Build this image only in these regions (of the targets). Default: every target.'),
+    visibility: z.enum(VISIBILITIES).optional().describe('Set on publish: "private", "shared" (with members), "community" or "public" (where the cloud allows it).'),
+    members: z
+      .array(
+        z.string().regex(/^[^\s]{1,255}$/, { error: (iss) => `a member is a project id (no spaces, at most 255 characters), got ${JSON.stringify(iss.input)}` }),
+      )
+      .optional()
+      .describe('Projects (ids) the image is shared with; needs "visibility": "shared" (the default when members are given).'),
   })
+  .superRefine(checkStrategy)
   .describe('One wanted image.');
+
+type WantedImageShape = {
+  strategy: ImageStrategy;
+  source: { image?: string | undefined; url?: string | undefined; checksum?: string | undefined };
+  diskFormat?: string | undefined;
+  build?: unknown;
+  visibility?: string | undefined;
+  members?: string[] | undefined;
+};
+
+/** What each strategy needs and refuses, each problem at its own JSON path. */
+function checkStrategy(img: WantedImageShape, ctx: z.RefinementCtx): void {
+  const problem = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const s = img.strategy;
+  if (s === 'import') {
+    if (img.source.url === undefined) problem(['source', 'url'], 'an image with "strategy": "import" needs source.url, the http(s) URL of the image file');
+    if (img.source.checksum === undefined) problem(['source', 'checksum'], 'an image with "strategy": "import" needs source.checksum, "sha256:<hex>" or "sha512:<hex>"');
+    if (img.source.image !== undefined) problem(['source', 'image'], 'source.image is for "build" and "copy"; an import brings source.url in');
+    if (img.diskFormat === undefined) problem(['diskFormat'], `an image with "strategy": "import" needs diskFormat (${DISK_FORMATS.join(', ')})`);
+    if (img.build !== undefined) problem(['build'], 'an import runs no build steps: remove "build", or use "strategy": "copy" to build once and copy');
+  } else {
+    if (img.source.image === undefined) problem(['source', 'image'], `an image with "strategy": "${s}" needs source.image, the image its build starts from`);
+    if (img.source.url !== undefined) problem(['source', 'url'], 'source.url is for "strategy": "import"');
+    if (img.source.checksum !== undefined) problem(['source', 'checksum'], 'source.checksum is for "strategy": "import"');
+    if (img.diskFormat !== undefined) problem(['diskFormat'], 'diskFormat is for "strategy": "import" (a build\'s image format is the snapshot\'s)');
+    if (img.build === undefined) problem(['build'], `an image with "strategy": "${s}" needs "build" with its steps`);
+  }
+  if (img.members !== undefined && img.visibility !== undefined && img.visibility !== 'shared') {
+    problem(['members'], `members are for "visibility": "shared", not ${JSON.stringify(img.visibility)}`);
+  }
+}
 
 export const TargetSpecSchema = z
   .strictObject({
@@ -293,6 +362,18 @@ export type SshSettings = z.output<typeof SshSettingsSchema>;
 export type BastionSettings = z.output<typeof BastionSchema>;
 export type Timeouts = z.output<typeof TimeoutsSchema>;
 export type WantedImage = z.output<typeof WantedImageSchema>;
+/** An image imagesync builds somewhere ("build", and "copy" at its origin): a source image and steps. */
+export type BuildableImage = WantedImage & { strategy: 'build' | 'copy'; source: { image: string }; build: NonNullable<WantedImage['build']> };
+/** An image brought in from a URL. */
+export type ImportedImage = WantedImage & { strategy: 'import'; source: { url: string; checksum: string }; diskFormat: (typeof DISK_FORMATS)[number] };
+
+export function isBuildable(image: WantedImage): image is BuildableImage {
+  return image.strategy !== 'import' && image.source.image !== undefined && image.build !== undefined;
+}
+
+export function isImported(image: WantedImage): image is ImportedImage {
+  return image.strategy === 'import' && image.source.url !== undefined && image.source.checksum !== undefined && image.diskFormat !== undefined;
+}
 export type Step = z.output<typeof StepSchema>;
 export type RunStep = z.output<typeof RunStepSchema>;
 export type TaskStep = z.output<typeof TaskStepSchema>;

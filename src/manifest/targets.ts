@@ -55,7 +55,7 @@ export function buildSettingsFor(m: Manifest, image: WantedImage, cloud: string,
   if (target === undefined) {
     throw new Error(`buildSettingsFor: ${cloud}/${region} is not a target of the manifest (image ${image.name})`);
   }
-  const { steps: _steps, ...imageSettings } = image.build;
+  const { steps: _steps, ...imageSettings } = image.build ?? { steps: [] };
   return mergeBuildSettings(m.defaults?.build, target.build, imageSettings);
 }
 

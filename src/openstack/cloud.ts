@@ -87,6 +87,15 @@ export class CloudConnection {
     return { via: 'compute-proxy', listByNames: (n, s) => compute.listImagesByNames(n, s) };
   }
 
+  /** Glance in one region (a copy or an import needs nothing else); an error when the catalog has none there. */
+  async glance(region: string, signal?: AbortSignal): Promise<GlanceClient> {
+    const token = await this.session.token(signal);
+    const target = { cloud: this.cloud.name, region };
+    const api = imageApiFor(token.catalog, target, this.cloud.interface);
+    if (api.kind !== 'glance') throw new CatalogError(`${this.cloud.name}/${region}: copying an image needs an image service (Glance) in the catalog; this region offers only the compute images proxy`);
+    return new GlanceClient(new ServiceClient(this.session, this.http, api.url, target));
+  }
+
   /** The clients a build needs in one region: Glance, Nova, and Neutron when the catalog has it. */
   async buildServices(region: string, signal?: AbortSignal): Promise<BuildServices> {
     const token = await this.session.token(signal);

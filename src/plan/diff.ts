@@ -1,6 +1,8 @@
 // The plan diff: pure, from wanted images and observations to one state per (image, target).
+import type { ImageStrategy } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { imagesByName } from './by-name.js';
+import { withActions, type StrategyOf } from './actions.js';
 import {
   CHANGE_STATES,
   PLAN_STATES,
@@ -22,6 +24,8 @@ const GONE = new Set(['deleted', 'pending_delete']);
 
 export interface WantedPair extends Target {
   image: string;
+  /** How the image gets there (default "build"). */
+  strategy?: ImageStrategy | undefined;
   /** The recipe hash in this target (needs the source image; left out when no stamped image carries the name there): undefined → never "outdated". */
   recipe?: string | undefined;
   /** The source image chosen in this target. */
@@ -53,6 +57,11 @@ function describe(f: FoundImage): string {
  * The state of one wanted image in one observed target. `named`: the observation's images that
  * carry the pair's name, when the caller has them indexed (imagesByName); else they are filtered here.
  */
+/** A copy needs its source in one target only, an import none: only a build is stopped by a missing source here. */
+function stoppedBySource(pair: WantedPair): boolean {
+  return pair.sourceProblem !== undefined && (pair.strategy ?? 'build') === 'build';
+}
+
 export function entryFor(pair: WantedPair, obs: Observation | undefined, named?: readonly GlanceImage[]): PlanEntry {
   const base = { image: pair.image, cloud: pair.cloud, region: pair.region };
   if (!obs) return { ...base, state: 'unreachable', images: [], found: [], detail: 'not observed' };
@@ -63,7 +72,7 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
   const withName = named ?? obs.images.filter((i) => i.name === pair.image);
   // Most pairs of a large plan: nothing carries the name.
   if (withName.length === 0) {
-    const detail = pair.sourceProblem ? `no image with this name; cannot build here: ${pair.sourceProblem}` : 'no image with this name';
+    const detail = stoppedBySource(pair) ? `no image with this name; cannot build here: ${pair.sourceProblem}` : 'no image with this name';
     return { image: pair.image, cloud: pair.cloud, region: pair.region, state: 'missing', images: [], found: [], detail };
   }
   const carrying = withName
@@ -76,7 +85,7 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
     state,
     images: ids,
     found: list,
-    detail: CHANGE_STATES.has(state) && pair.sourceProblem ? `${detail}; cannot build here: ${pair.sourceProblem}` : detail,
+    detail: CHANGE_STATES.has(state) && stoppedBySource(pair) ? `${detail}; cannot build here: ${pair.sourceProblem}` : detail,
   });
   if (list.length === 0) return entry('missing', 'no image with this name');
   if (list.length > 1) return entry('duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
@@ -101,10 +110,21 @@ export function indexObservations(observations: readonly Observation[]): Observa
 
 export function diffPlan(pairs: WantedPair[], observations: Observation[], index: ObservationIndex = indexObservations(observations)): Plan {
   const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o) }]));
-  const entries = pairs.map((p) => {
-    const seen = byTarget.get(targetKey(p));
-    return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);
-  });
+  const strategies = new Map<string, StrategyOf>();
+  for (const p of pairs) {
+    const s = strategies.get(p.image) ?? { strategy: p.strategy ?? 'build', sourceProblems: new Set<string>() };
+    if (p.sourceProblem) (s.sourceProblems as Set<string>).add(targetKey(p));
+    strategies.set(p.image, s);
+  }
+  const entries = withActions(
+    pairs.map((p) => {
+      const seen = byTarget.get(targetKey(p));
+      return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);
+    }),
+    strategies,
+  );
+  const actions = { build: 0, copy: 0, import: 0 };
+  for (const e of entries) if (e.action) actions[e.action.kind]++;
   const states = Object.fromEntries(PLAN_STATES.map((s) => [s, 0])) as Record<PlanState, number>;
   for (const e of entries) states[e.state]++;
   const unreachableTargets = observations.filter((o) => !o.ok).map(targetKey);
@@ -118,6 +138,7 @@ export function diffPlan(pairs: WantedPair[], observations: Observation[], index
       states,
       unreachableTargets,
       changes,
+      actions,
       inSync: entries.every((e) => e.state === 'present'),
     },
   };

@@ -1,5 +1,6 @@
 // Plan rendering: pure functions from a Plan to the matrix text (colour optional) and the JSON document.
-import { targetKey, type Plan, type PlanEntry, type PlanState } from './types.js';
+import { describeAction } from './actions.js';
+import { targetKey, type Plan, type PlanAction, type PlanEntry, type PlanState } from './types.js';
 
 const COLOUR: Record<PlanState, string> = {
   present: '32', // green
@@ -46,7 +47,8 @@ export function renderPlan(plan: Plan, opts: RenderOptions): string {
   for (const e of plan.entries) if (e.state === 'unreachable' && !unreachable.has(targetKey(e))) unreachable.set(targetKey(e), e);
   if (notable.length || unreachable.size) lines.push('');
   for (const e of notable) {
-    lines.push(`${paint(e.state, COLOUR[e.state], opts.colour)}  ${e.image} in ${targetKey(e)}: ${e.detail}`);
+    const how = actionNote(plan, e);
+    lines.push(`${paint(e.state, COLOUR[e.state], opts.colour)}  ${e.image} in ${targetKey(e)}: ${e.detail}${how ? ` → ${how}` : ''}`);
   }
   for (const [t, e] of unreachable) {
     lines.push(`${paint('unreachable', COLOUR.unreachable, opts.colour)}  ${t}: ${e.detail}`);
@@ -55,17 +57,46 @@ export function renderPlan(plan: Plan, opts: RenderOptions): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * How apply changes an entry, when the image is copied or imported: "copy from acme/R1", "import",
+ * "build (copied from here)". Plain builds say nothing, as before strategies existed.
+ */
+function actionNote(plan: Plan, e: PlanEntry): string | undefined {
+  if (!e.action) return undefined;
+  if (e.action.kind !== 'build') return describeAction(e.action);
+  const origin = plan.entries.some((o) => o.image === e.image && o.action?.kind === 'copy' && targetKey(o.action.from) === targetKey(e));
+  return origin ? 'build (then copied from here)' : undefined;
+}
+
+/** "2 builds, 1 copy, 3 imports" pending; just "N builds" when every change is a build. */
+function pendingWords(s: Plan['summary']): string {
+  const a = s.actions ?? { build: s.changes, copy: 0, import: 0 };
+  const word = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  if (a.copy === 0 && a.import === 0) return word(s.changes, 'build', 'builds');
+  return [a.build ? word(a.build, 'build', 'builds') : '', a.copy ? word(a.copy, 'copy', 'copies') : '', a.import ? word(a.import, 'import', 'imports') : '']
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** An action in `plan --json`: the origin of a copy as "cloud/region". */
+function actionJson(a: PlanAction): Record<string, unknown> {
+  return a.kind === 'copy' ? { kind: 'copy', from: targetKey(a.from), built: a.built } : { kind: a.kind };
+}
+
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
   const parts = (Object.entries(s.states) as Array<[PlanState, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
   const head = `${s.images} image${s.images === 1 ? '' : 's'} × ${s.targets} target${s.targets === 1 ? '' : 's'}: ${parts.join(', ') || 'nothing to check'}`;
   if (s.inSync) return `${head}. In sync.`;
-  if (s.changes) return `${head}. ${s.changes} build${s.changes === 1 ? '' : 's'} pending: run \`imagesync apply\`.`;
+  if (s.changes) return `${head}. ${pendingWords(s)} pending: run \`imagesync apply\`.`;
   return `${head}.`;
 }
 
 /** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */
-export function planDocument(plan: Plan): { entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found'>>; summary: Plan['summary'] } {
+export function planDocument(plan: Plan): {
+  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found'> & { action?: Record<string, unknown> }>;
+  summary: Plan['summary'];
+} {
   return {
     entries: plan.entries.map((e) => ({
       image: e.image,
@@ -75,6 +106,7 @@ export function planDocument(plan: Plan): { entries: Array<Pick<PlanEntry, 'imag
       images: e.images,
       detail: e.detail,
       found: e.found,
+      ...(e.action ? { action: actionJson(e.action) } : {}),
     })),
     summary: plan.summary,
   };

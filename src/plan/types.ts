@@ -34,6 +34,13 @@ export interface FoundImage {
   recipe?: string | undefined;
 }
 
+/** What apply does about an entry it changes, by the image's strategy. */
+export type PlanAction =
+  | { kind: 'build' }
+  /** Copy the image's bytes from `from`: where it is present, or where this run builds it first (`built`). */
+  | { kind: 'copy'; from: Target; built: boolean; imageId?: string | undefined }
+  | { kind: 'import' };
+
 export interface PlanEntry extends Target {
   image: string;
   state: PlanState;
@@ -41,6 +48,8 @@ export interface PlanEntry extends Target {
   images: string[];
   detail: string;
   found: FoundImage[];
+  /** For an entry apply changes (missing, outdated, broken): build, copy (from where) or import. */
+  action?: PlanAction | undefined;
 }
 
 export interface PlanSummary {
@@ -51,6 +60,8 @@ export interface PlanSummary {
   unreachableTargets: string[];
   /** Entries apply would change (missing, outdated, broken). */
   changes: number;
+  /** Of the changes: how many are builds, copies and imports. */
+  actions?: { build: number; copy: number; import: number } | undefined;
   inSync: boolean;
 }
 

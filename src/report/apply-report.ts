@@ -7,7 +7,12 @@ export interface BuildReport {
   image: string;
   cloud: string;
   region: string;
-  action: 'build' | 'rebuild';
+  /** build, rebuild (an outdated or broken one), copy (its bytes from another target), import (from a URL). */
+  action: 'build' | 'rebuild' | 'copy' | 'import';
+  /** copy: the target the bytes came from ("cloud/region"). */
+  from?: string | undefined;
+  /** copy, import: how the bytes went ("streamed upload", "glance-download from RegionOne", "web-download"). */
+  via?: string | undefined;
   /** skipped: another run claimed the name first and builds it (builtBy). */
   status: 'built' | 'failed' | 'skipped';
   builtBy?: string | undefined;
@@ -50,7 +55,7 @@ export interface ApplyReport {
 
 /** `apply --dry-run`: what a real run would do, read from the clouds; nothing created, renamed or deleted. */
 export interface DryRunReport {
-  wouldBuild: Array<{ image: string; cloud: string; region: string; action: BuildReport['action'] }>;
+  wouldBuild: Array<{ image: string; cloud: string; region: string; action: BuildReport['action']; from?: string | undefined }>;
   wouldHeal: Array<{ image: string; cloud: string; region: string; images: string[] }>;
   retention: Array<RetentionAction & { cloud: string; region: string }>;
 }

@@ -11,7 +11,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { journalEvents } from '../../src/journal/build-events.js';
 import { buildKey, openJournal } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
-import type { BuildSettings, WantedImage } from '../../src/manifest/schema.js';
+import type { BuildableImage, BuildSettings } from '../../src/manifest/schema.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
 import { assertNothingLeft } from '../helpers/leftovers.js';
@@ -53,7 +53,7 @@ describe('a real build declares everything it creates', () => {
     const inputs: BuildInputs = {
       runId: RUN,
       target: { cloud: 'emulator', region: REGION },
-      image: { name: 'declared-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } } as WantedImage,
+      image: { name: 'declared-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, strategy: 'build' } as BuildableImage,
       settings: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } as BuildSettings,
       base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' } } satisfies BaseRecipe,
       replaces: [],

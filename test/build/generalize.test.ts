@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generalizePlan, generalizeScript } from '../../src/build/generalize-script.js';
 import { baseRecipe } from '../../src/build/recipe.js';
 import { buildSteps } from '../../src/build/build.js';
-import { GENERALIZE_OPERATIONS, type Generalize, type WantedImage } from '../../src/manifest/schema.js';
+import { GENERALIZE_OPERATIONS, type BuildableImage, type Generalize } from '../../src/manifest/schema.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -18,8 +18,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const image = (generalize?: Generalize): WantedImage =>
-  ({ name: 'x', source: { image: 'deb', pick: 'only' }, build: { steps: [{ run: 'true' }], ...(generalize === undefined ? {} : { generalize }) } }) as WantedImage;
+const image = (generalize?: Generalize): BuildableImage =>
+  ({ name: 'x', strategy: 'build', source: { image: 'deb', pick: 'only' }, build: { steps: [{ run: 'true' }], ...(generalize === undefined ? {} : { generalize }) } }) as BuildableImage;
 const hash = async (g?: Generalize) => (await baseRecipe(image(g), { manifestDir: dir, tasksDir: join(dir, 'tasks') })).hash;
 
 describe('build.generalize', () => {

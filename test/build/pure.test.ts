@@ -7,7 +7,7 @@ import { selectSource } from '../../src/build/source.js';
 import { parseHostKeyFingerprints } from '../../src/build/steps/host-keys.js';
 import { supersededName } from '../../src/build/steps/publish.js';
 import { tempName } from '../../src/build/state.js';
-import type { WantedImage } from '../../src/manifest/schema.js';
+import type { BuildableImage, WantedImage } from '../../src/manifest/schema.js';
 
 const fp = (c: string) => `SHA256:${c.repeat(43)}`;
 
@@ -60,8 +60,8 @@ describe('recipe hash', () => {
     await writeFile(join(dir, 'files', 'motd'), 'hello\n');
     return dir;
   }
-  const image = (steps: WantedImage['build']['steps']): WantedImage => ({ name: 'x', source: { image: 'deb', pick: 'only' }, build: { steps } } as WantedImage);
-  const steps = [{ run: 'apt-get update', sudo: true }, { task: 'web', args: { workers: 2 } }, { put: 'files/motd', to: '/etc/motd' }] as WantedImage['build']['steps'];
+  const image = (steps: BuildableImage['build']['steps']): WantedImage => ({ name: 'x', strategy: 'build', source: { image: 'deb', pick: 'only' }, build: { steps } } as WantedImage);
+  const steps = [{ run: 'apt-get update', sudo: true }, { task: 'web', args: { workers: 2 } }, { put: 'files/motd', to: '/etc/motd' }] as BuildableImage['build']['steps'];
 
   it('is stable, ignores key order and step names, and changes with every input', async () => {
     const dir = await repo();

@@ -150,6 +150,56 @@ const bad: BadCase[] = [
     headline: headline('images\\[0\\]\\.build\\.steps\\[0\\]\\.task: task "ngnix" not found in tasks/ — did you mean "nginx"\\? \\(tasks there: nginx\\)'),
   },
   {
+    name: 'an unknown strategy',
+    manifest: manifestWith([image({ strategy: 'clone' })]),
+    headline: headline('images\\[0\\]\\.strategy: .*"build".*"copy".*"import".*'),
+  },
+  {
+    name: 'an import without source.url, source.checksum and diskFormat',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', source: {} }]),
+    headline: headline('3 problems'),
+    details: [
+      /^ {2}images\[0\]\.source\.url: an image with "strategy": "import" needs source\.url, the http\(s\) URL of the image file$/,
+      /^ {2}images\[0\]\.source\.checksum: an image with "strategy": "import" needs source\.checksum, "sha256:<hex>" or "sha512:<hex>"$/,
+      /^ {2}images\[0\]\.diskFormat: an image with "strategy": "import" needs diskFormat \(.*qcow2.*\)$/,
+    ],
+  },
+  {
+    name: 'an import checksum that is md5',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', diskFormat: 'qcow2', source: { url: 'https://example.com/x.qcow2', checksum: `md5:${'a'.repeat(32)}` } }]),
+    headline: headline('images\\[0\\]\\.source\\.checksum: source\\.checksum must be "sha256:" followed by 64 hex digits or "sha512:" followed by 128, got "md5:a{32}"'),
+  },
+  {
+    name: 'an import checksum one hex digit short',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', diskFormat: 'qcow2', source: { url: 'https://example.com/x.qcow2', checksum: `sha256:${'a'.repeat(63)}` } }]),
+    headline: headline('images\\[0\\]\\.source\\.checksum: source\\.checksum must be "sha256:" followed by 64 hex digits or "sha512:" followed by 128, got "sha256:a{33}"…'),
+  },
+  {
+    name: 'an import from an ftp:// URL',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', diskFormat: 'qcow2', source: { url: 'ftp://example.com/x.qcow2', checksum: `sha256:${'a'.repeat(64)}` } }]),
+    headline: headline('images\\[0\\]\\.source\\.url: source\\.url must be an http:// or https:// URL, got "ftp://example\\.com/x\\.qcow2"'),
+  },
+  {
+    name: 'an import with build steps',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', diskFormat: 'raw', source: { url: 'https://example.com/x.img', checksum: `sha512:${'b'.repeat(128)}` }, build: { steps: [{ run: 'true' }] } }]),
+    headline: headline('images\\[0\\]\\.build: an import runs no build steps: remove "build", or use "strategy": "copy" to build once and copy'),
+  },
+  {
+    name: 'a copy without source.image',
+    manifest: manifestWith([{ name: 'corpus-web', strategy: 'copy', source: {}, build: { steps: [{ run: 'true' }] } }]),
+    headline: headline('images\\[0\\]\\.source\\.image: an image with "strategy": "copy" needs source\\.image, the image its build starts from'),
+  },
+  {
+    name: 'a build with a checksum (an import\'s key)',
+    manifest: manifestWith([{ ...image(), source: { image: 'debian-12', checksum: `sha256:${'a'.repeat(64)}` } }]),
+    headline: headline('images\\[0\\]\\.source\\.checksum: source\\.checksum is for "strategy": "import"'),
+  },
+  {
+    name: 'an unknown disk format',
+    manifest: manifestWith([{ name: 'corpus-up', strategy: 'import', diskFormat: 'qcow3', source: { url: 'https://example.com/x.img', checksum: `sha256:${'a'.repeat(64)}` } }]),
+    headline: headline('images\\[0\\]\\.diskFormat: .*"qcow2".*'),
+  },
+  {
     name: 'a JSON comment is a syntax error at its line:column, saying JSON has no comments',
     manifest: `{\n  "targets": [{ "cloud": "emulator", "regions": ["RegionOne"] }],\n  // the web image\n  "images": []\n}\n`,
     headline: new RegExp(`^imagesync: ${M}:3:3: JSON has no comments; remove the // or /\\* \\*/ comment`),

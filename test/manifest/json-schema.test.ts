@@ -39,14 +39,27 @@ describe('schema/images.manifest.schema.json', () => {
     expect(schema.properties.images?.description).toBeTruthy();
   });
 
-  it('leaves keys with defaults optional, as people write them (source.pick)', () => {
+  it('leaves keys with defaults optional, as people write them (source.pick, strategy)', () => {
     const text = manifestJsonSchemaText();
-    const source = JSON.parse(text).properties.images.items.properties.source as {
+    const image = JSON.parse(text).properties.images.items as {
       required: string[];
-      properties: { pick: { default: string } };
+      properties: { source: { required?: string[]; properties: { pick: { default: string } } }; strategy: { default: string } };
     };
-    expect(source.required).toEqual(['image']);
-    expect(source.properties.pick.default).toBe('only');
+    expect(image.required).toEqual(['name', 'source']);
+    expect(image.properties.source.required).toBeUndefined();
+    expect(image.properties.source.properties.pick.default).toBe('only');
+    expect(image.properties.strategy.default).toBe('build');
+  });
+
+  it('says what each strategy needs: an import its URL, checksum and format and no build; a build or a copy its source image and steps', () => {
+    const rules = (manifestJsonSchema() as { properties: { images: { items: { allOf: Array<Record<string, any>> } } } }).properties.images.items.allOf[0]!;
+    expect(rules.if).toEqual({ required: ['strategy'], properties: { strategy: { const: 'import' } } });
+    expect(rules.then.required).toEqual(['diskFormat']);
+    expect(rules.then.properties.source.required).toEqual(['url', 'checksum']);
+    expect(rules.then.properties.build).toBe(false);
+    expect(rules.else.required).toEqual(['build']);
+    expect(rules.else.properties.source.required).toEqual(['image']);
+    expect(rules.else.properties.diskFormat).toBe(false);
   });
 
   it('is the file the example manifest points at', async () => {

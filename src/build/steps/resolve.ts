@@ -3,7 +3,7 @@ import { ImagesyncError } from '../../errors.js';
 import { nearest } from '../../manifest/suggest.js';
 import type { Step } from '../runner.js';
 import { selectSource } from '../source.js';
-import { targetRecipe } from '../recipe.js';
+import { recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
 
 export class ResolveError extends ImagesyncError {
@@ -43,7 +43,7 @@ export const resolveInputs: Step<BuildState> = {
     }
     s.sourceImage = choice.image;
     // Stamp what is really built from: the source found now, not the one the plan saw.
-    s.recipe = targetRecipe(s.base, choice.image.id);
+    s.recipe = recipeFor(s.image, s.base, choice.image.id)!;
 
     if (!flavorWanted || !flavorsP) throw new ResolveError(`${where}: no flavor for image "${s.image.name}": set build.flavor in the manifest (target or image)`);
     const flavors = await flavorsP;

@@ -37,7 +37,7 @@ async function ask(deps: CliDeps, question: string): Promise<boolean> {
 function dryRunText(r: Extract<ApplyResult, { outcome: 'dry-run' }>): string {
   const { wouldBuild, wouldHeal, retention } = r.dryRun;
   const lines = ['', 'Dry run: nothing was changed.'];
-  for (const b of wouldBuild) lines.push(`would ${b.action}  ${b.image} in ${b.cloud}/${b.region}`);
+  for (const b of wouldBuild) lines.push(`would ${b.action}  ${b.image} in ${b.cloud}/${b.region}${b.from ? ` from ${b.from}` : ''}`);
   for (const h of wouldHeal) lines.push(`would heal  ${h.image} in ${h.cloud}/${h.region} (${h.images.length} images carry the name)`);
   for (const x of retention) lines.push(`retention  ${x.id} (${x.name}) in ${x.cloud}/${x.region}: ${x.action}: ${x.reason}`);
   if (!wouldBuild.length && !wouldHeal.length && !retention.length) lines.push('Nothing to do.');

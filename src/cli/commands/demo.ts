@@ -6,7 +6,7 @@ import type { ComputeBackendChoice } from '../../emulator/compute-backend.js';
 import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets, imageTargets } from '../../manifest/targets.js';
-import type { Manifest } from '../../manifest/schema.js';
+import { isBuildable, type Manifest } from '../../manifest/schema.js';
 import { displayPath, writeSafe } from '../../output.js';
 import type { CliDeps } from '../deps.js';
 import { createServer } from 'node:net';
@@ -74,7 +74,7 @@ async function hostDistribution(): Promise<string> {
 function sourcesOf(manifest: Manifest, regions: ReadonlySet<string>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const image of manifest.images) {
-    if (!imageTargets(manifest, image).some((t) => t.cloud === 'emulator' && regions.has(t.region))) continue;
+    if (!isBuildable(image) || !imageTargets(manifest, image).some((t) => t.cloud === 'emulator' && regions.has(t.region))) continue;
     const list = out.get(image.source.image) ?? [];
     list.push(image.name);
     out.set(image.source.image, list);
@@ -95,7 +95,7 @@ async function prepare(emulator: Emulator, manifest: Manifest, deps: CliDeps): P
   }
   if (emulator.computeBackend === 'namespace') {
     const host = await hostDistribution();
-    const foreign = manifest.images.filter((i) => sources.has(i.source.image) && !host.toLowerCase().includes(String(i.properties?.os_distro ?? '').toLowerCase()));
+    const foreign = manifest.images.filter((i) => isBuildable(i) && sources.has(i.source.image) && !host.toLowerCase().includes(String(i.properties?.os_distro ?? '').toLowerCase()));
     if (foreign.length) {
       say(`note: the namespace backend boots ${host} for every source image, so ${foreign.map((i) => i.name).join(', ')} run on it, not on their own distribution; --compute-backend container boots real ones`);
     }
