@@ -110,6 +110,25 @@ const plan: CommandLine = (y, p) =>
     (a) => PLAN_COMMAND.run(a, p),
   );
 
+const verify: CommandLine = (y, p) =>
+  y.command(
+    'verify',
+    'Check that every target holds the recipe the manifest wants and, for "copy" and "import", the same bytes (sha512)',
+    (c) =>
+      c.options({
+        json: json('Print the verification as one JSON object on stdout'),
+        target: TARGET,
+        quiet: QUIET,
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/verify.js')).runVerify(
+          { manifest: p.manifestPath(a.manifest), json: a.json, target: a.target?.map(String), debug: a.debug, quiet: a.quiet },
+          withCiFlag(d, a.ci),
+        ),
+      ),
+  );
+
 const apply: CommandLine = (y, p) =>
   y.command(
     'apply',
@@ -377,4 +396,4 @@ const demo: CommandLine = (y, p) =>
   );
 
 /** Every command, in the order `imagesync --help` lists them. */
-export const COMMAND_LINES: CommandLine[] = [validate, plan, apply, show, run, tasks, emulator, mergeReports, gc, demo];
+export const COMMAND_LINES: CommandLine[] = [validate, plan, apply, verify, show, run, tasks, emulator, mergeReports, gc, demo];
