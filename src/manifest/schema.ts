@@ -237,7 +237,6 @@ export type ImageStrategy = (typeof IMAGE_STRATEGIES)[number];
 
 /** Glance's disk formats. */
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'] as const;
-export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
 
 const CHECKSUM_PATTERN = /^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
 
@@ -292,13 +291,6 @@ export const WantedImageSchema = z
       .min(1, { error: 'regions, when given, must list at least one region' })
       .optional()
       .describe('Build this image only in these regions (of the targets). Default: every target.'),
-    visibility: z.enum(VISIBILITIES).optional().describe('Set on publish: "private", "shared" (with members), "community" or "public" (where the cloud allows it).'),
-    members: z
-      .array(
-        z.string().regex(/^[^\s]{1,255}$/, { error: (iss) => `a member is a project id (no spaces, at most 255 characters), got ${JSON.stringify(iss.input)}` }),
-      )
-      .optional()
-      .describe('Projects (ids) the image is shared with; needs "visibility": "shared" (the default when members are given).'),
   })
   .superRefine(checkStrategy)
   .describe('One wanted image.');
@@ -308,8 +300,6 @@ type WantedImageShape = {
   source: { image?: string | undefined; url?: string | undefined; checksum?: string | undefined };
   diskFormat?: string | undefined;
   build?: unknown;
-  visibility?: string | undefined;
-  members?: string[] | undefined;
 };
 
 /** What each strategy needs and refuses, each problem at its own JSON path. */
@@ -328,9 +318,6 @@ function checkStrategy(img: WantedImageShape, ctx: z.RefinementCtx): void {
     if (img.source.checksum !== undefined) problem(['source', 'checksum'], 'source.checksum is for "strategy": "import"');
     if (img.diskFormat !== undefined) problem(['diskFormat'], 'diskFormat is for "strategy": "import" (a build\'s image format is the snapshot\'s)');
     if (img.build === undefined) problem(['build'], `an image with "strategy": "${s}" needs "build" with its steps`);
-  }
-  if (img.members !== undefined && img.visibility !== undefined && img.visibility !== 'shared') {
-    problem(['members'], `members are for "visibility": "shared", not ${JSON.stringify(img.visibility)}`);
   }
 }
 
