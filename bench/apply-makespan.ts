@@ -95,7 +95,7 @@ export function idealWaves(targets: number, jobsPerTarget: number, perTarget: nu
   return { perTarget: perTargetWaves, global: globalWaves, used: Math.max(perTargetWaves, globalWaves) };
 }
 
-async function portFree(port: number): Promise<boolean> {
+export async function portFree(port: number): Promise<boolean> {
   return new Promise((ok) => {
     const s = createServer();
     s.once('error', () => ok(false));

@@ -12,9 +12,10 @@ import { runRealTier } from './real-tier.js';
 import { runReplicateScenario } from './replicate.js';
 import { fileStamp, renderMarkdown, type BenchResults, type Outcome } from './report.js';
 import { runSshScenario } from './ssh-vs-fabric.js';
+import { runStrategyScenario } from './strategy.js';
 
 /** The scenarios, in the order they run; `--only NAME` picks some. */
-export const SCENARIOS = ['plan', 'scale', 'real', 'ssh', 'apply', 'demo', 'replicate'] as const;
+export const SCENARIOS = ['plan', 'scale', 'real', 'ssh', 'apply', 'demo', 'replicate', 'strategy'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -32,9 +33,10 @@ const SKIP_FLAGS: Record<string, Scenario> = {
   '--skip-apply': 'apply',
   '--skip-demo': 'demo',
   '--skip-replicate': 'replicate',
+  '--skip-strategy': 'strategy',
 };
 
-/** `--skip-emulator`, `--skip-scale`, `--skip-real`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--skip-replicate`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
+/** `--skip-emulator`, `--skip-scale`, `--skip-real`, `--skip-ssh`, `--skip-apply`, `--skip-demo`, `--skip-replicate`, `--skip-strategy`, `--only ssh` (repeatable, or `--only ssh,apply`), `--no-build` (run.mjs's). */
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const usage = `options: ${Object.keys(SKIP_FLAGS).join(', ')}, --only ${SCENARIOS.join('|')} (repeatable or comma-separated), --no-build`;
   const only = new Set<Scenario>();
@@ -95,9 +97,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const apply = await scenario('apply', opts, log, () => runApplyScenario({ root, log }));
   const demo = await scenario('demo', opts, log, () => runDemoBackends({ root, log }));
   const replication = await scenario('replicate', opts, log, () => runReplicateScenario({ root, log }));
+  const strategy = await scenario('strategy', opts, log, () => runStrategyScenario({ root, log }));
 
   const results: BenchResults = {
-    schemaVersion: 5,
+    schemaVersion: 6,
     startedAt,
     finishedAt: new Date().toISOString(),
     durationMs: Math.round(performance.now() - t0),
@@ -112,6 +115,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     apply,
     demo,
     replication,
+    strategy,
   };
   const dir = join(root, 'bench', 'results');
   await mkdir(dir, { recursive: true });
@@ -121,5 +125,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(dir, 'latest.md'), markdown);
   process.stdout.write(markdown);
   log(`wrote ${jsonFile} and bench/results/latest.md`);
-  return [emulatorPlan, scale, realTier, ssh, apply, demo, replication].some((r) => r.status === 'failed') ? 1 : 0;
+  return [emulatorPlan, scale, realTier, ssh, apply, demo, replication, strategy].some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -7,6 +7,7 @@ import type { MachineInfo, QuietWait, SourceInfo } from './machine.js';
 import type { Sample } from './measure.js';
 import type { RealTierResult } from './real-tier.js';
 import type { ReplicateBenchResult } from './replicate.js';
+import type { StrategyResult } from './strategy.js';
 import type { SshResult } from './ssh-vs-fabric.js';
 import type { Phases } from './trace.js';
 
@@ -14,8 +15,8 @@ import type { Phases } from './trace.js';
 export type Outcome<T> = ({ status: 'ok' } & T) | { status: 'failed'; error: string } | { status: 'skipped'; reason: string };
 
 export interface BenchResults {
-  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend); 4: `scale`, start-up beside `node -e 0`, peak RSS and CPU time, the lone build's ratio.; 5: `replication`. */
-  schemaVersion: 5;
+  /** 2: adds `ssh` and `apply`; 3: `demo` (the demo with each compute backend); 4: `scale`, start-up beside `node -e 0`, peak RSS and CPU time, the lone build's ratio; 5: `replication`; 6: `strategy` (build against copy). */
+  schemaVersion: 6;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -32,6 +33,7 @@ export interface BenchResults {
   apply: Outcome<ApplyResult>;
   demo: Outcome<DemoBackendsResult>;
   replication: Outcome<ReplicateBenchResult>;
+  strategy?: Outcome<StrategyResult>;
 }
 
 /** `20261129T213000Z`: sorts by time and is a valid file name everywhere. */
@@ -305,6 +307,24 @@ function replicationSection(r: BenchResults['replication']): string[] {
   ];
 }
 
+function strategySection(r: BenchResults['strategy']): string[] {
+  const head = '## 7. Build everywhere or build once and copy: the same manifest over the emulator\'s 4 regions';
+  if (!r) return [head, '', 'Not in this result (schema before 5).'];
+  if (r.status !== 'ok') return notOk(head, r);
+  const s = r.settings;
+  return [
+    head,
+    '',
+    `${s.images} images × ${s.regions.length} regions, one step each (\`${s.step}\` and ${s.imageMiB} MiB of random bytes written, so a snapshot carries data), the apply scenario's compute delays; ` +
+      '`imagesync apply` once with `"strategy": "build"`, once with `"copy"` (fresh names each). Server-seconds: the sum of the builds\' durations (a build server lives within its build).',
+    '',
+    '| strategy | wall | builds | copies | server-seconds |',
+    '|---|--:|--:|--:|--:|',
+    ...r.runs.map((x) => `| ${x.strategy} | ${ms(x.wallMs)} | ${x.builds} | ${x.copies} | ${x.serverSeconds} s |`),
+    `| **copy / build** | **${r.wallRatio}×** | | | **${r.serverSecondsRatio}×** |`,
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const src = r.source.commit ? `commit \`${r.source.commit}\`${r.source.srcDirty ? ' with uncommitted changes in `src/`' : ''}` : 'no git commit';
@@ -329,6 +349,8 @@ export function renderMarkdown(r: BenchResults): string {
     ...demoSection(r.demo),
     ...(r.demo ? [''] : []),
     ...replicationSection(r.replication),
+    '',
+    ...strategySection(r.strategy),
     '',
     `Raw figures: \`bench/results/${fileStamp(r.startedAt)}.json\`.`,
     '',
