@@ -17,7 +17,7 @@ import { detectCi } from '../report/ci.js';
 import { openBuildLog, type BuildLog } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import { imagesyncVersion } from '../version.js';
-import { changeAction } from './decide.js';
+import { outcomeReport } from './outcome-report.js';
 import { bastionKey, type Bastions } from './bastions.js';
 import { ReplicaBatch, type CopyOrigin, type ReplicaShared } from './replicate-all.js';
 import type { AppDeps } from './deps.js';
@@ -209,19 +209,7 @@ async function buildOne(e: PlanEntry, events: BuildEvents, s: Shared): Promise<B
       const retention = outcome.ok && run.keep !== undefined ? await trim(e, run.keep, log, s) : undefined;
       await log?.close().catch(() => undefined);
       return {
-        image: e.image,
-        cloud: e.cloud,
-        region: e.region,
-        action: changeAction(e),
-        status: outcome.ok ? 'built' : outcome.lostTo ? 'skipped' : 'failed',
-        builtBy: outcome.lostTo,
-        imageId: outcome.imageId,
-        durationMs: deps.now().getTime() - started,
-        failedStep: outcome.failedStep,
-        error: outcome.ok || outcome.lostTo ? undefined : deps.redactor.text(errorMessage(outcome.error)),
-        leftBehind: outcome.leftBehind,
-        replaced: outcome.rotated,
-        log: log?.path,
+        ...outcomeReport(e, outcome, deps.now().getTime() - started, deps.redactor, log?.path),
         ...(retention ? { retention } : {}),
       } satisfies BuildReport;
     }),

@@ -15,7 +15,7 @@ import { replicate, type CopyDestination, type CopyOutcome } from '../replicate/
 import type { SourceRef } from '../replicate/source.js';
 import { openBuildLog, type BuildLog } from '../ssh/log.js';
 import type { BuildRun } from './build-all.js';
-import { changeAction } from './decide.js';
+import { outcomeReport } from './outcome-report.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';
 import type { BuildEvents } from './view.js';
@@ -182,27 +182,16 @@ export class ReplicaBatch {
   private async report(e: PlanEntry, o: CopyOutcome | Error | undefined): Promise<BuildReport> {
     const { deps } = this.s;
     const log = this.logs.get(targetKey(e));
-    const ok = o !== undefined && !(o instanceof Error) && o.ok;
-    const outcome = o instanceof Error ? undefined : o;
-    const error = o instanceof Error ? o : outcome?.error;
-    if (error !== undefined && !outcome?.lostTo) log?.note(`failed: ${errorMessage(error)}`);
+    const outcome: CopyOutcome =
+      o === undefined || o instanceof Error
+        ? { target: e, ok: false, error: o ?? new ImagesyncError('no outcome'), leftBehind: [], rotated: [], steps: [], passes: 0, durationMs: deps.now().getTime() - this.started }
+        : o;
+    if (!outcome.ok && !outcome.lostTo) log?.note(`failed: ${errorMessage(outcome.error)}`);
     await log?.close().catch(() => undefined);
     return {
-      image: e.image,
-      cloud: e.cloud,
-      region: e.region,
-      action: changeAction(e),
+      ...outcomeReport(e, outcome, outcome.durationMs, deps.redactor, log?.path),
       ...(e.action?.kind === 'copy' ? { from: targetKey(e.action.from) } : {}),
-      via: outcome?.via,
-      status: ok ? 'built' : outcome?.lostTo ? 'skipped' : 'failed',
-      builtBy: outcome?.lostTo,
-      imageId: outcome?.imageId,
-      durationMs: outcome?.durationMs ?? deps.now().getTime() - this.started,
-      failedStep: outcome?.failedStep,
-      error: ok || outcome?.lostTo || error === undefined ? undefined : deps.redactor.text(errorMessage(error)),
-      leftBehind: outcome?.leftBehind ?? [],
-      replaced: outcome?.rotated ?? [],
-      log: log?.path,
+      via: outcome.via,
     };
   }
 }

@@ -1,4 +1,5 @@
 // Replication: one image (from a Glance or a URL) into several destination targets at once, each claimed, copied, verified and published like a build.
+import type { BuildOutcome } from '../build/build.js';
 import { ClaimLostError, makeClaim, settleClaim } from '../build/claim.js';
 import { runSteps, type LeftBehind, type Step, type StepEvents } from '../build/runner.js';
 import { publish } from '../build/steps/publish.js';
@@ -48,24 +49,14 @@ export interface ReplicateOptions {
   idleTimeoutMs?: number;
 }
 
-export interface CopyOutcome {
+/** A build's outcome, plus where the copy went, how and in how many passes. */
+export interface CopyOutcome extends BuildOutcome {
   target: Target;
-  ok: boolean;
-  imageId?: string | undefined;
   /** How the bytes went: "glance-download from RegionOne", "streamed upload". */
   via?: string | undefined;
   /** Passes over the source this destination took (0 when the cloud imported by itself). */
   passes: number;
   sha512?: string | undefined;
-  error?: unknown;
-  failedStep?: string | undefined;
-  leftBehind: LeftBehind[];
-  rotated: Array<{ id: string; newName: string }>;
-  /** Another run makes this image here: not a failure. */
-  lostTo?: string | undefined;
-  /** Each step that ran to its end, with its duration. */
-  steps: Array<{ name: string; durationMs: number }>;
-  durationMs: number;
 }
 
 /**

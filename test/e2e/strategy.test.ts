@@ -1,13 +1,12 @@
 // `plan` and `apply` with "strategy": "copy" and "import" against the emulator: one build (or none) copied everywhere, an import from a local HTTP server checked against its declared checksum.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { runCli } from '../helpers/cli.js';
+import { serveFile, type FileServer } from '../helpers/file-server.js';
 import { assertNothingLeft as assertLeftovers, imagesNamed } from '../helpers/leftovers.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo', 'RegionThree'];
@@ -16,7 +15,7 @@ const SHA256 = createHash('sha256').update(FILE).digest('hex');
 const SHA512 = createHash('sha512').update(FILE).digest('hex');
 
 let emulator: Emulator;
-let files: Server;
+let files: FileServer;
 let filesUrl: string;
 let dir: string;
 const dirs: string[] = [];
@@ -24,15 +23,11 @@ const dirs: string[] = [];
 beforeAll(async () => {
   emulator = await startEmulator({ regions: REGIONS });
   // The "upstream" an import reads: a plain HTTP server on loopback.
-  files = createServer((req, res) => {
-    if (req.url !== '/upstream.raw') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': FILE.length }).end(FILE);
-  });
-  await new Promise<void>((ok) => files.listen(0, '127.0.0.1', ok));
-  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+  files = await serveFile(FILE);
+  filesUrl = files.url;
 }, 60_000);
 afterAll(async () => {
-  await new Promise((ok) => files?.close(ok));
+  await files?.close();
   await emulator?.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
@@ -133,7 +128,7 @@ describe('strategy "copy"', () => {
 });
 
 describe('strategy "import"', () => {
-  const upstream = (name: string, checksum: string) => ({ name, strategy: 'import', diskFormat: 'raw', source: { url: `${filesUrl}/upstream.raw`, checksum } });
+  const upstream = (name: string, checksum: string) => ({ name, strategy: 'import', diskFormat: 'raw', source: { url: filesUrl, checksum } });
 
   it.each([
     ['sha256', () => `sha256:${SHA256}`],
@@ -152,7 +147,7 @@ describe('strategy "import"', () => {
     expect(JSON.parse(r.stdout).builds.map((b: { action: string; status: string }) => `${b.action} ${b.status}`)).toEqual(['import built', 'import built', 'import built']);
     for (const region of REGIONS) {
       const img = only(region, name);
-      expect(img).toMatchObject({ status: 'active', disk_format: 'raw', imagesync_source_url: `${filesUrl}/upstream.raw`, imagesync_source_checksum: checksum() });
+      expect(img).toMatchObject({ status: 'active', disk_format: 'raw', imagesync_source_url: filesUrl, imagesync_source_checksum: checksum() });
       expect(sha512Of(region, img.id)).toBe(SHA512);
       expect(img.os_hash_value).toBe(SHA512);
     }

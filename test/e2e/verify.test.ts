@@ -1,13 +1,12 @@
 // `imagesync verify` against the emulator: an imported image verified in every region; other bytes, a missing region or an unstamped image are named, exit 2; an unreachable target is exit 1.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { runCli } from '../helpers/cli.js';
+import { serveFile, type FileServer } from '../helpers/file-server.js';
 import { imagesNamed } from '../helpers/leftovers.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo', 'RegionThree'];
@@ -15,19 +14,18 @@ const FILE = randomBytes(1024 * 1024 + 5);
 const SHA512 = createHash('sha512').update(FILE).digest('hex');
 
 let emulator: Emulator;
-let files: Server;
+let files: FileServer;
 let filesUrl: string;
 let dir: string;
 const dirs: string[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ regions: REGIONS });
-  files = createServer((_req, res) => void res.writeHead(200, { 'content-length': FILE.length }).end(FILE));
-  await new Promise<void>((ok) => files.listen(0, '127.0.0.1', ok));
-  filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/upstream.raw`;
+  files = await serveFile(FILE);
+  filesUrl = files.url;
 }, 60_000);
 afterAll(async () => {
-  await new Promise((ok) => files?.close(ok));
+  await files?.close();
   await emulator?.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
