@@ -1,5 +1,5 @@
 // One build, Packer-style but leak-free: the list of steps that makes one image in one target.
-import { runSteps, type LeftBehind, type StepEvents } from './runner.js';
+import { runSteps, type LeftBehind, type RunResult, type StepEvents } from './runner.js';
 import { clocks, type BuildInputs, type BuildState } from './state.js';
 import { createKeypair } from './steps/keypair.js';
 import { resolveInputs } from './steps/resolve.js';
@@ -59,6 +59,11 @@ export async function runBuild(
   const state: BuildState = { ...inputs };
   // Losing the name to another run is no failure: nothing to keep for debugging, even with --keep-on-failure.
   const r = await runSteps(buildSteps(inputs), state, { monotonicMs, isFailure: (err) => !(err instanceof ClaimLostError), ...opts });
+  return outcomeOf(r, state, monotonicMs() - started);
+}
+
+/** The outcome of the steps that publish an image (a build's or a copy's), from their run and the state they left. */
+export function outcomeOf(r: RunResult, state: Pick<BuildState, 'result' | 'rotated'>, durationMs: number): BuildOutcome {
   return {
     ok: r.ok,
     imageId: r.ok ? state.result?.id : undefined,
@@ -68,6 +73,6 @@ export async function runBuild(
     rotated: state.rotated ?? [],
     lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
     steps: r.steps,
-    durationMs: monotonicMs() - started,
+    durationMs,
   };
 }

@@ -1,6 +1,6 @@
 // Replication: one image (from a Glance or a URL) into several destination targets at once, each claimed, copied, verified and published like a build.
-import type { BuildOutcome } from '../build/build.js';
-import { ClaimLostError, makeClaim, settleClaim } from '../build/claim.js';
+import { outcomeOf, type BuildOutcome } from '../build/build.js';
+import { makeClaim, settleClaim } from '../build/claim.js';
 import { runSteps, type LeftBehind, type Step, type StepEvents } from '../build/runner.js';
 import { publish } from '../build/steps/publish.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
@@ -94,19 +94,11 @@ export async function replicate(o: ReplicateOptions): Promise<CopyOutcome[]> {
           ...(o.cleanupTimeoutMs ? { cleanupTimeoutMs: o.cleanupTimeoutMs } : {}),
         });
         return {
+          ...outcomeOf(r, state, Date.now() - started),
           target: d.target,
-          ok: r.ok,
-          imageId: r.ok ? state.result?.id : undefined,
           via: state.transfer ? describeTransfer(state.transfer) : undefined,
           passes: state.transfer?.kind === 'stream' ? (state.passes ?? 0) : 0,
           sha512: r.ok ? (state.digests?.sha512 ?? state.expected?.sha512 ?? state.expected?.declared?.hex) : undefined,
-          error: r.error,
-          failedStep: r.failedStep,
-          leftBehind: r.leftBehind,
-          rotated: state.rotated ?? [],
-          lostTo: r.error instanceof ClaimLostError ? r.error.winnerRun : undefined,
-          steps: r.steps,
-          durationMs: Date.now() - started,
         };
       } finally {
         // A copy that stopped before its transfer (a lost claim) must not hold the others' pass.
