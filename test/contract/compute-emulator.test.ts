@@ -1,7 +1,8 @@
 // Runs the compute contract against the in-repo emulator (Nova, Neutron, Glance, Keystone in one process).
 import { afterAll } from 'vitest';
 import { NO_VALID_HOST } from '../../src/emulator/compute.js';
-import { DEFAULT_USER, startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { emulatorCredentials } from '../helpers/credentials.js';
 import { SERVERS_PAGE_CAP, defineComputeContract } from './compute-suite.js';
 
 let emu: Emulator | undefined;
@@ -11,11 +12,7 @@ defineComputeContract('emulator', async () => {
   // The page cap the real tier runs Nova with (NOVA_API_MAX_LIMIT in test/real/global-setup.ts).
   emu.setFaults({ serversMaxLimit: SERVERS_PAGE_CAP });
   return {
-    authUrl: emu.authUrl,
-    username: DEFAULT_USER.username,
-    password: DEFAULT_USER.password,
-    projectName: DEFAULT_USER.project,
-    userDomain: DEFAULT_USER.domainName ?? 'Default',
+    ...emulatorCredentials(emu),
     region: 'RegionOne',
     // A guest (an sshd in an overlay root) that prints its host keys; snapshots upload its files.
     capabilities: { guestConsole: true, snapshotUpload: true },

@@ -1,9 +1,8 @@
 // The Glance data and import contract (Range downloads, stage + glance-direct, web-download, glance-download, tasks): run against the real tier and the emulator alike.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useFileServer } from '../helpers/file-server.js';
 import { imageEndpoint, issueToken, send, sendExpect, type Credentials, type IssuedToken } from './http.js';
 
 export interface ImportContractTarget extends Credentials {
@@ -22,21 +21,6 @@ interface ImageView {
   [key: string]: unknown;
 }
 
-/** Serves fixed bytes at /image.raw (and 404 elsewhere) on loopback, for web-download. */
-async function startFileServer(data: Buffer): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    if (req.url === '/image.raw') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
-      res.end(data);
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not here\n');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 export function defineImportContract(label: string, setup: () => Promise<ImportContractTarget>): void {
   describe(`Glance data and import contract (${label})`, () => {
     const p = `ci-${randomBytes(4).toString('hex')}-`;
@@ -45,7 +29,8 @@ export function defineImportContract(label: string, setup: () => Promise<ImportC
     let tok: IssuedToken;
     let glanceA: string;
     let glanceB: string;
-    let files: { url: string; server: Server };
+    // The upstream web-download reads.
+    const files = useFileServer(data, '/image.raw');
     const created: string[] = [];
     const auth = (): Record<string, string> => ({ 'x-auth-token': tok.token, accept: 'application/json' });
 
@@ -90,7 +75,6 @@ export function defineImportContract(label: string, setup: () => Promise<ImportC
       tok = await issueToken(target);
       glanceA = imageEndpoint(tok, target.regions[0]);
       glanceB = imageEndpoint(tok, target.regions[1]);
-      files = await startFileServer(data);
       source = await create(glanceA, 'source', { disk_format: 'qcow2', hw_disk_bus: 'scsi', ct_other: 'not copied' });
       await sendExpect(
         `${glanceA}/v2/images/${source.id}/file`,
@@ -101,7 +85,6 @@ export function defineImportContract(label: string, setup: () => Promise<ImportC
 
     afterAll(async () => {
       for (const url of created) await sendExpect(url, { method: 'DELETE', headers: auth() }, [204, 404]);
-      await new Promise((r) => files?.server.close(r));
     }, 60_000);
 
     it('lists the enabled import methods in /v2/info/import and on a created image', async () => {
@@ -189,11 +172,11 @@ export function defineImportContract(label: string, setup: () => Promise<ImportC
 
     it('imports a URL with web-download; a URL that answers 404 leaves the image queued, the store in os_glance_failed_import and a failed task', async () => {
       const img = await create(glanceB, 'web');
-      expect((await importCall(glanceB, img.id, { method: { name: 'web-download', uri: `${files.url}/image.raw` } })).status).toBe(202);
+      expect((await importCall(glanceB, img.id, { method: { name: 'web-download', uri: files.url } })).status).toBe(202);
       expect(await settle(glanceB, img.id)).toMatchObject({ status: 'active', size: data.length, os_hash_value: sha512(data) });
 
       const missing = await create(glanceB, 'web-missing');
-      expect((await importCall(glanceB, missing.id, { method: { name: 'web-download', uri: `${files.url}/missing.raw` } })).status).toBe(202);
+      expect((await importCall(glanceB, missing.id, { method: { name: 'web-download', uri: new URL('/missing.raw', files.url).href } })).status).toBe(202);
       const failed = await settle(glanceB, missing.id);
       expect(failed).toMatchObject({ status: 'queued', os_glance_failed_import: 'fs', os_hash_value: null });
       expect(await finishedTasks(glanceB, missing.id)).toEqual(['api_image_import failure']);

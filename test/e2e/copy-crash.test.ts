@@ -1,39 +1,35 @@
 // A copy killed with SIGKILL mid-transfer leaves its claim and its hidden temporary image; its journal has both, and `imagesync gc` removes them.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
 import { runGc, type GcReport } from '../../src/cli/commands/gc.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { JOURNAL_DIR } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
 import { Redactor } from '../../src/redact.js';
-import { credentialsCloud } from '../contract/cloud.js';
-import { emulatorCredentials } from '../helpers/credentials.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
+import { emulatorCloud, useEmulator } from '../helpers/emulator.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REGIONS = ['RegionOne', 'RegionTwo'];
-let emu: Emulator;
+const emu = useEmulator({ regions: REGIONS, seedBaseImages: false });
+const tmp = useTempDir('copy-crash', { per: 'file' });
 let proxy: CutProxy;
 let dir: string;
 
 beforeAll(async () => {
-  emu = await startEmulator({ regions: REGIONS, seedBaseImages: false });
   // The upload into RegionTwo hangs after 1 MiB: the copy is mid-transfer when it is killed.
   proxy = await startCutProxy(emu.url, [{ request: /^PUT \/image\/RegionTwo\/v2\/images\/[^ ]+\/file /, direction: 'upload', afterBytes: 1024 * 1024, stall: true }]);
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-copy-crash-'));
+  dir = tmp.path;
   await emu.writeCloudsYaml(join(dir, 'clouds.yaml'));
 });
 
 afterAll(async () => {
   await proxy?.close();
-  await emu?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a crashed copy', () => {
@@ -48,7 +44,7 @@ describe('a crashed copy', () => {
       env: {
         PATH: process.env.PATH,
         IMAGESYNC_TEST_JOB: JSON.stringify({
-          cloud: credentialsCloud(emulatorCredentials(emu), 'test/e2e/copy-crash.test.ts', { name: 'emulator' }),
+          cloud: emulatorCloud(emu),
           runId,
           journalDir: join(dir, JOURNAL_DIR),
           manifest: file,

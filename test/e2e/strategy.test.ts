@@ -1,49 +1,33 @@
 // `plan` and `apply` with "strategy": "copy" and "import" against the emulator: one build (or none) copied everywhere, an import from a local HTTP server checked against its declared checksum.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { serveFile, type FileServer } from '../helpers/file-server.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { useFileServer } from '../helpers/file-server.js';
 import { assertNothingLeft as assertLeftovers, imagesNamed } from '../helpers/leftovers.js';
+import { target } from '../helpers/manifest.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo', 'RegionThree'];
 const FILE = randomBytes(3 * 1024 * 1024 + 17);
 const SHA256 = createHash('sha256').update(FILE).digest('hex');
 const SHA512 = createHash('sha512').update(FILE).digest('hex');
 
-let emulator: Emulator;
-let files: FileServer;
-let filesUrl: string;
+const emulator = useEmulator({ regions: REGIONS });
+// The "upstream" an import reads: a plain HTTP server on loopback.
+const files = useFileServer(FILE);
+const tmp = useTempDir('strategy');
 let dir: string;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-  // The "upstream" an import reads: a plain HTTP server on loopback.
-  files = await serveFile(FILE);
-  filesUrl = files.url;
-}, 60_000);
-afterAll(async () => {
-  await files?.close();
-  await emulator?.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-strategy-'));
-  dirs.push(dir);
+  dir = tmp.path;
   await mkdir(join(dir, 'tasks'));
   await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
 });
 
-const TARGET = {
-  cloud: 'emulator',
-  regions: REGIONS,
-  build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } },
-};
+const TARGET = target({ regions: REGIONS });
 
 async function writeManifest(images: unknown[]): Promise<string> {
   const file = join(dir, 'images.manifest.json');
@@ -128,7 +112,7 @@ describe('strategy "copy"', () => {
 });
 
 describe('strategy "import"', () => {
-  const upstream = (name: string, checksum: string) => ({ name, strategy: 'import', diskFormat: 'raw', source: { url: filesUrl, checksum } });
+  const upstream = (name: string, checksum: string) => ({ name, strategy: 'import', diskFormat: 'raw', source: { url: files.url, checksum } });
 
   it.each([
     ['sha256', () => `sha256:${SHA256}`],
@@ -147,7 +131,7 @@ describe('strategy "import"', () => {
     expect(JSON.parse(r.stdout).builds.map((b: { action: string; status: string }) => `${b.action} ${b.status}`)).toEqual(['import built', 'import built', 'import built']);
     for (const region of REGIONS) {
       const img = only(region, name);
-      expect(img).toMatchObject({ status: 'active', disk_format: 'raw', imagesync_source_url: filesUrl, imagesync_source_checksum: checksum() });
+      expect(img).toMatchObject({ status: 'active', disk_format: 'raw', imagesync_source_url: files.url, imagesync_source_checksum: checksum() });
       expect(sha512Of(region, img.id)).toBe(SHA512);
       expect(img.os_hash_value).toBe(SHA512);
     }

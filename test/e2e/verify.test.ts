@@ -1,37 +1,26 @@
 // `imagesync verify` against the emulator: an imported image verified in every region; other bytes, a missing region or an unstamped image are named, exit 2; an unreachable target is exit 1.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { serveFile, type FileServer } from '../helpers/file-server.js';
+import { useEmulator } from '../helpers/emulator.js';
+import { useFileServer } from '../helpers/file-server.js';
 import { imagesNamed } from '../helpers/leftovers.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo', 'RegionThree'];
 const FILE = randomBytes(1024 * 1024 + 5);
 const SHA512 = createHash('sha512').update(FILE).digest('hex');
 
-let emulator: Emulator;
-let files: FileServer;
-let filesUrl: string;
+const emulator = useEmulator({ regions: REGIONS });
+// The "upstream" an import reads: a plain HTTP server on loopback.
+const files = useFileServer(FILE);
+const tmp = useTempDir('verify');
 let dir: string;
-const dirs: string[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-  files = await serveFile(FILE);
-  filesUrl = files.url;
-}, 60_000);
-afterAll(async () => {
-  await files?.close();
-  await emulator?.close();
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-verify-'));
-  dirs.push(dir);
+  dir = tmp.path;
   await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
 });
 
@@ -45,7 +34,7 @@ const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => runCli(argv, { cwd:
 describe('imagesync verify', () => {
   it('verifies an import everywhere (recipe, sha512, the declared checksum), then names other bytes and a missing region with exit 2', async () => {
     const name = 'verify-import';
-    const file = await manifest([{ name, strategy: 'import', diskFormat: 'raw', source: { url: filesUrl, checksum: `sha512:${SHA512}` } }]);
+    const file = await manifest([{ name, strategy: 'import', diskFormat: 'raw', source: { url: files.url, checksum: `sha512:${SHA512}` } }]);
     const applied = await run(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100']);
     expect(applied.code, applied.stderr).toBe(0);
 
@@ -88,7 +77,7 @@ describe('imagesync verify', () => {
 
   it('an unreachable target is exit 1 and says it was not verified', async () => {
     const file = join(dir, 'images.manifest.json');
-    await writeFile(file, JSON.stringify({ targets: [{ cloud: 'emulator', regions: ['RegionOne', 'RegionNowhere'] }], images: [{ name: 'verify-x', strategy: 'import', diskFormat: 'raw', source: { url: filesUrl, checksum: `sha512:${SHA512}` } }] }));
+    await writeFile(file, JSON.stringify({ targets: [{ cloud: 'emulator', regions: ['RegionOne', 'RegionNowhere'] }], images: [{ name: 'verify-x', strategy: 'import', diskFormat: 'raw', source: { url: files.url, checksum: `sha512:${SHA512}` } }] }));
     const r = await run(['verify', '-m', file]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toContain('unreachable  emulator/RegionNowhere: not verified');

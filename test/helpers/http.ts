@@ -1,5 +1,5 @@
 // A real HTTP server on loopback for one test file: the handler is the test's, the port is any free one.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 
@@ -30,6 +30,38 @@ export function useHttpServer(handler: RequestListener): TestHttpServer {
     get server() {
       if (!server) throw new Error('useHttpServer: server read outside a test or hook');
       return server;
+    },
+  };
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface RoutedHttpServer extends TestHttpServer {
+  /** The handler of each path (the query left out), set by the tests; any other path gets 404. */
+  readonly routes: Map<string, Route>;
+  /** How many requests each path got. */
+  readonly hits: Map<string, number>;
+}
+
+/** useHttpServer with a handler per path that tests set, and a count of the requests per path. */
+export function useRoutedHttpServer(): RoutedHttpServer {
+  const routes = new Map<string, Route>();
+  const hits = new Map<string, number>();
+  const http = useHttpServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const r = routes.get(path);
+    if (r) r(req, res);
+    else res.writeHead(404).end();
+  });
+  return {
+    routes,
+    hits,
+    get url() {
+      return http.url;
+    },
+    get server() {
+      return http.server;
     },
   };
 }

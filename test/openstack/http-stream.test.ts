@@ -1,28 +1,14 @@
 // HttpClient.stream against a real local HTTP server: streamed bodies both ways, typed errors, no retries, secrets masked in --debug.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionError, HttpError } from '../../src/errors.js';
 import { HttpClient } from '../../src/openstack/http.js';
 import { Redactor } from '../../src/redact.js';
+import { closedPort, useRoutedHttpServer } from '../helpers/http.js';
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-const routes = new Map<string, Route>();
-const hits = new Map<string, number>();
-let server: Server;
-let base: string;
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0]!;
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    (routes.get(path) ?? ((_q, s) => { s.writeHead(404); s.end(); }))(req, res);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+const http = useRoutedHttpServer();
+const { routes, hits } = http;
 
 const TOKEN = 'gAAAAA-secret-token-value';
 
@@ -40,11 +26,11 @@ describe('HttpClient.stream', () => {
     const redactor = new Redactor();
     redactor.add(TOKEN);
     const c = new HttpClient({ redactor, debug: (l) => lines.push(l) });
-    const up = await c.stream({ method: 'PUT', url: `${base}/up`, headers: { 'x-auth-token': TOKEN }, body: Readable.from([Buffer.from('hello '), Buffer.from('world')]), contentLength: 11, expect: [204] });
+    const up = await c.stream({ method: 'PUT', url: `${http.url}/up`, headers: { 'x-auth-token': TOKEN }, body: Readable.from([Buffer.from('hello '), Buffer.from('world')]), contentLength: 11, expect: [204] });
     up.body.resume();
     expect(Buffer.concat(received).toString()).toBe('hello world');
     expect(headers).toMatchObject({ 'content-length': '11', 'content-type': 'application/octet-stream' });
-    const down = await c.stream({ method: 'GET', url: `${base}/down`, headers: { 'x-auth-token': TOKEN }, expect: [200] });
+    const down = await c.stream({ method: 'GET', url: `${http.url}/down`, headers: { 'x-auth-token': TOKEN }, expect: [200] });
     expect(down.requestId).toBe('req-d');
     const parts: Buffer[] = [];
     for await (const chunk of down.body) parts.push(chunk as Buffer);
@@ -58,7 +44,7 @@ describe('HttpClient.stream', () => {
     hits.delete('/busy');
     routes.set('/busy', (_q, s) => { s.writeHead(503, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-b' }); s.end(JSON.stringify({ message: 'try later', pad: 'x'.repeat(100_000) })); });
     const c = new HttpClient({ redactor: new Redactor(), retry: { maxRetries: 3, minTimeoutMs: 1, maxTimeoutMs: 1 } });
-    const err = await c.stream({ method: 'GET', url: `${base}/busy`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e: unknown) => e);
+    const err = await c.stream({ method: 'GET', url: `${http.url}/busy`, expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect((err as HttpError).status).toBe(503);
     expect((err as HttpError).message).toMatch(/^acme\/R1: GET .*\/busy → 503 Service Unavailable \(request req-b\)/);
@@ -67,10 +53,7 @@ describe('HttpClient.stream', () => {
   });
 
   it('says "connection refused" for a closed port, as request() does', async () => {
-    const s2 = createServer();
-    await new Promise<void>((ok) => s2.listen(0, '127.0.0.1', ok));
-    const port = (s2.address() as AddressInfo).port;
-    await new Promise<void>((ok) => s2.close(() => ok()));
+    const port = await closedPort();
     const c = new HttpClient({ redactor: new Redactor() });
     const err = await c.stream({ method: 'GET', url: `http://127.0.0.1:${port}/x`, expect: [200] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionError);

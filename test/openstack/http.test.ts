@@ -1,22 +1,14 @@
 import { execFile } from 'node:child_process';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HttpClient, nodeMaxHeaderSize } from '../../src/openstack/http.js';
 import { ConnectionError, HttpError, ResponseError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
-import { closedPort, useHttpServer } from '../helpers/http.js';
+import { closedPort, useRoutedHttpServer } from '../helpers/http.js';
 
-type Route = (req: IncomingMessage, res: ServerResponse) => void;
-const routes = new Map<string, Route>();
-const hits = new Map<string, number>();
-const http = useHttpServer((req, res) => {
-  const path = (req.url ?? '').split('?')[0]!;
-  hits.set(path, (hits.get(path) ?? 0) + 1);
-  const r = routes.get(path);
-  if (r) r(req, res);
-  else { res.writeHead(404); res.end(); }
-});
+const http = useRoutedHttpServer();
+const { routes, hits } = http;
 
 const client = (redactor = new Redactor()) =>
   new HttpClient({ redactor, retry: { maxRetries: 2, minTimeoutMs: 10, maxTimeoutMs: 50 } });

@@ -2,36 +2,31 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { imageV2Base } from '../../src/openstack/catalog.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { GlanceClient, type GlanceImage } from '../../src/openstack/glance.js';
 import { ServiceClient } from '../../src/openstack/service.js';
-import { Redactor } from '../../src/redact.js';
 import { fieldsOf } from '../../src/replicate/fields.js';
 import { replicate } from '../../src/replicate/replicate.js';
-import { credentialsCloud } from '../contract/cloud.js';
-import { emulatorCredentials } from '../helpers/credentials.js';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
 
 const REGIONS = ['R1', 'R2', 'R3', 'R4'];
 const MIB = 1024 * 1024;
-let emu: Emulator;
+const emu = useEmulator({ regions: REGIONS, seedBaseImages: false });
 let conn: CloudConnection;
 let proxy: CutProxy;
 const data = randomBytes(6 * MIB + 7);
 const sha512 = (b: Uint8Array) => createHash('sha512').update(b).digest('hex');
 
 beforeAll(async () => {
-  emu = await startEmulator({ regions: REGIONS, seedBaseImages: false });
-  conn = new CloudConnection(credentialsCloud(emulatorCredentials(emu), 'test/replicate/several.test.ts', { name: 'emu' }), { redactor: new Redactor() });
+  conn = emulatorConnection(emu);
   proxy = await startCutProxy(emu.url, [{ request: /^PUT \/image\/R3\/v2\/images\/[^ ]+\/file /, direction: 'upload', afterBytes: 4 * MIB }]);
 });
 
 afterAll(async () => {
   await proxy?.close();
   await conn?.close();
-  await emu?.close();
 });
 
 const glance = (region: string, origin = emu.url) =>

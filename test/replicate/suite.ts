@@ -1,7 +1,5 @@
 // Replication against a cloud with two Glance regions of one Keystone (the real tier, or the emulator): copies, cut uploads and downloads, imports from a URL.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
@@ -17,6 +15,7 @@ import type { SourceRef } from '../../src/replicate/source.js';
 import { imageEndpoint, issueToken, sendExpect, type Credentials, type IssuedToken } from '../contract/http.js';
 import { credentialsCloud } from '../contract/cloud.js';
 import { startCutProxy, type CutProxy } from '../helpers/cut-proxy.js';
+import { useFileServer } from '../helpers/file-server.js';
 
 export interface ReplicationTarget extends Credentials {
   regions: [string, string];
@@ -32,8 +31,8 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
     let target: ReplicationTarget;
     let tok: IssuedToken;
     let conn: CloudConnection;
-    let files: Server;
-    let filesUrl: string;
+    // The upstream an import reads.
+    const files = useFileServer(data, '/image.qcow2');
     let source: GlanceImage;
     const proxies: CutProxy[] = [];
     const finalNames: string[] = [];
@@ -109,22 +108,10 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
       const id = (JSON.parse(created.text) as { id: string }).id;
       await sendExpect(`${endpoint(target.regions[0])}/v2/images/${id}/file`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/octet-stream' }, body: data }, [204]);
       source = (await glanceAt(target.regions[0]).getImage(id))!;
-      files = createServer((req, res) => {
-        if (req.url === '/image.qcow2') {
-          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
-          res.end(data);
-        } else {
-          res.writeHead(404);
-          res.end();
-        }
-      });
-      await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
-      filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     }, 120_000);
 
     afterAll(async () => {
       for (const px of proxies) await px.close();
-      await new Promise((r) => files?.close(r));
       for (const r of target?.regions ?? []) {
         for (const img of await allImages(r)) {
           if (img.id === source?.id || finalNames.includes(img.name ?? '') || img.name?.startsWith(p)) await glanceAt(r).deleteImage(img.id);
@@ -237,7 +224,7 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
     });
 
     describe('from a URL with a declared checksum', () => {
-      const urlSource = (checksum: string): SourceRef => ({ kind: 'url', url: `${filesUrl}/image.qcow2`, checksum: parseChecksum(checksum)!, http: conn.http });
+      const urlSource = (checksum: string): SourceRef => ({ kind: 'url', url: files.url, checksum: parseChecksum(checksum)!, http: conn.http });
       const urlFields = (): CopyFields => ({ disk_format: 'qcow2', container_format: 'bare', min_disk: 0, min_ram: 0, tags: [], properties: { os_distro: 'debian' } });
 
       it('imports it with web-download when the checksum is sha512 (the destination proves it), and streams it when it is sha256', async () => {
