@@ -3,12 +3,14 @@ import type { Redactor } from '../redact.js';
 import type { SshConnection } from '../ssh/connection.js';
 import { local } from '../ssh/local.js';
 import type { CommandLogger } from '../ssh/log.js';
-import type { Task, TaskArgs, TaskContext, TaskTarget } from './define.js';
+import { InputError } from '../errors.js';
+import { checkTaskArgs } from './args.js';
+import type { Task, TaskArgs, TaskContext, TaskImage, TaskTarget } from './define.js';
 
 export interface TaskContextDeps<A extends TaskArgs = TaskArgs> {
   connection: Pick<SshConnection, 'run' | 'sudo' | 'put' | 'get'>;
   target: TaskTarget;
-  image: { name: string };
+  image: TaskImage;
   args: A;
   /** The build log: receives local commands and log() lines (the connection logs its own commands). */
   logger?: CommandLogger;
@@ -24,7 +26,9 @@ export function createTaskContext<A extends TaskArgs>(deps: TaskContextDeps<A>):
   return {
     run: (command, opts) => connection.run(command, opts),
     sudo: (command, opts) => connection.sudo(command, opts),
-    put: (source, remotePath, opts) => connection.put(source, remotePath, opts),
+    // Bytes may come as any Uint8Array (the public type); the SSH layer takes Buffers.
+    put: (source, remotePath, opts) =>
+      connection.put(typeof source === 'string' || Buffer.isBuffer(source) ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength), remotePath, opts),
     get: (remotePath, localPath) => connection.get(remotePath, localPath),
     local: (command, opts) =>
       local(command, {
@@ -43,8 +47,14 @@ export function createTaskContext<A extends TaskArgs>(deps: TaskContextDeps<A>):
   };
 }
 
-/** Run `task` with a fresh context; errors propagate unchanged (they already name host and command). */
-export async function runTask<A extends TaskArgs>(task: Task<A>, deps: TaskContextDeps<A>): Promise<void> {
-  const c = createTaskContext(deps);
+/**
+ * Run `task` with a fresh context; errors propagate unchanged (they already name host and command).
+ * The raw args are parsed with the task's schema first (defaults filled in); callers check them
+ * before anything is contacted, so a failure here is a last line of defence.
+ */
+export async function runTask(task: Task, deps: TaskContextDeps): Promise<void> {
+  const checked = checkTaskArgs(task, deps.args, ['args']);
+  if (!checked.ok) throw new InputError(`task ${task.name}: ${checked.problems.join('; ')}`);
+  const c = createTaskContext({ ...deps, args: checked.value });
   await task.run(c, c.args);
 }

@@ -51,7 +51,8 @@ export async function loadTasks(dir: string, opts: LoadTasksOptions = {}): Promi
 
   const tasks = new Map<string, Task>();
   const files = new Map<string, string>();
-  const { tsImport } = await loadTsx();
+  // tsx only when there is a task to load: commands on manifests without tasks start faster.
+  const { tsImport } = names.length ? await loadTsx() : { tsImport: undefined as never };
   for (const name of names) {
     const file = resolve(join(dir, name));
     const label = shown(file);

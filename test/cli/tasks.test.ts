@@ -15,12 +15,12 @@ function tasks(tasksDir: string, json = false) {
 }
 
 describe('imagesync tasks', () => {
-  it('lists harden and nginx from tasks/ with their descriptions and args', async () => {
+  it('lists harden and nginx from tasks/ with their descriptions and args (from their schemas)', async () => {
     const r = await tasks('tasks');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('harden  Harden sshd and kernel defaults, add a login banner, remove world-writable bits (idempotent)');
-    expect(lines).toContain('          --arg allowPasswordAuth  true to keep PasswordAuthentication yes (default false)');
+    expect(lines).toContain('          --arg allowPasswordAuth  true to keep PasswordAuthentication yes (e.g. a console-only image) (default false)');
     const nginx = lines.findIndex((l) => l.startsWith('nginx '));
     expect(lines[nginx]).toMatch(/^nginx   Install nginx \(when apt-get can\) and write nginx\.conf/);
     expect(lines.slice(nginx + 1, nginx + 5).map((l) => l.trim().split(/\s+/)[1])).toEqual(['workers', 'install', 'port', 'root']);
@@ -33,7 +33,7 @@ describe('imagesync tasks', () => {
     expect(json.tasksDir).toBe('tasks');
     expect(json.tasks.map((t) => t.name)).toEqual(['harden', 'nginx']);
     const nginx = json.tasks[1]!;
-    expect(nginx.args[0]).toEqual({ name: 'workers', help: 'worker_processes: a positive integer or "auto" (default "auto")' });
+    expect(nginx.args[0]).toEqual({ name: 'workers', help: 'worker_processes: a whole number (1-1024) or "auto" (default "auto")' });
     expect(nginx.details[0]).toMatch(/^Without a reachable package source/);
   });
 

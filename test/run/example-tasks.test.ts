@@ -113,10 +113,17 @@ describe('tasks/harden.ts', () => {
     expect(r.stderr).toMatch(/harden: warning: \S+\/etc\/ssh\/sshd_config not found; the sshd drop-in was written but not checked/);
   });
 
-  it('refuses a non-boolean allowPasswordAuth with a clear error', async () => {
+  it('refuses a non-boolean allowPasswordAuth before contacting the host (its args schema), exit 3', async () => {
     const r = await run('harden', ['allowPasswordAuth=sometimes']);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('harden: args.allowPasswordAuth must be true or false, got "sometimes"; e.g. --arg allowPasswordAuth=true');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('imagesync: task harden: --arg allowPasswordAuth: expected true or false, got string\n');
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses an unknown argument with the nearest one', async () => {
+    const r = await run('harden', ['allowPasswordAuht=true']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('imagesync: task harden: --arg unknown key "allowPasswordAuht" — did you mean "allowPasswordAuth"? (args: allowPasswordAuth, applySysctl, root)');
   });
 });
 
@@ -146,10 +153,14 @@ describe('tasks/nginx.ts', () => {
     expect(await readFile(join(root, 'etc/nginx/nginx.conf'), 'utf8')).toContain('\nworker_processes 8;\n');
   });
 
-  it.each([['workers=0', '0'], ['workers=four', '"four"'], ['workers=2.5', '2.5']])('refuses %s with a clear error and writes nothing', async (arg, shown) => {
+  it.each([
+    ['workers=0', 'must be at least 1, got 0'],
+    ['workers=four', 'must be a whole number of worker processes (1-1024) or "auto"'],
+    ['workers=2.5', 'must be a whole number of worker processes (1-1024) or "auto"'],
+  ])('refuses %s before contacting the host (its args schema), exit 3, writes nothing', async (arg, why) => {
     const r = await run('nginx', [arg, 'install=false']);
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`nginx: args.workers must be a positive integer (1-1024) or "auto", got ${shown}; e.g. --arg workers=4`);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`imagesync: task nginx: --arg workers: ${why}\n`);
     await expect(stat(join(root, 'etc/nginx'))).rejects.toThrow(/ENOENT/);
   });
 });

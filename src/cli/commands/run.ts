@@ -6,6 +6,7 @@ import { NOT_STARTED, runTaskOnHosts, type HostResult } from '../../run/group.js
 import { parseHostSpecs, parseJumpSpecs } from '../../run/hosts.js';
 import { loadCredentials } from '../../run/keys.js';
 import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
+import { checkTaskArgs } from '../../tasks/args.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { displayPath, writeSafe } from '../../output.js';
 import { type CliDeps } from '../deps.js';
@@ -72,6 +73,12 @@ async function prepare(opts: RunCommandOptions, deps: CliDeps) {
         ? `unknown task "${opts.task}": ${shown} has no tasks; add ${shown}/${opts.task}.ts exporting defineTask({ name: "${opts.task}", ... })`
         : `unknown task "${opts.task}"; tasks in ${shown}: ${[...tasks.keys()].sort().join(', ')} (imagesync tasks describes them)`,
     );
+  }
+  // The task's schema checks --arg before any host is contacted.
+  const checked = checkTaskArgs(task, args, []);
+  if (!checked.ok) {
+    const [first, ...more] = checked.problems.map((p) => `--arg ${p.replace(/^: /, '')}`);
+    throw new UsageError(`task ${task.name}: ${first}`, { details: more });
   }
   const credentials = await loadCredentials({
     identity: opts.identity,

@@ -1,6 +1,7 @@
 // `imagesync tasks`: the tasks in tasks/ with their descriptions and the arguments they document.
 import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
+import { argDocsFromSchema, type TaskArgDoc } from '../../tasks/arg-docs.js';
 import type { Task } from '../../tasks/define.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { displayPath, writeSafe } from '../../output.js';
@@ -9,11 +10,6 @@ import { type CliDeps } from '../deps.js';
 export interface TasksOptions {
   tasksDir: string;
   json?: boolean | undefined;
-}
-
-export interface TaskArgDoc {
-  name: string;
-  help: string;
 }
 
 export interface TaskListing {
@@ -27,9 +23,10 @@ export interface TaskListing {
 
 /**
  * Split a description into summary, details and its `Args:` section, whose lines read
- * `  name  help text`. defineTask has no field for arguments, so tasks document them this way.
+ * `  name  help text`. A task with an `args` schema is described by the schema instead
+ * (each key's `.describe()` and default); without one, tasks document their args this way.
  */
-export function describeTask(task: Pick<Task, 'name' | 'description'>): TaskListing {
+export function describeTask(task: Pick<Task, 'name' | 'description' | 'args'>): TaskListing {
   const [summary = '', ...rest] = task.description.split('\n');
   const details: string[] = [];
   const args: TaskArgDoc[] = [];
@@ -53,7 +50,7 @@ export function describeTask(task: Pick<Task, 'name' | 'description'>): TaskList
     inArgs = false;
     if (line.trim() !== '') details.push(line.trim());
   }
-  return { name: task.name, summary: summary.trim(), details, args };
+  return { name: task.name, summary: summary.trim(), details, args: argDocsFromSchema(task) ?? args };
 }
 
 export async function runTasks(opts: TasksOptions, deps: CliDeps): Promise<number> {

@@ -1,6 +1,5 @@
-// Helpers shared by the tasks (a file starting with "_" is not a task; it counts in every recipe hash).
-import { shQuote } from '../src/ssh/quote.js';
-import type { TaskContext } from '../src/tasks/define.js';
+// Helpers shared by the packaged tasks (a file starting with "_" is not a task; it counts in the recipe of every task beside it).
+import { shQuote, z, type TaskContext } from '../../task.js';
 
 /** `path` (absolute, as seen on the finished system) under `root`. */
 export function under(root: string, path: string): string {
@@ -19,3 +18,9 @@ export async function ensureFile(c: TaskContext, path: string, content: string, 
   await c.put(Buffer.from(content), path, { sudo: true, mode });
   return true;
 }
+
+/** args.root of the packaged tasks: an absolute directory, "/" unless a test or a chroot build says otherwise. */
+export const absoluteRoot = z
+  .string()
+  .refine((r) => r.startsWith('/') && !/[\n\0]/.test(r), { error: 'must be an absolute directory path, e.g. "/" or "/mnt/chroot"' })
+  .default('/');
