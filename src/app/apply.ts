@@ -6,8 +6,6 @@ import { openLock, recordLock, type OpenLock } from '../lock/record.js';
 import type { Plan } from '../plan/types.js';
 import type { ApplyReport, DryRunReport } from '../report/apply-report.js';
 import { formatShard } from '../shard/shard.js';
-import type { Task } from '../tasks/define.js';
-import { loadTasks } from '../tasks/loader.js';
 import { resolveBastions } from './bastions.js';
 import { buildAll, type BuildRun } from './build-all.js';
 import { decide } from './decide.js';
@@ -90,10 +88,6 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
     throw new UsageError('apply changes clouds: confirm with --yes when not on a terminal (CI, pipes)');
   }
   const ctx = await prepare(opts, deps);
-  const tasks = await loadTasks(ctx.tasksDir).catch((err): Map<string, Task> => {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw err;
-  });
   const runId = opts.runId ?? newRunId(deps.now());
   deps.redactor.add(runId.length >= 64 ? runId : undefined);
   try {
@@ -104,7 +98,7 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
     const bastions = await resolveBastions(ctx, deps);
     const run: BuildRun = {
       runId,
-      tasks,
+      tasks: ctx.tasks,
       concurrency,
       perTarget,
       keepOnFailure: opts.keepOnFailure ?? false,

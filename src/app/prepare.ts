@@ -6,9 +6,11 @@ import { loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/schema.js';
 import { CloudConnection } from '../openstack/cloud.js';
 import { displayPath } from '../output.js';
+import type { Task } from '../tasks/define.js';
 import type { WantedPair } from '../plan/diff.js';
 import type { Target } from '../plan/types.js';
 import { emptyShardNote, type Shard } from '../shard/shard.js';
+import { checkTasks, problemsError } from './check.js';
 import { resolveClouds } from './clouds.js';
 import type { AppDeps } from './deps.js';
 import { wantedPairs } from './targets.js';
@@ -28,6 +30,8 @@ export interface PlanContext {
   manifestFile: string;
   manifestDir: string;
   tasksDir: string;
+  /** Every task of tasks/, loaded and checked against the steps that use it. */
+  tasks: Map<string, Task>;
   pairs: WantedPair[];
   targets: Target[];
   clouds: Map<string, CloudConfig>;
@@ -43,6 +47,10 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   const { manifest } = loaded;
   const manifestDir = dirname(loaded.file);
   const tasksDir = join(manifestDir, 'tasks');
+  // A task that does not load, or args that do not fit it, are bad input: found before anything is contacted.
+  const checked = await checkTasks(loaded, deps);
+  const bad = problemsError(loaded.file, deps, checked.problems);
+  if (bad) throw bad;
   const { pairs, targets, unsharded } = wantedPairs(manifest, opts.target, opts.shard);
   if (opts.shard && !targets.length) deps.view?.notice(emptyShardNote(opts.shard, unsharded));
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
@@ -55,7 +63,7 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   for (const [name, cfg] of clouds) {
     connections.set(name, new CloudConnection(cfg, { redactor: deps.redactor, debug, onRequest: () => requests++ }));
   }
-  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, pairs, targets, clouds, bases, connections, requests: () => requests };
+  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, tasks: checked.tasks, pairs, targets, clouds, bases, connections, requests: () => requests };
 }
 
 export async function closeConnections(ctx: PlanContext): Promise<void> {

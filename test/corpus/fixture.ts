@@ -60,9 +60,9 @@ export function image(spec: ImageSpec = {}): Record<string, unknown> {
   return imageOf({ ...spec, name: spec.name ?? 'corpus-web' });
 }
 
-/** A valid manifest with one target (emulator, the given regions, no build settings) and the given images. */
+/** A valid manifest with one target (emulator, the given regions, everything a build needs) and the given images. */
 export function manifestWith(images: Array<Record<string, unknown>> = [image()], regions = ['RegionOne']): Record<string, unknown> {
-  return { targets: [target({ regions, build: false })], images };
+  return { targets: [target({ regions, build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } })], images };
 }
 
 /** Run a command and check the corpus's promise for bad input: nothing contacted, nothing changed. */

@@ -338,7 +338,7 @@ describe('manifests that look odd but are valid', () => {
     await c.manifest(manifestWith([image({ name: 'corpus-' + '😀'.repeat(248) })]));
     const r = await runUntouched(c, ['validate']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('images.manifest.json: valid — 1 image, 1 target\n');
+    expect(r.stdout).toBe('images.manifest.json: valid — 1 image, 1 target, 1 task\n');
   });
 
   it('a byte order mark before the JSON is accepted', async () => {
@@ -361,7 +361,7 @@ describe('manifests that look odd but are valid', () => {
     expect(size).toBeGreaterThan(5_000_000);
     const r = await runUntouched(c, ['validate']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe('images.manifest.json: valid — 20000 images, 1 target\n');
+    expect(r.stdout).toBe('images.manifest.json: valid — 20000 images, 1 target, 1 task\n');
   });
 });
 

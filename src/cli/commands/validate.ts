@@ -1,18 +1,18 @@
-// `imagesync validate`: check the manifest offline; every problem at once, exit 3, nothing contacted.
-import { loadManifest } from '../../manifest/load.js';
-import { expandTargets } from '../../manifest/targets.js';
-import { displayPath } from '../../output.js';
+// `imagesync validate`: check the manifest, its tasks, its clouds and its builds offline; every problem at once, exit 3, nothing contacted.
+import { validate } from '../../app/validate.js';
+import { writeSafe } from '../../output.js';
 import { type CliDeps } from '../deps.js';
 
 export interface ValidateOptions {
   manifest: string;
 }
 
+const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 export async function runValidate(opts: ValidateOptions, deps: CliDeps): Promise<number> {
-  const { manifest } = await loadManifest(opts.manifest, { displayName: displayPath(deps.cwd, opts.manifest) });
-  const targets = expandTargets(manifest);
-  deps.stdout.write(
-    `${displayPath(deps.cwd, opts.manifest)}: valid — ${manifest.images.length} image${manifest.images.length === 1 ? '' : 's'}, ${targets.length} target${targets.length === 1 ? '' : 's'}\n`,
-  );
+  const r = await validate(opts, deps);
+  const lines = [`${r.file}: valid — ${count(r.images, 'image')}, ${count(r.targets, 'target')}, ${count(r.tasks.length, 'task')}`];
+  for (const note of r.notes) lines.push(`  note: ${note}`);
+  writeSafe(deps, deps.stdout, `${lines.join('\n')}\n`);
   return 0;
 }

@@ -1,0 +1,101 @@
+// `imagesync validate` checks all it can offline — tasks load and fit their steps, clouds exist, builds have what they need — every problem with its place, exit 3, nothing contacted.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
+import { image, manifestWith, ROOT, runUntouched, useCorpus } from '../corpus/fixture.js';
+
+const emulator = useEmulator();
+const c = useCorpus(emulator);
+
+beforeEach(async () => {
+  await writeFile(
+    join(c.dir, 'tasks', 'web.ts'),
+    `import { defineTask, z } from ${JSON.stringify(join(ROOT, 'src/task.js'))};
+export default defineTask({
+  name: 'web',
+  description: 'typed args',
+  args: z.strictObject({ workers: z.number().int().min(1), mode: z.enum(['fast', 'safe']).default('safe') }),
+  async run(c, args) { c.log(String(args.workers) + args.mode); },
+});
+`,
+  );
+});
+
+const web = (args: unknown) => image({ steps: [{ run: 'true' }, { task: 'web', args }] });
+
+describe('imagesync validate', () => {
+  it('says valid, counts the tasks, and notes where a missing SSH user and network will come from', async () => {
+    await c.manifest({ targets: [{ cloud: 'emulator', regions: ['RegionOne', 'RegionTwo'], build: { flavor: 'm1.small' } }], images: [web({ workers: 2 })] });
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        'images.manifest.json: valid — 1 image, 2 targets, 2 tasks',
+        `  note: images[0] "corpus-web": no build.ssh.user in every target: from the source image's os_admin_user property (plan says where it has none)`,
+        '  note: images[0] "corpus-web": no build.network in every target: the one network the project can use (as Nova picks one) (plan says where there is none or several)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("checks each task step's args against the task's schema, with the step's JSON path", async () => {
+    await c.manifest(manifestWith([web({ workers: '2' }), web({ workers: 1, mode: 'fats', extra: true })].map((i, n) => ({ ...i, name: `corpus-${n}` }))));
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      [
+        'imagesync: images.manifest.json: 3 problems',
+        '  images[0].build.steps[1].args.workers: expected a number, got string',
+        '  images[1].build.steps[1].args.mode: expected one of "fast", "safe", got "fats" — did you mean "fast"?',
+        '  images[1].build.steps[1].args: unknown key "extra" (args: workers, mode)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names a task file that does not load (file:line:column) and one that exports another task', async () => {
+    await writeFile(join(c.dir, 'tasks', 'broken.ts'), "// a task\nexport default { oops: };\n");
+    await writeFile(join(c.dir, 'tasks', 'other.ts'), `import { defineTask } from ${JSON.stringify(join(ROOT, 'src/task.js'))};\nexport default defineTask({ name: 'another', description: 'd', run() {} });\n`);
+    await c.manifest(manifestWith([web({ workers: 1 })]));
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      [
+        'imagesync: 2 problems in images.manifest.json and its tasks',
+        '  tasks/broken.ts:2:24: cannot be loaded: Unexpected "}"',
+        '  tasks/other.ts: task is named "another" but its file is other.ts; rename one so they match ("other")',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names a cloud that no clouds.yaml, secure.yaml or OS_* variable defines, and a build without a flavor, all at once', async () => {
+    await c.manifest({
+      targets: [
+        { cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small' } },
+        { cloud: 'acme', regions: ['RegionOne'] },
+      ],
+      images: [image({ name: 'corpus-a' }), image({ name: 'corpus-b', regions: ['RegionOne'], build: { flavor: 'm1.tiny', steps: [{ run: 'true' }] } })],
+    });
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      [
+        'imagesync: images.manifest.json: 2 problems',
+        `  targets[1].cloud: cloud "acme" is not defined in clouds.yaml (defined: emulator)`,
+        '  images[0].build.flavor: "corpus-a" has no flavor in acme/RegionOne: set build.flavor in defaults.build, the target or the image (a build server needs one)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('plan and apply refuse args that do not fit, before contacting anything', async () => {
+    await c.manifest(manifestWith([web({})]));
+    for (const argv of [['plan'], ['apply', '--yes']]) {
+      const r = await runUntouched(c, argv);
+      expect(r.code, argv.join(' ')).toBe(3);
+      expect(r.stderr).toBe('imagesync: images.manifest.json: images[0].build.steps[1].args: missing key "workers" (a number)\n');
+    }
+  });
+});
