@@ -126,7 +126,9 @@ function finish(report: ApplyReport & { after: Plan }, before: Plan, todo: numbe
   const leftBehind = report.builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, build: `${b.cloud}/${b.region} ${b.image}` })));
   const interrupted = deps.signal.aborted ? errorMessage(deps.signal.reason) : undefined;
   const unreachable = before.summary.unreachableTargets.length > 0;
-  const exitCode = interrupted || failed || unreachable || leftBehind.length ? ExitCode.failure : ExitCode.ok;
+  // A build refused for lack of an SSH user, network or flavor is wanted but not there: the run failed.
+  const refused = report.notBuilt.some((n) => n.blocked);
+  const exitCode = interrupted || failed || unreachable || refused || leftBehind.length ? ExitCode.failure : ExitCode.ok;
   return { outcome: 'applied', before, report, todo, leftBehind, interrupted, exitCode };
 }
 

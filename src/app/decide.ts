@@ -17,10 +17,13 @@ export function decide(plan: Plan, opts: { healDuplicates?: boolean | undefined 
   const todo: PlanEntry[] = [];
   const notBuilt: NotBuilt[] = [];
   for (const e of plan.entries) {
+    const place = { image: e.image, cloud: e.cloud, region: e.region, state: e.state, detail: e.detail };
+    // A build that could not finish (no SSH user, network or flavor) is refused before anything is created.
+    if (CHANGE_STATES.has(e.state) && e.blocked) notBuilt.push({ ...place, blocked: e.blocked });
     // Even without a usable source image: the build's first step then fails, creating nothing,
     // with the nearest names — a better answer than skipping it.
-    if (CHANGE_STATES.has(e.state)) todo.push(e);
-    else if (e.state !== 'present') notBuilt.push({ image: e.image, cloud: e.cloud, region: e.region, state: e.state, detail: e.detail });
+    else if (CHANGE_STATES.has(e.state)) todo.push(e);
+    else if (e.state !== 'present') notBuilt.push(place);
   }
   const duplicates = plan.entries.filter((e) => e.state === 'duplicate');
   return {

@@ -1,7 +1,10 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
+import { chooseNetwork, chooseSshUser } from '../build/defaults.js';
 import { selectSource, type SourceChoice } from '../build/source.js';
 import { recipeFor } from '../build/recipe.js';
-import { isBuildable } from '../manifest/schema.js';
+import type { GlanceImage } from '../openstack/glance.js';
+import { isBuildable, type WantedImage } from '../manifest/schema.js';
+import { buildSettingsFor } from '../manifest/targets.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import { observeTarget } from '../plan/observe.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
@@ -40,14 +43,45 @@ export function withRecipes(
     const key = `${pick ?? ''}\0${sourceName}`;
     let choice = seen.chosen.get(key);
     if (!choice) seen.chosen.set(key, (choice = selectSource(seen.byName.get(sourceName) ?? [], sourceName, pick)));
+    // Only a build boots a server in every target that lacks the image: a copy builds once, where it can.
+    const blocked = image.strategy === 'build' && seen.obs.ok ? blockedBy(ctx, image, seen.obs, choice.ok ? choice.image : undefined) : undefined;
+    const why = blocked ? { blocked } : {};
     // A copy needs its source in one target only: its recipe does not depend on it.
-    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined) } : {}) };
+    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined) } : {}) };
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
-    if (!stamped) return { ...p, sourceId: choice.image.id };
-    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id };
+    if (!stamped) return { ...p, sourceId: choice.image.id, ...why };
+    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id, ...why };
   });
+}
+
+/**
+ * Why a build of `image` in this target could not finish, or undefined: what the manifest leaves
+ * out must come from the cloud (the source image's os_admin_user, the one network Nova would pick),
+ * and a build that would boot without it never gets past "wait for SSH".
+ */
+function blockedBy(ctx: Pick<PlanContext, 'manifest'>, image: WantedImage, obs: Extract<Observation, { ok: true }>, source: GlanceImage | undefined): string | undefined {
+  const s = buildSettingsFor(ctx.manifest, image, obs.cloud, obs.region);
+  const why: string[] = [];
+  if (!s.flavor) why.push('no flavor: set build.flavor');
+  if (source) {
+    const user = chooseSshUser(s.ssh?.user, source);
+    if (!user.ok) why.push(user.problem);
+  }
+  if (!s.network && obs.networks) {
+    if (!obs.networks.ok) why.push(`no network: build.network is not set and ${obs.networks.problem}`);
+    else {
+      const net = chooseNetwork(obs.networks.networks, obs.networks.projectId);
+      if (!net.ok) why.push(net.problem);
+    }
+  }
+  return why.length ? why.join('; ') : undefined;
+}
+
+/** Whether some build in the target names no network: then the target's networks are read with its images. */
+function needsNetworks(ctx: Pick<PlanContext, 'manifest'>, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
+  return wanted.some((image) => image.strategy === 'build' && !buildSettingsFor(ctx.manifest, image, t.cloud, t.region).network);
 }
 
 /** The jobs that read every target: the wanted names and their source images' names, in one query per target. */
@@ -65,11 +99,12 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     const wanted = [...new Set(here.map((p) => p.image))];
     const sources = wanted.map((n) => sourceOf.get(n)).filter((n): n is string => n !== undefined);
     const names = [...new Set([...wanted, ...sources])];
+    const networks = needsNetworks(ctx, t, ctx.manifest.images.filter((i) => wanted.includes(i.name)));
     return {
       target: t,
       wanted: wanted.length,
       run: async () => {
-        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names }, deps.signal, () => deps.now().getTime());
+        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, networks }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
         // The target's own counts, for a progress line: worked out only when a view shows them.
         return {

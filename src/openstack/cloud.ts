@@ -8,7 +8,7 @@ import { GlanceClient, type GlanceImage } from './glance.js';
 import { HttpClient, type RetryPolicy } from './http.js';
 import { ServiceClient } from './service.js';
 import { NovaClient } from './nova.js';
-import { NeutronClient } from './neutron.js';
+import { NeutronClient, type Network } from './neutron.js';
 import { CatalogError } from '../errors.js';
 
 export interface CloudConnectionOptions {
@@ -30,6 +30,8 @@ export interface BuildServices {
   glance: GlanceClient;
   nova: NovaClient;
   neutron: NeutronClient | undefined;
+  /** The project the token is scoped to (to tell its networks from others'), when Keystone says. */
+  projectId?: string | undefined;
 }
 
 /** Compute endpoints normally carry /v2.1 (maybe with a project id); a bare one gets it. */
@@ -113,7 +115,17 @@ export class CloudConnection {
       glance: new GlanceClient(svc(api.url)),
       nova: new NovaClient(svc(novaBase(compute))),
       neutron: network ? new NeutronClient(svc(network.replace(/\/+$/, ''))) : undefined,
+      projectId: token.projectId,
     };
+  }
+
+  /** The networks a region's Neutron lists for this project, and the project's id (to tell its own from others'). */
+  async networks(region: string, signal?: AbortSignal): Promise<{ networks: Network[]; projectId?: string | undefined }> {
+    const token = await this.session.token(signal);
+    const network = findEndpoint(token.catalog, { type: 'network', region, interface: this.cloud.interface });
+    if (!network) throw new CatalogError(`${this.cloud.name}/${region}: the catalog has no ${this.cloud.interface} network service (Neutron) to list networks`);
+    const neutron = new NeutronClient(new ServiceClient(this.session, this.http, network.replace(/\/+$/, ''), { cloud: this.cloud.name, region }));
+    return { networks: await neutron.networks({}, signal), projectId: token.projectId };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,9 @@ export interface Network {
   name: string;
   'router:external'?: boolean;
   status?: string;
+  shared?: boolean;
+  project_id?: string;
+  tenant_id?: string;
 }
 
 export interface Port {

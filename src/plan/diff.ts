@@ -32,6 +32,8 @@ export interface WantedPair extends Target {
   sourceId?: string | undefined;
   /** Why no source image could be chosen here: a build would fail. */
   sourceProblem?: string | undefined;
+  /** Why a build here could not finish (no SSH user, network or flavor): apply refuses it before creating anything. */
+  blocked?: string | undefined;
 }
 
 function found(img: GlanceImage): FoundImage {
@@ -62,6 +64,11 @@ function stoppedBySource(pair: WantedPair): boolean {
   return pair.sourceProblem !== undefined && (pair.strategy ?? 'build') === 'build';
 }
 
+/** Why apply cannot build this pair here: the source image's problem (a build's only), what a build server would lack. */
+function whyNotBuilt(pair: WantedPair): string[] {
+  return [stoppedBySource(pair) ? pair.sourceProblem : undefined, pair.blocked].filter((p): p is string => p !== undefined);
+}
+
 export function entryFor(pair: WantedPair, obs: Observation | undefined, named?: readonly GlanceImage[]): PlanEntry {
   const base = { image: pair.image, cloud: pair.cloud, region: pair.region };
   if (!obs) return { ...base, state: 'unreachable', images: [], found: [], detail: 'not observed' };
@@ -72,21 +79,27 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
   const withName = named ?? obs.images.filter((i) => i.name === pair.image);
   // Most pairs of a large plan: nothing carries the name.
   if (withName.length === 0) {
-    const detail = stoppedBySource(pair) ? `no image with this name; cannot build here: ${pair.sourceProblem}` : 'no image with this name';
-    return { image: pair.image, cloud: pair.cloud, region: pair.region, state: 'missing', images: [], found: [], detail };
+    const problems = whyNotBuilt(pair);
+    const detail = problems.length ? `no image with this name; cannot build here: ${problems.join('; ')}` : 'no image with this name';
+    return { ...base, state: 'missing', images: [], found: [], detail, ...(pair.blocked ? { blocked: pair.blocked } : {}) };
   }
   const carrying = withName
     .filter((i) => !GONE.has(i.status))
     .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
   const list = carrying.map(found);
   const ids = list.map((f) => f.id);
-  const entry = (state: PlanState, detail: string): PlanEntry => ({
-    ...base,
-    state,
-    images: ids,
-    found: list,
-    detail: CHANGE_STATES.has(state) && stoppedBySource(pair) ? `${detail}; cannot build here: ${pair.sourceProblem}` : detail,
-  });
+  const entry = (state: PlanState, detail: string): PlanEntry => {
+    const change = CHANGE_STATES.has(state);
+    const problems = change ? whyNotBuilt(pair) : [];
+    return {
+      ...base,
+      state,
+      images: ids,
+      found: list,
+      detail: problems.length ? `${detail}; cannot build here: ${problems.join('; ')}` : detail,
+      ...(change && pair.blocked ? { blocked: pair.blocked } : {}),
+    };
+  };
   if (list.length === 0) return entry('missing', 'no image with this name');
   if (list.length > 1) return entry('duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
   const only = list[0]!;

@@ -1,10 +1,12 @@
 // Observe one target: the images that carry a wanted name (or a source image's name) in one (cloud, region).
 import { errorMessage, HttpError, ImagesyncError } from '../errors.js';
 import type { CloudConnection } from '../openstack/cloud.js';
-import type { Observation, Target } from './types.js';
+import type { NetworkObservation, Observation, Target } from './types.js';
 
 export interface ObserveRequest extends Target {
   names: string[];
+  /** Also list the target's networks (a build there names none), at the same time as the images. */
+  networks?: boolean | undefined;
 }
 
 /** One target; never throws: a failure becomes an unreachable observation that says why. */
@@ -19,8 +21,8 @@ export async function observeTarget(
   const t = { cloud: req.cloud, region: req.region };
   try {
     const reader = await conn.imageReader(req.region, signal);
-    const images = await reader.listByNames(req.names, signal);
-    return { ...t, ok: true, via: reader.via, images, durationMs: now() - started };
+    const [images, networks] = await Promise.all([reader.listByNames(req.names, signal), req.networks ? readNetworks(conn, req.region, signal) : undefined]);
+    return { ...t, ok: true, via: reader.via, images, ...(networks ? { networks } : {}), durationMs: now() - started };
   } catch (err) {
     if (signal?.aborted) throw err;
     const status = err instanceof HttpError ? err.status : undefined;
@@ -32,5 +34,15 @@ export async function observeTarget(
     if (message.startsWith(prefix)) message = message.slice(prefix.length);
     else if (message.startsWith(`${req.cloud}: `)) message = message.slice(req.cloud.length + 2);
     return { ...t, ok: false, error: { message, code, status, requestId }, durationMs: now() - started };
+  }
+}
+
+/** A failed network listing does not make the target unreachable: only builds without a network need it, and they say why they cannot run. */
+async function readNetworks(conn: CloudConnection, region: string, signal: AbortSignal | undefined): Promise<NetworkObservation> {
+  try {
+    return { ok: true, ...(await conn.networks(region, signal)) };
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return { ok: false, problem: `cannot list the networks to pick one: ${errorMessage(err)}` };
   }
 }

@@ -1,5 +1,6 @@
 // The plan's vocabulary: observations of targets and the state of each (wanted image, target) entry.
 import type { GlanceImage } from '../openstack/glance.js';
+import type { Network } from '../openstack/neutron.js';
 
 export const PLAN_STATES = ['present', 'missing', 'outdated', 'pending', 'broken', 'duplicate', 'unreachable'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
@@ -19,8 +20,11 @@ export interface ObservationError {
   requestId?: string | undefined;
 }
 
+/** The networks of a target, read only when some build there names none (to pick one as Nova would). */
+export type NetworkObservation = { ok: true; networks: Network[]; projectId?: string | undefined } | { ok: false; problem: string };
+
 export type Observation = Target & { durationMs: number } & (
-  | { ok: true; via: 'glance' | 'compute-proxy'; images: GlanceImage[] }
+  | { ok: true; via: 'glance' | 'compute-proxy'; images: GlanceImage[]; networks?: NetworkObservation | undefined }
   | { ok: false; error: ObservationError }
 );
 
@@ -50,6 +54,8 @@ export interface PlanEntry extends Target {
   found: FoundImage[];
   /** For an entry apply changes (missing, outdated, broken): build, copy (from where) or import. */
   action?: PlanAction | undefined;
+  /** Why a build here could not finish (no SSH user, no network, no flavor): apply refuses it before creating anything. */
+  blocked?: string | undefined;
 }
 
 export interface PlanSummary {

@@ -27,13 +27,15 @@ export interface BuildReport {
   retention?: RetentionAction[] | undefined;
 }
 
-/** An entry apply did not build, and why (pending, duplicate, unreachable). */
+/** An entry apply did not build, and why (pending, duplicate, unreachable, or a build that could not finish). */
 export interface NotBuilt {
   image: string;
   cloud: string;
   region: string;
   state: string;
   detail: string;
+  /** Refused before anything was created: what the build lacks (no SSH user, network or flavor). A failure of the run. */
+  blocked?: string | undefined;
 }
 
 export interface ApplyReport {

@@ -335,7 +335,9 @@ function checkShards(reports: ReadonlyArray<FromFile<ApplyReportJson>>): string[
 
 /** 1 when the run as a whole failed, as `apply` decides for one run; 0 otherwise. */
 export function mergedExitCode(m: MergedReport): number {
-  const failed = m.summary.failed > 0 || m.summary.leftBehind > 0 || m.before.unreachableTargets.length > 0 || m.summary.missingShards.length > 0;
+  // A shard that refused a build that could not finish (no SSH user, network or flavor) failed too.
+  const refused = m.notBuilt.some((n) => typeof n.blocked === 'string');
+  const failed = refused || m.summary.failed > 0 || m.summary.leftBehind > 0 || m.before.unreachableTargets.length > 0 || m.summary.missingShards.length > 0;
   return failed ? ExitCode.failure : ExitCode.ok;
 }
 

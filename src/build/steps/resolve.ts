@@ -2,6 +2,7 @@
 import { ImagesyncError } from '../../errors.js';
 import { nearest } from '../../manifest/suggest.js';
 import type { Step } from '../runner.js';
+import { chooseNetwork, chooseSshUser } from '../defaults.js';
 import { selectSource } from '../source.js';
 import { recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
@@ -18,6 +19,7 @@ function hint(word: string, names: string[]): string {
   return near ? `did you mean "${near}"?` : `available: ${some.join(', ')}${names.length > some.length ? ', …' : ''}`;
 }
 
+/** The first step: everything a build needs is found (or the build stops) before anything is created. */
 export const resolveInputs: Step<BuildState> = {
   name: 'resolve source image, flavor and network',
   async run(s, ctx) {
@@ -30,7 +32,8 @@ export const resolveInputs: Step<BuildState> = {
     // reported first is the one a lookup at a time would report.
     const foundP = glance.listByNames([src.image], ctx.signal);
     const flavorsP = flavorWanted ? nova.flavors(ctx.signal) : undefined;
-    const netsP = neutron && netWanted ? neutron.networks({ name: netWanted }, ctx.signal) : undefined;
+    // Without build.network, every network the project sees: the one Nova would pick is chosen from them.
+    const netsP = neutron ? neutron.networks(netWanted ? { name: netWanted } : {}, ctx.signal) : undefined;
     for (const pending of [flavorsP, netsP]) pending?.catch(() => undefined);
     const found = await foundP;
     const choice = selectSource(found, src.image, src.pick);
@@ -45,14 +48,27 @@ export const resolveInputs: Step<BuildState> = {
     // Stamp what is really built from: the source found now, not the one the plan saw.
     s.recipe = recipeFor(s.image, s.base, choice.image.id)!;
 
+    // Without a login user the build would boot a server and wait for SSH until its deadline.
+    const user = chooseSshUser(s.settings.ssh?.user, choice.image);
+    if (!user.ok) throw new ResolveError(`${where}: ${user.problem}`);
+    if (!s.settings.ssh?.user) {
+      s.settings = { ...s.settings, ssh: { ...s.settings.ssh, user: user.value } };
+      ctx.log(`SSH user "${user.value}" from the ${user.from}`);
+    }
+
     if (!flavorWanted || !flavorsP) throw new ResolveError(`${where}: no flavor for image "${s.image.name}": set build.flavor in the manifest (target or image)`);
     const flavors = await flavorsP;
     const flavor = flavors.find((f) => f.name === flavorWanted) ?? flavors.find((f) => f.id === flavorWanted);
     if (!flavor) throw new ResolveError(`${where}: flavor "${flavorWanted}" not found; ${hint(flavorWanted, flavors.map((f) => f.name))}`);
     s.flavor = flavor;
 
-    if (!netWanted) throw new ResolveError(`${where}: no network for image "${s.image.name}": set build.network in the manifest (target or image)`);
-    if (neutron && netsP) {
+    if (!netWanted) {
+      if (!neutron || !netsP) throw new ResolveError(`${where}: no network for image "${s.image.name}": build.network is not set and the catalog has no network service (Neutron) to pick one; set build.network`);
+      const net = chooseNetwork(await netsP, s.services.projectId);
+      if (!net.ok) throw new ResolveError(`${where}: ${net.problem}`);
+      s.network = net.value;
+      ctx.log(`network "${net.value.name}" (${net.value.id}): ${net.from}`);
+    } else if (neutron && netsP) {
       let nets = await netsP;
       if (nets.length === 0 && UUID.test(netWanted)) nets = await neutron.networks({ id: netWanted }, ctx.signal);
       if (nets.length === 0) {
