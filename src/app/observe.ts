@@ -46,13 +46,15 @@ export function withRecipes(
     // Only a build boots a server in every target that lacks the image: a copy builds once, where it can.
     const blocked = image.strategy === 'build' && seen.obs.ok ? blockedBy(ctx, image, seen.obs, choice.ok ? choice.image : undefined) : undefined;
     const why = blocked ? { blocked } : {};
+    // What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not.
+    const explain = (sourceId: string | undefined) => ({ recipeChange: { wanted: base.parts, labels: base.labels, sourceName, sourceId: image.strategy === 'build' ? sourceId : undefined } });
     // A copy needs its source in one target only: its recipe does not depend on it.
-    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined) } : {}) };
+    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined), ...explain(undefined) } : {}) };
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
     if (!stamped) return { ...p, sourceId: choice.image.id, ...why };
-    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id, ...why };
+    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id, ...explain(choice.image.id), ...why };
   });
 }
 

@@ -55,7 +55,7 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   if (opts.shard && !targets.length) deps.view?.notice(emptyShardNote(opts.shard, unsharded));
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
   const bases = new Map<string, BaseRecipe>();
-  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir }));
+  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir, tasks: checked.tasks }));
 
   let requests = 0;
   const debug = deps.view?.debug;

@@ -9,6 +9,7 @@ import { expandTargets, imageTargets } from '../manifest/targets.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { displayPath } from '../output.js';
 import { RECIPE_PROPERTY } from '../plan/diff.js';
+import { explainRecipeChange, type RecipeChange } from '../plan/recipe-parts.js';
 import { targetKey } from '../plan/types.js';
 import type { LockMatch, ManifestMatch, ShownImage, ShowReport } from '../report/show-report.js';
 import type { AppDeps } from './deps.js';
@@ -37,12 +38,19 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-export function manifestMatch(image: GlanceImage, wantedRecipe: string | undefined, sourceProblem: string | undefined): { manifest: ManifestMatch; manifestDetail: string } {
+export function manifestMatch(
+  image: GlanceImage,
+  wantedRecipe: string | undefined,
+  sourceProblem: string | undefined,
+  change?: RecipeChange,
+): { manifest: ManifestMatch; manifestDetail: string; changes?: string[] } {
   const stamped = str(image[RECIPE_PROPERTY]);
   if (!stamped) return { manifest: 'unknown', manifestDetail: 'the image has no recipe stamp (not built by imagesync)' };
   if (!wantedRecipe) return { manifest: 'unknown', manifestDetail: `the manifest's recipe cannot be computed here${sourceProblem ? `: ${sourceProblem}` : ''}` };
   if (stamped === wantedRecipe) return { manifest: 'match', manifestDetail: `recipe ${stamped.slice(0, 12)} is the manifest's` };
-  return { manifest: 'differs', manifestDetail: `recipe ${stamped.slice(0, 12)} ≠ manifest ${wantedRecipe.slice(0, 12)}` };
+  const hashes = `recipe ${stamped.slice(0, 12)} ≠ manifest ${wantedRecipe.slice(0, 12)}`;
+  const changes = change ? explainRecipeChange(image, change) : undefined;
+  return changes?.length ? { manifest: 'differs', manifestDetail: `${hashes}: ${changes.join('; ')}`, changes } : { manifest: 'differs', manifestDetail: hashes };
 }
 
 export function lockMatch(image: GlanceImage, locked: LockEntry | undefined, hasLock: boolean): { lock: LockMatch; lockDetail: string } {
@@ -123,7 +131,7 @@ export async function show(opts: ShowOptions, deps: AppDeps): Promise<ShowResult
       const byId = new Map((obs?.ok ? obs.images : []).map((i) => [i.id, i]));
       const images = e.found.map((f) => {
         const image = byId.get(f.id) ?? { id: f.id, name: e.image, status: f.status };
-        return shownImage(image, manifestMatch(image, pair?.recipe, pair?.sourceProblem), lockMatch(image, locked, lock.file !== undefined));
+        return shownImage(image, manifestMatch(image, pair?.recipe, pair?.sourceProblem, pair?.recipeChange), lockMatch(image, locked, lock.file !== undefined));
       });
       report.targets.push({
         cloud: e.cloud,

@@ -1,8 +1,11 @@
 // Recipe hashing: everything that decides an image's content, hashed so `plan` can tell "outdated".
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { isBuildable, type WantedImage } from '../manifest/schema.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isBuildable, type Step, type WantedImage } from '../manifest/schema.js';
+import type { RecipeLabels, RecipeParts } from '../plan/recipe-parts.js';
+import type { Task } from '../tasks/define.js';
 import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
 import { generalizeRecipe } from './generalize-script.js';
 
@@ -29,6 +32,8 @@ export interface RecipeSources {
   /** Directory the manifest's relative `put` paths start from. */
   manifestDir: string;
   tasksDir: string;
+  /** The loaded tasks: a task defined in a package (its `module`) counts that module's source too. */
+  tasks?: ReadonlyMap<string, Pick<Task, 'module'>> | undefined;
 }
 
 /** The part of a recipe that is the same in every target (the source image id is added per target). */
@@ -36,6 +41,21 @@ export interface BaseRecipe {
   hash: string;
   /** What went in, for `--debug` and provenance: names and content hashes. */
   inputs: { source: string; steps: number; tasks: Record<string, string>; files: Record<string, string>; helpers: string };
+  /** Each component's short hash, stamped on the image so plan can say what changed. */
+  parts: RecipeParts;
+  /** What the manifest calls each step, for those explanations. */
+  labels: RecipeLabels;
+}
+
+/** A component's hash in the parts stamp: 24 bits tell changes apart well enough (the full hash decides "outdated"). */
+function part(text: string): string {
+  return sha256(text).slice(0, 6);
+}
+
+/** "step 2 (task nginx)", "step 3 (put files/motd)", "step 1 (run: apt-get update)". */
+export function stepTitle(step: Step, i: number): string {
+  const what = 'task' in step ? `task ${step.task}` : 'put' in step ? `put ${step.put}` : `run: ${step.run.length > 40 ? `${step.run.slice(0, 39)}…` : step.run}`;
+  return `step ${i + 1} (${what})`;
 }
 
 async function taskFile(tasksDir: string, name: string): Promise<string> {
@@ -62,34 +82,61 @@ async function helpersHash(tasksDir: string): Promise<string> {
   return sha256(parts.join('\n'));
 }
 
+/**
+ * A task's code: its file in tasks/; for a task defined in another module (a package's, re-exported
+ * there) also that module and the `_*` helpers beside it, so a new version of the package counts.
+ */
+async function taskSourceHash(src: RecipeSources, name: string): Promise<string> {
+  const own = sha256(await taskFile(src.tasksDir, name));
+  const module = src.tasks?.get(name)?.module;
+  if (!module) return own;
+  const file = fileURLToPath(module);
+  return sha256(`${own}\0${sha256(await readFile(file))}\0${await helpersHash(dirname(file))}`);
+}
+
 export async function baseRecipe(image: WantedImage, src: RecipeSources): Promise<BaseRecipe> {
   if (!isBuildable(image)) return importRecipe(image);
   const tasks: Record<string, string> = {};
   const files: Record<string, string> = {};
-  for (const step of image.build.steps) {
-    if ('task' in step && step.task) tasks[step.task] ??= sha256(await taskFile(src.tasksDir, step.task));
-    if ('put' in step && step.put) files[step.put] ??= sha256(await readFile(resolve(src.manifestDir, step.put)));
+  const steps = image.build.steps;
+  const parts: RecipeParts = { n: String(steps.length) };
+  const labels: RecipeLabels = { steps: steps.map(stepTitle), subjects: [] };
+  for (const [i, step] of steps.entries()) {
+    parts[`s${i + 1}`] = part(canonicalJson({ ...step, name: undefined, args: undefined }));
+    if ('task' in step && step.task) {
+      tasks[step.task] ??= await taskSourceHash(src, step.task);
+      parts[`a${i + 1}`] = part(canonicalJson(step.args ?? {}));
+      parts[`t${i + 1}`] = tasks[step.task]!.slice(0, 6);
+      labels.subjects[i] = `task ${step.task}`;
+    }
+    if ('put' in step && step.put) {
+      files[step.put] ??= sha256(await readFile(resolve(src.manifestDir, step.put)));
+      parts[`f${i + 1}`] = files[step.put]!.slice(0, 6);
+      labels.subjects[i] = step.put;
+    }
   }
   const generalize = image.build.generalize;
   if (typeof generalize === 'object' && generalize.task) tasks[generalize.task] ??= sha256(await taskFile(src.tasksDir, generalize.task));
   const helpers = await helpersHash(src.tasksDir);
+  if (Object.keys(tasks).length) parts.h = helpers.slice(0, 6);
   const doc = {
     v: RECIPE_VERSION,
     source: { image: image.source.image },
     // Step names are labels only: they do not change the image.
-    steps: image.build.steps.map((s) => ({ ...s, name: undefined })),
+    steps: steps.map((s) => ({ ...s, name: undefined })),
     tasks,
     files,
     helpers: Object.keys(tasks).length ? helpers : undefined,
     generalize: generalizeRecipe(generalize),
   };
-  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: image.build.steps.length, tasks, files, helpers } };
+  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: steps.length, tasks, files, helpers }, parts, labels };
 }
 
 /** An import's recipe: what decides its bytes, the URL and its checksum, and its format. */
 function importRecipe(image: WantedImage): BaseRecipe {
   const doc = { v: RECIPE_VERSION, import: { url: image.source.url, checksum: image.source.checksum?.toLowerCase(), diskFormat: image.diskFormat } };
-  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.url ?? '', steps: 0, tasks: {}, files: {}, helpers: '' } };
+  // No parts: an import has no steps to name, and plan says nothing of why (the URL or checksum changed).
+  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.url ?? '', steps: 0, tasks: {}, files: {}, helpers: '' }, parts: {}, labels: { steps: [], subjects: [] } };
 }
 
 /** The recipe of one image in one target: the base plus the id of the source image found there. */

@@ -3,6 +3,7 @@ import type { ImageStrategy } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { imagesByName } from './by-name.js';
 import { withActions, type StrategyOf } from './actions.js';
+import { explainRecipeChange, type RecipeChange } from './recipe-parts.js';
 import {
   CHANGE_STATES,
   PLAN_STATES,
@@ -34,6 +35,8 @@ export interface WantedPair extends Target {
   sourceProblem?: string | undefined;
   /** Why a build here could not finish (no SSH user, network or flavor): apply refuses it before creating anything. */
   blocked?: string | undefined;
+  /** The recipe per component here, to say what changed when an image is outdated. */
+  recipeChange?: RecipeChange | undefined;
 }
 
 function found(img: GlanceImage): FoundImage {
@@ -105,7 +108,10 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
   const only = list[0]!;
   if (only.status === 'active') {
     if (pair.recipe && only.recipe && only.recipe !== pair.recipe) {
-      return entry('outdated', `${describe(only)}: recipe ${only.recipe.slice(0, 12)} ≠ manifest ${pair.recipe.slice(0, 12)}`);
+      const changes = pair.recipeChange ? explainRecipeChange(carrying[0]!, pair.recipeChange) : undefined;
+      // An image stamped before components were recorded can only say that the hashes differ.
+      const why = changes?.length ? changes.join('; ') : `recipe ${only.recipe.slice(0, 12)} ≠ manifest ${pair.recipe.slice(0, 12)}`;
+      return { ...entry('outdated', `${describe(only)}: ${why}`), ...(changes?.length ? { changes } : {}) };
     }
     return entry('present', describe(only));
   }

@@ -94,7 +94,7 @@ export function summaryLine(plan: Plan): string {
 
 /** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */
 export function planDocument(plan: Plan): {
-  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked'> & { action?: Record<string, unknown> }>;
+  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked' | 'changes'> & { action?: Record<string, unknown> }>;
   summary: Plan['summary'];
 } {
   return {
@@ -108,6 +108,7 @@ export function planDocument(plan: Plan): {
       found: e.found,
       ...(e.action ? { action: actionJson(e.action) } : {}),
       ...(e.blocked ? { blocked: e.blocked } : {}),
+      ...(e.changes ? { changes: e.changes } : {}),
     })),
     summary: plan.summary,
   };

@@ -56,6 +56,8 @@ export interface PlanEntry extends Target {
   action?: PlanAction | undefined;
   /** Why a build here could not finish (no SSH user, no network, no flavor): apply refuses it before creating anything. */
   blocked?: string | undefined;
+  /** outdated: what changed since the image was built, in the manifest's words ("files/motd changed"). */
+  changes?: string[] | undefined;
 }
 
 export interface PlanSummary {

@@ -25,6 +25,8 @@ export interface ShownImage {
   sourceName: string | null;
   manifest: ManifestMatch;
   manifestDetail: string;
+  /** manifest "differs": what changed, in the manifest's words ("files/motd changed"). */
+  changes?: string[] | undefined;
   lock: LockMatch;
   lockDetail: string;
 }

@@ -55,7 +55,7 @@ describe('a real build declares everything it creates', () => {
       target: { cloud: 'emulator', region: REGION },
       image: { name: 'declared-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, strategy: 'build' } as BuildableImage,
       settings: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } as BuildSettings,
-      base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' } } satisfies BaseRecipe,
+      base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' }, parts: { n: '1', s1: 'abcdef' }, labels: { steps: ['step 1 (run: true)'], subjects: [] } } satisfies BaseRecipe,
       replaces: [],
       services: await conn.buildServices(REGION),
       tasks: new Map(),

@@ -1,6 +1,7 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { baseRecipe, canonicalJson, targetRecipe } from '../../src/build/recipe.js';
 import { selectSource } from '../../src/build/source.js';
@@ -82,6 +83,42 @@ describe('recipe hash', () => {
     await writeFile(join(dir, 'tasks', '_shared.ts'), 'export const x = 1;\n');
     expect((await baseRecipe(image(steps), src)).hash).not.toBe(fileChanged.hash);
     expect(targetRecipe(a, 'id-1')).not.toBe(targetRecipe(a, 'id-2'));
+  });
+
+  it('is the hash images were stamped with before components were recorded (no rebuild on upgrade)', async () => {
+    const dir = await repo();
+    await writeFile(join(dir, 'tasks', '_h.ts'), 'x\n');
+    const r = await baseRecipe(image(steps), { manifestDir: dir, tasksDir: join(dir, 'tasks') });
+    expect(r.hash).toBe('222a0367256dc1ca2eab5f7d9a5e4b80b137efad265ac61935eba201ae3cdcd2');
+  });
+
+  it('records each component, and what the manifest calls each step', async () => {
+    const dir = await repo();
+    const src = { manifestDir: dir, tasksDir: join(dir, 'tasks') };
+    const a = await baseRecipe(image(steps), src);
+    expect(Object.keys(a.parts)).toEqual(['n', 's1', 's2', 'a2', 't2', 's3', 'f3', 'h']);
+    expect(a.parts.n).toBe('3');
+    for (const [k, v] of Object.entries(a.parts)) if (k !== 'n') expect(v, k).toMatch(/^[0-9a-f]{6}$/);
+    expect(a.labels).toEqual({ steps: ['step 1 (run: apt-get update)', 'step 2 (task web)', 'step 3 (put files/motd)'], subjects: [undefined, 'task web', 'files/motd'] });
+    const b = await baseRecipe(image([steps[0], { task: 'web', args: { workers: 3 } }, steps[2]] as typeof steps), src);
+    expect(Object.keys(a.parts).filter((k) => a.parts[k] !== b.parts[k])).toEqual(['a2']);
+  });
+
+  it("counts a packaged task's module and the helpers beside it (a task re-exported from a package)", async () => {
+    const dir = await repo();
+    const lib = join(dir, 'node_modules', 'pkg');
+    await mkdir(lib, { recursive: true });
+    await writeFile(join(lib, 'web.js'), 'v1\n');
+    const tasks = new Map([['web', { module: pathToFileURL(join(lib, 'web.js')).href }]]);
+    const src = { manifestDir: dir, tasksDir: join(dir, 'tasks'), tasks };
+    const a = await baseRecipe(image(steps), src);
+    expect(a.hash).not.toBe((await baseRecipe(image(steps), { manifestDir: dir, tasksDir: join(dir, 'tasks') })).hash);
+    await writeFile(join(lib, 'web.js'), 'v2\n');
+    const b = await baseRecipe(image(steps), src);
+    expect(b.hash).not.toBe(a.hash);
+    expect(Object.keys(a.parts).filter((k) => a.parts[k] !== b.parts[k])).toEqual(['t2']);
+    await writeFile(join(lib, '_files.js'), 'helper\n');
+    expect((await baseRecipe(image(steps), src)).parts.t2).not.toBe(b.parts.t2);
   });
 });
 

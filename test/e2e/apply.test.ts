@@ -100,6 +100,27 @@ describe('apply against the emulator', () => {
     assertNothingLeft();
   });
 
+  it('says why an image is outdated, in the manifest\'s words: in the plan matrix, --json and show', async () => {
+    const file = await writeManifest([{ name: 'e2e-why', regions: ['RegionOne'] }]);
+    expect((await apply(file)).code).toBe(0);
+    const [built] = imagesNamed('RegionOne', 'e2e-why');
+    await repo.write('files/motd', 'built by imagesync, second edition\n');
+    await writeManifest([
+      {
+        name: 'e2e-why',
+        regions: ['RegionOne'],
+        steps: [{ run: 'echo hello > /tmp/ignored && id -un', sudo: false }, { put: 'files/motd', to: '/etc/motd', sudo: true }, { task: 'marker', args: { text: 'v2' } }],
+      },
+    ]);
+    const changes = ['files/motd changed', 'step 3 (task marker) args changed'];
+    const json = await repo.run(['plan', '--json', '-m', file]);
+    expect(JSON.parse(json.stdout).entries[0]).toMatchObject({ state: 'outdated', changes });
+    const text = await repo.run(['plan', '-m', file]);
+    expect(text.stdout).toMatch(new RegExp(`^outdated  e2e-why in emulator/RegionOne: ${built!.id} \\(active, [^)]*\\): files/motd changed; step 3 \\(task marker\\) args changed$`, 'm'));
+    const show = await repo.run(['show', 'e2e-why', '--json', '-m', file]);
+    expect(JSON.parse(show.stdout).targets[0].images[0]).toMatchObject({ manifest: 'differs', changes });
+  });
+
   it('a failing step leaves no server, keypair or image, and names the step, command and exit code', async () => {
     const file = await writeManifest([{ name: 'e2e-fail', regions: ['RegionOne'], steps: [{ run: 'echo about to fail >&2; exit 7' }] }]);
     const r = await apply(file);

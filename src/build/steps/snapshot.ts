@@ -2,6 +2,7 @@
 import { HttpError } from '../../errors.js';
 import { createOnce } from '../../openstack/idempotent.js';
 import { RECIPE_PROPERTY } from '../../plan/diff.js';
+import { encodeRecipeParts } from '../../plan/recipe-parts.js';
 import type { Step } from '../runner.js';
 import { tempName, where, type BuildState } from '../state.js';
 import { removeBy } from './delete.js';
@@ -33,6 +34,8 @@ export function imageProperties(s: BuildState): Record<string, string> {
     ...(s.image.properties ?? {}),
     ...s.provenance,
     [RECIPE_PROPERTY]: s.recipe!,
+    // Per component, so a later plan can say what changed (in ≤255-character values).
+    ...encodeRecipeParts(s.base.parts),
     imagesync_run: s.runId,
     imagesync_source_image: s.sourceImage!.id,
     imagesync_source_name: s.image.source.image,
