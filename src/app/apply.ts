@@ -12,7 +12,8 @@ import { decide } from './decide.js';
 import type { AppDeps } from './deps.js';
 import { previewRetention } from './dry-run.js';
 import { healDuplicates } from './heal.js';
-import { observe, type Observed } from './observe.js';
+import { observe, orphanSources, type Observed } from './observe.js';
+import { orphanedEntries, pruneOrphans } from './prune.js';
 import { closeConnections, prepare, type PlanContext, type PrepareOptions } from './prepare.js';
 import { newRunId } from './run-id.js';
 import { quietView, type AppView } from './view.js';
@@ -40,6 +41,8 @@ export interface ApplyOptions extends PrepareOptions {
   dryRun?: boolean | undefined;
   /** After a publish, delete superseded images of that name beyond the newest N (none a server uses). */
   keep?: number | undefined;
+  /** Retire (rename and hide) the images whose names left the manifest; with `keep`, trim them as superseded ones. */
+  prune?: boolean | undefined;
 }
 
 /** A temporary resource a failed cleanup left, with the command that deletes it. */
@@ -93,6 +96,7 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
   try {
     // A bad lock file is invalid input: found before any cloud is contacted.
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
+    ctx.orphans = orphanSources(ctx, lock.lock);
     const manifestSha256 = createHash('sha256').update(await readFile(ctx.manifestFile)).digest('hex');
     // Bastion keys, agent and host keys: bad ones are input errors, found before any cloud is contacted.
     const bastions = await resolveBastions(ctx, deps);
@@ -114,15 +118,15 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
   }
 }
 
-/** Phase "confirm": build only what the view agreed to, unless `yes` was given up front. */
-async function confirmed(todo: number, runId: string, opts: ApplyOptions, view: AppView): Promise<boolean> {
-  if (!todo || opts.yes) return true;
-  return view.confirm!({ builds: todo, runId });
+/** Phase "confirm": build and retire only what the view agreed to, unless `yes` was given up front. */
+async function confirmed(todo: number, retire: number, runId: string, opts: ApplyOptions, view: AppView): Promise<boolean> {
+  if ((!todo && !retire) || opts.yes) return true;
+  return view.confirm!({ builds: todo, retire, runId });
 }
 
 /** Phase "report": failures, what cleanups left behind, an interruption, and the exit code they make. */
 function finish(report: ApplyReport & { after: Plan }, before: Plan, todo: number, deps: AppDeps): Extract<ApplyResult, { outcome: 'applied' }> {
-  const failed = report.builds.some((b) => b.status === 'failed');
+  const failed = report.builds.some((b) => b.status === 'failed') || (report.pruned ?? []).some((p) => p.error !== undefined);
   const leftBehind = report.builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, build: `${b.cloud}/${b.region} ${b.image}` })));
   const interrupted = deps.signal.aborted ? errorMessage(deps.signal.reason) : undefined;
   const unreachable = before.summary.unreachableTargets.length > 0;
@@ -161,6 +165,7 @@ export async function apply(opts: ApplyOptions, deps: AppDeps): Promise<ApplyRes
       const dryRun: DryRunReport = {
         wouldBuild: decision.wouldBuild,
         wouldHeal: decision.wouldHeal,
+        wouldPrune: opts.prune ? orphanedEntries(before.plan).map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, images: e.images })) : [],
         retention: await previewRetention(ctx, before.plan, opts.keep, deps),
       };
       const exitCode = before.plan.summary.unreachableTargets.length ? ExitCode.failure : ExitCode.ok;
@@ -168,11 +173,14 @@ export async function apply(opts: ApplyOptions, deps: AppDeps): Promise<ApplyRes
     }
 
     const { todo } = decision;
-    if (!(await confirmed(todo.length, run.runId, opts, view))) return { outcome: 'not-confirmed', before: before.plan, exitCode: ExitCode.ok };
+    const orphans = opts.prune ? orphanedEntries(before.plan) : [];
+    if (!(await confirmed(todo.length, orphans.length, run.runId, opts, view))) return { outcome: 'not-confirmed', before: before.plan, exitCode: ExitCode.ok };
 
-    // Phase "build all"; then "after": the clouds read again, unless Ctrl-C or --timeout stopped the run (report what is known).
+    // Phase "build all", then "prune"; then "after": the clouds read again, unless Ctrl-C or --timeout stopped the run (report what is known).
     if (todo.length) await buildAll(ctx, todo, run, report.builds, deps);
-    const after = todo.length && !deps.signal.aborted ? await observe(ctx, deps) : before;
+    if (orphans.length && !deps.signal.aborted) report.pruned = await pruneOrphans(ctx, orphans, opts.keep, deps);
+    const changed = todo.length > 0 || orphans.length > 0;
+    const after = changed && !deps.signal.aborted ? await observe(ctx, deps) : before;
 
     // Phase "lock".
     const applied = Object.assign(report, { after: after.plan });

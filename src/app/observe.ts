@@ -5,7 +5,9 @@ import { recipeFor } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { isBuildable, type WantedImage } from '../manifest/schema.js';
 import { buildSettingsFor } from '../manifest/targets.js';
+import type { Lock } from '../lock/lock.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
+import type { OrphanSources } from '../plan/orphans.js';
 import { observeTarget } from '../plan/observe.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
@@ -86,7 +88,23 @@ function needsNetworks(ctx: Pick<PlanContext, 'manifest'>, t: { cloud: string; r
   return wanted.some((image) => image.strategy === 'build' && !buildSettingsFor(ctx.manifest, image, t.cloud, t.region).network);
 }
 
-/** The jobs that read every target: the wanted names and their source images' names, in one query per target. */
+/** What makes an orphan: the manifest's names, and what the lock records in each target. */
+export function orphanSources(ctx: Pick<PlanContext, 'manifest'>, lock: Lock): OrphanSources {
+  const locked = new Map<string, Map<string, string>>();
+  for (const [name, targets] of lock.images) {
+    for (const [target, entry] of targets) {
+      if (!locked.has(target)) locked.set(target, new Map());
+      locked.get(target)!.set(name, entry.id);
+    }
+  }
+  return { manifestNames: new Set(ctx.manifest.images.map((i) => i.name)), locked };
+}
+
+/**
+ * The jobs that read every target: the wanted names, their source images' names and the names the
+ * lock records there but the manifest lost, in one query per target; with orphans asked for, the
+ * project's published images in a second query at the same time.
+ */
 function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[]): ObserveJob[] {
   const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
   const pairsOf = new Map<string, WantedPair[]>();
@@ -100,19 +118,20 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     const here = pairsOf.get(targetKey(t)) ?? [];
     const wanted = [...new Set(here.map((p) => p.image))];
     const sources = wanted.map((n) => sourceOf.get(n)).filter((n): n is string => n !== undefined);
-    const names = [...new Set([...wanted, ...sources])];
+    const lost = [...(ctx.orphans?.locked.get(targetKey(t))?.keys() ?? [])].filter((n) => !ctx.orphans!.manifestNames.has(n));
+    const names = [...new Set([...wanted, ...sources, ...lost])];
     const networks = needsNetworks(ctx, t, ctx.manifest.images.filter((i) => wanted.includes(i.name)));
     return {
       target: t,
       wanted: wanted.length,
       run: async () => {
-        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, networks }, deps.signal, () => deps.now().getTime());
+        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, networks, managed: ctx.orphans !== undefined }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
         // The target's own counts, for a progress line: worked out only when a view shows them.
         return {
           observation,
           get states() {
-            return diffPlan(here, [observation]).summary.states;
+            return diffPlan(here, [observation], ctx.orphans).summary.states;
           },
         };
       },
@@ -128,6 +147,6 @@ export async function observe(ctx: PlanContext, deps: AppDeps, phase?: Phase): P
   if (deps.signal.aborted) throw deps.signal.reason;
   const index = indexObservations(observations);
   const pairs = withRecipes(ctx, observations, index);
-  return { plan: diffPlan(pairs, observations, index), observations, pairs };
+  return { plan: diffPlan(pairs, observations, ctx.orphans, index), observations, pairs };
 }
 

@@ -4,7 +4,7 @@ import type { DriftEntry } from '../lock/drift.js';
 import { lockDrift, openLock } from '../lock/record.js';
 import type { Observation, Plan } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
-import { observe } from './observe.js';
+import { observe, orphanSources } from './observe.js';
 import { closeConnections, prepare, type PrepareOptions } from './prepare.js';
 
 export interface PlanOptions extends PrepareOptions {
@@ -38,6 +38,7 @@ export async function plan(opts: PlanOptions, deps: AppDeps): Promise<PlanResult
   try {
     // A bad lock file is invalid input: found before any cloud is contacted.
     const lock = await openLock(ctx.manifestFile, opts.lock, deps.cwd);
+    ctx.orphans = orphanSources(ctx, lock.lock);
     const n = ctx.targets.length;
     const { plan, observations } = await observe(ctx, deps, { name: 'observe', title: `Reading ${n} target${n === 1 ? '' : 's'}` });
     const drift = lockDrift(lock, plan, observations);

@@ -8,6 +8,7 @@ import { CloudConnection } from '../openstack/cloud.js';
 import { displayPath } from '../output.js';
 import type { Task } from '../tasks/define.js';
 import type { WantedPair } from '../plan/diff.js';
+import type { OrphanSources } from '../plan/orphans.js';
 import type { Target } from '../plan/types.js';
 import { emptyShardNote, type Shard } from '../shard/shard.js';
 import { checkTasks, problemsError } from './check.js';
@@ -40,6 +41,8 @@ export interface PlanContext {
   connections: Map<string, CloudConnection>;
   /** HTTP requests made so far, over all connections. */
   requests: () => number;
+  /** Set by plan and apply once the lock is read: observing then also finds orphans. */
+  orphans?: OrphanSources | undefined;
 }
 
 export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<PlanContext> {

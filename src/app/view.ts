@@ -48,8 +48,8 @@ export interface AppView {
   debug?: ((line: string) => void) | undefined;
   /** apply: the plan it acts on, before any question or change. */
   planned?: ((plan: Plan) => void) | undefined;
-  /** apply: asked before building unless `yes`; absent: nobody to ask, so apply needs `yes`. */
-  confirm?: ((question: { builds: number; runId: string }) => Promise<boolean>) | undefined;
+  /** apply: asked before building (and, with --prune, retiring orphans) unless `yes`; absent: nobody to ask, so apply needs `yes`. */
+  confirm?: ((question: { builds: number; retire: number; runId: string }) => Promise<boolean>) | undefined;
 }
 
 /** Runs everything, shows nothing: for programs, and for the re-reads apply does after healing and building. */

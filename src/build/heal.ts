@@ -1,8 +1,8 @@
 // `apply --heal-duplicates`: of several images with one name, keep one and rename+hide the others; never delete.
-import { IMAGE_NAME_MAX_LENGTH } from '../manifest/schema.js';
-import { setProperty, type GlanceClient, type GlanceImage } from '../openstack/glance.js';
+import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import { RECIPE_PROPERTY } from '../plan/diff.js';
 import type { Target } from '../plan/types.js';
+import { retiredName, retireImage } from './retire.js';
 
 const PENDING = new Set(['queued', 'saving', 'uploading', 'importing']);
 const GONE = new Set(['deleted', 'pending_delete']);
@@ -11,8 +11,7 @@ export const DUPLICATE_OF_PROPERTY = 'imagesync_duplicate_of';
 
 /** `<name> (duplicate 2026-11-29)`, cut so it stays within Glance's 255 characters. */
 export function duplicateName(name: string, at: Date): string {
-  const suffix = ` (duplicate ${at.toISOString().slice(0, 10)})`;
-  return name.slice(0, IMAGE_NAME_MAX_LENGTH - suffix.length) + suffix;
+  return retiredName(name, 'duplicate', at);
 }
 
 export interface HealCandidate {
@@ -83,17 +82,7 @@ export async function healDuplicate(entry: Target & { image: string }, o: HealOp
   const now = (o.now ?? (() => new Date()))();
   for (const dup of decision.rename) {
     const newName = duplicateName(name, now);
-    await o.glance.patchImage(
-      dup.id,
-      [
-        { op: 'replace', path: '/name', value: newName },
-        { op: 'replace', path: '/os_hidden', value: true },
-        setProperty(DUPLICATE_OF_PROPERTY, decision.keep.id),
-        setProperty('imagesync_duplicate_name', name),
-        setProperty('imagesync_duplicate_at', now.toISOString()),
-      ],
-      o.signal,
-    );
+    await retireImage(o.glance, dup.id, newName, { [DUPLICATE_OF_PROPERTY]: decision.keep.id, imagesync_duplicate_name: name, imagesync_duplicate_at: now.toISOString() }, o.signal);
     report.renamed.push({ id: dup.id, newName });
   }
   return report;

@@ -17,14 +17,16 @@ export interface RetentionAction {
 const SUPERSEDED_SUFFIX = / \(superseded \d{4}-\d{2}-\d{2}\)$/;
 
 /**
- * Images retired from `name` by imagesync: the property publish writes, or (older retirements) the
- * name pattern `<name> (superseded YYYY-MM-DD)` with an `imagesync_superseded_by` — hidden either way.
+ * Images retired from `name` by imagesync: the property publish and prune write, or (older
+ * retirements) the name pattern `<name> (superseded YYYY-MM-DD)` with an `imagesync_superseded_by`
+ * — hidden either way.
  */
 export function supersededOf(images: readonly GlanceImage[], name: string): GlanceImage[] {
   return images.filter((i) => {
     if (i.status === 'deleted' || i.status === 'pending_delete' || i.os_hidden !== true) return false;
-    if (typeof i.imagesync_superseded_by !== 'string') return false;
+    // Superseded by a newer build, or pruned from the manifest (nothing replaced it): the property says which name it had.
     if (i[SUPERSEDED_NAME_PROPERTY] !== undefined) return i[SUPERSEDED_NAME_PROPERTY] === name;
+    if (typeof i.imagesync_superseded_by !== 'string') return false;
     const m = SUPERSEDED_SUFFIX.exec(i.name ?? '');
     if (!m) return false;
     // supersededName() cuts long names to fit the suffix within Glance's limit.

@@ -155,6 +155,11 @@ const apply: CommandLine = (y, p) =>
           describe: "Of several images with one name, keep one (the newest active with the manifest's recipe) and rename and hide the others; never deletes",
         },
         keep: numberOption('keep', 0, 0, 'After publishing, delete superseded images of that name beyond the newest N (never one a server uses)', { default: undefined }),
+        prune: {
+          type: 'boolean',
+          default: false,
+          describe: 'Retire the images whose names left the manifest (plan: orphaned): rename and hide them; with --keep N, delete all but the newest N retired (never one a server uses)',
+        },
       }),
     (a) =>
       p.choose(async (d) => {
@@ -174,6 +179,7 @@ const apply: CommandLine = (y, p) =>
             healDuplicates: a['heal-duplicates'],
             dryRun: a['dry-run'],
             keep: a.keep,
+            prune: a.prune,
           },
           { ...withCiFlag(d, a.ci), signal: withDeadline(d.signal, a.timeout) },
         );

@@ -54,7 +54,8 @@ export function findDrift(lock: Lock, plan: Plan, imagesById?: ReadonlyMap<strin
   const out: DriftEntry[] = [];
   const unreachable = new Set(plan.summary.unreachableTargets);
   for (const e of plan.entries) {
-    if (e.state === 'unreachable' || unreachable.has(targetKey(e))) continue;
+    // An orphan is reported as one; its lock entry is not also drift.
+    if (e.state === 'unreachable' || e.state === 'orphaned' || unreachable.has(targetKey(e))) continue;
     const locked = lock.images.get(e.image)?.get(targetKey(e));
     if (!locked) continue;
     const where = `${e.image} in ${targetKey(e)}`;

@@ -38,6 +38,8 @@ export interface Lock {
 export interface LockUpdate extends Target {
   image: string;
   glanceImage: GlanceImage | undefined;
+  /** An orphan still there: what the lock records stays as it is (nothing new is recorded for it). */
+  keep?: boolean | undefined;
 }
 
 const NULLABLE_STRING_FIELDS = ['checksum', 'os_hash_algo', 'os_hash_value', 'recipe', 'builtAt', 'commit', 'run'] as const;
@@ -219,6 +221,11 @@ export function lockUpdatesFromPlan(plan: Plan, imagesById: ReadonlyMap<string, 
     const key = targetKey(e);
     if (e.state === 'unreachable' || unreachable.has(key)) continue;
     scope.set(key, { cloud: e.cloud, region: e.region });
+    // An orphan keeps its lock entry until --prune retires it (then the plan after no longer has it, and the entry goes).
+    if (e.state === 'orphaned') {
+      entries.push({ image: e.image, cloud: e.cloud, region: e.region, glanceImage: undefined, keep: true });
+      continue;
+    }
     const only = e.found.length === 1 && e.found[0]!.status === 'active' && LOCKED_STATES.has(e.state) ? e.found[0]! : undefined;
     entries.push({ image: e.image, cloud: e.cloud, region: e.region, glanceImage: only ? imagesById.get(only.id) : undefined });
   }

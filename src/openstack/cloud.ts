@@ -24,6 +24,8 @@ export interface CloudConnectionOptions {
 export interface ImageReader {
   via: 'glance' | 'compute-proxy';
   listByNames(names: string[], signal?: AbortSignal): Promise<GlanceImage[]>;
+  /** The project's own visible images with this property value (Glance only: the compute proxy has no property filter). */
+  listOwnedByProperty?: ((property: string, value: string, signal?: AbortSignal) => Promise<GlanceImage[]>) | undefined;
 }
 
 export interface BuildServices {
@@ -83,7 +85,12 @@ export class CloudConnection {
     const api = this.imageApi(token.catalog, region);
     if (api.kind === 'glance') {
       const glance = new GlanceClient(new ServiceClient(this.session, this.http, api.url, target));
-      return { via: 'glance', listByNames: (n, s) => glance.listByNames(n, s) };
+      return {
+        via: 'glance',
+        listByNames: (n, s) => glance.listByNames(n, s),
+        // Owned by the token's project: images other projects built and share are not ours to call orphans.
+        listOwnedByProperty: (p, v, s) => glance.listByProperty(p, v, token.projectId, s),
+      };
     }
     const compute = new ComputeClient(new ServiceClient(this.session, this.http, api.url, target, proxyHeaders()));
     return { via: 'compute-proxy', listByNames: (n, s) => compute.listImagesByNames(n, s) };

@@ -156,6 +156,16 @@ export class GlanceClient {
     await this.service.request({ method: 'DELETE', path: `images/${encodeURIComponent(id)}`, expect: [204, 404], signal });
   }
 
+  /**
+   * The visible images with an extra property of exactly this value (Glance filters any other
+   * query parameter as a property), owned by `owner` when given: one filtered listing, whatever
+   * the number of images in the region.
+   */
+  async listByProperty(property: string, value: string, owner: string | undefined, signal?: AbortSignal): Promise<GlanceImage[]> {
+    const q = new URLSearchParams({ [property]: value, ...(owner ? { owner } : {}), limit: String(GLANCE_PAGE_LIMIT) });
+    return this.listAll(`images?${q}`, signal);
+  }
+
   /** Follow `next` until it is absent; a repeated `next` is a loop and an error. */
   async listAll(firstPath: string, signal?: AbortSignal): Promise<GlanceImage[]> {
     const out: GlanceImage[] = [];

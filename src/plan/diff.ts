@@ -3,6 +3,7 @@ import type { ImageStrategy } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { imagesByName } from './by-name.js';
 import { withActions, type StrategyOf } from './actions.js';
+import { orphanEntries, type OrphanSources } from './orphans.js';
 import { explainRecipeChange, type RecipeChange } from './recipe-parts.js';
 import {
   CHANGE_STATES,
@@ -127,7 +128,8 @@ export function indexObservations(observations: readonly Observation[]): Observa
   return new Map(observations.flatMap((o) => (o.ok ? [[o, imagesByName(o.images)] as const] : [])));
 }
 
-export function diffPlan(pairs: WantedPair[], observations: Observation[], index: ObservationIndex = indexObservations(observations)): Plan {
+/** The plan: one entry per wanted pair, then (given what orphans are made of) one per orphaned name and target. */
+export function diffPlan(pairs: WantedPair[], observations: Observation[], orphans?: OrphanSources, index: ObservationIndex = indexObservations(observations)): Plan {
   const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o) }]));
   const strategies = new Map<string, StrategyOf>();
   for (const p of pairs) {
@@ -142,6 +144,12 @@ export function diffPlan(pairs: WantedPair[], observations: Observation[], index
     }),
     strategies,
   );
+  if (orphans) {
+    // In the order of the targets (observations arrive as they finish).
+    const rank = new Map([...new Set(pairs.map(targetKey))].map((t, i) => [t, i]));
+    const observed = [...observations].sort((a, b) => (rank.get(targetKey(a)) ?? rank.size) - (rank.get(targetKey(b)) ?? rank.size));
+    for (const o of observed) entries.push(...orphanEntries(o, orphans));
+  }
   const actions = { build: 0, copy: 0, import: 0 };
   for (const e of entries) if (e.action) actions[e.action.kind]++;
   const states = Object.fromEntries(PLAN_STATES.map((s) => [s, 0])) as Record<PlanState, number>;

@@ -1,12 +1,15 @@
 // Observe one target: the images that carry a wanted name (or a source image's name) in one (cloud, region).
 import { errorMessage, HttpError, ImagesyncError } from '../errors.js';
 import type { CloudConnection } from '../openstack/cloud.js';
+import { MANAGED_PROPERTY } from './orphans.js';
 import type { NetworkObservation, Observation, Target } from './types.js';
 
 export interface ObserveRequest extends Target {
   names: string[];
   /** Also list the target's networks (a build there names none), at the same time as the images. */
   networks?: boolean | undefined;
+  /** Also list the project's images imagesync published (to find orphans), at the same time. */
+  managed?: boolean | undefined;
 }
 
 /** One target; never throws: a failure becomes an unreachable observation that says why. */
@@ -21,8 +24,13 @@ export async function observeTarget(
   const t = { cloud: req.cloud, region: req.region };
   try {
     const reader = await conn.imageReader(req.region, signal);
-    const [images, networks] = await Promise.all([reader.listByNames(req.names, signal), req.networks ? readNetworks(conn, req.region, signal) : undefined]);
-    return { ...t, ok: true, via: reader.via, images, ...(networks ? { networks } : {}), durationMs: now() - started };
+    // One round: the wanted names, and (when asked) the networks and the published images, all at once.
+    const [images, networks, managed] = await Promise.all([
+      reader.listByNames(req.names, signal),
+      req.networks ? readNetworks(conn, req.region, signal) : undefined,
+      req.managed && reader.listOwnedByProperty ? reader.listOwnedByProperty(MANAGED_PROPERTY, 'true', signal) : undefined,
+    ]);
+    return { ...t, ok: true, via: reader.via, images, ...(networks ? { networks } : {}), ...(managed ? { managed } : {}), durationMs: now() - started };
   } catch (err) {
     if (signal?.aborted) throw err;
     const status = err instanceof HttpError ? err.status : undefined;

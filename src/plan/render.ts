@@ -10,6 +10,7 @@ const COLOUR: Record<PlanState, string> = {
   broken: '31', // red
   duplicate: '31',
   unreachable: '35', // magenta
+  orphaned: '33',
 };
 
 export interface RenderOptions {
@@ -88,8 +89,10 @@ export function summaryLine(plan: Plan): string {
   const parts = (Object.entries(s.states) as Array<[PlanState, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
   const head = `${s.images} image${s.images === 1 ? '' : 's'} × ${s.targets} target${s.targets === 1 ? '' : 's'}: ${parts.join(', ') || 'nothing to check'}`;
   if (s.inSync) return `${head}. In sync.`;
-  if (s.changes) return `${head}. ${pendingWords(s)} pending: run \`imagesync apply\`.`;
-  return `${head}.`;
+  const orphaned = s.states.orphaned ?? 0;
+  const prune = orphaned ? `${orphaned} orphaned image${orphaned === 1 ? '' : 's'}: \`imagesync apply --prune\` retires ${orphaned === 1 ? 'it' : 'them'}` : '';
+  if (s.changes) return `${head}. ${pendingWords(s)} pending: run \`imagesync apply\`${prune ? `; ${prune}` : ''}.`;
+  return prune ? `${head}. ${prune}.` : `${head}.`;
 }
 
 /** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */

@@ -2,11 +2,17 @@
 import type { GlanceImage } from '../openstack/glance.js';
 import type { Network } from '../openstack/neutron.js';
 
-export const PLAN_STATES = ['present', 'missing', 'outdated', 'pending', 'broken', 'duplicate', 'unreachable'] as const;
+export const PLAN_STATES = ['present', 'missing', 'outdated', 'pending', 'broken', 'duplicate', 'unreachable', 'orphaned'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
 
 /** States that `apply` would change (build, rebuild, rotate). */
 export const CHANGE_STATES: ReadonlySet<PlanState> = new Set(['missing', 'outdated', 'broken']);
+
+/**
+ * An image imagesync published (or the lock file records) under a name the manifest no longer
+ * has: not a build, but a change — `apply --prune` retires it.
+ */
+export const ORPHANED: PlanState = 'orphaned';
 
 export interface Target {
   cloud: string;
@@ -24,7 +30,14 @@ export interface ObservationError {
 export type NetworkObservation = { ok: true; networks: Network[]; projectId?: string | undefined } | { ok: false; problem: string };
 
 export type Observation = Target & { durationMs: number } & (
-  | { ok: true; via: 'glance' | 'compute-proxy'; images: GlanceImage[]; networks?: NetworkObservation | undefined }
+  | {
+      ok: true;
+      via: 'glance' | 'compute-proxy';
+      images: GlanceImage[];
+      networks?: NetworkObservation | undefined;
+      /** The project's visible images imagesync published (one property-filtered query), to find orphans. */
+      managed?: GlanceImage[] | undefined;
+    }
   | { ok: false; error: ObservationError }
 );
 
@@ -66,7 +79,7 @@ export interface PlanSummary {
   entries: number;
   states: Record<PlanState, number>;
   unreachableTargets: string[];
-  /** Entries apply would change (missing, outdated, broken). */
+  /** Entries apply would build (missing, outdated, broken); orphaned ones are counted in `states`. */
   changes: number;
   /** Of the changes: how many are builds, copies and imports. */
   actions?: { build: number; copy: number; import: number } | undefined;

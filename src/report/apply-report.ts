@@ -1,5 +1,6 @@
 // What `apply` reports, as data: per build, what was not built and why, the plan before and after. Rendered by the CLI, the CI reports and merge-reports.
 import type { HealReport } from '../build/heal.js';
+import type { PruneReport } from '../build/prune.js';
 import type { RetentionAction } from '../build/retention.js';
 import type { Plan } from '../plan/types.js';
 
@@ -49,6 +50,8 @@ export interface ApplyReport {
   notBuilt: NotBuilt[];
   /** --heal-duplicates: per duplicated (name, target), the image kept and those renamed. */
   healed?: HealReport[] | undefined;
+  /** --prune: per orphaned (name, target), the images retired (and, with --keep, what retention did). */
+  pruned?: PruneReport[] | undefined;
   before: Plan['summary'];
   after?: Plan | undefined;
   /** The lock file written after the builds (changed: false when it already said the same). */
@@ -59,5 +62,7 @@ export interface ApplyReport {
 export interface DryRunReport {
   wouldBuild: Array<{ image: string; cloud: string; region: string; action: BuildReport['action']; from?: string | undefined }>;
   wouldHeal: Array<{ image: string; cloud: string; region: string; images: string[] }>;
+  /** --prune: the orphaned images a real run would retire (rename and hide). */
+  wouldPrune: Array<{ image: string; cloud: string; region: string; images: string[] }>;
   retention: Array<RetentionAction & { cloud: string; region: string }>;
 }

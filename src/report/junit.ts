@@ -104,6 +104,7 @@ const IN_SYNC_HINT: Record<string, string> = {
   broken: 'not in sync: run `imagesync apply` to rebuild it',
   pending: 'not active yet: plan again once it is',
   duplicate: 'booting by this name is ambiguous: keep one image and delete or rename the others',
+  orphaned: 'not in the manifest any more: run `imagesync apply --prune` to retire it',
 };
 
 function stateCase(e: { image: string; cloud: string; region: string; state: string; detail: string; images?: string[] }): JunitCase {

@@ -14,6 +14,7 @@ export const STATE_MARK: Record<PlanState, string> = {
   broken: '💔',
   duplicate: '⚠️',
   unreachable: '⛔',
+  orphaned: '🗑️',
 };
 
 /**

@@ -178,9 +178,11 @@ export function summarizeEntries(entries: readonly EntryJson[], unreachable: Ite
   for (const e of entries) states[e.state]++;
   const unreachableTargets = new Set(unreachable);
   for (const e of entries) if (e.state === 'unreachable') unreachableTargets.add(`${e.cloud}/${e.region}`);
+  // Orphans are entries, but not wanted images nor targets (as diffPlan counts them).
+  const wanted = entries.filter((e) => e.state !== 'orphaned');
   return {
-    images: new Set(entries.map((e) => e.image)).size,
-    targets: new Set(entries.map((e) => `${e.cloud}\u0000${e.region}`)).size,
+    images: new Set(wanted.map((e) => e.image)).size,
+    targets: new Set(wanted.map((e) => `${e.cloud}\u0000${e.region}`)).size,
     entries: entries.length,
     states,
     unreachableTargets: [...unreachableTargets].sort(),
@@ -296,6 +298,8 @@ export function checkReportAgainstManifest(report: FromFile<ApplyReportJson>, wa
     );
   }
   for (const e of report.value.after.entries) {
+    // An orphan is by definition a name the manifest no longer has.
+    if (e.state === 'orphaned') continue;
     if (!wanted.has(`${e.image}\u0000${e.cloud}/${e.region}`)) {
       throw new InputError(`${report.file}: ${placeLabel(e)} is not wanted by ${manifest}: the report was made from another manifest (or another commit of it); merge the reports of this commit's run`);
     }

@@ -136,7 +136,7 @@ describe('the app layer, without a terminal', () => {
     const r = await apply({ manifest: manifestFile, lock: false }, deps({ view }));
     expect(r.outcome).toBe('not-confirmed');
     expect(r.exitCode).toBe(0);
-    expect(seen.asked).toEqual([{ builds: 1, runId: expect.stringMatching(/^20300102-030405-[0-9a-f]{4}$/) }]);
+    expect(seen.asked).toEqual([{ builds: 1, retire: 0, runId: expect.stringMatching(/^20300102-030405-[0-9a-f]{4}$/) }]);
     expect(seen.phases).toEqual([{ name: 'observe', title: 'Plan: reading 2 targets' }]);
     // The plan it acted on was shown before the question.
     expect(seen.plans.map((p) => p.summary.changes)).toEqual([1]);

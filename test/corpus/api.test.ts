@@ -18,11 +18,12 @@ const GLANCE_LIST = /^\/image\/RegionOne\/v2\/images\?/;
 const TOKENS = /^\/identity\/v3\/auth\/tokens/;
 const RID = 'req-[0-9a-f-]+';
 /**
- * Requests one broken reply may draw in one apply: the target is read at most twice (the wanted
- * names, the sources), each call with the first try and up to 3 retries. Retries are bounded by
- * count, not by how long they happen to take.
+ * Requests one broken reply may draw in one apply: the target is read at most three times (the
+ * wanted names, the images imagesync published there — for orphans, listed beside the names —,
+ * the sources), each call with the first try and up to 3 retries. Retries are bounded by count,
+ * not by how long they happen to take.
  */
-const MAX_HITS = 8;
+const MAX_HITS = 12;
 
 function tokenBody(catalog: unknown): string {
   const now = Date.now();

@@ -57,7 +57,7 @@ describe('apply against the emulator', () => {
       const [img] = imagesNamed(region, 'e2e-web');
       expect(img).toBeDefined();
       expect(img!.status).toBe('active');
-      expect(img).toMatchObject({ os_distro: 'debian', imagesync_run: report.runId, imagesync_source_name: 'debian-12-genericcloud' });
+      expect(img).toMatchObject({ os_distro: 'debian', imagesync_run: report.runId, imagesync_source_name: 'debian-12-genericcloud', imagesync_managed: 'true', imagesync_name: 'e2e-web' });
       expect(String(img!.imagesync_recipe)).toMatch(/^[0-9a-f]{64}$/);
       const files = readTar(emulator.state.imageData(region, img!.id)!);
       const byName = new Map(files.map((f) => [f.name, f]));
@@ -96,6 +96,8 @@ describe('apply against the emulator', () => {
     expect(retired.name).toMatch(/^e2e-rot \(superseded \d{4}-\d{2}-\d{2}\)$/);
     expect(retired.os_hidden).toBe(true);
     expect(retired.imagesync_superseded_by).toBe(now!.id);
+    // Retired, it is no longer a published image: never taken for an orphan.
+    expect(retired.imagesync_managed).toBe('false');
     expect(JSON.parse(r.stdout).builds[0]).toMatchObject({ action: 'rebuild', replaced: [{ id: old!.id }] });
     assertNothingLeft();
   });

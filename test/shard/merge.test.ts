@@ -137,7 +137,7 @@ describe('mergeReports', () => {
       images: 3, // web and base are in both shards: counted once
       targets: 3,
       entries: 7,
-      states: { present: 5, missing: 0, outdated: 1, pending: 1, broken: 0, duplicate: 0, unreachable: 0 },
+      states: { present: 5, missing: 0, outdated: 1, pending: 1, broken: 0, duplicate: 0, unreachable: 0, orphaned: 0 },
       unreachableTargets: [],
       changes: 1,
       inSync: false,
@@ -146,7 +146,7 @@ describe('mergeReports', () => {
       images: 3,
       targets: 3,
       entries: 7,
-      states: { present: 2, missing: 3, outdated: 1, pending: 1, broken: 0, duplicate: 0, unreachable: 0 },
+      states: { present: 2, missing: 3, outdated: 1, pending: 1, broken: 0, duplicate: 0, unreachable: 0, orphaned: 0 },
       unreachableTargets: [],
       changes: 4,
       inSync: false,

@@ -1,8 +1,9 @@
 // Step: check that nobody took the final name meanwhile, retire the images it replaces, give ours the name.
 import { ImagesyncError } from '../../errors.js';
-import { IMAGE_NAME_MAX_LENGTH } from '../../manifest/schema.js';
 import { setProperty, type GlanceImage, type JsonPatchOp } from '../../openstack/glance.js';
+import { MANAGED_PROPERTY, PUBLISHED_NAME_PROPERTY } from '../../plan/orphans.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
+import { retiredName, retireImage } from '../retire.js';
 import type { CleanupHandle, DeclaredResource, Step } from '../runner.js';
 import { clocks } from '../state.js';
 
@@ -12,8 +13,7 @@ export class NameTakenError extends ImagesyncError {
 
 /** `<name> (superseded 2026-11-29)`, cut so it stays within Glance's 255 characters. */
 export function supersededName(name: string, at: Date): string {
-  const suffix = ` (superseded ${at.toISOString().slice(0, 10)})`;
-  return name.slice(0, IMAGE_NAME_MAX_LENGTH - suffix.length) + suffix;
+  return retiredName(name, 'superseded', at);
 }
 
 /** Property on a retired image naming the final name it had, so retention finds it without parsing names. */
@@ -72,21 +72,22 @@ export const publish: Step<PublishState> = {
     s.rotated = [];
     for (const old of holders) {
       const newName = supersededName(name, now);
-      await glance.patchImage(
+      await retireImage(
+        glance,
         old.id,
-        [
-          { op: 'replace', path: '/name', value: newName },
-          { op: 'replace', path: '/os_hidden', value: true },
-          setProperty('imagesync_superseded_by', ours),
-          setProperty('imagesync_superseded_at', now.toISOString()),
-          setProperty(SUPERSEDED_NAME_PROPERTY, name),
-        ],
+        newName,
+        { imagesync_superseded_by: ours, imagesync_superseded_at: now.toISOString(), [SUPERSEDED_NAME_PROPERTY]: name },
         ctx.signal,
       );
       s.rotated.push({ id: old.id, newName });
       ctx.log(`retired ${old.id} as "${newName}" (hidden)`);
     }
-    s.result = await glance.patchImage(ours, [{ op: 'replace', path: '/name', value: name }, ...(s.publishPatch ?? [])], ctx.signal);
+    // Published: the name, and the marks plan finds it by once the manifest no longer names it (orphans).
+    s.result = await glance.patchImage(
+      ours,
+      [{ op: 'replace', path: '/name', value: name }, setProperty(MANAGED_PROPERTY, 'true'), setProperty(PUBLISHED_NAME_PROPERTY, name), ...(s.publishPatch ?? [])],
+      ctx.signal,
+    );
     s.snapshotCleanup?.dismiss();
     const after = (await glance.listByNames([name], ctx.signal)).filter((i) => i.status !== 'deleted');
     if (after.length !== 1) {

@@ -23,6 +23,13 @@ export interface ApplyOptions extends AppApplyOptions {
   ci?: boolean | undefined;
 }
 
+/** "Build 2 images", "Build 2 images and retire 1 orphaned image", "Retire 1 orphaned image". */
+function confirmText(builds: number, retire: number): string {
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  const parts = [builds ? `build ${n(builds, 'image')}` : '', retire ? `retire ${n(retire, 'orphaned image')}` : ''].filter(Boolean).join(' and ');
+  return parts.charAt(0).toUpperCase() + parts.slice(1);
+}
+
 async function ask(deps: CliDeps, question: string): Promise<boolean> {
   const rl = createInterface({ input: deps.stdin!, output: deps.stderr });
   try {
@@ -35,12 +42,13 @@ async function ask(deps: CliDeps, question: string): Promise<boolean> {
 
 /** The dry run as text: what would be built, healed and deleted. */
 function dryRunText(r: Extract<ApplyResult, { outcome: 'dry-run' }>): string {
-  const { wouldBuild, wouldHeal, retention } = r.dryRun;
+  const { wouldBuild, wouldHeal, wouldPrune, retention } = r.dryRun;
   const lines = ['', 'Dry run: nothing was changed.'];
   for (const b of wouldBuild) lines.push(`would ${b.action}  ${b.image} in ${b.cloud}/${b.region}${b.from ? ` from ${b.from}` : ''}`);
   for (const h of wouldHeal) lines.push(`would heal  ${h.image} in ${h.cloud}/${h.region} (${h.images.length} images carry the name)`);
+  for (const p of wouldPrune) lines.push(`would prune  ${p.image} in ${p.cloud}/${p.region}: ${p.images.join(', ')} (renamed and hidden)`);
   for (const x of retention) lines.push(`retention  ${x.id} (${x.name}) in ${x.cloud}/${x.region}: ${x.action}: ${x.reason}`);
-  if (!wouldBuild.length && !wouldHeal.length && !retention.length) lines.push('Nothing to do.');
+  if (!wouldBuild.length && !wouldHeal.length && !wouldPrune.length && !retention.length) lines.push('Nothing to do.');
   return lines.join('\n') + '\n';
 }
 
@@ -66,8 +74,14 @@ function appliedText(r: Extract<ApplyResult, { outcome: 'applied' }>, cwd: strin
     );
     for (const l of h.kept ? h.left : []) lines.push(`  left ${l.id}: ${l.why}`);
   }
+  for (const p of report.pruned ?? []) {
+    if (p.error) lines.push(`FAILED  prune ${p.image} in ${p.cloud}/${p.region}: ${p.error}`);
+    for (const x of p.retired) lines.push(`pruned  ${p.image} in ${p.cloud}/${p.region}: ${x.id} → "${x.newName}" (hidden)`);
+    for (const id of p.left) lines.push(`  left ${id}: no longer carries the name`);
+    for (const x of p.retention ?? []) lines.push(`  retention ${x.id} (${x.name}): ${x.action}: ${x.reason}`);
+  }
   for (const n of report.notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
-  if (!r.todo) lines.push('Nothing to build.');
+  if (!r.todo && !report.pruned?.length) lines.push('Nothing to build.');
   lines.push(`After: ${summaryLine(r.report.after)}`);
   if (report.lock?.changed) lines.push(`Lock: ${displayPath(cwd, report.lock.file)} updated (commit it).`);
   return lines.join('\n') + '\n';
@@ -85,7 +99,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     planned: (plan) => {
       if (!opts.json) writeSafe(deps, deps.stdout, renderPlan(plan, { colour }));
     },
-    confirm: interactive ? (q) => ask(deps, `Build ${q.builds} image${q.builds === 1 ? '' : 's'} (run ${q.runId})? [y/N] `) : undefined,
+    confirm: interactive ? (q) => ask(deps, `${confirmText(q.builds, q.retire)} (run ${q.runId})? [y/N] `) : undefined,
   };
   const r = await apply(opts, app);
 

@@ -1,0 +1,132 @@
+// Orphans end to end against the emulator: plan finds them (one filtered query per target, and the lock), apply leaves them, apply --prune retires them like --keep would.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { CloudConnection } from '../../src/openstack/cloud.js';
+import { waitFor } from '../../src/openstack/wait.js';
+import { Redactor } from '../../src/redact.js';
+import { runCli } from '../helpers/cli.js';
+
+const REGION = 'RegionOne';
+let emulator: Emulator;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ regions: [REGION] });
+}, 60_000);
+afterAll(async () => {
+  await emulator?.close();
+});
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imagesync-orphans-'));
+  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
+  for (const i of emulator.state.images(REGION)) if (/^orph-/.test(i.name ?? '') || i.imagesync_pruned_at) emulator.state.removeImage(REGION, i.id);
+  return () => rm(dir, { recursive: true, force: true });
+});
+
+const run = (argv: string[]) => runCli(argv, { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+const published = (name: string, extra: Record<string, string> = {}) =>
+  emulator.state.addImage(REGION, { name, status: 'active', properties: { imagesync_managed: 'true', imagesync_name: name, imagesync_run: '20261101-000000-abcd', ...extra } });
+const lockEntry = (id: string) => ({ builtAt: null, checksum: null, commit: null, id, os_hash_algo: null, os_hash_value: null, recipe: null, run: null, size: null, status: 'active' });
+
+/** The manifest wants orph-web only; orph-old was published by imagesync, orph-legacy is only in the lock. */
+async function scene() {
+  await writeFile(
+    join(dir, 'images.manifest.json'),
+    JSON.stringify({
+      targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }],
+      images: [{ name: 'orph-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }],
+    }),
+  );
+  const web = published('orph-web');
+  const old = published('orph-old');
+  const legacy = emulator.state.addImage(REGION, { name: 'orph-legacy', status: 'active' });
+  // Look-alikes: a user's snapshot of a server booted from an image of ours inherits its properties.
+  const snapshot = emulator.state.addImage(REGION, { name: 'orph-user-snapshot', status: 'active', properties: { imagesync_managed: 'true', imagesync_name: 'orph-old' } });
+  const theirs = emulator.state.addImage(REGION, { name: 'orph-theirs', status: 'active', owner: 'another-project', visibility: 'public', properties: { imagesync_managed: 'true', imagesync_name: 'orph-theirs' } });
+  await writeFile(
+    join(dir, 'images.lock.json'),
+    JSON.stringify({ lockVersion: 1, images: { 'orph-legacy': { [`emulator/${REGION}`]: lockEntry(legacy.id) }, 'orph-web': { [`emulator/${REGION}`]: lockEntry(web.id) } } }),
+  );
+  return { web, old, legacy, snapshot, theirs };
+}
+
+describe('orphans', () => {
+  it('plan shows them (matrix, --json, --detailed-exitcode 2) with one more Glance query per target, and nothing else', async () => {
+    const { old, legacy } = await scene();
+    const before = emulator.stats.count('image.list');
+    const r = await run(['plan', '--json', '--detailed-exitcode']);
+    expect(r.code, r.stderr).toBe(2);
+    // The listings by name (the wanted, source and lost names; visible and hidden) and one by the published mark.
+    expect(emulator.stats.count('image.list') - before).toBe(3);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.entries.map((e: { image: string; state: string }) => `${e.image} ${e.state}`)).toEqual(['orph-web present', 'orph-legacy orphaned', 'orph-old orphaned']);
+    expect(doc.entries[2]).toMatchObject({ cloud: 'emulator', region: REGION, images: [old.id] });
+    expect(doc.entries[1]).toMatchObject({ images: [legacy.id], detail: expect.stringContaining('recorded in the lock file') });
+    expect(doc.summary).toMatchObject({ inSync: false, changes: 0, states: { present: 1, orphaned: 2 } });
+    expect(doc.drift).toEqual([]);
+
+    const text = await run(['plan']);
+    expect(text.stdout).toMatch(/^orph-old\s+orphaned$/m);
+    expect(text.stdout).toContain(`orphaned  orph-old in emulator/${REGION}: ${old.id} (built by run 20261101-000000-abcd`);
+    expect(text.stdout).toContain('1 image × 1 target: 1 present, 2 orphaned. 2 orphaned images: `imagesync apply --prune` retires them.');
+  });
+
+  it('apply without --prune leaves them and their lock entries; --dry-run --prune says what it would retire', async () => {
+    const { old, legacy } = await scene();
+    const r = await run(['apply', '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).pruned).toBeUndefined();
+    expect(emulator.state.image(REGION, old.id)).toMatchObject({ name: 'orph-old', os_hidden: false });
+    expect(Object.keys(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images)).toEqual(['orph-legacy', 'orph-web']);
+
+    const dry = await run(['apply', '--yes', '--json', '--prune', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).wouldPrune).toEqual([
+      { image: 'orph-legacy', cloud: 'emulator', region: REGION, images: [legacy.id] },
+      { image: 'orph-old', cloud: 'emulator', region: REGION, images: [old.id] },
+    ]);
+    expect(emulator.state.image(REGION, legacy.id)).toMatchObject({ name: 'orph-legacy', os_hidden: false });
+  });
+
+  it('apply --prune --keep 0 renames and hides them, deletes the ones no server uses, and drops their lock entries', async () => {
+    const { web, old, legacy, snapshot, theirs } = await scene();
+    const conn = new CloudConnection((await import('../../src/config/clouds.js').then((m) => m.resolveCloud('emulator', { env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, cwd: dir, home: dir }))), { redactor: new Redactor() });
+    const { nova } = await conn.buildServices(REGION);
+    const flavor = (await nova.flavors()).find((f) => f.name === 'm1.small')!;
+    const res = await nova.service.request({
+      method: 'POST',
+      path: 'servers',
+      json: { server: { name: 'user-server', imageRef: old.id, flavorRef: flavor.id, networks: 'none' } },
+      headers: { 'openstack-api-version': 'compute 2.37', 'x-openstack-nova-api-version': '2.37' },
+      expect: [202],
+    });
+    const serverId = res.json<{ server: { id: string } }>().server.id;
+    try {
+      const r = await run(['apply', '--yes', '--json', '--prune', '--keep', '0']);
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout);
+      const byName = new Map((report.pruned as Array<{ image: string }>).map((p) => [p.image, p]));
+      expect(byName.get('orph-old')).toMatchObject({
+        retired: [{ id: old.id, newName: expect.stringMatching(/^orph-old \(pruned \d{4}-\d{2}-\d{2}\)$/) }],
+        retention: [{ id: old.id, action: 'kept-in-use', reason: expect.stringContaining(serverId) }],
+      });
+      expect(byName.get('orph-legacy')).toMatchObject({ retired: [{ id: legacy.id }], retention: [{ id: legacy.id, action: 'deleted' }] });
+      expect(report.after.summary).toMatchObject({ inSync: true, states: { present: 1, orphaned: 0 } });
+
+      expect(emulator.state.image(REGION, old.id)).toMatchObject({ os_hidden: true, imagesync_superseded_name: 'orph-old', imagesync_managed: 'false' });
+      expect(emulator.state.image(REGION, legacy.id)).toBeUndefined();
+      for (const kept of [web, snapshot, theirs]) expect(emulator.state.image(REGION, kept.id)).toMatchObject({ name: kept.name, os_hidden: false });
+      expect(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images).toEqual({ 'orph-web': { [`emulator/${REGION}`]: expect.objectContaining({ id: web.id }) } });
+
+      const again = await run(['plan', '--detailed-exitcode']);
+      expect(again.code, again.stdout).toBe(0);
+    } finally {
+      await nova.deleteServer(serverId);
+      await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 30_000, intervalMs: 50 });
+      await conn.close();
+    }
+  }, 60_000);
+});
