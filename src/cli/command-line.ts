@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { ComputeBackendChoice } from '../emulator/compute-backend.js';
 import type { CliDeps } from './deps.js';
 import { MAX_TIMER_MS } from '../duration.js';
-import { display, durationOption, json, lock, LOCK_TO_COMPARE, lockFlag, numberOption, QUIET, SELECTION, selection, TARGET, TASKS_DIR, withCiFlag, type globalOptions } from './options.js';
+import { CI_MODE, display, durationOption, json, lock, LOCK_TO_COMPARE, lockFlag, numberOption, QUIET, SELECTION, selection, TARGET, TASKS_DIR, withCiFlag, type globalOptions } from './options.js';
 
 export type Handler = (deps: CliDeps) => Promise<number>;
 
@@ -61,9 +61,26 @@ type CommandLine = (y: GlobalArgv, p: Parsing) => GlobalArgv;
 const validate: CommandLine = (y, p) =>
   y.command(
     'validate',
-    'Check the manifest (offline)',
-    (c) => c,
+    'Check the manifest, its tasks and clouds offline: every problem at once',
+    (c) => c.options({ ci: CI_MODE }),
     (a) => p.choose(async (d) => (await import('./commands/validate.js')).runValidate({ manifest: p.manifestPath(a.manifest) }, d)),
+  );
+
+const init: CommandLine = (y, p) =>
+  y.command(
+    'init',
+    'Start a repository: a manifest, an example task with typed args, files/, a tsconfig for tasks/, .gitignore entries and a CI workflow (never over an existing file)',
+    (c) =>
+      c.options({
+        cloud: { type: 'string', requiresArg: true, describe: "Fill the targets with this cloud's regions (those with an image service), read from its catalog: one token request" },
+        // Not the --ci of the other commands: here it names the CI system to write a workflow for.
+        ci: { type: 'string', choices: ['github', 'gitlab', 'none'], describe: 'CI workflow to write (default: gitlab when .gitlab-ci.yml exists, else github)' },
+        'dry-run': { type: 'boolean', default: false, describe: 'List what would be written; write nothing' },
+      }),
+    (a) =>
+      p.choose(async (d) =>
+        (await import('./commands/init.js')).runInit({ manifest: p.manifestPath(a.manifest), cloud: a.cloud, ci: a.ci as 'github' | 'gitlab' | 'none' | undefined, dryRun: a['dry-run'] }, d),
+      ),
   );
 
 /** What `plan`'s handler reads of the parsed command line (yargs', or the fast path's). */
@@ -86,6 +103,7 @@ export const PLAN_COMMAND = {
   name: 'plan',
   describe: 'Show, for every wanted image and target, what exists there',
   options: {
+    ci: CI_MODE,
     json: json('Print the plan as one JSON object on stdout'),
     'detailed-exitcode': { type: 'boolean', default: false, describe: 'Exit 2 when not in sync (0 in sync, 1 failure)' },
     ...SELECTION,
@@ -119,6 +137,7 @@ const verify: CommandLine = (y, p) =>
         json: json('Print the verification as one JSON object on stdout'),
         target: TARGET,
         quiet: QUIET,
+        ci: CI_MODE,
       }),
     (a) =>
       p.choose(async (d) =>
@@ -135,6 +154,7 @@ const apply: CommandLine = (y, p) =>
     'Build every missing, outdated or broken image, then plan again',
     (c) =>
       c.options({
+        ci: CI_MODE,
         yes: { alias: 'y', type: 'boolean', default: false, describe: 'Do not ask for confirmation (required when not on a terminal)' },
         json: json('Print the report (builds, image ids, durations, the plan after) as JSON on stdout'),
         ...SELECTION,
@@ -192,6 +212,7 @@ const show: CommandLine = (y, p) =>
     'Show one image in every target: id, status, size, the commit, recipe, run and CI run it came from, and whether it matches the lock and the manifest',
     (c) =>
       c.positional('name', { type: 'string', demandOption: true, describe: 'Image name from the manifest' }).options({
+        ci: CI_MODE,
         json: json('Print the report as JSON on stdout'),
         target: TARGET,
         lock: lock(LOCK_TO_COMPARE),
@@ -212,6 +233,7 @@ const run: CommandLine = (y, p) =>
     'Run a task from tasks/ on hosts over SSH (like fab -H); per-host results',
     (c) =>
       c.positional('task', { type: 'string', demandOption: true, describe: 'Task name (imagesync tasks lists them)' }).options({
+        ci: CI_MODE,
         hosts: { alias: 'H', type: 'string', array: true, nargs: 1, demandOption: true, describe: 'user@host[:port] or user@[ipv6]:port; repeatable or comma-separated' },
         identity: {
           alias: 'i',
@@ -269,7 +291,7 @@ const tasks: CommandLine = (y, p) =>
   y.command(
     'tasks',
     'List the tasks in tasks/ with their descriptions and args',
-    (c) => c.options({ 'tasks-dir': TASKS_DIR, json: json('Print the list as JSON') }),
+    (c) => c.options({ 'tasks-dir': TASKS_DIR, json: json('Print the list as JSON'), ci: CI_MODE }),
     (a) => p.choose(async (d) => (await import('./commands/tasks.js')).runTasks({ tasksDir: resolve(d.cwd, a['tasks-dir']), json: a.json }, d)),
   );
 
@@ -279,6 +301,7 @@ const emulator: CommandLine = (y, p) =>
     'Serve a local OpenStack-compatible cloud (Keystone, Glance, Nova subset) on loopback',
     (c) =>
       c.options({
+        ci: CI_MODE,
         port: numberOption('port', 0, 0, 'Port (0: any free port)'),
         host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' },
         regions: { type: 'string', default: 'RegionOne,RegionTwo,RegionThree', describe: 'Comma-separated region names' },
@@ -334,6 +357,7 @@ const mergeReports: CommandLine = (y, p) =>
     'Join the apply --json reports and lock fragments of a sharded CI run into one report and one lock',
     (c) =>
       c.positional('reports', { type: 'string', array: true, demandOption: true, describe: 'The apply --json report of every shard' }).options({
+        ci: CI_MODE,
         'lock-fragment': { type: 'string', array: true, default: [] as string[], describe: 'The lock files the shards wrote (apply --lock FILE)' },
         lock: lock('The lock to merge them into and write (default images.lock.json beside the manifest)'),
         out: { type: 'string', describe: 'Write the merged report to this file (default: stdout); stdout then gets a summary' },
@@ -361,6 +385,7 @@ const gc: CommandLine = (y, p) =>
     'Delete the temporary servers, keypairs, snapshots and floating IPs that crashed or killed runs left behind',
     (c) =>
       c.options({
+        ci: CI_MODE,
         'older-than': { type: 'string', default: '6h', describe: 'A run with no journal here (another machine, CI) counts as dead after this long: 90 (seconds), 30m, 2h, 1d' },
         'dry-run': { type: 'boolean', default: false, describe: 'List what would be deleted; change nothing' },
         json: json('Print the report as JSON on stdout'),
@@ -388,7 +413,7 @@ const demo: CommandLine = (y, p) =>
   y.command(
     'demo',
     'Start the local emulator cloud in-process and run plan against it with this manifest',
-    (c) => c.options({ json: { type: 'boolean', default: false }, 'compute-backend': COMPUTE_BACKEND_OPTION }).epilogue(EMULATOR_EPILOGUE),
+    (c) => c.options({ json: { type: 'boolean', default: false }, 'compute-backend': COMPUTE_BACKEND_OPTION, ci: CI_MODE }).epilogue(EMULATOR_EPILOGUE),
     (a) =>
       p.choose(async (d) => {
         // The demo runs plan and apply as typed: it gets them here, since a command never imports another.
@@ -402,4 +427,4 @@ const demo: CommandLine = (y, p) =>
   );
 
 /** Every command, in the order `imagesync --help` lists them. */
-export const COMMAND_LINES: CommandLine[] = [validate, plan, apply, verify, show, run, tasks, emulator, mergeReports, gc, demo];
+export const COMMAND_LINES: CommandLine[] = [init, validate, plan, apply, verify, show, run, tasks, emulator, mergeReports, gc, demo];

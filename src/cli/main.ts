@@ -11,7 +11,7 @@ import { isVersionOnly, parseFast } from './fast-path.js';
 import { GLOBAL_OPTIONS, globalOptions } from './options.js';
 import { imagesyncVersion } from '../version.js';
 
-const COMMANDS = ['validate', 'plan', 'apply', 'verify', 'show', 'gc', 'merge-reports', 'run', 'tasks', 'emulator', 'demo'];
+const COMMANDS = ['init', 'validate', 'plan', 'apply', 'verify', 'show', 'gc', 'merge-reports', 'run', 'tasks', 'emulator', 'demo'];
 const NAME_A_COMMAND = `Name a command: ${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS.at(-1)} (imagesync --help lists them)`;
 
 /** Parse argv into one command to run; parsing needs no credentials and contacts nothing. */

@@ -72,16 +72,21 @@ export const GLOBAL_OPTIONS = {
   manifest: { alias: 'm', type: 'string', default: 'images.manifest.json', describe: 'The manifest file', global: true },
   debug: { type: 'boolean', default: false, describe: 'Trace every HTTP call on stderr (secrets redacted)', global: true },
   color: { type: 'boolean', describe: 'Force colour on or off (default: on a TTY, unless NO_COLOR)', global: true },
-  ci: {
-    type: 'boolean',
-    describe: 'CI mode on or off: plain timestamped progress, log groups, GitHub annotations and step summary (default: from CI, GITHUB_ACTIONS, GITLAB_CI)',
-    global: true,
-  },
+  // --ci is each command's own (CI_MODE): init's names a CI system.
 } as const;
 
 export function globalOptions(y: Argv) {
   return y.options(GLOBAL_OPTIONS);
 }
+
+/**
+ * --ci / --no-ci, on every command but `init` (whose --ci names the CI system to write a workflow
+ * for): yargs cannot give one flag two types, so it is not a global option.
+ */
+export const CI_MODE = {
+  type: 'boolean',
+  describe: 'CI mode on or off: plain timestamped progress, log groups, GitHub annotations and step summary (default: from CI, GITHUB_ACTIONS, GITLAB_CI)',
+} as const;
 
 /** --target, --shard and --junit as a command's options (read when the command runs: a bad --shard is its error). */
 export function selection(a: { target?: Array<string | number> | undefined; shard?: string | undefined; junit?: string | undefined }, d: Pick<CliDeps, 'cwd'>) {

@@ -47,6 +47,18 @@ export function catalogRegions(catalog: Catalog): string[] {
   return [...set].sort();
 }
 
+/** The regions with an image service (Glance) endpoint of this interface: where images can be kept in sync (sorted). */
+export function imageRegions(catalog: Catalog, iface: string): string[] {
+  const set = new Set<string>();
+  for (const svc of catalog.filter((s) => s.type === 'image')) {
+    for (const e of svc.endpoints) {
+      const r = regionOf(e);
+      if (r && e.interface === iface) set.add(r);
+    }
+  }
+  return [...set].sort();
+}
+
 /** Service types the catalog offers in a region. */
 export function servicesIn(catalog: Catalog, region: string): string[] {
   return catalog.filter((s) => s.endpoints.some((e) => regionOf(e) === region)).map((s) => s.type);

@@ -91,7 +91,7 @@ const cases: Array<{ name: string; argv: string[]; headline: RegExp }> = [
     name: 'no command at all',
     argv: [],
     // The list grows as commands are added; what matters is that it names them and where help is.
-    headline: /^imagesync: Name a command: validate, plan, apply, [a-z, -]+ or [a-z-]+ \(imagesync --help lists them\)$/,
+    headline: /^imagesync: Name a command: init, validate, plan, apply, [a-z, -]+ or [a-z-]+ \(imagesync --help lists them\)$/,
   },
 ];
 
