@@ -17,6 +17,7 @@ export const INTEGRATION = [
 
 /** The CLI end to end (in-process and bin/imagesync.js), apply against the emulator, the reduced soak. */
 export const E2E = [
+  'test/app/package-api.test.ts',
   'test/app/programmatic.test.ts',
   'test/cli/**/*.test.ts',
   'test/corpus/**/*.test.ts',
