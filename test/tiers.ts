@@ -22,6 +22,8 @@ export const E2E = [
   'test/cli/**/*.test.ts',
   'test/corpus/**/*.test.ts',
   'test/e2e/**/*.test.ts',
+  // npm pack of the built package: a process, and dist/ as the e2e setup builds it.
+  'test/package/**/*.test.ts',
   'test/run/example-tasks.test.ts',
   'test/shard/ci-examples.test.ts',
   'test/soak/**/*.test.ts',

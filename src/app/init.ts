@@ -68,6 +68,10 @@ export async function init(opts: InitOptions, deps: Pick<AppDeps, 'env' | 'cwd' 
   const existing = new Set<string>();
   for (const p of candidates) if (await exists(join(root, p))) existing.add(p);
   const gitignore = await readFile(join(root, '.gitignore'), 'utf8').catch(() => undefined);
+  const packageType = await readFile(join(root, 'package.json'), 'utf8').then(
+    (t) => (JSON.parse(t) as { type?: unknown }).type,
+    () => undefined,
+  );
   const installed = await exists(join(root, INSTALLED_SCHEMA));
   const ci: CiSystem = opts.ci ?? (existing.has(CI_FILES.gitlab) ? 'gitlab' : 'github');
 
@@ -104,6 +108,10 @@ export async function init(opts: InitOptions, deps: Pick<AppDeps, 'env' | 'cwd' 
   if (created.has(manifest)) {
     if (regionsFrom === 'placeholder') next.push(`edit ${manifest}: targets[0] (cloud "${cloud}", regions ${JSON.stringify(regions)}) — or run \`imagesync init --cloud NAME\` before it exists`);
     next.push(`check defaults.build.flavor ("m1.small") and the source image ("debian-12-genericcloud") against your cloud`);
+  }
+  // npm install <package> writes a package.json without it; tsx then loads tasks as CommonJS.
+  if (existing.has('package.json') && packageType !== 'module') {
+    next.push('add "type": "module" to package.json: tasks then load as ES modules (top-level await, import.meta, load errors with their line)');
   }
   next.push('npx tsc', 'npx imagesync validate', 'npx imagesync plan');
   return { dir: relative(deps.cwd, root) || '.', actions, cloud, regions, regionsFrom, ci, dryRun: opts.dryRun ?? false, next };

@@ -97,6 +97,7 @@ describe('imagesync init', () => {
     expect(r.stdout).toContain('appended  .gitignore (.imagesync/)\n');
     expect(r.stdout).toContain('exists    .gitlab-ci.yml (left as it is)\n');
     expect(r.stdout).not.toContain('npm install');
+    expect(r.stdout).toContain('  add "type": "module" to package.json: tasks then load as ES modules');
   });
 
   it('--dry-run lists what it would write and writes nothing', async () => {

@@ -5,7 +5,7 @@ import { absoluteRoot, ensureFile, under } from './_files.js';
 export const HardenArgs = z.strictObject({
   allowPasswordAuth: z.boolean().default(false).describe('true to keep PasswordAuthentication yes (e.g. a console-only image)'),
   applySysctl: z.boolean().default(false).describe('true to load the sysctl settings now, not only at the next boot'),
-  root: absoluteRoot.describe('directory the paths are under (default "/"; for chroots and tests)'),
+  root: absoluteRoot.describe('directory the paths are under (for chroots and tests)'),
 });
 export type HardenArgs = z.output<typeof HardenArgs>;
 

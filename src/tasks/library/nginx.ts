@@ -9,7 +9,7 @@ export const NginxArgs = z.strictObject({
     .describe('worker_processes: a whole number (1-1024) or "auto"'),
   install: z.boolean().default(true).describe('false to never run apt-get, only write the configuration'),
   port: z.int().min(1).max(65535).default(80).describe('port of the site'),
-  root: absoluteRoot.describe('directory the paths are under (default "/"; no install unless "/")'),
+  root: absoluteRoot.describe('directory the paths are under (no install unless "/")'),
 });
 export type NginxArgs = z.output<typeof NginxArgs>;
 
