@@ -6,7 +6,7 @@ import type { LoadedManifest } from '../manifest/load.js';
 import { problemAt } from '../manifest/json-path.js';
 import type { Manifest } from '../manifest/schema.js';
 import { displayPath } from '../output.js';
-import { checkTaskArgs } from '../tasks/args.js';
+import { checkTaskArgs } from '../manifest/task-args.js';
 import type { Task } from '../tasks/define.js';
 import { loadTaskSet } from '../tasks/loader.js';
 import type { AppDeps } from './deps.js';

@@ -4,7 +4,6 @@ import type { SshConnection } from '../ssh/connection.js';
 import { local } from '../ssh/local.js';
 import type { CommandLogger } from '../ssh/log.js';
 import { InputError } from '../errors.js';
-import { checkTaskArgs } from './args.js';
 import type { Task, TaskArgs, TaskContext, TaskImage, TaskTarget } from './define.js';
 
 export interface TaskContextDeps<A extends TaskArgs = TaskArgs> {
@@ -49,12 +48,20 @@ export function createTaskContext<A extends TaskArgs>(deps: TaskContextDeps<A>):
 
 /**
  * Run `task` with a fresh context; errors propagate unchanged (they already name host and command).
- * The raw args are parsed with the task's schema first (defaults filled in); callers check them
- * before anything is contacted, so a failure here is a last line of defence.
+ * The raw args are parsed with the task's schema first (defaults filled in). Callers check them
+ * before anything is contacted (manifest/task-args.ts, with the step's JSON path), so a failure
+ * here is a last line of defence and says only what zod says.
  */
 export async function runTask(task: Task, deps: TaskContextDeps): Promise<void> {
-  const checked = checkTaskArgs(task, deps.args, ['args']);
-  if (!checked.ok) throw new InputError(`task ${task.name}: ${checked.problems.join('; ')}`);
-  const c = createTaskContext({ ...deps, args: checked.value });
+  let args = deps.args;
+  if (task.args) {
+    const parsed = task.args.safeParse(deps.args);
+    if (!parsed.success) {
+      const issues = (parsed.error as { issues?: Array<{ path?: PropertyKey[]; message?: string }> }).issues ?? [];
+      throw new InputError(`task ${task.name}: ${issues.map((i) => `args${(i.path ?? []).map((p) => `.${String(p)}`).join('')}: ${i.message ?? 'invalid'}`).join('; ')}`);
+    }
+    args = parsed.data;
+  }
+  const c = createTaskContext({ ...deps, args });
   await task.run(c, c.args);
 }

@@ -60,7 +60,7 @@ describe('defineTask with an args schema', () => {
     await runTask(t, { connection, target: { cloud: 'c', region: 'r' }, image: { name: 'i' }, args: { name: 'web' } });
     expect(seen).toEqual([{ workers: 2, name: 'web' }, { workers: 2, name: 'web' }]);
     await expect(runTask(t, { connection, target: { cloud: 'c', region: 'r' }, image: { name: 'i' }, args: { name: 3 } })).rejects.toThrow(
-      'task w: args.name: expected a string, got 3',
+      'task w: args.name: Invalid input: expected string, received number',
     );
     expect(seen).toHaveLength(2);
   });

@@ -6,7 +6,7 @@ import { NOT_STARTED, runTaskOnHosts, type HostResult } from '../../run/group.js
 import { parseHostSpecs, parseJumpSpecs } from '../../run/hosts.js';
 import { loadCredentials } from '../../run/keys.js';
 import { formatDuration, prefixedLogger, renderResults, resultsJson } from '../../run/output.js';
-import { checkTaskArgs } from '../../tasks/args.js';
+import { checkTaskArgs } from '../../manifest/task-args.js';
 import { loadTasks } from '../../tasks/loader.js';
 import { displayPath, writeSafe } from '../../output.js';
 import { type CliDeps } from '../deps.js';

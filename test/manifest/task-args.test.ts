@@ -1,7 +1,7 @@
 // A task's args against its schema: one problem per issue, each with the JSON path of the step's args; no schema, anything goes.
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { checkTaskArgs } from '../../src/tasks/args.js';
+import { checkTaskArgs } from '../../src/manifest/task-args.js';
 
 const schema = z.strictObject({
   workers: z.number().int().min(1).default(1),

@@ -1,8 +1,8 @@
 // A task's arguments checked against its zod schema: one-line problems with the JSON path of each (`images[2].build.steps[1].args.workers: …`).
-import { manifestErrorMap } from '../manifest/issues.js';
-import { jsonTypeOf, problemAt, valueAt } from '../manifest/json-path.js';
-import { didYouMean } from '../manifest/suggest.js';
-import type { Task, TaskArgs } from './define.js';
+import type { Task, TaskArgs } from '../tasks/define.js';
+import { manifestErrorMap } from './issues.js';
+import { jsonTypeOf, problemAt, valueAt } from './json-path.js';
+import { didYouMean } from './suggest.js';
 
 export type ArgsCheck = { ok: true; value: TaskArgs } | { ok: false; problems: string[] };
 
