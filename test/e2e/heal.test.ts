@@ -4,8 +4,8 @@ import { decideHeal, duplicateName } from '../../src/build/heal.js';
 import { splitByAge, supersededOf } from '../../src/build/retention.js';
 import type { CloudConnection } from '../../src/openstack/cloud.js';
 import type { GlanceImage } from '../../src/openstack/glance.js';
-import { waitFor } from '../../src/openstack/wait.js';
 import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
+import { bootUserServer } from '../helpers/user-server.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 import { manifestOf } from '../helpers/manifest.js';
 import { useRepo } from '../helpers/repo.js';
@@ -166,16 +166,8 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
     const unrelated = emulator.state.addImage(REGION, { name: 'ret-web-2 (superseded 2026-01-01)', status: 'active', os_hidden: true, properties: { imagesync_superseded_by: 'x' } });
 
     const { nova } = await conn.buildServices(REGION);
-    const flavor = (await nova.flavors()).find((f) => f.name === 'm1.small')!;
-    // Booted through Nova (a raw POST: no keypair needed), so it shows up in servers/detail with image.id.
-    const res = await nova.service.request({
-      method: 'POST',
-      path: 'servers',
-      json: { server: { name: 'user-server', imageRef: oldestInUse.id, flavorRef: flavor.id, networks: 'none' } },
-      headers: { 'openstack-api-version': 'compute 2.37', 'x-openstack-nova-api-version': '2.37' },
-      expect: [202],
-    });
-    const serverId = res.json<{ server: { id: string } }>().server.id;
+    const server = await bootUserServer(nova, oldestInUse.id);
+    const serverId = server.id;
     try {
       const file = await writeManifest(name);
       // --dry-run first: the same decisions, and nothing changes.
@@ -204,8 +196,7 @@ describe('apply --heal-duplicates and --keep against the emulator', () => {
       expect(emulator.state.image(REGION, newest.id)).toBeDefined();
       expect(emulator.state.image(REGION, unrelated.id)).toBeDefined();
     } finally {
-      await nova.deleteServer(serverId);
-      await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 60_000, intervalMs: 50 });
+      await server.remove();
     }
     assertNothingLeft();
   });

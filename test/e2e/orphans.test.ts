@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
-import { waitFor } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
 import { runCli } from '../helpers/cli.js';
+import { bootUserServer } from '../helpers/user-server.js';
 
 const REGION = 'RegionOne';
 let emulator: Emulator;
@@ -95,15 +95,8 @@ describe('orphans', () => {
     const { web, old, legacy, snapshot, theirs } = await scene();
     const conn = new CloudConnection((await import('../../src/config/clouds.js').then((m) => m.resolveCloud('emulator', { env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, cwd: dir, home: dir }))), { redactor: new Redactor() });
     const { nova } = await conn.buildServices(REGION);
-    const flavor = (await nova.flavors()).find((f) => f.name === 'm1.small')!;
-    const res = await nova.service.request({
-      method: 'POST',
-      path: 'servers',
-      json: { server: { name: 'user-server', imageRef: old.id, flavorRef: flavor.id, networks: 'none' } },
-      headers: { 'openstack-api-version': 'compute 2.37', 'x-openstack-nova-api-version': '2.37' },
-      expect: [202],
-    });
-    const serverId = res.json<{ server: { id: string } }>().server.id;
+    const server = await bootUserServer(nova, old.id);
+    const serverId = server.id;
     try {
       const r = await run(['apply', '--yes', '--json', '--prune', '--keep', '0']);
       expect(r.code, r.stderr).toBe(0);
@@ -124,8 +117,7 @@ describe('orphans', () => {
       const again = await run(['plan', '--detailed-exitcode']);
       expect(again.code, again.stdout).toBe(0);
     } finally {
-      await nova.deleteServer(serverId);
-      await waitFor({ what: 'user server gone', poll: () => nova.getServer(serverId), done: (s) => s === undefined, timeoutMs: 30_000, intervalMs: 50 });
+      await server.remove();
       await conn.close();
     }
   }, 60_000);
