@@ -1,6 +1,6 @@
 // imagesync as a user gets it: `npm pack`, installed into a fresh git repository, `init`, a task with typed args, `tsc --strict`, validate, plan and apply against the emulator, then an orphan and an outdated image that says why — all as a non-root user.
 import { execFile, type ExecFileException } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,6 @@ import { readTar } from '../helpers/tar.js';
 
 /** Who plays the user: as root, the unprivileged user the container backend boots its servers as; else yourself. */
 const user = rootlessUser();
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 let emulator: Emulator;
 let work: string;
 let repo: string;
@@ -83,10 +82,15 @@ beforeAll(async () => {
   const packed = JSON.parse((await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT })).stdout) as Array<{ filename: string }>;
   const tgz = join(work, packed[0]!.filename);
   await run('git', ['init', '-q'], { cwd: repo });
-  // Installed with root's npm cache, which `npm ci` filled: --prefer-offline takes every tarball from
+  // The user's own TypeScript beside imagesync, as init advises (the version this repository is checked with):
+  // nothing in the user's repository comes from this one's node_modules.
+  const typescript = `typescript@${(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.typescript}`;
+  // Installed with this machine's npm cache, which `npm ci` filled: --prefer-offline takes every tarball from
   // it and asks the registry only for package metadata it lacks (ranges to resolve); then handed to the user.
-  await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tgz], { cwd: repo, timeout: 10 * 60_000 });
+  await run('npm', ['install', '--save-dev', '--prefer-offline', '--no-audit', '--no-fund', tgz, typescript], { cwd: repo, timeout: 10 * 60_000 });
   if (user) await run('chown', ['-R', `${user}:${user}`, work]);
+  // Unpacked from the tarball, not linked to this repository.
+  expect(await realpath(join(repo, 'node_modules/imagesync'))).toBe(join(repo, 'node_modules/imagesync'));
 }, 30 * 60_000);
 
 afterAll(async () => {
@@ -115,11 +119,11 @@ it('as a user: install the package, init, a typed task under tsc --strict, valid
   {
     await put('tasks/stamp.ts', STAMP_TASK);
     await put('tasks/harden.ts', "export { default } from 'imagesync/tasks/harden';\n");
-    const ok = await as('node', [TSC, '--noEmit', '--strict', '-p', '.']);
+    const ok = await as('npx', ['--no', '--', 'tsc', '--noEmit', '--strict', '-p', '.']);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     // The args' types are checked: a count used as text is an error.
     await put('tasks/wrong.ts', STAMP_TASK.replace("name: 'stamp'", "name: 'wrong'").replace('const doubled: number = count * 2;', 'const doubled: string = count;'));
-    const bad = await as('node', [TSC, '--noEmit', '--strict', '-p', '.']);
+    const bad = await as('npx', ['--no', '--', 'tsc', '--noEmit', '--strict', '-p', '.']);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toContain("tasks/wrong.ts(9,11): error TS2322: Type 'number' is not assignable to type 'string'.");
     await rm(join(repo, 'tasks/wrong.ts'));
