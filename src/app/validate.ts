@@ -1,8 +1,9 @@
-// `validate` as phases, all offline: the manifest (schema, names, files), its tasks (load, name, args), its clouds (credentials found), its builds (what each needs). Every problem at once; nothing contacted.
+// `validate` as phases, all offline: the manifest (schema, names, files), its tasks (load, name, args), its clouds (credentials found), its builds (what each needs), its bastions (key and host key). Every problem at once; nothing contacted.
 import { checkBuildNeeds } from '../manifest/build-needs.js';
 import { loadManifest } from '../manifest/load.js';
-import { expandTargets } from '../manifest/targets.js';
+import { expandTargets, imageTargets } from '../manifest/targets.js';
 import { displayPath } from '../output.js';
+import { checkBastions } from './bastions.js';
 import { checkClouds, checkTasks, problemsError } from './check.js';
 import type { AppDeps } from './deps.js';
 
@@ -28,7 +29,11 @@ export async function validate(opts: ValidateOptions, deps: Pick<AppDeps, 'env' 
   const loaded = await loadManifest(opts.manifest, { displayName: file });
   const { tasks, problems } = await checkTasks(loaded, deps);
   const needs = checkBuildNeeds(loaded.manifest);
-  problems.manifest.push(...(await checkClouds(loaded.manifest, deps)), ...needs.problems);
+  // Every bastion a build would go through, as apply checks it: its key (or ssh-agent) and its host key, read here.
+  const m = loaded.manifest;
+  const pairs = m.images.flatMap((image) => imageTargets(m, image).map((t) => ({ image: image.name, cloud: t.cloud, region: t.region })));
+  const bastions = await checkBastions({ manifest: m, manifestFile: loaded.file, manifestDir: loaded.dir, pairs }, deps);
+  problems.manifest.push(...(await checkClouds(m, deps)), ...needs.problems, ...bastions);
   const error = problemsError(opts.manifest, deps, problems);
   if (error) throw error;
   return { file, images: loaded.manifest.images.length, targets: expandTargets(loaded.manifest).length, tasks: [...tasks.keys()].sort(), notes: needs.notes };

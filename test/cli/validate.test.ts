@@ -1,7 +1,8 @@
 // `imagesync validate` checks all it can offline — tasks load and fit their steps, clouds exist, builds have what they need — every problem with its place, exit 3, nothing contacted.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { generateUsableKeyPair } from '../../src/build/steps/keypair.js';
 import { useEmulator } from '../helpers/emulator.js';
 import { image, manifestWith, ROOT, runUntouched, useCorpus } from '../corpus/fixture.js';
 
@@ -85,6 +86,35 @@ describe('imagesync validate', () => {
         'imagesync: images.manifest.json: 2 problems',
         `  targets[1].cloud: cloud "acme" is not defined in clouds.yaml (defined: emulator)`,
         '  images[0].build.flavor: "corpus-a" has no flavor in acme/RegionOne: set build.flavor in defaults.build, the target or the image (a build server needs one)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it("checks every bastion a build would go through as apply does (its key or ssh-agent, its host key), all at once", async () => {
+    const pin = `SHA256:${'a'.repeat(43)}`;
+    await writeFile(join(c.dir, 'bastion_key'), generateUsableKeyPair('imagesync-validate').private);
+    await chmod(join(c.dir, 'bastion_key'), 0o600);
+    await c.manifest({
+      defaults: { build: { flavor: 'm1.small', ssh: { user: 'debian' } } },
+      targets: [
+        { cloud: 'emulator', regions: ['RegionOne'], build: { ssh: { bastion: { host: '192.0.2.10', user: 'jump', privateKeyFile: 'keys/missing', hostKey: pin } } } },
+        { cloud: 'emulator', regions: ['RegionTwo'], build: { ssh: { bastion: { host: '192.0.2.11', user: 'jump', hostKey: pin } } } },
+      ],
+      images: [
+        image({ name: 'corpus-a' }),
+        // Usable: a key file that ssh would take and a pinned host key; not a problem.
+        image({ name: 'corpus-b', build: { steps: [{ run: 'true' }], ssh: { bastion: { host: '192.0.2.12', user: 'jump', privateKeyFile: 'bastion_key', hostKey: pin } } } }),
+      ],
+    });
+    // HOME is the corpus folder and no SSH_AUTH_SOCK: the machine's own keys and agent are never read.
+    const r = await runUntouched(c, ['validate'], { HOME: c.dir });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      [
+        'imagesync: images.manifest.json: 2 problems',
+        '  targets[0].build.ssh.bastion.privateKeyFile: keys/missing: no such file; pass the path of an OpenSSH private key',
+        "  targets[1].build.ssh.bastion: no privateKeyFile, and SSH_AUTH_SOCK is not set; set privateKeyFile or add the bastion's key to ssh-agent",
         '',
       ].join('\n'),
     );
