@@ -210,7 +210,8 @@ describe('apply against the emulator', () => {
   it('never publishes over an image that took the name while the build ran', async () => {
     const file = await writeManifest([{ name: 'e2e-race', regions: ['RegionOne'], steps: [{ run: 'sleep 1' }] }]);
     const running = apply(file);
-    await until(() => emulator.compute.servers('RegionOne').length > 0, { what: 'the build server booting' });
+    // This build's own server (not one an earlier test still deletes): the build is past its plan.
+    await until(() => emulator.compute.servers('RegionOne').some((s) => s.name.includes('e2e-race')), { what: "the race build's server booting" });
     const intruder = emulator.state.addImage('RegionOne', { name: 'e2e-race', status: 'active' });
     const r = await running;
     expect(r.code).toBe(1);
