@@ -116,7 +116,12 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
     }
   }
   const generalize = image.build.generalize;
-  if (typeof generalize === 'object' && generalize.task) tasks[generalize.task] ??= sha256(await taskFile(src.tasksDir, generalize.task));
+  parts.g = part(canonicalJson(generalizeRecipe(generalize)));
+  if (typeof generalize === 'object' && generalize.task) {
+    tasks[generalize.task] ??= await taskSourceHash(src, generalize.task);
+    parts.gt = tasks[generalize.task]!.slice(0, 6);
+    labels.generalize = `generalize task ${generalize.task}`;
+  }
   const helpers = await helpersHash(src.tasksDir);
   if (Object.keys(tasks).length) parts.h = helpers.slice(0, 6);
   const doc = {

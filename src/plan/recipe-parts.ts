@@ -1,4 +1,4 @@
-// A recipe per component (pure): short hashes of each step, its args, its task's source and its file, stamped on the image so `plan` can say what changed.
+// A recipe per component (pure): short hashes of each step, its args, its task's source and its file, and of the generalize step, stamped on the image so `plan` can say what changed.
 import type { GlanceImage } from '../openstack/glance.js';
 
 /** First property of the stamp; longer stamps go on in `_2`, `_3`, … (Glance keeps at most 255 characters a value). */
@@ -8,8 +8,9 @@ const FORMAT = 'v1';
 
 /**
  * Component → short hash: `n` the number of steps (a count, not a hash), `h` the task helpers,
- * and per step i (from 1) `s<i>` its definition (without args and name), `a<i>` its args,
- * `t<i>` its task's source, `f<i>` the file it puts.
+ * per step i (from 1) `s<i>` its definition (without args and name), `a<i>` its args,
+ * `t<i>` its task's source, `f<i>` the file it puts; `g` the generalize step (off, the built-in
+ * operations at their version and what is kept, or a task and its args), `gt` that task's source.
  */
 export type RecipeParts = Record<string, string>;
 
@@ -19,6 +20,8 @@ export interface RecipeLabels {
   steps: string[];
   /** Per step index (from 0): "files/motd" for a put, "task nginx" for a task. */
   subjects: Array<string | undefined>;
+  /** "generalize task scrub" when build.generalize names a task. */
+  generalize?: string;
 }
 
 /** `{ imagesync_recipe_parts: "v1;n=3;…", imagesync_recipe_parts_2: "…" }`, each at most 255 characters, cut between parts. */
@@ -95,6 +98,9 @@ export function explainRecipeChange(image: GlanceImage, change: RecipeChange): s
   }
   for (let i = had + 1; i <= has; i++) say(`${labels.steps[i - 1] ?? `step ${i}`} added`);
   if (had > has) say(had - has === 1 ? `step ${had} removed` : `steps ${has + 1}-${had} removed`);
+  // The setting or the built-in script's version: either way the step that runs last differs.
+  if (stamped.g !== wanted.g) say('the generalize step changed');
+  else if (stamped.gt !== wanted.gt) say(`${labels.generalize ?? 'the generalize task'} changed`);
   // Everything compared alike, yet the hash differs: the recipe's own format changed (an upgrade).
   if (!out.length) say('the recipe format changed (a newer imagesync): rebuilt once');
   return out;

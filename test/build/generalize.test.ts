@@ -7,6 +7,7 @@ import { generalizePlan, generalizeScript } from '../../src/build/generalize-scr
 import { baseRecipe } from '../../src/build/recipe.js';
 import { buildSteps } from '../../src/build/build.js';
 import { GENERALIZE_OPERATIONS, type BuildableImage, type Generalize } from '../../src/manifest/schema.js';
+import { encodeRecipeParts, explainRecipeChange } from '../../src/plan/recipe-parts.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -59,6 +60,26 @@ describe('build.generalize', () => {
     await writeFile(join(dir, 'tasks', 'my-generalize.ts'), 'export default 2;\n');
     expect(await hash({ task: 'my-generalize' })).not.toBe(task);
     expect(await hash()).toBe(byDefault);
+  });
+
+  it("is one component of the recipe's parts, so plan says when it is what changed", async () => {
+    const recipe = (g?: Generalize) => baseRecipe(image(g), { manifestDir: dir, tasksDir: join(dir, 'tasks') });
+    // What plan says of an image built with `was` when the manifest now asks for `now`.
+    const why = async (was: Awaited<ReturnType<typeof recipe>>, now: Generalize | undefined) => {
+      const wanted = await recipe(now);
+      const built = { id: 'img', name: 'x', status: 'active', ...encodeRecipeParts(was.parts) };
+      return explainRecipeChange(built, { wanted: wanted.parts, labels: wanted.labels, sourceName: 'deb', sourceId: undefined });
+    };
+    const byDefault = await recipe();
+    expect(await why(byDefault, false)).toEqual(['the generalize step changed']);
+    expect(await why(byDefault, { keep: ['tmp'] })).toEqual(['the generalize step changed']);
+    expect(await why(await recipe(false), undefined)).toEqual(['the generalize step changed']);
+    await writeFile(join(dir, 'tasks', 'scrub.ts'), 'export default 1;\n');
+    const scrub = await recipe({ task: 'scrub' });
+    expect(await why(scrub, { task: 'scrub', args: { deep: true } })).toEqual(['the generalize step changed']);
+    await writeFile(join(dir, 'tasks', 'scrub.ts'), 'export default 2;\n');
+    // The task's own source: named as the task, and the helpers (tasks/_*) stay as they were.
+    expect(await why(scrub, { task: 'scrub' })).toEqual(['generalize task scrub changed']);
   });
 
   it('takes the build key only as a key blob: nothing else reaches the remote shell unquoted', () => {

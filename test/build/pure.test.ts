@@ -96,7 +96,7 @@ describe('recipe hash', () => {
     const dir = await repo();
     const src = { manifestDir: dir, tasksDir: join(dir, 'tasks') };
     const a = await baseRecipe(image(steps), src);
-    expect(Object.keys(a.parts)).toEqual(['n', 's1', 's2', 'a2', 't2', 's3', 'f3', 'h']);
+    expect(Object.keys(a.parts)).toEqual(['n', 's1', 's2', 'a2', 't2', 's3', 'f3', 'g', 'h']);
     expect(a.parts.n).toBe('3');
     for (const [k, v] of Object.entries(a.parts)) if (k !== 'n') expect(v, k).toMatch(/^[0-9a-f]{6}$/);
     expect(a.labels).toEqual({ steps: ['step 1 (run: apt-get update)', 'step 2 (task web)', 'step 3 (put files/motd)'], subjects: [undefined, 'task web', 'files/motd'] });

@@ -5,8 +5,9 @@ import { decodeRecipeParts, encodeRecipeParts, explainRecipeChange, PROPERTY_VAL
 const labels = {
   steps: ['step 1 (run: apt-get update)', 'step 2 (task nginx)', 'step 3 (put files/motd)'],
   subjects: [undefined, 'task nginx', 'files/motd'],
+  generalize: 'generalize task scrub',
 };
-const wanted: RecipeParts = { n: '3', s1: 'aaaaaa', s2: 'bbbbbb', a2: 'cccccc', t2: 'dddddd', s3: 'eeeeee', f3: 'ffffff', h: '111111' };
+const wanted: RecipeParts = { n: '3', s1: 'aaaaaa', s2: 'bbbbbb', a2: 'cccccc', t2: 'dddddd', s3: 'eeeeee', f3: 'ffffff', h: '111111', g: '222222', gt: '333333' };
 const change = (w: RecipeParts = wanted, sourceId = 'src-1'): RecipeChange => ({ wanted: w, labels, sourceName: 'debian-12', sourceId });
 const image = (parts: RecipeParts | undefined, extra: Record<string, unknown> = {}) => ({
   id: 'img',
@@ -21,7 +22,7 @@ describe('encodeRecipeParts / decodeRecipeParts', () => {
   it('round-trips, one property while it fits', () => {
     const props = encodeRecipeParts(wanted);
     expect(Object.keys(props)).toEqual([RECIPE_PARTS_PROPERTY]);
-    expect(props[RECIPE_PARTS_PROPERTY]).toBe('v1;n=3;s1=aaaaaa;s2=bbbbbb;a2=cccccc;t2=dddddd;s3=eeeeee;f3=ffffff;h=111111');
+    expect(props[RECIPE_PARTS_PROPERTY]).toBe('v1;n=3;s1=aaaaaa;s2=bbbbbb;a2=cccccc;t2=dddddd;s3=eeeeee;f3=ffffff;h=111111;g=222222;gt=333333');
     expect(decodeRecipeParts(props)).toEqual(wanted);
   });
 
@@ -52,13 +53,15 @@ describe('explainRecipeChange', () => {
     ["a task's source", { t2: '999999' }, ['task nginx changed']],
     ['the helpers', { h: '999999' }, ['task helpers (tasks/_*) changed']],
     ['a step itself (its args then say nothing more)', { s2: '999999', a2: '999999' }, ['step 2 (task nginx) changed']],
+    ['the generalize step (its setting, or the built-in script)', { g: '999999' }, ['the generalize step changed']],
+    ["the generalize task's source", { gt: '999999' }, ['generalize task scrub changed']],
     ['several at once, in step order', { f3: '999999', a2: '999999' }, ['step 2 (task nginx) args changed', 'files/motd changed']],
   ])('%s', (_, was, says) => {
     expect(explainRecipeChange(image({ ...wanted, ...was }), change())).toEqual(says);
   });
 
   it('says which steps were added or removed', () => {
-    const two = { n: '2', s1: 'aaaaaa', s2: 'bbbbbb', a2: 'cccccc', t2: 'dddddd', h: '111111' };
+    const two = { n: '2', s1: 'aaaaaa', s2: 'bbbbbb', a2: 'cccccc', t2: 'dddddd', h: '111111', g: '222222', gt: '333333' };
     expect(explainRecipeChange(image(two), change())).toEqual(['step 3 (put files/motd) added']);
     expect(explainRecipeChange(image(wanted), change(two))).toEqual(['step 3 removed']);
     expect(explainRecipeChange(image({ ...wanted, n: '5', s4: 'x', s5: 'y' }), change())).toEqual(['steps 4-5 removed']);
