@@ -4,7 +4,7 @@ import { resolveClouds as resolveCloudConfigs } from '../config/clouds.js';
 import { ImagesyncError, InputError, ManifestError } from '../errors.js';
 import type { LoadedManifest } from '../manifest/load.js';
 import { problemAt } from '../manifest/json-path.js';
-import type { Manifest } from '../manifest/schema.js';
+import type { Manifest, TaskStep } from '../manifest/schema.js';
 import { displayPath } from '../output.js';
 import { checkTaskArgs } from '../manifest/task-args.js';
 import type { Task } from '../tasks/define.js';
@@ -19,21 +19,25 @@ export interface Problems {
   files: string[];
 }
 
-/** Every task file of the manifest's tasks/ loaded, and each task step's args checked against its task's schema. */
+/** Every task file of the manifest's tasks/ loaded, and the args of each task step and generalize task checked against its task's schema. */
 export async function checkTasks(loaded: LoadedManifest, deps: Pick<AppDeps, 'cwd'>): Promise<{ tasks: Map<string, Task>; problems: Problems }> {
   const { tasks, problems: files } = await loadTaskSet(join(loaded.dir, 'tasks'), { displayRoot: deps.cwd });
   const manifest: string[] = [];
-  loaded.manifest.images.forEach((image, i) =>
+  const check = (name: string, args: TaskStep['args'], at: PropertyKey[]) => {
+    const task = tasks.get(name);
+    // A task that is missing or failed to load is reported already (by the manifest check, or above).
+    if (!task) return;
+    const checked = checkTaskArgs(task, args, at);
+    if (!checked.ok) manifest.push(...checked.problems);
+  };
+  loaded.manifest.images.forEach((image, i) => {
     // An import has no build: nothing runs a task.
     image.build?.steps.forEach((step, s) => {
-      if (!('task' in step)) return;
-      const task = tasks.get(step.task);
-      // A task that is missing or failed to load is reported already (by the manifest check, or above).
-      if (!task) return;
-      const checked = checkTaskArgs(task, step.args, ['images', i, 'build', 'steps', s, 'args']);
-      if (!checked.ok) manifest.push(...checked.problems);
-    }),
-  );
+      if ('task' in step) check(step.task, step.args, ['images', i, 'build', 'steps', s, 'args']);
+    });
+    const generalize = image.build?.generalize;
+    if (typeof generalize === 'object' && generalize.task !== undefined) check(generalize.task, generalize.args, ['images', i, 'build', 'generalize', 'args']);
+  });
   return { tasks, problems: { manifest, files } };
 }
 

@@ -55,6 +55,16 @@ describe('imagesync validate', () => {
     );
   });
 
+  it("checks a generalize task's args against its schema too, with build.generalize's JSON path", async () => {
+    const scrub = (args: unknown) => image({ name: 'corpus-scrub', build: { steps: [{ run: 'true' }], generalize: { task: 'web', args } } });
+    await c.manifest(manifestWith([scrub({ workers: 0 })]));
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('imagesync: images.manifest.json: images[0].build.generalize.args.workers: must be at least 1, got 0\n');
+    await c.manifest(manifestWith([scrub({ workers: 2, mode: 'fast' })]));
+    expect((await runUntouched(c, ['validate'])).code).toBe(0);
+  });
+
   it('names a task file that does not load (file:line:column) and one that exports another task', async () => {
     await writeFile(join(c.dir, 'tasks', 'broken.ts'), "// a task\nexport default { oops: };\n");
     await writeFile(join(c.dir, 'tasks', 'other.ts'), `import { defineTask } from ${JSON.stringify(join(ROOT, 'src/task.js'))};\nexport default defineTask({ name: 'another', description: 'd', run() {} });\n`);
