@@ -1,42 +1,30 @@
 // Nothing boots that cannot finish: an SSH user from the source image's os_admin_user, the network Nova would pick; without them plan says why and apply creates nothing.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { image, target } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 
 const REGIONS = ['RegionOne'];
-let emulator: Emulator;
-let dir: string;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: REGIONS });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-});
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-needs-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  emulator.clearInjections();
-  return () => rm(dir, { recursive: true, force: true });
+const emulator = useEmulator({ regions: REGIONS });
+const repo = useRepo({ emulator, prefix: 'needs' });
+// What a test added (a source image, a built one) goes: left there, a built image would be an orphan in the next plan.
+afterEach(async () => {
+  await emulator.sweep();
+  emulator.restoreImages();
 });
 
 /** A target with a flavor and nothing else: user and network come from the cloud. */
 async function manifest(name: string, source: string): Promise<void> {
-  await writeFile(
-    join(dir, 'images.manifest.json'),
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: REGIONS, build: { flavor: 'm1.small', timeouts: { bootSeconds: 60, sshSeconds: 60 } } }],
-      images: [{ name, source: { image: source }, build: { steps: [{ run: 'id -un | sudo tee /etc/built-as' }] } }],
-    }),
-  );
+  await repo.manifest({
+    targets: [target({ regions: REGIONS, build: { flavor: 'm1.small', timeouts: { bootSeconds: 60, sshSeconds: 60 } } })],
+    images: [image({ name, source, steps: [{ run: 'id -un | sudo tee /etc/built-as' }] })],
+  });
 }
 
-const run = (argv: string[]) =>
-  runCli([...argv, ...(argv[0] === 'apply' ? ['--poll-interval-ms', '100'] : [])], { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+const run = (argv: string[]) => repo.run([...argv, ...(argv[0] === 'apply' ? ['--poll-interval-ms', '100'] : [])]);
 
 describe('builds without build.ssh.user and build.network', () => {
   it("log in as the source image's os_admin_user, on the project's one network", async () => {
@@ -51,13 +39,11 @@ describe('builds without build.ssh.user and build.network', () => {
     expect(r.code, r.stderr).toBe(0);
     const [build] = JSON.parse(r.stdout).builds;
     expect(build).toMatchObject({ status: 'built' });
-    expect(await import('node:fs/promises').then((fs) => fs.readFile(resolve(dir, build.log), 'utf8'))).toMatch(
+    expect(await readFile(resolve(repo.dir, build.log), 'utf8')).toMatch(
       /SSH user "debian" from the os_admin_user of source image [0-9a-f-]+[\s\S]*network "private" \([0-9a-f-]+\): the only network the project can use/,
     );
     assertNothingLeft(emulator, REGIONS);
-    // The next tests share this cloud: left there, the image would be an orphan in their plans.
-    for (const region of REGIONS) for (const i of imagesNamed(emulator, region, 'needs-ok')) emulator.state.removeImage(region, i.id);
-  }, 120_000);
+  });
 
   it('a source image without os_admin_user: plan says why, apply refuses it before any server, claim or keypair, exit 1', async () => {
     const source = emulator.state.addImage('RegionOne', { name: 'bare-source', status: 'active' });
@@ -84,7 +70,6 @@ describe('builds without build.ssh.user and build.network', () => {
     const human = await run(['apply', '--yes']);
     expect(human.code).toBe(1);
     expect(human.stdout).toContain(`not built  needs-user in emulator/RegionOne: missing: no image with this name; cannot build here: ${why}`);
-    emulator.state.removeImage('RegionOne', source.id);
   });
 
   it('several networks the project can use: plan names them, apply refuses', async () => {

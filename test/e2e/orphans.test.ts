@@ -1,55 +1,35 @@
 // Orphans end to end against the emulator: plan finds them (one filtered query per target, and the lock), apply leaves them, apply --prune retires them like --keep would.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { CloudConnection } from '../../src/openstack/cloud.js';
-import { Redactor } from '../../src/redact.js';
-import { runCli } from '../helpers/cli.js';
+import { readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
+import { image, target } from '../helpers/manifest.js';
+import { useRepo } from '../helpers/repo.js';
 import { bootUserServer } from '../helpers/user-server.js';
 
 const REGION = 'RegionOne';
-let emulator: Emulator;
-let dir: string;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [REGION] });
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-});
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-orphans-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  for (const i of emulator.state.images(REGION)) if (/^orph-/.test(i.name ?? '') || i.imagesync_pruned_at) emulator.state.removeImage(REGION, i.id);
-  return () => rm(dir, { recursive: true, force: true });
+const emulator = useEmulator({ regions: [REGION] });
+const repo = useRepo({ emulator, prefix: 'orphans' });
+// The published look-alikes a scene adds, and what --prune renamed, go after each test.
+afterEach(async () => {
+  await emulator.sweep();
+  emulator.restoreImages();
 });
 
-const run = (argv: string[]) => runCli(argv, { cwd: dir, env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') } });
+const run = (argv: string[]) => repo.run(argv);
 const published = (name: string, extra: Record<string, string> = {}) =>
   emulator.state.addImage(REGION, { name, status: 'active', properties: { imagesync_managed: 'true', imagesync_name: name, imagesync_run: '20261101-000000-abcd', ...extra } });
 const lockEntry = (id: string) => ({ builtAt: null, checksum: null, commit: null, id, os_hash_algo: null, os_hash_value: null, recipe: null, run: null, size: null, status: 'active' });
 
 /** The manifest wants orph-web only; orph-old was published by imagesync, orph-legacy is only in the lock. */
 async function scene() {
-  await writeFile(
-    join(dir, 'images.manifest.json'),
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } }],
-      images: [{ name: 'orph-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] } }],
-    }),
-  );
+  await repo.manifest({ targets: [target({ regions: [REGION] })], images: [image({ name: 'orph-web' })] });
   const web = published('orph-web');
   const old = published('orph-old');
   const legacy = emulator.state.addImage(REGION, { name: 'orph-legacy', status: 'active' });
   // Look-alikes: a user's snapshot of a server booted from an image of ours inherits its properties.
   const snapshot = emulator.state.addImage(REGION, { name: 'orph-user-snapshot', status: 'active', properties: { imagesync_managed: 'true', imagesync_name: 'orph-old' } });
   const theirs = emulator.state.addImage(REGION, { name: 'orph-theirs', status: 'active', owner: 'another-project', visibility: 'public', properties: { imagesync_managed: 'true', imagesync_name: 'orph-theirs' } });
-  await writeFile(
-    join(dir, 'images.lock.json'),
-    JSON.stringify({ lockVersion: 1, images: { 'orph-legacy': { [`emulator/${REGION}`]: lockEntry(legacy.id) }, 'orph-web': { [`emulator/${REGION}`]: lockEntry(web.id) } } }),
-  );
+  await repo.write('images.lock.json', { lockVersion: 1, images: { 'orph-legacy': { [`emulator/${REGION}`]: lockEntry(legacy.id) }, 'orph-web': { [`emulator/${REGION}`]: lockEntry(web.id) } } });
   return { web, old, legacy, snapshot, theirs };
 }
 
@@ -80,7 +60,7 @@ describe('orphans', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).pruned).toBeUndefined();
     expect(emulator.state.image(REGION, old.id)).toMatchObject({ name: 'orph-old', os_hidden: false });
-    expect(Object.keys(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images)).toEqual(['orph-legacy', 'orph-web']);
+    expect(Object.keys(JSON.parse(await readFile(repo.path('images.lock.json'), 'utf8')).images)).toEqual(['orph-legacy', 'orph-web']);
 
     const dry = await run(['apply', '--yes', '--json', '--prune', '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -93,7 +73,7 @@ describe('orphans', () => {
 
   it('apply --prune --keep 0 renames and hides them, deletes the ones no server uses, and drops their lock entries', async () => {
     const { web, old, legacy, snapshot, theirs } = await scene();
-    const conn = new CloudConnection((await import('../../src/config/clouds.js').then((m) => m.resolveCloud('emulator', { env: { OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') }, cwd: dir, home: dir }))), { redactor: new Redactor() });
+    const conn = emulatorConnection(emulator);
     const { nova } = await conn.buildServices(REGION);
     const server = await bootUserServer(nova, old.id);
     const serverId = server.id;
@@ -112,7 +92,7 @@ describe('orphans', () => {
       expect(emulator.state.image(REGION, old.id)).toMatchObject({ os_hidden: true, imagesync_superseded_name: 'orph-old', imagesync_managed: 'false' });
       expect(emulator.state.image(REGION, legacy.id)).toBeUndefined();
       for (const kept of [web, snapshot, theirs]) expect(emulator.state.image(REGION, kept.id)).toMatchObject({ name: kept.name, os_hidden: false });
-      expect(JSON.parse(await readFile(join(dir, 'images.lock.json'), 'utf8')).images).toEqual({ 'orph-web': { [`emulator/${REGION}`]: expect.objectContaining({ id: web.id }) } });
+      expect(JSON.parse(await readFile(repo.path('images.lock.json'), 'utf8')).images).toEqual({ 'orph-web': { [`emulator/${REGION}`]: expect.objectContaining({ id: web.id }) } });
 
       const again = await run(['plan', '--detailed-exitcode']);
       expect(again.code, again.stdout).toBe(0);
@@ -120,5 +100,5 @@ describe('orphans', () => {
       await server.remove();
       await conn.close();
     }
-  }, 60_000);
+  });
 });
