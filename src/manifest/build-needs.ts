@@ -1,4 +1,4 @@
-// What every build needs (a flavor, an SSH user, a network), checked offline after merging defaults < target < image: a missing flavor is a problem, a missing user or network says where it will come from.
+// What every build needs (a flavor, an SSH user, a network), checked offline after merging defaults < target < image: a missing flavor is a problem (for a copy, only when no target has one), a missing user or network says where it will come from; an import needs none.
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
 import { buildSettingsFor, imageTargets } from './targets.js';
@@ -23,6 +23,8 @@ export function checkBuildNeeds(m: Manifest): BuildNeeds {
   const problems: string[] = [];
   const notes: string[] = [];
   m.images.forEach((image, i) => {
+    // An import boots nothing.
+    if (image.strategy === 'import') return;
     const targets = imageTargets(m, image);
     const lacking = { flavor: [] as string[], user: [] as string[], network: [] as string[] };
     for (const t of targets) {
@@ -33,7 +35,8 @@ export function checkBuildNeeds(m: Manifest): BuildNeeds {
       if (!s.network) lacking.network.push(key);
     }
     const name = JSON.stringify(image.name);
-    if (lacking.flavor.length) {
+    // A copy is built once, in a target that can (plan picks it), and copied to the others.
+    if (image.strategy === 'copy' ? lacking.flavor.length === targets.length : lacking.flavor.length) {
       problems.push(
         problemAt(['images', i, 'build', 'flavor'], `${name} has no flavor ${which(lacking.flavor, targets.length)}: set build.flavor in defaults.build, the target or the image (a build server needs one)`),
       );

@@ -65,6 +65,23 @@ describe('imagesync validate', () => {
     expect((await runUntouched(c, ['validate'])).code).toBe(0);
   });
 
+  it('asks a flavor of a copy in one target (it is built once), of an import in none', async () => {
+    const imported = { name: 'corpus-imp', strategy: 'import', source: { url: 'https://example.org/disk.qcow2', checksum: `sha256:${'a'.repeat(64)}` }, diskFormat: 'qcow2' };
+    const targets = [
+      { cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small' } },
+      { cloud: 'emulator', regions: ['RegionTwo'] },
+    ];
+    await c.manifest({ targets, images: [image({ name: 'corpus-copy', strategy: 'copy' }), imported] });
+    const ok = await runUntouched(c, ['validate']);
+    expect(ok.code, ok.stderr).toBe(0);
+    await c.manifest({ targets: [targets[1]], images: [image({ name: 'corpus-copy', strategy: 'copy' }), imported] });
+    const r = await runUntouched(c, ['validate']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      'imagesync: images.manifest.json: images[0].build.flavor: "corpus-copy" has no flavor in emulator/RegionTwo: set build.flavor in defaults.build, the target or the image (a build server needs one)\n',
+    );
+  });
+
   it('names a task file that does not load (file:line:column) and one that exports another task', async () => {
     await writeFile(join(c.dir, 'tasks', 'broken.ts'), "// a task\nexport default { oops: };\n");
     await writeFile(join(c.dir, 'tasks', 'other.ts'), `import { defineTask } from ${JSON.stringify(join(ROOT, 'src/task.js'))};\nexport default defineTask({ name: 'another', description: 'd', run() {} });\n`);
