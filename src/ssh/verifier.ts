@@ -58,11 +58,20 @@ export async function createVerifier(o: Pick<ConnectOptions, 'host' | 'port' | '
     return {
       ...base,
       verify(key, verdict) {
+        // The fingerprints may come after the attempt ended (its ready timeout, an abort): ssh2 then
+        // throws from a verdict on its torn-down transport. Nothing is left to decide by then.
+        const settle = (ok: boolean): void => {
+          try {
+            verdict(ok);
+          } catch {
+            /* the connection is gone */
+          }
+        };
         Promise.resolve(policy.sha256).then(
-          (pinned) => verdict(check(pinned, key)),
+          (pinned) => settle(check(pinned, key)),
           (err: unknown) => {
             failure = err instanceof Error ? err : new SshConnectError(where, `no host key fingerprints to check against: ${errorMessage(err)}`);
-            verdict(false);
+            settle(false);
           },
         );
       },

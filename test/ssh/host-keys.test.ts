@@ -175,6 +175,32 @@ describe('pinned fingerprints', () => {
     }
   });
 
+  it('fingerprints that come after the attempt gave up (its ready timeout) are dropped: nothing escapes', async () => {
+    const escaped: unknown[] = [];
+    const record = (e: unknown): void => void escaped.push(e);
+    process.on('unhandledRejection', record);
+    process.on('uncaughtException', record);
+    try {
+      for (const settle of ['reject', 'resolve'] as const) {
+        let deliver!: (prints: string[]) => void;
+        let fail!: (e: Error) => void;
+        const coming = new Promise<string[]>((res, rej) => ((deliver = res), (fail = rej)));
+        const err = await rejection(fx.connect({ readyTimeoutMs: 500, hostKey: { kind: 'fingerprints', sha256: coming } }));
+        expect(err.message).toContain('no SSH handshake within 500 ms');
+        // The console's answer arrives after ssh2 tore the transport down (its socket closed), as in a
+        // build whose SSH wait reached its deadline before the console read ended.
+        await new Promise((r) => setTimeout(r, 200));
+        if (settle === 'reject') fail(new Error('no fingerprint block in the console log of server s1 (timed out)'));
+        else deliver([fx.sshd.hostKeys[0]!.fingerprintSha256]);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+      process.off('uncaughtException', record);
+    }
+  });
+
   it('refuses an empty fingerprint list', async () => {
     await expect(fx.connect({ hostKey: { kind: 'fingerprints', sha256: [] } })).rejects.toThrow(/no host key fingerprints are pinned/);
   });
