@@ -832,18 +832,12 @@ export class ComputeRegion {
   }
 }
 
-export interface ComputeCloudOptions {
+/** What every region shares (ComputeEnv's fields but the per-region ones), and how to reach each region's images. */
+export interface ComputeCloudOptions extends Pick<ComputeEnv, 'dir' | 'sshPort' | 'ids' | 'now' | 'knobs' | 'setKnobs' | 'log'> {
   regions: readonly string[];
-  dir: string;
-  sshPort: number;
-  ids: IdSource;
-  now(): number;
-  knobs(): ComputeKnobs;
-  setKnobs(change: Partial<ComputeKnobs>): void;
   images(region: string): ImageBackend;
   /** Who runs the build servers (default: the namespace backend in `dir`). */
   machines?: MachineBackend;
-  log?: (line: string) => void;
 }
 
 /** Read-only views for tests: what exists, so a test can assert nothing leaked. */
