@@ -1,6 +1,6 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
 import { chooseNetwork, chooseSshUser } from '../build/defaults.js';
-import { selectSource, type SourceChoice } from '../build/source.js';
+import { describeSpec, sourceSpecFor } from '../build/source.js';
 import { recipeFor } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { isBuildable, type WantedImage } from '../manifest/schema.js';
@@ -9,6 +9,7 @@ import type { Lock } from '../lock/lock.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import type { OrphanSources } from '../plan/orphans.js';
 import { observeTarget } from '../plan/observe.js';
+import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';
@@ -31,32 +32,34 @@ export function withRecipes(
   observations: Observation[],
   index: ObservationIndex = indexObservations(observations),
 ): WantedPair[] {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceChoice>() }]));
+  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>() }]));
   const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
   return ctx.pairs.map((p) => {
     const seen = byTarget.get(targetKey(p));
     const image = images.get(p.image)!;
-    if (!seen?.byName) return p;
+    if (!seen?.byName || !seen.obs.ok) return p;
     const base = ctx.bases.get(p.image)!;
     // An import's recipe, and a copy's, is the same in every target: it needs no source image here.
     if (!isBuildable(image)) return { ...p, recipe: recipeFor(image, base, undefined) };
     // Images built from one source share its choice in a target: chosen once.
-    const { image: sourceName, pick } = image.source;
-    const key = `${pick ?? ''}\0${sourceName}`;
-    let choice = seen.chosen.get(key);
-    if (!choice) seen.chosen.set(key, (choice = selectSource(seen.byName.get(sourceName) ?? [], sourceName, pick)));
+    const spec = sourceSpecFor(image.source, p);
+    const key = JSON.stringify(spec);
+    let found = seen.chosen.get(key);
+    if (!found) seen.chosen.set(key, (found = sourceFound(image, seen.obs, seen.byName)));
     // Only a build boots a server in every target that lacks the image: a copy builds once, where it can.
-    const blocked = image.strategy === 'build' && seen.obs.ok ? blockedBy(ctx, image, seen.obs, choice.ok ? choice.image : undefined) : undefined;
+    const blocked = image.strategy === 'build' ? blockedBy(ctx, image, seen.obs, found.ok ? found.image : undefined) : undefined;
     const why = blocked ? { blocked } : {};
+    const sourceName = spec.name ?? describeSpec(spec);
     // What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not.
     const explain = (sourceId: string | undefined) => ({ recipeChange: { wanted: base.parts, labels: base.labels, sourceName, sourceId: image.strategy === 'build' ? sourceId : undefined } });
     // A copy needs its source in one target only: its recipe does not depend on it.
-    if (!choice.ok) return { ...p, sourceProblem: choice.problem, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined), ...explain(undefined) } : {}) };
+    if (!found.ok) return { ...p, sourceProblem: found.problem, source: null, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined), ...explain(undefined) } : {}) };
+    const source = found.source;
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
-    if (!stamped) return { ...p, sourceId: choice.image.id, ...why };
-    return { ...p, recipe: recipeFor(image, base, choice.image.id), sourceId: choice.image.id, ...explain(choice.image.id), ...why };
+    if (!stamped) return { ...p, sourceId: source.id, source, ...why };
+    return { ...p, recipe: recipeFor(image, base, source.id), sourceId: source.id, source, ...explain(source.id), ...why };
   });
 }
 
@@ -106,7 +109,7 @@ export function orphanSources(ctx: Pick<PlanContext, 'manifest'>, lock: Lock): O
  * project's published images in a second query at the same time.
  */
 function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[]): ObserveJob[] {
-  const sourceOf = new Map(ctx.manifest.images.map((i) => [i.name, i.source.image]));
+  const byName = new Map(ctx.manifest.images.map((i) => [i.name, i]));
   const pairsOf = new Map<string, WantedPair[]>();
   for (const p of ctx.pairs) {
     const key = targetKey(p);
@@ -117,15 +120,16 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
   return ctx.targets.map((t) => {
     const here = pairsOf.get(targetKey(t)) ?? [];
     const wanted = [...new Set(here.map((p) => p.image))];
-    const sources = wanted.map((n) => sourceOf.get(n)).filter((n): n is string => n !== undefined);
+    // Source names join the wanted names in one query; sources found by metadata need a listing each.
+    const sources = sourceReads(wanted.map((n) => byName.get(n)!), t);
     const lost = [...(ctx.orphans?.locked.get(targetKey(t))?.keys() ?? [])].filter((n) => !ctx.orphans!.manifestNames.has(n));
-    const names = [...new Set([...wanted, ...sources, ...lost])];
+    const names = [...new Set([...wanted, ...sources.names, ...lost])];
     const networks = needsNetworks(ctx, t, ctx.manifest.images.filter((i) => wanted.includes(i.name)));
     return {
       target: t,
       wanted: wanted.length,
       run: async () => {
-        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, networks, managed: ctx.orphans !== undefined }, deps.signal, () => deps.now().getTime());
+        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
         // The target's own counts, for a progress line: worked out only when a view shows them.
         return {

@@ -138,6 +138,8 @@ export async function show(opts: ShowOptions, deps: AppDeps): Promise<ShowResult
         region: e.region,
         state: e.state,
         detail: e.detail,
+        source: pair?.source ?? null,
+        ...(pair?.sourceProblem ? { sourceProblem: pair.sourceProblem } : {}),
         images,
         ...(locked && !images.some((i) => i.id === locked.id) && e.state !== 'unreachable' ? { locked } : {}),
       });

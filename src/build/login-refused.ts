@@ -2,6 +2,7 @@
 import { ImagesyncError } from '../errors.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import type { StepContext } from './runner.js';
+import { describeSpec, sourceSpecFor } from './source.js';
 import { clocks, timeoutMs, where, type BuildState } from './state.js';
 
 /** The server's key refused for the build's user when waiting longer cannot help. */
@@ -59,6 +60,13 @@ export function refusedLoginMessage(user: string, image: Pick<GlanceImage, 'id' 
   return `${head}: the image has no os_admin_user property; for os_distro ${JSON.stringify(distro)} the login user is usually ${quoted(usual)}`;
 }
 
+/** The source as the manifest names it for this target, when the resolve step has not found it yet. */
+function wantedSource(s: BuildState): Pick<GlanceImage, 'id' | 'name'> {
+  const spec = sourceSpecFor(s.image.source, s.target);
+  const name = spec.name ?? describeSpec(spec);
+  return { id: name, name };
+}
+
 /** The console is read at most this often while refusals go on (one Nova call each time). */
 const CONSOLE_EVERY_MS = 2_000;
 
@@ -82,7 +90,7 @@ export function watchRefusals(s: BuildState, ctx: StepContext, user: string): Re
   const stop = (why: string): LoginRefusedError => {
     // Why waiting longer cannot help: in the build log, beside the error.
     ctx.log(`login refused: ${why}`);
-    return new LoginRefusedError(`${where(s)}: ${refusedLoginMessage(user, s.sourceImage ?? { id: s.image.source.image, name: s.image.source.image })}`, { details: [why] });
+    return new LoginRefusedError(`${where(s)}: ${refusedLoginMessage(user, s.sourceImage ?? wantedSource(s))}`, { details: [why] });
   };
   return {
     async refused() {

@@ -124,9 +124,13 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
   }
   const helpers = await helpersHash(src.tasksDir);
   if (Object.keys(tasks).length) parts.h = helpers.slice(0, 6);
+  // A name given for every target is part of the recipe, as it always was; a per-target name or a
+  // filter is not: the id found in each target (targetRecipe) says what was built from, and a
+  // change of another cloud's name must not rebuild this one.
+  const sameName = typeof image.source.image === 'string' && image.source.filter === undefined ? image.source.image : undefined;
   const doc = {
     v: RECIPE_VERSION,
-    source: { image: image.source.image },
+    source: sameName === undefined ? undefined : { image: sameName },
     // Step names are labels only: they do not change the image.
     steps: steps.map((s) => ({ ...s, name: undefined })),
     tasks,
@@ -134,7 +138,7 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
     helpers: Object.keys(tasks).length ? helpers : undefined,
     generalize: generalizeRecipe(generalize),
   };
-  return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.image, steps: steps.length, tasks, files, helpers }, parts, labels };
+  return { hash: sha256(canonicalJson(doc)), inputs: { source: sameName ?? 'per target', steps: steps.length, tasks, files, helpers }, parts, labels };
 }
 
 /** An import's recipe: what decides its bytes, the URL and its checksum, and its format. */
@@ -144,17 +148,29 @@ function importRecipe(image: WantedImage): BaseRecipe {
   return { hash: sha256(canonicalJson(doc)), inputs: { source: image.source.url ?? '', steps: 0, tasks: {}, files: {}, helpers: '' }, parts: {}, labels: { steps: [], subjects: [] } };
 }
 
-/** The recipe of one image in one target: the base plus the id of the source image found there. */
-export function targetRecipe(base: BaseRecipe, sourceImageId: string): string {
-  return sha256(`${base.hash}\0${sourceImageId}`);
+/** What decides the content in one target besides the base and the source: the user data the server boots with. */
+export interface RecipeExtras {
+  /** sha256 of the user data as sent to Nova. */
+  userData?: string | undefined;
+}
+
+/**
+ * The recipe of one image in one target: the base plus the id of the source image found there (and
+ * the user data, when there is some: without it the hash is what it always was).
+ */
+export function targetRecipe(base: BaseRecipe, sourceImageId: string, extras: RecipeExtras = {}): string {
+  const more = extras.userData === undefined ? '' : `\0userData=${extras.userData}`;
+  return sha256(`${base.hash}\0${sourceImageId}${more}`);
 }
 
 /**
  * The recipe stamped where an image is built. "copy" and "import" put the same bytes everywhere:
  * one recipe for all targets (a copy's source image ids differ between regions, its bytes do not).
  * "build" adds the source image found in each target, so a refreshed source makes it outdated there.
+ * User data changes what a build or a copy's one build boots with: it counts for both, not an import.
  */
-export function recipeFor(image: Pick<WantedImage, 'strategy'>, base: BaseRecipe, sourceImageId: string | undefined): string | undefined {
-  if (image.strategy !== 'build') return base.hash;
-  return sourceImageId === undefined ? undefined : targetRecipe(base, sourceImageId);
+export function recipeFor(image: Pick<WantedImage, 'strategy'>, base: BaseRecipe, sourceImageId: string | undefined, extras: RecipeExtras = {}): string | undefined {
+  if (image.strategy === 'import') return base.hash;
+  if (image.strategy === 'copy') return extras.userData === undefined ? base.hash : sha256(`${base.hash}\0userData=${extras.userData}`);
+  return sourceImageId === undefined ? undefined : targetRecipe(base, sourceImageId, extras);
 }

@@ -10,17 +10,21 @@ export const MANIFEST_SCHEMA_PATH = 'schema/images.manifest.schema.json';
 /**
  * What each strategy needs and refuses (zod checks it in a refinement, which JSON Schema cannot
  * see): an import has source.url, source.checksum and diskFormat and no build; a build or a copy
- * has source.image and build, and none of the import's keys.
+ * has source.image, source.filter or both (what the semantic check says, for editors too) and
+ * build, and none of the import's keys.
  */
 const STRATEGY_RULES = {
   if: { required: ['strategy'], properties: { strategy: { const: 'import' } } },
   then: {
     required: ['diskFormat'],
-    properties: { source: { required: ['url', 'checksum'], properties: { image: false } }, build: false },
+    properties: { source: { required: ['url', 'checksum'], properties: { image: false, filter: false } }, build: false },
   },
   else: {
     required: ['build'],
-    properties: { source: { required: ['image'], properties: { url: false, checksum: false } }, diskFormat: false },
+    properties: {
+      source: { anyOf: [{ required: ['image'] }, { required: ['filter'] }], properties: { url: false, checksum: false } },
+      diskFormat: false,
+    },
   },
 };
 

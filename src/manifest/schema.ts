@@ -240,13 +240,54 @@ export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 
 
 const CHECKSUM_PATTERN = /^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
 
+/** A key of a per-target map: a cloud ("acme") or one of its targets ("acme/RegionOne"). */
+export const TARGET_KEY_PATTERN = /^[^/\s]+(\/[^/\s]+)?$/;
+
+const TargetKey = z.string().regex(TARGET_KEY_PATTERN, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a cloud ("acme") or a cloud and region ("acme/RegionOne")`,
+});
+
+export const SourceFilterSchema = z
+  .strictObject({
+    os_distro: nonEmpty('os_distro').optional().describe('Glance property os_distro, e.g. "debian", "ubuntu".'),
+    os_version: nonEmpty('os_version').optional().describe('Glance property os_version, e.g. "12", "24.04".'),
+    properties: z
+      .record(nonEmpty('a property name'), z.string())
+      .optional()
+      .describe('Other Glance properties the image must carry, with these exact values.'),
+    tags: z.array(nonEmpty('a tag')).min(1).optional().describe('Glance tags the image must all carry.'),
+    visibility: z.enum(['public', 'private', 'shared', 'community']).optional().describe('The image\'s visibility in Glance.'),
+    owner: nonEmpty('owner').optional().describe('The project id that owns the image (e.g. the provider\'s image project).'),
+  })
+  .refine((f) => Object.values(f).some((v) => v !== undefined), {
+    error: 'a filter needs at least one of os_distro, os_version, properties, tags, visibility or owner',
+    // An unknown key ("os_distr") says it all; "needs at least one" would only repeat it.
+    when: (payload) => (payload.issues ?? []).length === 0,
+  })
+  .meta({
+    id: 'SourceFilter',
+    description:
+      'Select the source image by its Glance metadata, as Packer\'s source_image_filter does: every criterion must hold. Hidden images are never picked; with several matches, "pick": "newest" takes the newest.',
+  });
+
 export const SourceSchema = z
   .strictObject({
-    image: nonEmpty('source.image').optional().describe('"build" and "copy": the image to boot the build server from, in each target.'),
+    image: z
+      .union([
+        nonEmpty('source.image').describe('The same name in every target.'),
+        z
+          .record(TargetKey, nonEmpty('a source image name'))
+          .describe('Per cloud ("acme") or per target ("acme/RegionOne", which wins): the name there.'),
+      ])
+      .optional()
+      .describe(
+        '"build" and "copy": the image to boot the build server from, in each target: one name for every target, or a map from cloud or cloud/region to the name there (providers name their base images differently).',
+      ),
+    filter: SourceFilterSchema.optional(),
     pick: z
       .enum(['only', 'newest'])
       .default('only')
-      .describe('"only": exactly one active image must carry the name; "newest": take the newest of several.'),
+      .describe('"only": exactly one active image must match; "newest": take the newest of several.'),
     url: z
       .string()
       .regex(/^https?:\/\/[^\s]+$/, { error: (iss) => `source.url must be an http:// or https:// URL, got ${JSON.stringify(iss.input)}` })
@@ -260,7 +301,9 @@ export const SourceSchema = z
       .optional()
       .describe('"import": the checksum of the file at source.url, "sha256:<hex>" or "sha512:<hex>"; the imported bytes must match it.'),
   })
-  .describe('Where the image comes from: the image a build starts from ("build", "copy"), or a URL with its checksum ("import").');
+  .describe(
+    'Where the image comes from: the image a build starts from ("build", "copy"), found in each target by name, by Glance metadata (filter), or both; or a URL with its checksum ("import").',
+  );
 
 export const WantedImageSchema = z
   .strictObject({
@@ -297,7 +340,7 @@ export const WantedImageSchema = z
 
 type WantedImageShape = {
   strategy: ImageStrategy;
-  source: { image?: string | undefined; url?: string | undefined; checksum?: string | undefined };
+  source: { image?: string | Record<string, string> | undefined; filter?: unknown; url?: string | undefined; checksum?: string | undefined };
   diskFormat?: string | undefined;
   build?: unknown;
 };
@@ -310,10 +353,11 @@ function checkStrategy(img: WantedImageShape, ctx: z.RefinementCtx): void {
     if (img.source.url === undefined) problem(['source', 'url'], 'an image with "strategy": "import" needs source.url, the http(s) URL of the image file');
     if (img.source.checksum === undefined) problem(['source', 'checksum'], 'an image with "strategy": "import" needs source.checksum, "sha256:<hex>" or "sha512:<hex>"');
     if (img.source.image !== undefined) problem(['source', 'image'], 'source.image is for "build" and "copy"; an import brings source.url in');
+    if (img.source.filter !== undefined) problem(['source', 'filter'], 'source.filter is for "build" and "copy"; an import brings source.url in');
     if (img.diskFormat === undefined) problem(['diskFormat'], `an image with "strategy": "import" needs diskFormat (${DISK_FORMATS.join(', ')})`);
     if (img.build !== undefined) problem(['build'], 'an import runs no build steps: remove "build", or use "strategy": "copy" to build once and copy');
   } else {
-    if (img.source.image === undefined) problem(['source', 'image'], `an image with "strategy": "${s}" needs source.image, the image its build starts from`);
+    // A source with neither image nor filter is named by checkSemantics (one message for both keys).
     if (img.source.url !== undefined) problem(['source', 'url'], 'source.url is for "strategy": "import"');
     if (img.source.checksum !== undefined) problem(['source', 'checksum'], 'source.checksum is for "strategy": "import"');
     if (img.diskFormat !== undefined) problem(['diskFormat'], 'diskFormat is for "strategy": "import" (a build\'s image format is the snapshot\'s)');
@@ -350,12 +394,12 @@ export type BastionSettings = z.output<typeof BastionSchema>;
 export type Timeouts = z.output<typeof TimeoutsSchema>;
 export type WantedImage = z.output<typeof WantedImageSchema>;
 /** An image imagesync builds somewhere ("build", and "copy" at its origin): a source image and steps. */
-export type BuildableImage = WantedImage & { strategy: 'build' | 'copy'; source: { image: string }; build: NonNullable<WantedImage['build']> };
+export type BuildableImage = WantedImage & { strategy: 'build' | 'copy'; build: NonNullable<WantedImage['build']> };
 /** An image brought in from a URL. */
 export type ImportedImage = WantedImage & { strategy: 'import'; source: { url: string; checksum: string }; diskFormat: (typeof DISK_FORMATS)[number] };
 
 export function isBuildable(image: WantedImage): image is BuildableImage {
-  return image.strategy !== 'import' && image.source.image !== undefined && image.build !== undefined;
+  return image.strategy !== 'import' && (image.source.image !== undefined || image.source.filter !== undefined) && image.build !== undefined;
 }
 
 export function isImported(image: WantedImage): image is ImportedImage {
@@ -366,6 +410,8 @@ export type RunStep = z.output<typeof RunStepSchema>;
 export type TaskStep = z.output<typeof TaskStepSchema>;
 export type PutStep = z.output<typeof PutStepSchema>;
 export type Generalize = z.output<typeof GeneralizeSchema>;
+export type Source = z.output<typeof SourceSchema>;
+export type SourceFilter = z.output<typeof SourceFilterSchema>;
 
 /** Which kind a (validated) step is. */
 export function stepKind(step: Step): StepKind {

@@ -2,10 +2,44 @@
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
+import { imageTargets } from './targets.js';
 
 /** Problems with names and regions, each a one-line `json.path: message`. Pure. */
 export function checkSemantics(m: Manifest): string[] {
-  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m)];
+  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m)];
+}
+
+/**
+ * A per-target source map names only clouds and targets of the manifest, and every target of the
+ * image finds its source: a name for its cloud or cloud/region, or else the filter.
+ */
+function checkSources(m: Manifest): string[] {
+  const problems: string[] = [];
+  const clouds = [...new Set(m.targets.map((t) => t.cloud))];
+  const keys = [...clouds, ...m.targets.flatMap((t) => t.regions.map((r) => `${t.cloud}/${r}`))];
+  m.images.forEach((image, i) => {
+    // An import brings source.url in; the schema refuses image and filter there.
+    if (image.strategy === 'import') return;
+    const where = ['images', i, 'source'];
+    const { image: names, filter } = image.source;
+    if (names === undefined && filter === undefined) {
+      problems.push(problemAt(where, 'a source needs "image" (a name, or a map from cloud or cloud/region to a name), "filter", or both'));
+      return;
+    }
+    if (typeof names !== 'object') return;
+    for (const key of Object.keys(names)) {
+      if (!keys.includes(key)) {
+        problems.push(problemAt([...where, 'image', key], `${JSON.stringify(key)} is not a cloud or a cloud/region of the targets${didYouMean(key, keys)} (clouds: ${clouds.join(', ')})`));
+      }
+    }
+    if (filter !== undefined) return;
+    const uncovered = imageTargets(m, image).filter((t) => names[`${t.cloud}/${t.region}`] === undefined && names[t.cloud] === undefined);
+    if (uncovered.length) {
+      const list = uncovered.map((t) => `${t.cloud}/${t.region}`);
+      problems.push(problemAt([...where, 'image'], `no source image for ${list.join(', ')}: add ${list.length === 1 ? 'its cloud or cloud/region' : 'their clouds or cloud/regions'} to the map, or give a "filter" for the others`));
+    }
+  });
+  return problems;
 }
 
 function checkImageNames(m: Manifest): string[] {

@@ -26,6 +26,8 @@ export interface ImageReader {
   listByNames(names: string[], signal?: AbortSignal): Promise<GlanceImage[]>;
   /** The project's own visible images with this property value (Glance only: the compute proxy has no property filter). */
   listOwnedByProperty?: ((property: string, value: string, signal?: AbortSignal) => Promise<GlanceImage[]>) | undefined;
+  /** A Glance listing, every page (Glance only: the compute proxy has no such filters). */
+  listQuery?: ((path: string, signal?: AbortSignal) => Promise<GlanceImage[]>) | undefined;
 }
 
 export interface BuildServices {
@@ -88,6 +90,7 @@ export class CloudConnection {
       return {
         via: 'glance',
         listByNames: (n, s) => glance.listByNames(n, s),
+        listQuery: (p, s) => glance.listAll(p, s),
         // Owned by the token's project: images other projects built and share are not ours to call orphans.
         listOwnedByProperty: (p, v, s) => glance.listByProperty(p, v, token.projectId, s),
       };

@@ -13,6 +13,7 @@ import {
   type Observation,
   type Plan,
   type PlanEntry,
+  type PlanSource,
   type PlanState,
   type Target,
 } from './types.js';
@@ -38,6 +39,8 @@ export interface WantedPair extends Target {
   blocked?: string | undefined;
   /** The recipe per component here, to say what changed when an image is outdated. */
   recipeChange?: RecipeChange | undefined;
+  /** The source image found here (null: none could be chosen). */
+  source?: PlanSource | null | undefined;
 }
 
 function found(img: GlanceImage): FoundImage {
@@ -74,7 +77,7 @@ function whyNotBuilt(pair: WantedPair): string[] {
 }
 
 export function entryFor(pair: WantedPair, obs: Observation | undefined, named?: readonly GlanceImage[]): PlanEntry {
-  const base = { image: pair.image, cloud: pair.cloud, region: pair.region };
+  const base = { image: pair.image, cloud: pair.cloud, region: pair.region, ...(pair.source !== undefined ? { source: pair.source } : {}) };
   if (!obs) return { ...base, state: 'unreachable', images: [], found: [], detail: 'not observed' };
   if (!obs.ok) {
     const e = obs.error;

@@ -1,6 +1,7 @@
 // Observe one target: the images that carry a wanted name (or a source image's name) in one (cloud, region).
 import { errorMessage, HttpError, ImagesyncError } from '../errors.js';
-import type { CloudConnection } from '../openstack/cloud.js';
+import type { CloudConnection, ImageReader } from '../openstack/cloud.js';
+import type { GlanceImage } from '../openstack/glance.js';
 import { MANAGED_PROPERTY } from './orphans.js';
 import type { NetworkObservation, Observation, Target } from './types.js';
 
@@ -10,6 +11,8 @@ export interface ObserveRequest extends Target {
   networks?: boolean | undefined;
   /** Also list the project's images imagesync published (to find orphans), at the same time. */
   managed?: boolean | undefined;
+  /** Glance listings of source candidates by metadata (source.filter), e.g. `images?status=active&os_distro=debian…`. */
+  queries?: string[] | undefined;
 }
 
 /** One target; never throws: a failure becomes an unreachable observation that says why. */
@@ -24,13 +27,14 @@ export async function observeTarget(
   const t = { cloud: req.cloud, region: req.region };
   try {
     const reader = await conn.imageReader(req.region, signal);
-    // One round: the wanted names, and (when asked) the networks and the published images, all at once.
-    const [images, networks, managed] = await Promise.all([
+    // One round: the wanted names, the source listings, and (when asked) the networks and the published images, all at once.
+    const [images, sourceLists, networks, managed] = await Promise.all([
       reader.listByNames(req.names, signal),
+      listSources(reader, req.queries, signal),
       req.networks ? readNetworks(conn, req.region, signal) : undefined,
       req.managed && reader.listOwnedByProperty ? reader.listOwnedByProperty(MANAGED_PROPERTY, 'true', signal) : undefined,
     ]);
-    return { ...t, ok: true, via: reader.via, images, ...(networks ? { networks } : {}), ...(managed ? { managed } : {}), durationMs: now() - started };
+    return { ...t, ok: true, via: reader.via, images, ...(sourceLists ? { sourceLists } : {}), ...(networks ? { networks } : {}), ...(managed ? { managed } : {}), durationMs: now() - started };
   } catch (err) {
     if (signal?.aborted) throw err;
     const status = err instanceof HttpError ? err.status : undefined;
@@ -53,4 +57,11 @@ async function readNetworks(conn: CloudConnection, region: string, signal: Abort
     if (signal?.aborted) throw err;
     return { ok: false, problem: `cannot list the networks to pick one: ${errorMessage(err)}` };
   }
+}
+
+/** The filter listings, where the image API can answer them (Glance; not the compute proxy). */
+async function listSources(reader: ImageReader, queries: string[] | undefined, signal?: AbortSignal): Promise<Record<string, GlanceImage[]> | undefined> {
+  const list = reader.listQuery;
+  if (!queries?.length || !list) return undefined;
+  return Object.fromEntries(await Promise.all(queries.map(async (q) => [q, await list(q, signal)] as const)));
 }

@@ -1,6 +1,6 @@
 // Plan rendering: pure functions from a Plan to the matrix text (colour optional) and the JSON document.
 import { describeAction } from './actions.js';
-import { targetKey, type Plan, type PlanAction, type PlanEntry, type PlanState } from './types.js';
+import { targetKey, type Plan, type PlanAction, type PlanEntry, type PlanSource, type PlanState } from './types.js';
 
 const COLOUR: Record<PlanState, string> = {
   present: '32', // green
@@ -54,6 +54,9 @@ export function renderPlan(plan: Plan, opts: RenderOptions): string {
   for (const [t, e] of unreachable) {
     lines.push(`${paint('unreachable', COLOUR.unreachable, opts.colour)}  ${t}: ${e.detail}`);
   }
+  const bases = baseLines(plan);
+  if (bases.length && !(notable.length || unreachable.size)) lines.push('');
+  lines.push(...bases);
   lines.push('', summaryLine(plan));
   return lines.join('\n') + '\n';
 }
@@ -84,6 +87,27 @@ function actionJson(a: PlanAction): Record<string, unknown> {
   return a.kind === 'copy' ? { kind: 'copy', from: targetKey(a.from), built: a.built } : { kind: a.kind };
 }
 
+/** "newest of 3 matching filter os_distro=debian" / "by name": how a source was found. */
+export function describeSource(src: PlanSource): string {
+  const how = src.by.startsWith('"') && !src.by.includes(' with filter ') ? `by name ${src.by}` : src.by.replace(/^("[^"]*") with /, 'named $1 with ');
+  return `${src.id} "${src.name ?? ''}" (${src.of > 1 ? `newest of ${src.of}, ` : ''}${how})`;
+}
+
+/**
+ * Where an image's source differs by target (a per-cloud name or a metadata filter), one line per
+ * target says which base it resolved to. A source named alike everywhere needs no such list.
+ */
+export function baseLines(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const image of new Set(plan.entries.map((e) => e.image))) {
+    const entries = plan.entries.filter((e) => e.image === image && e.source);
+    const ways = new Set(entries.map((e) => e.source!.by));
+    if (ways.size <= 1 && ![...ways].some((w) => w.includes('filter '))) continue;
+    for (const e of entries) lines.push(`base  ${image} in ${targetKey(e)}: ${describeSource(e.source!)}`);
+  }
+  return lines;
+}
+
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
   const parts = (Object.entries(s.states) as Array<[PlanState, number]>).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
@@ -97,7 +121,7 @@ export function summaryLine(plan: Plan): string {
 
 /** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */
 export function planDocument(plan: Plan): {
-  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked' | 'changes'> & { action?: Record<string, unknown> }>;
+  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked' | 'changes'> & { action?: Record<string, unknown>; source: PlanEntry['source'] | null }>;
   summary: Plan['summary'];
 } {
   return {
@@ -109,6 +133,7 @@ export function planDocument(plan: Plan): {
       images: e.images,
       detail: e.detail,
       found: e.found,
+      source: e.source ?? null,
       ...(e.action ? { action: actionJson(e.action) } : {}),
       ...(e.blocked ? { blocked: e.blocked } : {}),
       ...(e.changes ? { changes: e.changes } : {}),

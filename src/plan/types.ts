@@ -37,6 +37,8 @@ export type Observation = Target & { durationMs: number } & (
       networks?: NetworkObservation | undefined;
       /** The project's visible images imagesync published (one property-filtered query), to find orphans. */
       managed?: GlanceImage[] | undefined;
+      /** Source candidates found by metadata (source.filter), by Glance query; absent through the compute proxy. */
+      sourceLists?: Record<string, GlanceImage[]> | undefined;
     }
   | { ok: false; error: ObservationError }
 );
@@ -58,9 +60,21 @@ export type PlanAction =
   | { kind: 'copy'; from: Target; built: boolean; imageId?: string | undefined }
   | { kind: 'import' };
 
+/** The source image a build in this target starts from, as found now. */
+export interface PlanSource {
+  id: string;
+  name: string | null;
+  /** How it was found: `"debian-12"`, `filter os_distro=debian`, … */
+  by: string;
+  /** Of how many matches it is the newest (pick "newest"). */
+  of: number;
+}
+
 export interface PlanEntry extends Target {
   image: string;
   state: PlanState;
+  /** The source image found here; null when none could be chosen (or the target was not read). */
+  source?: PlanSource | null | undefined;
   /** Ids of the images that carry the name. */
   images: string[];
   detail: string;

@@ -1,6 +1,6 @@
 // What `show NAME` reports, as data: per target, the images carrying the name, their provenance, and how they compare with the lock and the manifest.
 import type { LockEntry } from '../lock/lock.js';
-import type { PlanState } from '../plan/types.js';
+import type { PlanSource, PlanState } from '../plan/types.js';
 
 export type LockMatch = 'match' | 'differs' | 'unlocked' | 'no-lock';
 export type ManifestMatch = 'match' | 'differs' | 'unknown';
@@ -36,6 +36,9 @@ export interface ShownTarget {
   region: string;
   state: PlanState;
   detail: string;
+  /** The source image a build here starts from now; null when none can be chosen (sourceProblem says why). */
+  source: PlanSource | null;
+  sourceProblem?: string | undefined;
   images: ShownImage[];
   /** What the lock records here, when it differs from every image shown (or none is). */
   locked?: LockEntry | undefined;

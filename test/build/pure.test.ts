@@ -38,17 +38,18 @@ describe('parseHostKeyFingerprints', () => {
 
 describe('selectSource', () => {
   const img = (id: string, status: string, created: string) => ({ id, name: 'deb', status, created_at: created });
+  const byName = (pick: 'only' | 'newest' = 'only') => ({ name: 'deb', pick });
   it('takes the only active image', () => {
-    expect(selectSource([img('a', 'active', '1'), img('b', 'queued', '2')], 'deb')).toMatchObject({ ok: true, image: { id: 'a' } });
+    expect(selectSource([img('a', 'active', '1'), img('b', 'queued', '2')], byName())).toMatchObject({ ok: true, image: { id: 'a' }, of: 1 });
   });
   it('refuses several active images unless pick is newest', () => {
     const two = [img('a', 'active', '2026-01-01'), img('b', 'active', '2026-02-01')];
-    expect(selectSource(two, 'deb')).toEqual({ ok: false, problem: '2 active images are named "deb" (b, a); set "source": { "pick": "newest" } to take the newest' });
-    expect(selectSource(two, 'deb', 'newest')).toMatchObject({ ok: true, image: { id: 'b' } });
+    expect(selectSource(two, byName())).toEqual({ ok: false, problem: '2 active images are named "deb" (b, a); set "source": { "pick": "newest" } to take the newest' });
+    expect(selectSource(two, byName('newest'))).toMatchObject({ ok: true, image: { id: 'b' }, of: 2 });
   });
   it('explains a missing or inactive source', () => {
-    expect(selectSource([], 'deb')).toEqual({ ok: false, problem: 'source image "deb" not found' });
-    expect(selectSource([img('a', 'deactivated', '1')], 'deb')).toEqual({ ok: false, problem: 'source image "deb" is not active (a deactivated)' });
+    expect(selectSource([], byName())).toEqual({ ok: false, problem: 'source image "deb" not found' });
+    expect(selectSource([img('a', 'deactivated', '1')], byName())).toEqual({ ok: false, problem: 'source image "deb" is not active (a deactivated)' });
   });
 });
 

@@ -185,9 +185,14 @@ const bad: BadCase[] = [
     headline: headline('images\\[0\\]\\.build: an import runs no build steps: remove "build", or use "strategy": "copy" to build once and copy'),
   },
   {
-    name: 'a copy without source.image',
+    name: 'a copy with neither source.image nor source.filter',
     manifest: manifestWith([{ name: 'corpus-web', strategy: 'copy', source: {}, build: { steps: [{ run: 'true' }] } }]),
-    headline: headline('images\\[0\\]\\.source\\.image: an image with "strategy": "copy" needs source\\.image, the image its build starts from'),
+    headline: headline('images\\[0\\]\\.source: a source needs "image" \\(a name, or a map from cloud or cloud/region to a name\\), "filter", or both'),
+  },
+  {
+    name: 'an import with a source filter',
+    manifest: manifestWith([{ name: 'corpus-web', strategy: 'import', diskFormat: 'qcow2', source: { url: 'https://example.org/d.qcow2', checksum: `sha256:${'a'.repeat(64)}`, filter: { os_distro: 'debian' } } }]),
+    headline: headline('images\\[0\\]\\.source\\.filter: source\\.filter is for "build" and "copy"; an import brings source\\.url in'),
   },
   {
     name: 'a build with a checksum (an import\'s key)',
@@ -281,6 +286,52 @@ const bad: BadCase[] = [
     name: 'timeouts.loginGraceSeconds is 0',
     manifest: { ...manifestWith(), defaults: { build: { timeouts: { loginGraceSeconds: 0 } } } },
     headline: headline('defaults\\.build\\.timeouts\\.loginGraceSeconds: must be greater than 0, got 0'),
+  },
+  // Base images found per provider (source.image per cloud, source.filter).
+  {
+    name: 'source.image is a number',
+    manifest: manifestWith([image({ source: { image: 12 } })]),
+    headline: headline('images\\[0\\]\\.source\\.image: expected a string or an object, got 12'),
+  },
+  {
+    name: 'source.image per cloud names a cloud that is no target, with a suggestion',
+    manifest: manifestWith([image({ source: { image: { emulatr: 'debian' }, filter: { os_distro: 'debian' } } })]),
+    headline: headline('images\\[0\\]\\.source\\.image\\.emulatr: "emulatr" is not a cloud or a cloud/region of the targets — did you mean "emulator"\\? \\(clouds: emulator\\)'),
+  },
+  {
+    name: 'source.image per cloud leaves a target without a source (and no filter)',
+    manifest: manifestWith([image({ source: { image: { 'emulator/RegionOne': 'debian' } } })], ['RegionOne', 'RegionTwo']),
+    headline: headline('images\\[0\\]\\.source\\.image: no source image for emulator/RegionTwo: add its cloud or cloud/region to the map, or give a "filter" for the others'),
+  },
+  {
+    name: 'source.image per cloud with a key that is not cloud or cloud/region',
+    manifest: manifestWith([image({ source: { image: { 'a/b/c': 'debian' } } })]),
+    headline: headline('images\\[0\\]\\.source\\.image: "a/b/c" is not a cloud \\("acme"\\) or a cloud and region \\("acme/RegionOne"\\)'),
+  },
+  {
+    name: 'a misspelt source.filter key gets a suggestion',
+    manifest: manifestWith([image({ source: { filter: { os_distr: 'debian' } } })]),
+    headline: headline('images\\[0\\]\\.source\\.filter: unknown key "os_distr" — did you mean "os_distro"\\?'),
+  },
+  {
+    name: 'source.filter.visibility is not a Glance visibility',
+    manifest: manifestWith([image({ source: { filter: { visibility: 'pubic' } } })]),
+    headline: headline('images\\[0\\]\\.source\\.filter\\.visibility: expected "public", "private", "shared" or "community", got "pubic" — did you mean "public"\\?'),
+  },
+  {
+    name: 'an empty source.filter',
+    manifest: manifestWith([image({ source: { filter: {} } })]),
+    headline: headline('images\\[0\\]\\.source\\.filter: a filter needs at least one of os_distro, os_version, properties, tags, visibility or owner'),
+  },
+  {
+    name: 'a source with neither image nor filter',
+    manifest: manifestWith([image({ source: { pick: 'newest' } })]),
+    headline: headline('images\\[0\\]\\.source: a source needs "image" \\(a name, or a map from cloud or cloud/region to a name\\), "filter", or both'),
+  },
+  {
+    name: 'source.filter.tags is a string',
+    manifest: manifestWith([image({ source: { filter: { tags: 'prod' } } })]),
+    headline: headline('images\\[0\\]\\.source\\.filter\\.tags: expected an array of strings, got string'),
   },
 ];
 

@@ -30,8 +30,8 @@ export interface ImageSpec {
   name: string;
   /** Build steps; default one step that does nothing. */
   steps?: unknown[];
-  /** The source image name; default SOURCE_IMAGE. */
-  source?: string;
+  /** The source image name (default SOURCE_IMAGE), or a whole manifest `source` (a filter, a per-cloud map, a bad value). */
+  source?: string | Record<string, unknown>;
   regions?: string[];
   /** Anything else of a manifest image (properties, description, …). */
   [key: string]: unknown;
@@ -39,7 +39,7 @@ export interface ImageSpec {
 
 export function image(spec: ImageSpec): Record<string, unknown> {
   const { name, steps = [{ run: 'true' }], source = SOURCE_IMAGE, regions, ...rest } = spec;
-  return { name, source: { image: source }, build: { steps }, ...(regions ? { regions } : {}), ...rest };
+  return { name, source: typeof source === 'string' ? { image: source } : source, build: { steps }, ...(regions ? { regions } : {}), ...rest };
 }
 
 /** A manifest with one emulator target and the given images. */

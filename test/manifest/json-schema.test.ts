@@ -51,14 +51,16 @@ describe('schema/images.manifest.schema.json', () => {
     expect(image.properties.strategy.default).toBe('build');
   });
 
-  it('says what each strategy needs: an import its URL, checksum and format and no build; a build or a copy its source image and steps', () => {
+  it('says what each strategy needs: an import its URL, checksum and format and no build; a build or a copy its source image (by name, filter or both) and steps', () => {
     const rules = (manifestJsonSchema() as { properties: { images: { items: { allOf: Array<Record<string, any>> } } } }).properties.images.items.allOf[0]!;
     expect(rules.if).toEqual({ required: ['strategy'], properties: { strategy: { const: 'import' } } });
     expect(rules.then.required).toEqual(['diskFormat']);
     expect(rules.then.properties.source.required).toEqual(['url', 'checksum']);
+    expect(rules.then.properties.source.properties).toEqual({ image: false, filter: false });
     expect(rules.then.properties.build).toBe(false);
     expect(rules.else.required).toEqual(['build']);
-    expect(rules.else.properties.source.required).toEqual(['image']);
+    // A name, a metadata filter, or both.
+    expect(rules.else.properties.source.anyOf).toEqual([{ required: ['image'] }, { required: ['filter'] }]);
     expect(rules.else.properties.diskFormat).toBe(false);
   });
 

@@ -3,7 +3,8 @@ import { ImagesyncError } from '../../errors.js';
 import { nearest } from '../../manifest/suggest.js';
 import type { Step } from '../runner.js';
 import { chooseNetwork, chooseSshUser } from '../defaults.js';
-import { selectSource } from '../source.js';
+import { selectSource, sourceRead, sourceSpecFor } from '../source.js';
+import type { GlanceImage } from '../../openstack/glance.js';
 import { recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
 
@@ -19,37 +20,45 @@ function hint(word: string, names: string[]): string {
   return near ? `did you mean "${near}"?` : `available: ${some.join(', ')}${names.length > some.length ? ', …' : ''}`;
 }
 
+/** The source image in this target: by its name here, by the filter, or both; the nearest names when a name is not found. */
+async function findSource(s: BuildState, signal: AbortSignal): Promise<GlanceImage> {
+  const where = `${s.target.cloud}/${s.target.region}`;
+  const { glance } = s.services;
+  const spec = sourceSpecFor(s.image.source, s.target);
+  const read = sourceRead(spec);
+  if (!read) throw new ResolveError(`${where}: no source image for "${s.image.name}" here: name one for this cloud in source.image, or give source.filter`);
+  const found = 'name' in read ? await glance.listByNames([read.name], signal) : await glance.listAll(read.query, signal);
+  const choice = selectSource(found, spec);
+  if (choice.ok) return choice.image;
+  if ('name' in read && found.length === 0) {
+    const all = await glance.listAll('images?status=active&limit=1000', signal);
+    throw new ResolveError(`${where}: source image "${read.name}" not found; ${hint(read.name, all.map((i) => i.name ?? '').filter(Boolean))}`);
+  }
+  throw new ResolveError(`${where}: ${choice.problem}`);
+}
+
 /** The first step: everything a build needs is found (or the build stops) before anything is created. */
 export const resolveInputs: Step<BuildState> = {
   name: 'resolve source image, flavor and network',
   async run(s, ctx) {
     const where = `${s.target.cloud}/${s.target.region}`;
     const { glance, nova, neutron } = s.services;
-    const src = s.image.source;
     const flavorWanted = s.settings.flavor;
     const netWanted = s.settings.network;
     // The lookups go out at once; their answers are judged below in this order, so the problem
     // reported first is the one a lookup at a time would report.
-    const foundP = glance.listByNames([src.image], ctx.signal);
+    const sourceP = findSource(s, ctx.signal);
     const flavorsP = flavorWanted ? nova.flavors(ctx.signal) : undefined;
     // Without build.network, every network the project sees: the one Nova would pick is chosen from them.
     const netsP = neutron ? neutron.networks(netWanted ? { name: netWanted } : {}, ctx.signal) : undefined;
     for (const pending of [flavorsP, netsP]) pending?.catch(() => undefined);
-    const found = await foundP;
-    const choice = selectSource(found, src.image, src.pick);
-    if (!choice.ok) {
-      if (found.length === 0) {
-        const all = await glance.listAll('images?status=active&limit=1000', ctx.signal);
-        throw new ResolveError(`${where}: source image "${src.image}" not found; ${hint(src.image, all.map((i) => i.name ?? '').filter(Boolean))}`);
-      }
-      throw new ResolveError(`${where}: ${choice.problem}`);
-    }
-    s.sourceImage = choice.image;
+    s.sourceImage = await sourceP;
     // Stamp what is really built from: the source found now, not the one the plan saw.
-    s.recipe = recipeFor(s.image, s.base, choice.image.id)!;
+    s.recipe = recipeFor(s.image, s.base, s.sourceImage.id, s.recipeExtras)!;
+    ctx.log(`source image: ${s.sourceImage.id} "${s.sourceImage.name ?? ''}"`);
 
     // Without a login user the build would boot a server and wait for SSH until its deadline.
-    const user = chooseSshUser(s.settings.ssh?.user, choice.image);
+    const user = chooseSshUser(s.settings.ssh?.user, s.sourceImage);
     if (!user.ok) throw new ResolveError(`${where}: ${user.problem}`);
     if (!s.settings.ssh?.user) {
       s.settings = { ...s.settings, ssh: { ...s.settings.ssh, user: user.value } };

@@ -38,7 +38,7 @@ export function imageProperties(s: BuildState): Record<string, string> {
     ...encodeRecipeParts(s.base.parts),
     imagesync_run: s.runId,
     imagesync_source_image: s.sourceImage!.id,
-    imagesync_source_name: s.image.source.image,
+    imagesync_source_name: s.sourceImage!.name ?? '',
   };
 }
 

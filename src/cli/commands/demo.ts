@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComputeBackendChoice } from '../../emulator/compute-backend.js';
+import { sourceSpecFor } from '../../build/source.js';
 import { startEmulator, type Emulator } from '../../emulator/server.js';
 import { loadManifest } from '../../manifest/load.js';
 import { expandTargets, imageTargets } from '../../manifest/targets.js';
@@ -74,10 +75,16 @@ async function hostDistribution(): Promise<string> {
 function sourcesOf(manifest: Manifest, regions: ReadonlySet<string>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const image of manifest.images) {
-    if (!isBuildable(image) || !imageTargets(manifest, image).some((t) => t.cloud === 'emulator' && regions.has(t.region))) continue;
-    const list = out.get(image.source.image) ?? [];
-    list.push(image.name);
-    out.set(image.source.image, list);
+    if (!isBuildable(image)) continue;
+    // A per-cloud map names a source per target; one found by filter alone has no name to check here.
+    for (const t of imageTargets(manifest, image)) {
+      if (t.cloud !== 'emulator' || !regions.has(t.region)) continue;
+      const name = sourceSpecFor(image.source, t).name;
+      if (name === undefined) continue;
+      const list = out.get(name) ?? [];
+      if (!list.includes(image.name)) list.push(image.name);
+      out.set(name, list);
+    }
   }
   return out;
 }
@@ -95,7 +102,7 @@ async function prepare(emulator: Emulator, manifest: Manifest, deps: CliDeps): P
   }
   if (emulator.computeBackend === 'namespace') {
     const host = await hostDistribution();
-    const foreign = manifest.images.filter((i) => isBuildable(i) && sources.has(i.source.image) && !host.toLowerCase().includes(String(i.properties?.os_distro ?? '').toLowerCase()));
+    const foreign = manifest.images.filter((i) => [...sources.values()].some((users) => users.includes(i.name)) && !host.toLowerCase().includes(String(i.properties?.os_distro ?? '').toLowerCase()));
     if (foreign.length) {
       say(`note: the namespace backend boots ${host} for every source image, so ${foreign.map((i) => i.name).join(', ')} run on it, not on their own distribution; --compute-backend container boots real ones`);
     }

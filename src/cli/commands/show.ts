@@ -3,6 +3,7 @@ import { appDeps } from '../../app/deps.js';
 import { show, type ShowOptions as AppShowOptions } from '../../app/show.js';
 import { ExitCode } from '../../errors.js';
 import { useColour, writeSafe } from '../../output.js';
+import { describeSource } from '../../plan/render.js';
 import { targetKey, type PlanState } from '../../plan/types.js';
 import type { ShowReport } from '../../report/show-report.js';
 import type { CliDeps } from '../deps.js';
@@ -58,6 +59,8 @@ export function renderShow(report: ShowReport, opts: { colour: boolean }): strin
       if (i.manifest === 'differs') notes.push(`${key} ${i.id}: outdated: ${i.manifestDetail}`);
       if (i.lock === 'differs') notes.push(`${key} ${i.id}: not as locked: ${i.lockDetail}`);
     }
+    if (t.source) notes.push(`${key}: base ${describeSource(t.source)}`);
+    else if (t.sourceProblem) notes.push(`${key}: no base image: ${t.sourceProblem}`);
     if (t.state === 'unreachable') notes.push(`${key}: unreachable: ${t.detail}`);
     else if (t.state !== 'present') notes.push(`${key}: ${t.state}: ${t.detail}`);
     if (t.locked && !t.images.some((i) => i.id === t.locked!.id)) {
