@@ -1,7 +1,8 @@
 // Redaction: secrets never reach stdout, stderr, logs or reports.
 
 const SECRET_HEADER = /^(x-auth-token|x-subject-token|authorization|x-service-token)$/i;
-const SECRET_KEY = /(password|secret|token|private_?key|credential)/i;
+// user_data: cloud-config may set passwords (chpasswd) or hold keys; --debug shows its size, never its text.
+const SECRET_KEY = /(password|secret|token|private_?key|credential|^user_data$)/i;
 
 /** A registry of secret values seen in this process; every output path filters through it. */
 export class Redactor {

@@ -12,7 +12,7 @@ import { observeTarget } from '../plan/observe.js';
 import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
 import { targetKey, type Observation, type Plan } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
-import type { PlanContext } from './prepare.js';
+import { pairKey, type PlanContext } from './prepare.js';
 import { quietView, type ObserveJob, type Phase } from './view.js';
 
 export interface Observed {
@@ -28,7 +28,7 @@ export interface Observed {
  * stamped image carries there gets no recipe: nothing would be compared with it.
  */
 export function withRecipes(
-  ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases'>,
+  ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases' | 'recipeExtras'>,
   observations: Observation[],
   index: ObservationIndex = indexObservations(observations),
 ): WantedPair[] {
@@ -52,14 +52,15 @@ export function withRecipes(
     const sourceName = spec.name ?? describeSpec(spec);
     // What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not.
     const explain = (sourceId: string | undefined) => ({ recipeChange: { wanted: base.parts, labels: base.labels, sourceName, sourceId: image.strategy === 'build' ? sourceId : undefined } });
+    const extras = ctx.recipeExtras?.get(pairKey(p));
     // A copy needs its source in one target only: its recipe does not depend on it.
-    if (!found.ok) return { ...p, sourceProblem: found.problem, source: null, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined), ...explain(undefined) } : {}) };
+    if (!found.ok) return { ...p, sourceProblem: found.problem, source: null, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined, extras), ...explain(undefined) } : {}) };
     const source = found.source;
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
     if (!stamped) return { ...p, sourceId: source.id, source, ...why };
-    return { ...p, recipe: recipeFor(image, base, source.id), sourceId: source.id, source, ...explain(source.id), ...why };
+    return { ...p, recipe: recipeFor(image, base, source.id, extras), sourceId: source.id, source, ...explain(source.id), ...why };
   });
 }
 

@@ -1,15 +1,16 @@
 // Phase "prepare" of plan, apply and show: manifest, targets, clouds, recipes. Every input error surfaces here; nothing is contacted.
 import { dirname, join } from 'node:path';
-import { baseRecipe, type BaseRecipe } from '../build/recipe.js';
+import { baseRecipe, recipeExtras, type BaseRecipe, type RecipeExtras } from '../build/recipe.js';
 import type { CloudConfig } from '../config/types.js';
 import { loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/schema.js';
+import { buildSettingsFor } from '../manifest/targets.js';
 import { CloudConnection } from '../openstack/cloud.js';
 import { displayPath } from '../output.js';
 import type { Task } from '../tasks/define.js';
 import type { WantedPair } from '../plan/diff.js';
 import type { OrphanSources } from '../plan/orphans.js';
-import type { Target } from '../plan/types.js';
+import { targetKey, type Target } from '../plan/types.js';
 import { emptyShardNote, type Shard } from '../shard/shard.js';
 import { checkTasks, problemsError } from './check.js';
 import { resolveClouds } from './clouds.js';
@@ -37,12 +38,19 @@ export interface PlanContext {
   targets: Target[];
   clouds: Map<string, CloudConfig>;
   bases: Map<string, BaseRecipe>;
+  /** What else decides an image's content in one target (its user data), by `pairKey`. */
+  recipeExtras?: Map<string, RecipeExtras> | undefined;
   /** One per cloud; nothing is connected until the first request. */
   connections: Map<string, CloudConnection>;
   /** HTTP requests made so far, over all connections. */
   requests: () => number;
   /** Set by plan and apply once the lock is read: observing then also finds orphans. */
   orphans?: OrphanSources | undefined;
+}
+
+/** "image\0cloud/region": one wanted image in one target. */
+export function pairKey(p: Target & { image: string }): string {
+  return `${p.image}\u0000${targetKey(p)}`;
 }
 
 export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<PlanContext> {
@@ -59,6 +67,13 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
   const bases = new Map<string, BaseRecipe>();
   for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir, tasks: checked.tasks }));
+  // What else decides an image's content in one target: the user data its merged settings name.
+  const recipeExtrasByPair = new Map<string, RecipeExtras>();
+  const byName = new Map(manifest.images.map((i) => [i.name, i]));
+  for (const p of pairs) {
+    const settings = buildSettingsFor(manifest, byName.get(p.image)!, p.cloud, p.region);
+    recipeExtrasByPair.set(pairKey(p), (await recipeExtras(settings, manifestDir)).extras);
+  }
 
   let requests = 0;
   const debug = deps.view?.debug;
@@ -66,7 +81,7 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   for (const [name, cfg] of clouds) {
     connections.set(name, new CloudConnection(cfg, { redactor: deps.redactor, debug, onRequest: () => requests++ }));
   }
-  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, tasks: checked.tasks, pairs, targets, clouds, bases, connections, requests: () => requests };
+  return { manifest, manifestFile: loaded.file, manifestDir, tasksDir, tasks: checked.tasks, pairs, targets, clouds, bases, recipeExtras: recipeExtrasByPair, connections, requests: () => requests };
 }
 
 export async function closeConnections(ctx: PlanContext): Promise<void> {

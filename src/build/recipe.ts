@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isBuildable, type Step, type WantedImage } from '../manifest/schema.js';
+import { isBuildable, type BuildSettings, type Step, type WantedImage } from '../manifest/schema.js';
+import { loadUserData } from '../manifest/user-data.js';
 import type { RecipeLabels, RecipeParts } from '../plan/recipe-parts.js';
 import type { Task } from '../tasks/define.js';
 import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
@@ -152,6 +153,12 @@ function importRecipe(image: WantedImage): BaseRecipe {
 export interface RecipeExtras {
   /** sha256 of the user data as sent to Nova. */
   userData?: string | undefined;
+}
+
+/** The extras of one image in one target, from its merged build settings: the user data it boots with. */
+export async function recipeExtras(settings: Pick<BuildSettings, 'userData'>, manifestDir: string): Promise<{ extras: RecipeExtras; userData: Buffer | undefined }> {
+  const userData = await loadUserData(settings.userData, manifestDir);
+  return { extras: userData === undefined ? {} : { userData: sha256(userData) }, userData };
 }
 
 /**

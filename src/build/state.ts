@@ -12,7 +12,7 @@ import type { CommandLogger } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import type { Target } from '../plan/types.js';
 import type { CleanupHandle } from './runner.js';
-import type { BaseRecipe, RecipeExtras } from './recipe.js';
+import type { BaseRecipe } from './recipe.js';
 
 /** Defaults of every deadline, in seconds. */
 export const DEFAULT_TIMEOUTS = { bootSeconds: 900, sshSeconds: 600, snapshotSeconds: 3600, stepSeconds: 3600, loginGraceSeconds: 60 };
@@ -25,8 +25,6 @@ export interface BuildInputs {
   settings: BuildSettings;
   /** The target-independent part of the recipe; the source image found here completes it. */
   base: BaseRecipe;
-  /** What else decides the content in this target (the user data's hash). */
-  recipeExtras?: RecipeExtras | undefined;
   /** Ids of images that carry the final name now (outdated or broken ones), to rotate after the build. */
   replaces: GlanceImage[];
   services: BuildServices;
@@ -55,6 +53,8 @@ export interface BuildState extends BuildInputs {
   recipe?: string;
   keypair?: { name: string; privateKey: string; publicKey: string };
   sourceImage?: GlanceImage;
+  /** The user data the server boots with (it counts in the recipe). */
+  userData?: Buffer | undefined;
   flavor?: Flavor;
   network?: Network | { id: string; name: string };
   serverName?: string;

@@ -55,6 +55,8 @@ export interface BootFilesOptions {
   publicKey: string | undefined;
   address: string;
   port: number;
+  /** The user data's script (userDataPlan), run as root before sshd; given on the first boot only, as cloud-init runs it once per instance. */
+  userData?: string | undefined;
 }
 
 /**
@@ -107,12 +109,27 @@ grep -q " ${hostname}\\$" /etc/hosts 2>/dev/null || printf '127.0.1.1 %s\\n' ${s
 `;
 }
 
+/**
+ * The user data's script (cloud-config write_files and runcmd, or a #! script: see user-data.ts), when
+ * `file` exists: run as root, its output in /var/log/cloud-init-output.log as cloud-init's; a
+ * failure is logged there and the boot goes on, as cloud-init's does.
+ */
+export function userDataStep(file: string): string {
+  const f = shQuote(file);
+  return `if [ -f ${f} ]; then
+  mkdir -p /var/log
+  chmod 755 ${f} 2>/dev/null || true
+  ${f} >> /var/log/cloud-init-output.log 2>&1 || echo "cloud-init: user data script exited $?" >> /var/log/cloud-init-output.log
+fi
+`;
+}
+
 /** Write sshd_config, authorized_keys and cloud-init.sh into the server's boot dir. */
 export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
   // Runs chrooted in the server's overlay: everything it writes lands in the server's disk, as cloud-init's work does.
   // An empty /etc/machine-id gets a new id, as systemd does at first boot (a generalized image has one).
   const machineId = `[ -s /etc/machine-id ] || tr -d '-' < /proc/sys/kernel/random/uuid > /etc/machine-id\n`;
-  const script = `set -e\n${machineId}${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}`;
+  const script = `set -e\n${machineId}${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}${userDataStep('/run/imagesync/user-data.sh')}`;
   const config = [
     `ListenAddress ${o.address}:${o.port}`,
     'HostKey /run/imagesync/ssh_host_ecdsa_key',
@@ -138,6 +155,7 @@ export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
     writeFile(join(o.dirs.boot, 'cloud-init.sh'), script, { mode: 0o644 }),
     writeFile(join(o.dirs.boot, 'sshd_config'), config, { mode: 0o600 }),
     writeFile(join(o.dirs.boot, 'authorized_keys'), o.publicKey ? `${o.publicKey.trim()}\n` : '', { mode: 0o644 }),
+    o.userData === undefined ? rm(join(o.dirs.boot, 'user-data.sh'), { force: true }) : writeFile(join(o.dirs.boot, 'user-data.sh'), o.userData, { mode: 0o755 }),
   ]);
 }
 

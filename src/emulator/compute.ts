@@ -5,6 +5,7 @@ import { connect as netConnect, createServer, type Server as NetServer, type Soc
 import { parsePublicKeyLine } from '../ssh/host-keys.js';
 import { bootLines, defaultUserOf, hostKeyLines, type HostKey } from './cloud-init.js';
 import type { IdSource } from './ids.js';
+import { userDataConsoleLines, userDataPlan, type UserDataPlan } from './user-data.js';
 import type { BackendImage, ComputeCaller, ImageBackend } from './image-backend.js';
 import { FIXED_RANGE, FLOATING_RANGE, LoopbackPool } from './loopback.js';
 import { AddressInUseError, type Machine, type MachineBackend } from './machine.js';
@@ -149,6 +150,9 @@ export interface ServerRecord {
   metadata: Record<string, string>;
   tags: string[];
   securityGroups: string[];
+  /** What the emulator's cloud-init does with the user data (played at the first boot). */
+  userData: UserDataPlan;
+  configDrive: boolean;
   /** Networks asked for at boot (ports are created during BUILD). */
   networkIds: string[];
   ports: Port[];
@@ -194,6 +198,9 @@ export interface CreateServerRequest {
   metadata: Record<string, string>;
   tags: string[];
   securityGroups: string[];
+  /** user_data, decoded from base64. */
+  userData?: Buffer | undefined;
+  configDrive?: boolean | undefined;
 }
 
 export interface ComputeEnv {
@@ -418,6 +425,8 @@ export class ComputeRegion {
       metadata: { ...req.metadata },
       tags: [...new Set(req.tags)],
       securityGroups: req.securityGroups.length > 0 ? req.securityGroups : ['default'],
+      userData: userDataPlan(req.userData),
+      configDrive: req.configDrive ?? false,
       networkIds,
       ports: [],
       status: 'BUILD',
@@ -523,7 +532,7 @@ export class ComputeRegion {
       keep = (line) => !/Cloud-init v\. /.test(line);
     }
     server.console.push(
-      { visibleAtMs: now, lines: [...bootLines(boot), ...server.bootConsole].filter(keep) },
+      { visibleAtMs: now, lines: [...bootLines(boot), ...server.bootConsole, ...userDataConsoleLines(server.userData)].filter(keep) },
       { visibleAtMs: shown, lines: hostKeyLines(printed, shown).filter(keep) },
     );
   }
@@ -540,6 +549,8 @@ export class ComputeRegion {
         publicKey: server.publicKey,
         image: server.image,
         data,
+        // cloud-init's user data, played once (the machine runs it at its first boot only).
+        userData: server.userData.script,
       });
     }
     const machine = server.machine;

@@ -1,6 +1,6 @@
 // First boot inside a container build server, as cloud-init and sshd-keygen do it, and the console lines it leaves.
 import { fingerprintSha256, parsePublicKeyLine } from '../ssh/host-keys.js';
-import { userScript, type HostKey } from './cloud-init.js';
+import { userDataStep, userScript, type HostKey } from './cloud-init.js';
 import { WHITEOUT_PREFIX } from './layer-tar.js';
 
 /** Where the emulator's boot files appear inside the container (a read-only bind mount). */
@@ -13,7 +13,7 @@ const END = '-----END IMAGESYNC HOST KEYS-----';
  * 1. first boot of a server made from a snapshot: apply the snapshot's layer (whiteouts delete,
  *    then the files are unpacked with their owners and modes);
  * 2. an empty or missing /etc/machine-id gets a new id (systemd's first-boot rule);
- * 3. cloud-init's user work: login user, the keypair's key, sudo;
+ * 3. cloud-init's user work: login user, the keypair's key, sudo; the user data's script (first boot);
  * 4. missing SSH host keys are generated (`ssh-keygen -A`, as sshd-keygen does: keys the image
  *    carries are kept, so an image that was not generalized hands its keys to every server);
  * 5. the public host keys go to the console between markers, then sshd runs in the foreground.
@@ -35,6 +35,7 @@ if [ ! -s /etc/machine-id ]; then
   echo "imagesync: new machine-id $(cat /etc/machine-id)"
 fi
 ${userScript(user, hostname, `${BOOT_MOUNT}/authorized_keys`)}
+${userDataStep(`${BOOT_MOUNT}/user-data.sh`)}
 ssh-keygen -A
 echo "imagesync-os $(. /etc/os-release 2>/dev/null && echo "\${PRETTY_NAME:-$NAME}")"
 echo '${BEGIN}'

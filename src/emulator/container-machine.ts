@@ -149,8 +149,9 @@ class ContainerMachine implements Machine {
     }
     if (!this.firstBootDone) {
       this.firstBootDone = true;
-      // The layer is on the container's disk now; later boots must not apply it again.
+      // The layer is on the container's disk now, the user data ran: later boots must not do either again.
       await rm(join(this.bootDir, 'layer.tar'), { force: true });
+      await rm(join(this.bootDir, 'user-data.sh'), { force: true });
     }
     return { hostKeys: boot.hostKeys, console: boot.lines, ...(boot.os ? { os: boot.os } : {}) };
   }
@@ -228,6 +229,7 @@ export function containerBackend(o: ContainerBackendOptions): MachineBackend {
       await chmod(o.dir, mode);
       await writeFile(join(bootDir, 'boot.sh'), containerBootScript(spec.user, spec.hostname), { mode: 0o644 });
       await writeFile(join(bootDir, 'authorized_keys'), spec.publicKey ? `${spec.publicKey.trim()}\n` : '', { mode: 0o644 });
+      if (spec.userData !== undefined) await writeFile(join(bootDir, 'user-data.sh'), spec.userData, { mode: 0o755 });
       // Only a tar with content is a layer; an empty tar or other bytes (a test's payload) boot the plain image.
       if (spec.data && looksLikeTar(spec.data) && spec.data.some((b) => b !== 0)) await writeFile(join(bootDir, 'layer.tar'), spec.data, { mode: 0o644 });
       const m: Machine = new ContainerMachine(o, spec, bootDir, tag, () => machines.delete(m));

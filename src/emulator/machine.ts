@@ -15,6 +15,11 @@ export interface MachineSpec {
   image: BackendImage;
   /** The image's data (a tar of what differs from the image's root file system), if any. */
   data: Buffer | undefined;
+  /**
+   * The user data as a shell script (cloud-config write_files and runcmd, or a #! script: see
+   * user-data.ts): run as root once, at the first boot, before sshd, as cloud-init runs it.
+   */
+  userData?: string | undefined;
 }
 
 /** What one boot left: the host keys sshd serves and what the machine itself printed on its console. */

@@ -26,6 +26,7 @@ function sandboxFault(err: unknown): Error {
 class NamespaceMachine implements Machine {
   private sandbox: Sandbox | undefined;
   private removed = false;
+  private booted = false;
 
   constructor(
     private readonly dirs: ServerDirs,
@@ -43,12 +44,15 @@ class NamespaceMachine implements Machine {
   }
 
   async start(address: string, port: number): Promise<BootResult> {
-    await writeBootFiles({ dirs: this.dirs, hostname: this.spec.hostname, user: this.spec.user, publicKey: this.spec.publicKey, address, port });
+    // The user data runs at the first boot only: later boots write no script.
+    const userData = this.booted ? undefined : this.spec.userData;
+    await writeBootFiles({ dirs: this.dirs, hostname: this.spec.hostname, user: this.spec.user, publicKey: this.spec.publicKey, address, port, userData });
     try {
       this.sandbox = await startSandbox({ dirs: this.dirs, hostname: this.spec.hostname, address, port });
     } catch (err) {
       throw sandboxFault(err);
     }
+    this.booted = true;
     return { hostKeys: this.hostKeys, console: [] };
   }
 

@@ -197,7 +197,7 @@ function serverView(compute: ComputeRegion, links: NovaLinks, s: ServerRecord, v
     'OS-DCF:diskConfig': 'MANUAL',
     progress: s.status === 'BUILD' ? 0 : s.status === 'ACTIVE' ? 100 : 0,
     'OS-EXT-AZ:availability_zone': s.status === 'BUILD' && s.taskState === 'scheduling' ? '' : 'nova',
-    config_drive: '',
+    config_drive: s.configDrive ? 'True' : '',
     key_name: s.keyName,
     'OS-SRV-USG:launched_at': s.launchedAtMs === null ? null : new Date(s.launchedAtMs).toISOString().replace('Z', '000'),
     'OS-SRV-USG:terminated_at': null,
@@ -288,7 +288,24 @@ function parseCreateServer(body: unknown, v: Microversion): CreateServerRequest 
       securityGroups.push(g.name);
     }
   }
+  let userData: Buffer | undefined;
+  if (s.user_data !== undefined && s.user_data !== null) {
+    if (typeof s.user_data !== 'string') throw invalid('user_data', s.user_data, "is not of type 'string'");
+    if (s.user_data.length > 65535) throw invalid('user_data', `${s.user_data.slice(0, 20)}…`, 'is too long (at most 65535 characters of base64)');
+    // Nova decodes strictly: anything that is not base64 is refused.
+    if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(s.user_data) || s.user_data.replace(/\s/g, '').length % 4 !== 0) throw bad('User data needs to be valid base 64.');
+    userData = Buffer.from(s.user_data, 'base64');
+  }
+  let configDrive: boolean | undefined;
+  if (s.config_drive !== undefined && s.config_drive !== null) {
+    const v = typeof s.config_drive === 'string' ? s.config_drive.toLowerCase() : s.config_drive;
+    if (v === true || v === 'true' || v === '1' || v === 'yes') configDrive = true;
+    else if (v === false || v === 'false' || v === '0' || v === 'no' || v === '') configDrive = false;
+    else throw invalid('config_drive', s.config_drive, "is not of type 'boolean', 'string'");
+  }
   return {
+    ...(userData ? { userData } : {}),
+    ...(configDrive !== undefined ? { configDrive } : {}),
     name: s.name,
     imageRef: s.imageRef,
     flavorRef: String(s.flavorRef),

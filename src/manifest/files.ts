@@ -3,7 +3,9 @@ import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
-import type { Manifest, PutStep, TaskStep } from './schema.js';
+import type { Manifest, TaskStep } from './schema.js';
+import { buildSettingsLayers } from './targets.js';
+import { userDataSizeProblem } from './user-data.js';
 import { taskExtension } from '../tasks/extensions.js';
 
 
@@ -23,11 +25,23 @@ export async function checkFiles(m: Manifest, opts: FileCheckOptions): Promise<s
     for (const [s, step] of (image.build?.steps ?? []).entries()) {
       const where = ['images', i, 'build', 'steps', s];
       if ('task' in step) problems.push(...checkTask(step, [...where, 'task'], tasks, opts));
-      else if ('put' in step) problems.push(...(await checkPut(step, [...where, 'put'], opts)));
+      else if ('put' in step) problems.push(...(await checkRepoFile(step.put, [...where, 'put'], opts, 'put')));
     }
     const generalize = image.build?.generalize;
     if (typeof generalize === 'object' && generalize.task !== undefined) {
       problems.push(...checkTask({ task: generalize.task }, ['images', i, 'build', 'generalize', 'task'], tasks, opts));
+    }
+  }
+  for (const { settings, where } of buildSettingsLayers(m)) {
+    const file = typeof settings?.userData === 'object' ? settings.userData.file : undefined;
+    if (file === undefined) continue;
+    const at = [...where, 'userData', 'file'];
+    const found = await checkRepoFile(file, at, opts, 'userData.file');
+    problems.push(...found);
+    if (found.length === 0) {
+      const size = (await stat(path.resolve(opts.dir, file))).size;
+      const problem = userDataSizeProblem(size);
+      if (problem) problems.push(problemAt(at, problem));
     }
   }
   return problems;
@@ -63,15 +77,21 @@ function checkTask(step: Pick<TaskStep, 'task'>, where: PropertyKey[], tasks: st
   return [problemAt(where, `task ${wanted} not found in ${folder}${didYouMean(step.task, tasks)} (tasks there: ${tasks.join(', ')})`)];
 }
 
-async function checkPut(step: PutStep, where: PropertyKey[], opts: FileCheckOptions): Promise<string[]> {
-  const source = JSON.stringify(step.put);
-  if (path.isAbsolute(step.put)) {
+const WORDING = {
+  put: { outside: 'put only copies files kept next to the manifest', one: 'put copies one file' },
+  'userData.file': { outside: 'userData.file only reads files kept next to the manifest', one: 'userData.file is one file' },
+} as const;
+
+/** A file the build sends to the server (a put source, user data): relative, inside the repository, a regular file. */
+async function checkRepoFile(file: string, where: PropertyKey[], opts: FileCheckOptions, what: 'put' | 'userData.file'): Promise<string[]> {
+  const source = JSON.stringify(file);
+  if (path.isAbsolute(file)) {
     return [problemAt(where, `${source} is an absolute path; give a path relative to the manifest's directory`)];
   }
-  const resolved = path.resolve(opts.dir, step.put);
+  const resolved = path.resolve(opts.dir, file);
   const root = path.resolve(opts.repoRoot);
   if (!isInside(root, resolved)) {
-    return [problemAt(where, `${source} is outside the repository (${root}); put only copies files kept next to the manifest`)];
+    return [problemAt(where, `${source} is outside the repository (${root}); ${WORDING[what].outside}`)];
   }
   const link = await lstatOrUndefined(resolved);
   if (link === undefined) {
@@ -81,7 +101,7 @@ async function checkPut(step: PutStep, where: PropertyKey[], opts: FileCheckOpti
   }
   const target = await stat(resolved).catch(() => undefined);
   if (target === undefined) return [problemAt(where, `${source} is a broken symlink`)];
-  if (!target.isFile()) return [problemAt(where, `${source} is not a regular file; put copies one file`)];
+  if (!target.isFile()) return [problemAt(where, `${source} is not a regular file; ${WORDING[what].one}`)];
   // A symlink (of the file or of a folder on the way) may lead out of the repository.
   const [realRoot, realFile] = await Promise.all([realpath(root), realpath(resolved)]);
   if (!isInside(realRoot, realFile)) {

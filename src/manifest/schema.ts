@@ -111,6 +111,31 @@ export const TimeoutsSchema = z
   })
   .meta({ id: 'Timeouts', description: 'Deadlines of the build phases, in seconds.' });
 
+/** Nova's limit on user data: 65535 bytes once base64-encoded. */
+export const USER_DATA_MAX_BASE64 = 65535;
+
+export const UserDataSchema = z
+  .union([
+    nonEmpty('userData').describe('The user data itself, e.g. "#cloud-config\\nruncmd: [...]" or a "#!/bin/sh" script.'),
+    z
+      .strictObject({
+        file: nonEmpty('userData.file').optional().describe("A file in the repository, relative to the manifest's directory (cloud-config, a script, MIME multi-part)."),
+        cloudConfig: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe('cloud-config as an object (write_files, runcmd, packages, …): sent as "#cloud-config" YAML.'),
+      })
+      .refine((u) => (u.file === undefined) !== (u.cloudConfig === undefined), {
+        error: 'userData needs exactly one of "file" or "cloudConfig"',
+        when: (payload) => (payload.issues ?? []).length === 0,
+      }),
+  ])
+  .meta({
+    id: 'UserData',
+    description:
+      'User data for cloud-init on the build server (Nova user_data): inline text, a file, or cloud-config as an object. It decides what the image holds, so it counts in the recipe hash. At most 65535 bytes once base64-encoded.',
+  });
+
 const buildSettingsShape = {
   flavor: nonEmpty('flavor').optional().describe('Nova flavor (name or id) of the build server.'),
   network: nonEmpty('network').optional().describe('Network (name or id) the build server is attached to.'),
@@ -122,6 +147,8 @@ const buildSettingsShape = {
     .optional()
     .describe('Security groups of the build server; they must allow SSH from where imagesync runs.'),
   ssh: SshSettingsSchema.optional(),
+  userData: UserDataSchema.optional(),
+  configDrive: z.boolean().optional().describe('Ask Nova for a config drive: cloud-init then reads its metadata and user data from a disk, not the metadata service.'),
   timeouts: TimeoutsSchema.optional(),
   concurrency: z.int().positive().optional().describe('How many builds may run at once in one target.'),
 };
@@ -411,6 +438,7 @@ export type TaskStep = z.output<typeof TaskStepSchema>;
 export type PutStep = z.output<typeof PutStepSchema>;
 export type Generalize = z.output<typeof GeneralizeSchema>;
 export type Source = z.output<typeof SourceSchema>;
+export type UserData = z.output<typeof UserDataSchema>;
 export type SourceFilter = z.output<typeof SourceFilterSchema>;
 
 /** Which kind a (validated) step is. */

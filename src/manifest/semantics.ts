@@ -2,11 +2,23 @@
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
-import { imageTargets } from './targets.js';
+import { buildSettingsLayers, imageTargets } from './targets.js';
+import { inlineUserData, userDataSizeProblem } from './user-data.js';
 
 /** Problems with names and regions, each a one-line `json.path: message`. Pure. */
 export function checkSemantics(m: Manifest): string[] {
-  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m)];
+  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m), ...checkUserData(m)];
+}
+
+/** Inline user data and cloud-config objects must fit Nova's limit (files are checked where they are read). */
+function checkUserData(m: Manifest): string[] {
+  const problems: string[] = [];
+  for (const { settings, where } of buildSettingsLayers(m)) {
+    const bytes = settings?.userData === undefined ? undefined : inlineUserData(settings.userData);
+    const problem = bytes === undefined ? undefined : userDataSizeProblem(bytes.length);
+    if (problem) problems.push(problemAt([...where, 'userData'], problem));
+  }
+  return problems;
 }
 
 /**

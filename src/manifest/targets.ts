@@ -62,3 +62,12 @@ export function buildSettingsFor(m: Manifest, image: WantedImage, cloud: string,
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** Every layer of build settings with its JSON path: defaults, each target, each image. */
+export function buildSettingsLayers(m: Manifest): Array<{ settings: BuildSettings | undefined; where: PropertyKey[] }> {
+  return [
+    { settings: m.defaults?.build, where: ['defaults', 'build'] },
+    ...m.targets.map((t, i) => ({ settings: t.build, where: ['targets', i, 'build'] as PropertyKey[] })),
+    ...m.images.map((img, i) => ({ settings: img.build, where: ['images', i, 'build'] as PropertyKey[] })),
+  ];
+}

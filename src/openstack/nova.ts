@@ -54,15 +54,53 @@ export interface Server {
   'OS-EXT-STS:task_state'?: string | null;
 }
 
+/** One entry of block_device_mapping_v2: here, the root disk from a volume imagesync made. */
+export interface BlockDevice {
+  boot_index: number;
+  uuid: string;
+  source_type: 'volume' | 'image' | 'snapshot' | 'blank';
+  destination_type: 'volume' | 'local';
+  volume_size?: number;
+  volume_type?: string;
+  delete_on_termination: boolean;
+}
+
 export interface BootRequest {
   name: string;
-  imageRef: string;
+  /** The image to boot from; none when the root disk is a volume (blockDevices). */
+  imageRef?: string | undefined;
   flavorRef: string;
   keyName: string;
-  networks: Array<{ uuid: string }>;
+  /** A network by id, or a port made beforehand. */
+  networks: Array<{ uuid: string } | { port: string }>;
   metadata: Record<string, string>;
   tags: string[];
   securityGroups?: string[] | undefined;
+  availabilityZone?: string | undefined;
+  /** The user data as sent: base64 is done here. */
+  userData?: Buffer | undefined;
+  configDrive?: boolean | undefined;
+  blockDevices?: BlockDevice[] | undefined;
+}
+
+/** The `server` of `POST /servers` for a request at microversion `v` (pure). */
+export function bootBody(req: BootRequest, v: Microversion): Record<string, unknown> {
+  const server: Record<string, unknown> = {
+    name: req.name,
+    // Booting from a volume: Nova wants no image (an empty imageRef is accepted by every release).
+    imageRef: req.blockDevices?.length ? '' : (req.imageRef ?? ''),
+    flavorRef: req.flavorRef,
+    key_name: req.keyName,
+    networks: req.networks,
+    metadata: req.metadata,
+  };
+  if (mvAtLeast(v, 52)) server.tags = req.tags;
+  if (req.securityGroups?.length) server.security_groups = req.securityGroups.map((name) => ({ name }));
+  if (req.availabilityZone) server.availability_zone = req.availabilityZone;
+  if (req.userData?.length) server.user_data = req.userData.toString('base64');
+  if (req.configDrive !== undefined) server.config_drive = req.configDrive;
+  if (req.blockDevices?.length) server.block_device_mapping_v2 = req.blockDevices;
+  return server;
 }
 
 /** Nova filters names by regex (re.search): anchor and escape for an exact match. */
@@ -166,17 +204,7 @@ export class NovaClient {
 
   /** Not idempotent (each POST makes a server): callers go through createOnce. */
   async boot(req: BootRequest, signal?: AbortSignal): Promise<string> {
-    const v = await this.microversion(signal);
-    const server: Record<string, unknown> = {
-      name: req.name,
-      imageRef: req.imageRef,
-      flavorRef: req.flavorRef,
-      key_name: req.keyName,
-      networks: req.networks,
-      metadata: req.metadata,
-    };
-    if (mvAtLeast(v, 52)) server.tags = req.tags;
-    if (req.securityGroups?.length) server.security_groups = req.securityGroups.map((name) => ({ name }));
+    const server = bootBody(req, await this.microversion(signal));
     const res = await this.call('POST', 'servers', [202], { server }, signal);
     const s = this.body<{ id?: unknown }>(res, 'server', 'POST /servers');
     if (typeof s.id !== 'string') throw new ImagesyncError(`${this.where}: Nova accepted the boot of ${req.name} but returned no server id`);

@@ -328,6 +328,42 @@ const bad: BadCase[] = [
     manifest: manifestWith([image({ source: { pick: 'newest' } })]),
     headline: headline('images\\[0\\]\\.source: a source needs "image" \\(a name, or a map from cloud or cloud/region to a name\\), "filter", or both'),
   },
+  // User data and config drive.
+  {
+    name: 'build.userData is a number',
+    manifest: { ...manifestWith(), defaults: { build: { userData: 42 } } },
+    headline: headline('defaults\\.build\\.userData: expected a string or an object, got 42'),
+  },
+  {
+    name: 'a misspelt userData key gets a suggestion',
+    manifest: manifestWith([image({ build: { userData: { fiel: 'cloud-init.yaml' }, steps: [{ run: 'true' }] } })]),
+    headline: headline('images\\[0\\]\\.build\\.userData: unknown key "fiel" — did you mean "file"\\?'),
+  },
+  {
+    name: 'userData with both file and cloudConfig',
+    manifest: manifestWith([image({ build: { userData: { file: 'a.yaml', cloudConfig: { runcmd: [] } }, steps: [{ run: 'true' }] } })]),
+    headline: headline('images\\[0\\]\\.build\\.userData: userData needs exactly one of "file" or "cloudConfig"'),
+  },
+  {
+    name: 'a userData file that does not exist',
+    manifest: { ...manifestWith(), targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { userData: { file: 'cloud-init/web.yaml' } } }] },
+    headline: headline('targets\\[0\\]\\.build\\.userData\\.file: file "cloud-init/web\\.yaml" does not exist \\(paths are relative to the manifest\'s directory\\)'),
+  },
+  {
+    name: 'a userData file outside the repository',
+    manifest: { ...manifestWith(), defaults: { build: { userData: { file: '../../etc/passwd' } } } },
+    headline: headline('defaults\\.build\\.userData\\.file: "\\.\\./\\.\\./etc/passwd" is outside the repository \\(/\\S+\\); userData\\.file only reads files kept next to the manifest'),
+  },
+  {
+    name: 'user data over Nova\'s 65535 bytes of base64',
+    manifest: { ...manifestWith(), defaults: { build: { userData: `#!/bin/sh\n${'x'.repeat(50_000)}` } } },
+    headline: headline('defaults\\.build\\.userData: user data is 50010 bytes, 66680 once base64-encoded; Nova takes at most 65535 .*'),
+  },
+  {
+    name: 'build.configDrive is "yes"',
+    manifest: { ...manifestWith(), defaults: { build: { configDrive: 'yes' } } },
+    headline: headline('defaults\\.build\\.configDrive: expected true or false, got string'),
+  },
   {
     name: 'source.filter.tags is a string',
     manifest: manifestWith([image({ source: { filter: { tags: 'prod' } } })]),

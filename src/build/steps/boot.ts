@@ -38,6 +38,8 @@ export const bootServer: Step<BuildState> = {
             metadata: { imagesync_run: s.runId, imagesync_image: s.image.name.slice(0, 255), imagesync_role: 'build' },
             tags: ['imagesync', `${RUN_TAG_PREFIX}${s.runId}`],
             securityGroups: s.settings.securityGroups,
+            userData: s.userData,
+            configDrive: s.settings.configDrive,
           },
           ctx.signal,
         ),

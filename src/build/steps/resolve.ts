@@ -5,7 +5,7 @@ import type { Step } from '../runner.js';
 import { chooseNetwork, chooseSshUser } from '../defaults.js';
 import { selectSource, sourceRead, sourceSpecFor } from '../source.js';
 import type { GlanceImage } from '../../openstack/glance.js';
-import { recipeFor } from '../recipe.js';
+import { recipeExtras, recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
 
 export class ResolveError extends ImagesyncError {
@@ -53,8 +53,10 @@ export const resolveInputs: Step<BuildState> = {
     const netsP = neutron ? neutron.networks(netWanted ? { name: netWanted } : {}, ctx.signal) : undefined;
     for (const pending of [flavorsP, netsP]) pending?.catch(() => undefined);
     s.sourceImage = await sourceP;
+    const { extras, userData } = await recipeExtras(s.settings, s.manifestDir);
+    s.userData = userData;
     // Stamp what is really built from: the source found now, not the one the plan saw.
-    s.recipe = recipeFor(s.image, s.base, s.sourceImage.id, s.recipeExtras)!;
+    s.recipe = recipeFor(s.image, s.base, s.sourceImage.id, extras)!;
     ctx.log(`source image: ${s.sourceImage.id} "${s.sourceImage.name ?? ''}"`);
 
     // Without a login user the build would boot a server and wait for SSH until its deadline.
