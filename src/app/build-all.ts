@@ -221,7 +221,7 @@ async function trim(e: PlanEntry, keep: number, log: BuildLog | undefined, s: Sh
   const { ctx, deps } = s;
   try {
     const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
-    const retention = await applyRetention({ glance: services.glance, nova: services.nova, name: e.image, keep, signal: deps.signal });
+    const retention = await applyRetention({ glance: services.glance, nova: services.nova, cinder: services.cinder, name: e.image, keep, pollIntervalMs: s.run.pollIntervalMs, signal: deps.signal });
     for (const r of retention) log?.note(`retention: ${r.id} (${r.name}): ${r.action}: ${r.reason}`);
     return retention;
   } catch (err) {

@@ -11,7 +11,7 @@ export async function previewRetention(ctx: PlanContext, plan: Plan, keep: numbe
   if (keep === undefined) return retention;
   for (const e of plan.entries.filter((x) => x.state !== 'unreachable')) {
     const services = await ctx.connections.get(e.cloud)!.buildServices(e.region, deps.signal);
-    for (const r of await applyRetention({ glance: services.glance, nova: services.nova, name: e.image, keep, dryRun: true, signal: deps.signal })) {
+    for (const r of await applyRetention({ glance: services.glance, nova: services.nova, cinder: services.cinder, name: e.image, keep, dryRun: true, signal: deps.signal })) {
       retention.push({ ...r, cloud: e.cloud, region: e.region });
     }
   }

@@ -11,6 +11,7 @@ import { displayPath } from '../output.js';
 import { RECIPE_PROPERTY } from '../plan/diff.js';
 import { explainRecipeChange, type RecipeChange } from '../plan/recipe-parts.js';
 import { targetKey } from '../plan/types.js';
+import { describeVolumeBacked } from '../resources/volume-backed.js';
 import type { LockMatch, ManifestMatch, ShownImage, ShowReport } from '../report/show-report.js';
 import type { AppDeps } from './deps.js';
 import { observe } from './observe.js';
@@ -81,6 +82,7 @@ function shownImage(image: GlanceImage, m: ReturnType<typeof manifestMatch>, l: 
     version: str(image.imagesync_version),
     sourceImage: str(image.imagesync_source_image),
     sourceName: str(image.imagesync_source_name),
+    volumeBacked: describeVolumeBacked(image) ?? null,
     ...m,
     ...l,
   };

@@ -4,6 +4,7 @@ import { clocks, type BuildInputs, type BuildState } from './state.js';
 import { createKeypair } from './steps/keypair.js';
 import { resolveInputs } from './steps/resolve.js';
 import { bootServer, waitActive } from './steps/boot.js';
+import { createBootVolume } from './steps/volume.js';
 import { chooseAddress } from './steps/address.js';
 import { pinHostKeys } from './steps/host-keys.js';
 import { connect } from './steps/ssh.js';
@@ -14,13 +15,15 @@ import { publish } from './steps/publish.js';
 import { ClaimLostError, makeClaim, settleClaim } from './claim.js';
 import type { Step } from './runner.js';
 
-export function buildSteps(inputs: Pick<BuildInputs, 'image'>): Step<BuildState>[] {
+export function buildSteps(inputs: Pick<BuildInputs, 'image' | 'settings'>): Step<BuildState>[] {
   return [
     resolveInputs,
     // Before anything costly is made; decided in settleClaim once the settle time has passed, which
     // the keypair and the boot fill. A loser stops there and its cleanups delete what it made.
     makeClaim,
     createKeypair,
+    // Only where asked: the resolve step refuses a volume-backed source image without build.volume.
+    ...(inputs.settings.volume ? [createBootVolume] : []),
     bootServer,
     settleClaim,
     waitActive,

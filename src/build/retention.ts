@@ -4,6 +4,9 @@ import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import type { NovaClient, Server } from '../openstack/nova.js';
 import { IMAGE_NAME_MAX_LENGTH } from '../manifest/schema.js';
 import { SUPERSEDED_NAME_PROPERTY } from './steps/publish.js';
+import type { CinderClient } from '../openstack/cinder.js';
+import { VOLUME_GONE_TIMEOUT_MS } from '../resources/delete.js';
+import { deleteVolumeDataOf, volumeSnapshotsOf } from '../resources/volume-backed.js';
 
 export interface RetentionAction {
   id: string;
@@ -59,6 +62,10 @@ export function serversByImage(servers: readonly Server[]): Map<string, string[]
 export interface RetentionOptions {
   glance: GlanceClient;
   nova: NovaClient;
+  /** Block storage: an image of a volume-backed build goes with its Cinder snapshot and boot volume. */
+  cinder?: CinderClient | undefined;
+  /** First poll interval while a snapshot or volume is being deleted. */
+  pollIntervalMs?: number | undefined;
   /** The final name whose superseded images are trimmed. */
   name: string;
   /** Superseded images to keep (newest first); 0 keeps none. */
@@ -75,11 +82,17 @@ export async function applyRetention(o: RetentionOptions): Promise<RetentionActi
   const out: RetentionAction[] = kept.map((i) => ({ id: i.id, name: i.name ?? '', action: 'kept', reason: `one of the newest ${o.keep}` }));
   if (!candidates.length) return out;
   const users = serversByImage(await o.nova.listServers({}, o.signal));
+  // A volume made from a volume-backed image's snapshot (a server booted from the image) needs that snapshot.
+  const volumes = o.cinder && candidates.some((i) => volumeSnapshotsOf(i).length) ? await o.cinder.listVolumes(o.signal) : [];
   for (const i of candidates) {
     const name = i.name ?? '';
-    const using = users.get(i.id);
-    if (using?.length) {
-      out.push({ id: i.id, name, action: 'kept-in-use', reason: `used by server ${using.join(', ')}` });
+    const snaps = volumeSnapshotsOf(i);
+    const using = [
+      ...(users.get(i.id) ?? []).map((srv) => `server ${srv}`),
+      ...volumes.filter((v) => v.snapshot_id && snaps.includes(v.snapshot_id)).map((v) => `volume ${v.id}${v.name ? ` (${v.name})` : ''}, made from its snapshot`),
+    ];
+    if (using.length) {
+      out.push({ id: i.id, name, action: 'kept-in-use', reason: `used by ${using.join(', ')}` });
     } else if (i.protected === true) {
       out.push({ id: i.id, name, action: 'kept', reason: 'protected' });
     } else if (i.visibility === 'public' || i.visibility === 'community') {
@@ -90,6 +103,7 @@ export async function applyRetention(o: RetentionOptions): Promise<RetentionActi
     } else {
       try {
         await o.glance.deleteImage(i.id, o.signal);
+        if (o.cinder) await deleteVolumeDataOf(o.cinder, i, { pollIntervalMs: o.pollIntervalMs ?? 500, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
         out.push({ id: i.id, name, action: 'deleted', reason: `older than the newest ${o.keep}, no server uses it` });
       } catch (err) {
         out.push({ id: i.id, name, action: 'delete-failed', reason: errorMessage(err) });

@@ -11,7 +11,7 @@ import type { JumpHost } from '../ssh/jump.js';
 import type { CommandLogger } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import type { Target } from '../plan/types.js';
-import type { CleanupHandle } from './runner.js';
+import type { CleanupHandle, DeclaredResource } from './runner.js';
 import type { BaseRecipe } from './recipe.js';
 
 /** Defaults of every deadline, in seconds. */
@@ -55,6 +55,12 @@ export interface BuildState extends BuildInputs {
   sourceImage?: GlanceImage;
   /** The user data the server boots with (it counts in the recipe). */
   userData?: Buffer | undefined;
+  /** What the boot volume is made from and how big it is (build.volume), decided before anything is created. */
+  volumePlan?: { size: number; from: { imageRef: string } | { snapshotId: string }; type?: string | undefined; availabilityZone?: string | undefined } | undefined;
+  /** The boot volume, once made; dismissed when the published image's snapshot depends on it. */
+  volume?: { id: string; cleanup: DeclaredResource } | undefined;
+  /** The Cinder snapshot a volume-backed image points at (declared before createImage, its id learned from the image). */
+  volumeSnapshot?: DeclaredResource | undefined;
   flavor?: Flavor;
   network?: Network | { id: string; name: string };
   serverName?: string;
@@ -94,7 +100,7 @@ export function timeoutMs(state: BuildInputs, key: TimeoutKey): number {
 }
 
 /** Names of temporary resources: short, traceable to the run, valid for Nova and Glance. */
-export function tempName(kind: 'build' | 'key' | 'snapshot' | 'copy', state: { runId: string; image: { name: string } }): string {
+export function tempName(kind: 'build' | 'key' | 'snapshot' | 'copy' | 'volume' | 'sg', state: { runId: string; image: { name: string } }): string {
   const slug = state.image.name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'image';
   return `imagesync-${kind}-${slug}-${state.runId}`;
 }

@@ -6,6 +6,8 @@ import { parsePublicKeyLine } from '../ssh/host-keys.js';
 import { bootLines, defaultUserOf, hostKeyLines, type HostKey } from './cloud-init.js';
 import type { IdSource } from './ids.js';
 import { userDataConsoleLines, userDataPlan, type UserDataPlan } from './user-data.js';
+import { checkZone, rootDisk, volumeBackedImageProperties, type BootDevice } from './boot-volume.js';
+import { EMULATOR_ZONE, VolumeStore } from './volumes.js';
 import type { BackendImage, ComputeCaller, ImageBackend } from './image-backend.js';
 import { FIXED_RANGE, FLOATING_RANGE, LoopbackPool } from './loopback.js';
 import { AddressInUseError, type Machine, type MachineBackend } from './machine.js';
@@ -89,6 +91,8 @@ export const FLAVORS: readonly Flavor[] = [
   { id: '1', name: 'm1.tiny', ram: 512, vcpus: 1, disk: 1 },
   { id: '2', name: 'm1.small', ram: 2048, vcpus: 1, disk: 20 },
   { id: '3', name: 'm1.medium', ram: 4096, vcpus: 2, disk: 40 },
+  // No root disk: only volume-backed servers, as on clouds that keep every disk in Ceph.
+  { id: '4', name: 'v1.small', ram: 2048, vcpus: 1, disk: 0 },
 ];
 
 export interface Keypair {
@@ -153,6 +157,9 @@ export interface ServerRecord {
   /** What the emulator's cloud-init does with the user data (played at the first boot). */
   userData: UserDataPlan;
   configDrive: boolean;
+  availabilityZone: string;
+  /** Booted from a volume: its root disk is this Cinder volume (the image is then what the volume was made from). */
+  rootVolume?: { id: string; deleteOnTermination: boolean } | undefined;
   /** Networks asked for at boot (ports are created during BUILD). */
   networkIds: string[];
   ports: Port[];
@@ -201,6 +208,9 @@ export interface CreateServerRequest {
   /** user_data, decoded from base64. */
   userData?: Buffer | undefined;
   configDrive?: boolean | undefined;
+  availabilityZone?: string | undefined;
+  /** block_device_mapping_v2: the emulator boots from the boot_index 0 entry when it is a volume. */
+  blockDevices?: BootDevice[] | undefined;
 }
 
 export interface ComputeEnv {
@@ -260,11 +270,14 @@ export class ComputeRegion {
   readonly floatingIps = new Map<string, FloatingIp>();
   /** Neutron's security groups (the API layers resolve a server's groups here before createServer). */
   readonly securityGroups: SecurityGroupStore;
+  /** Cinder's volumes and snapshots in this region. */
+  readonly volumes: VolumeStore;
   private nextKeypairId = 1;
   private closed = false;
 
   constructor(private readonly env: ComputeEnv) {
     this.securityGroups = new SecurityGroupStore(env.ids, env.now);
+    this.volumes = new VolumeStore({ ids: env.ids, now: env.now, delayMs: () => env.knobs().snapshotDelayMs, images: env.images });
     const now = env.now();
     this.networks = [
       { id: env.ids.uuid(), name: 'private', external: false, subnetId: env.ids.uuid(), subnetName: 'private-subnet', pool: env.fixedPool, createdAtMs: now },
@@ -381,18 +394,7 @@ export class ComputeRegion {
     if (this.closed) throw new ComputeError(503, 'The emulator is shutting down.');
     const flavor = this.flavor(req.flavorRef);
     if (!flavor) throw new ComputeError(400, `Flavor ${req.flavorRef} could not be found.`);
-    const imageId = lastSegment(req.imageRef);
-    let image: BackendImage | undefined;
-    try {
-      image = await this.env.images.get(caller, imageId);
-    } catch (err) {
-      throw new ComputeError(500, `Unable to look up image ${imageId} in Glance: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (!image) throw new ComputeError(400, `Image ${imageId} could not be found.`);
-    if (image.status !== 'active') throw new ComputeError(400, `Image ${imageId} is not active.`);
-    if (flavor.disk > 0 && image.minDisk > flavor.disk) {
-      throw new ComputeError(400, `Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk * 1024 ** 3} bytes, image is ${image.minDisk * 1024 ** 3} bytes.`);
-    }
+    checkZone(req.availabilityZone);
     let publicKey: string | undefined;
     if (req.keyName !== undefined) {
       const kp = this.keypairs.get(this.keypairKey(caller.userId, req.keyName));
@@ -411,8 +413,16 @@ export class ComputeRegion {
         networkIds.push(n.uuid);
       }
     }
-    const now = this.env.now();
     const id = this.env.ids.uuid();
+    // Last: a boot volume is attached here, and nothing may refuse the boot after that.
+    const root = await rootDisk(this.volumes, this.env.images, caller, req, id);
+    const image = root.image;
+    // Nova's default policy (os_compute_api:servers:create:zero_disk_flavor) lets only admins boot an image there.
+    if (!root.volume && flavor.disk === 0) throw new ComputeError(403, 'Only volume-backed servers are allowed for flavors with zero disk.');
+    if (!root.volume && flavor.disk > 0 && image.minDisk > flavor.disk) {
+      throw new ComputeError(400, `Flavor's disk is too small for requested image. Flavor disk is ${flavor.disk * 1024 ** 3} bytes, image is ${image.minDisk * 1024 ** 3} bytes.`);
+    }
+    const now = this.env.now();
     const server: ServerRecord = {
       id,
       name: req.name,
@@ -427,6 +437,8 @@ export class ComputeRegion {
       securityGroups: req.securityGroups.length > 0 ? req.securityGroups : ['default'],
       userData: userDataPlan(req.userData),
       configDrive: req.configDrive ?? false,
+      availabilityZone: EMULATOR_ZONE,
+      ...(root.volume ? { rootVolume: root.volume } : {}),
       networkIds,
       ports: [],
       status: 'BUILD',
@@ -541,7 +553,8 @@ export class ComputeRegion {
   private async startMachine(server: ServerRecord, caller: ComputeCaller, firstBoot: boolean): Promise<void> {
     const started = performance.now();
     if (firstBoot || !server.machine) {
-      const data = await this.env.images.data(caller, server.image.id);
+      // A volume-backed server's disk is its volume's; otherwise the image's data.
+      const data = server.rootVolume ? this.volumes.volumes.get(server.rootVolume.id)?.data : await this.env.images.data(caller, server.image.id);
       server.machine = await this.env.machines.create({
         serverId: server.id,
         hostname: server.hostname,
@@ -606,10 +619,21 @@ export class ComputeRegion {
   private async teardown(server: ServerRecord): Promise<void> {
     // Boot or stop first, so no sandbox starts after we stopped it.
     await Promise.all([...server.busy]);
+    // A root volume that stays keeps the disk: read it before the machine goes.
+    await server.machine?.stop();
+    if (server.rootVolume) await this.releaseRootVolume(server);
     await server.machine?.destroy();
     for (const p of server.ports) this.releasePort(p);
     if (server.sshAddress && !server.ports.some((p) => p.address === server.sshAddress)) this.env.fixedPool.release(server.sshAddress);
     server.ports = [];
+  }
+
+  /** The server is gone: its root volume keeps the disk when it stays (not deleted with the server, or held by snapshots). */
+  private async releaseRootVolume(server: ServerRecord): Promise<void> {
+    const root = server.rootVolume!;
+    const holds = [...this.volumes.snapshots.values()].some((snap) => snap.volumeId === root.id);
+    const data = (!root.deleteOnTermination || holds) && server.machine ? await server.machine.snapshot().catch(() => undefined) : undefined;
+    this.volumes.detach(root.id, data, root.deleteOnTermination);
   }
 
   stopServer(projectId: string, id: string): void {
@@ -684,6 +708,7 @@ export class ComputeRegion {
     };
     server.taskState = 'image_snapshot';
     server.updatedAtMs = this.env.now();
+    if (server.rootVolume) return this.createVolumeBackedImage(server, caller, name, properties);
     let imageId: string;
     try {
       imageId = await this.env.images.createSnapshot(caller, { name, minRam: server.image.minRam, minDisk: server.flavor.disk, properties });
@@ -693,6 +718,32 @@ export class ComputeRegion {
     }
     this.track(server, this.snapshot(server, caller, imageId));
     return imageId;
+  }
+
+  /**
+   * A volume-backed server's image, as Nova makes it: a Cinder snapshot of the root volume (creating,
+   * then available) and a Glance image of 0 bytes whose block_device_mapping points at it, active at once.
+   */
+  private async createVolumeBackedImage(server: ServerRecord, caller: ComputeCaller, name: string, properties: Record<string, string>): Promise<string> {
+    const root = server.rootVolume!;
+    try {
+      const volume = this.volumes.volume(caller.projectId, root.id);
+      const data = server.machine ? await server.machine.snapshot() : volume.data;
+      const snap = this.volumes.snapshotVolume(caller, root.id, `snapshot for ${name}`, data);
+      const imageId = await this.env.images.createSnapshot(caller, {
+        name,
+        minRam: server.image.minRam,
+        minDisk: volume.size,
+        properties: { ...properties, ...volumeBackedImageProperties(snap.id, volume.size, root.deleteOnTermination) },
+      });
+      await this.env.images.upload(caller, imageId, Buffer.alloc(0));
+      return imageId;
+    } catch (err) {
+      throw new ComputeError(500, `Unable to snapshot the volume-backed server ${server.id}: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      server.taskState = null;
+      server.updatedAtMs = this.env.now();
+    }
   }
 
   private async snapshot(server: ServerRecord, caller: ComputeCaller, imageId: string): Promise<void> {
@@ -896,12 +947,35 @@ export interface SecurityGroupSummary {
   rules: number;
 }
 
+export interface VolumeSummary {
+  id: string;
+  name: string;
+  status: string;
+  size: number;
+  volumeType: string;
+  metadata: Record<string, string>;
+  attachedTo: string | null;
+  /** The disk: a tar of what differs from the host's root (what a snapshot of it holds). */
+  data: Buffer | undefined;
+}
+
+export interface VolumeSnapshotSummary {
+  id: string;
+  name: string;
+  status: string;
+  volumeId: string;
+  data: Buffer | undefined;
+}
+
 export interface ComputeState {
   servers(region: string): ServerSummary[];
   keypairs(region: string): KeypairSummary[];
   floatingIps(region: string): FloatingIpSummary[];
   /** Security groups made so far (each project's default among them, once it was needed). */
   securityGroups(region: string): SecurityGroupSummary[];
+  /** Cinder's volumes and snapshots (every project's). */
+  volumes(region: string): VolumeSummary[];
+  volumeSnapshots(region: string): VolumeSnapshotSummary[];
   /** Root of the server directories. */
   readonly dir: string;
 }
@@ -983,6 +1057,23 @@ export class ComputeCloud implements ComputeState {
 
   keypairs(region: string): KeypairSummary[] {
     return [...this.region(region).keypairs.values()].map((k) => ({ name: k.name, userId: k.userId, fingerprint: k.fingerprint, type: k.type }));
+  }
+
+  volumes(region: string): VolumeSummary[] {
+    return [...this.region(region).volumes.volumes.values()].map((v) => ({
+      id: v.id,
+      name: v.name,
+      status: v.status,
+      size: v.size,
+      volumeType: v.volumeType,
+      metadata: { ...v.metadata },
+      attachedTo: v.attachment?.serverId ?? null,
+      data: v.data,
+    }));
+  }
+
+  volumeSnapshots(region: string): VolumeSnapshotSummary[] {
+    return [...this.region(region).volumes.snapshots.values()].map((x) => ({ id: x.id, name: x.name, status: x.status, volumeId: x.volumeId, data: x.data }));
   }
 
   floatingIps(region: string): FloatingIpSummary[] {

@@ -181,6 +181,13 @@ export function buildCatalog(
       // Unversioned, like real Neutron endpoints: the API is under /v2.0.
       endpoints: regions.flatMap((r) => (['public', 'internal'] as const).map((i) => ep(i, r, `${baseUrl}/network/${r}`))),
     },
+    {
+      type: 'volumev3',
+      name: 'cinderv3',
+      id: ids.hex32(),
+      // Without a project id in the path, as Cinder allows since Yoga (the project comes from the token).
+      endpoints: regions.flatMap((r) => (['public', 'internal'] as const).map((i) => ep(i, r, `${baseUrl}/volume/${r}/v3`))),
+    },
   ];
 }
 

@@ -5,6 +5,7 @@ import type { ComputeCaller } from './image-backend.js';
 import { generateNovaKeyPair, type GeneratedKeyPair } from './keypair-generate.js';
 import { novaExtraHandler } from './nova-extra-routes.js';
 import { resolveBootGroups, securityGroupAction, serverGroupNames } from './nova-security-groups.js';
+import { parseBlockDevices } from './boot-volume.js';
 import { compareVersions, negotiateMicroversion, novaError, versionHeaders, type Microversion } from './nova.js';
 import type { Route, RouteContext, World } from './world.js';
 
@@ -186,7 +187,8 @@ function serverView(compute: ComputeRegion, links: NovaLinks, s: ServerRecord, v
     user_id: s.userId,
     metadata: { ...s.metadata },
     hostId: s.status === 'BUILD' && s.taskState === 'scheduling' ? '' : s.projectId.slice(0, 28).padEnd(56, '0'),
-    image: { id: s.image.id, links: [{ rel: 'bookmark', href: `${links.bookmarkUrl}/images/${s.image.id}` }] },
+    // A server booted from a volume shows no image, as Nova does.
+    image: s.rootVolume ? '' : { id: s.image.id, links: [{ rel: 'bookmark', href: `${links.bookmarkUrl}/images/${s.image.id}` }] },
     flavor,
     created: isoSeconds(s.createdAtMs),
     updated: isoSeconds(s.updatedAtMs),
@@ -205,7 +207,7 @@ function serverView(compute: ComputeRegion, links: NovaLinks, s: ServerRecord, v
     'OS-EXT-STS:task_state': s.taskState,
     'OS-EXT-STS:vm_state': s.vmState,
     'OS-EXT-STS:power_state': s.powerState,
-    'os-extended-volumes:volumes_attached': [],
+    'os-extended-volumes:volumes_attached': s.rootVolume ? [{ id: s.rootVolume.id, ...(atLeast(v, 3) ? { delete_on_termination: s.rootVolume.deleteOnTermination } : {}) }] : [],
   };
   if (s.fault) view.fault = { code: s.fault.code, message: s.fault.message, created: isoSeconds(s.fault.created) };
   if (atLeast(v, 9)) view.locked = false;
@@ -247,9 +249,13 @@ function parseCreateServer(body: unknown, v: Microversion): CreateServerRequest 
   if (typeof s.name !== 'string' || s.name.length < 1 || s.name.length > 255 || s.name.trim() !== s.name) {
     throw invalid('name', s.name ?? null, "'name' is a required property: a string of 1 to 255 characters without leading or trailing whitespace");
   }
-  if (typeof s.imageRef !== 'string' || s.imageRef === '') {
-    throw invalid('imageRef', s.imageRef ?? null, "'imageRef' is required (the emulator does not boot from volumes)");
+  const blockDevices = s.block_device_mapping_v2 === undefined ? undefined : parseBlockDevices(s.block_device_mapping_v2);
+  const fromVolume = blockDevices?.some((d) => d.bootIndex === 0) ?? false;
+  if (s.imageRef !== undefined && typeof s.imageRef !== 'string') throw invalid('imageRef', s.imageRef, "is not of type 'string'");
+  if (!fromVolume && (typeof s.imageRef !== 'string' || s.imageRef === '')) {
+    throw invalid('imageRef', s.imageRef ?? null, "'imageRef' is required unless block_device_mapping_v2 has a boot volume");
   }
+  if (s.availability_zone !== undefined && typeof s.availability_zone !== 'string') throw invalid('availability_zone', s.availability_zone, "is not of type 'string'");
   if (typeof s.flavorRef !== 'string' && typeof s.flavorRef !== 'number') throw invalid('flavorRef', s.flavorRef ?? null, "'flavorRef' is a required property");
   if (s.key_name !== undefined && typeof s.key_name !== 'string') throw invalid('key_name', s.key_name, "is not of type 'string'");
   let networks: CreateServerRequest['networks'] = 'auto';
@@ -304,10 +310,12 @@ function parseCreateServer(body: unknown, v: Microversion): CreateServerRequest 
     else throw invalid('config_drive', s.config_drive, "is not of type 'boolean', 'string'");
   }
   return {
+    ...(blockDevices ? { blockDevices } : {}),
+    ...(typeof s.availability_zone === 'string' ? { availabilityZone: s.availability_zone } : {}),
     ...(userData ? { userData } : {}),
     ...(configDrive !== undefined ? { configDrive } : {}),
     name: s.name,
-    imageRef: s.imageRef,
+    imageRef: typeof s.imageRef === 'string' ? s.imageRef : '',
     flavorRef: String(s.flavorRef),
     ...(s.key_name !== undefined ? { keyName: s.key_name } : {}),
     networks,

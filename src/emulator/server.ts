@@ -22,6 +22,7 @@ import { storeImageBackend } from './image-backend.js';
 import { ImageStore, applyImageChange, createStoredImage, glanceView } from './image-store.js';
 import { Directory, TokenStore, buildCatalog, keystoneRoute } from './keystone.js';
 import { neutronRoute } from './neutron.js';
+import { cinderRoute } from './cinder.js';
 import { novaError, novaRoute } from './nova.js';
 import { chooseComputeBackend, type ChosenBackend } from './compute-backend.js';
 import type { ComputeBackendName } from './machine.js';
@@ -135,7 +136,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 function resolveRoute(world: World, method: string, pathname: string): Route | undefined {
-  const m = /^\/(identity|image|compute|network)(?:\/([^/]*))?(\/.*)?$/.exec(pathname);
+  const m = /^\/(identity|image|compute|network|volume)(?:\/([^/]*))?(\/.*)?$/.exec(pathname);
   if (!m) return undefined;
   const service = m[1];
   if (service === 'identity') return keystoneRoute(world, method, pathname.slice('/identity'.length));
@@ -148,6 +149,7 @@ function resolveRoute(world: World, method: string, pathname: string): Route | u
   const rest = m[3] ?? '';
   if (service === 'image') return world.imageRegions.has(region) ? glanceRoute(world, region, method, rest) : undefined;
   if (service === 'network') return world.regions.includes(region) ? neutronRoute(world, region, method, rest) : undefined;
+  if (service === 'volume') return world.regions.includes(region) ? cinderRoute(world, region, method, rest) : undefined;
   return world.regions.includes(region) ? novaRoute(world, region, method, rest) : undefined;
 }
 
@@ -264,7 +266,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       write(res, requestId, {
         status: 404,
         headers: { 'content-type': 'text/plain; charset=UTF-8' },
-        body: `Nothing here: ${url.pathname}. The emulator serves /identity/v3, /image/<region>/v2, /compute/<region>/v2.1 and /network/<region>/v2.0 for regions ${world.regions.join(', ')}.\n`,
+        body: `Nothing here: ${url.pathname}. The emulator serves /identity/v3, /image/<region>/v2, /compute/<region>/v2.1, /network/<region>/v2.0 and /volume/<region>/v3 for regions ${world.regions.join(', ')}.\n`,
       });
       return;
     }

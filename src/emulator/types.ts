@@ -16,7 +16,7 @@ export type ImageStatus =
 export type ImageVisibility = 'public' | 'private' | 'shared' | 'community';
 
 /** The services the emulator serves; also the `service` part of every stats kind. */
-export type ServiceKind = 'identity' | 'image' | 'compute' | 'network';
+export type ServiceKind = 'identity' | 'image' | 'compute' | 'network' | 'volume';
 
 export interface EmulatorUserOptions {
   username: string;

@@ -2,6 +2,9 @@
 import { FLOATING_IP_DESCRIPTION_PREFIX } from '../build/steps/address.js';
 import { RUN_TAG_PREFIX } from '../build/steps/boot.js';
 import type { BuildServices } from '../openstack/cloud.js';
+import type { CinderClient } from '../openstack/cinder.js';
+import type { GlanceImage } from '../openstack/glance.js';
+import { isImagesyncSnapshot, NOVA_SNAPSHOT_PREFIX, VOLUME_BACKS_IMAGE, volumeSnapshotsOf } from '../resources/volume-backed.js';
 import type { Server } from '../openstack/nova.js';
 import type { Leftover } from './liveness.js';
 import { isRunId, runIdOfName } from './run-id.js';
@@ -108,6 +111,12 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
     found.push({ kind: 'image', ...where, id: img.id, name, runId, createdAt: cloudTime(img.created_at) });
   }
 
+  if (services.cinder) {
+    const { found: vf, ignored: vi } = await volumeLeftovers(services.cinder, images, o);
+    found.push(...vf);
+    ignored.push(...vi);
+  }
+
   if (neutron) {
     const fips = await neutron.floatingIps({}, o.signal);
     // Deleting a server detaches its floating IP but does not release it: find those on our servers first.
@@ -133,6 +142,50 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
         via: described ? undefined : owner ? `attached to server ${owner.name}` : 'recorded in the run journal',
       });
     }
+  }
+  return { found, ignored };
+}
+
+/**
+ * Boot volumes of volume-backed builds (`imagesync-volume-…`, marked with the run) and the volume
+ * snapshots Nova made of them (`snapshot for imagesync-snapshot-…`). A published image needs both:
+ * a volume that names an image still there, and a snapshot an image points at, are left alone.
+ */
+async function volumeLeftovers(cinder: CinderClient, images: GlanceImage[], o: FindOptions): Promise<{ found: Leftover[]; ignored: Ignored[] }> {
+  const where = { cloud: o.cloud, region: o.region };
+  const found: Leftover[] = [];
+  const ignored: Ignored[] = [];
+  const live = images.filter((i) => i.status !== 'deleted' && i.status !== 'pending_delete');
+  const imageIds = new Set(live.map((i) => i.id));
+  const pointedAt = new Map<string, GlanceImage>();
+  for (const img of live) for (const id of volumeSnapshotsOf(img)) pointedAt.set(id, img);
+  const [volumes, snapshots] = await Promise.all([cinder.listVolumes(o.signal), cinder.listSnapshots(o.signal)]);
+  for (const v of volumes) {
+    const name = v.name ?? '';
+    const runId = runIdOfName(name, 'volume');
+    if (!runId || v.status === 'deleting') continue;
+    if (v.metadata?.imagesync_run !== runId) {
+      ignored.push({ kind: 'volume', ...where, id: v.id, name, why: 'named like a boot volume, but its imagesync_run metadata does not match its name' });
+      continue;
+    }
+    const backs = v.metadata?.[VOLUME_BACKS_IMAGE];
+    if (backs && imageIds.has(backs)) {
+      ignored.push({ kind: 'volume', ...where, id: v.id, name, why: `holds the data of image ${backs} (its snapshot): deleting that image deletes it` });
+      continue;
+    }
+    found.push({ kind: 'volume', ...where, id: v.id, name, runId, createdAt: cloudTime(v.created_at) });
+  }
+  for (const snap of snapshots) {
+    const name = snap.name ?? '';
+    if (!isImagesyncSnapshot(snap) || snap.status === 'deleting') continue;
+    const runId = runIdOfName(name.slice(NOVA_SNAPSHOT_PREFIX.length), 'snapshot');
+    if (!runId) continue;
+    const image = pointedAt.get(snap.id);
+    if (image) {
+      ignored.push({ kind: 'volume-snapshot', ...where, id: snap.id, name, why: `holds the data of image ${image.id} (${image.name ?? ''})` });
+      continue;
+    }
+    found.push({ kind: 'volume-snapshot', ...where, id: snap.id, name, runId, createdAt: cloudTime(snap.created_at) });
   }
   return { found, ignored };
 }

@@ -77,8 +77,9 @@ export function decide(found: Leftover[], journals: ReadonlyMap<string, JournalD
     const entry = Object.values(doc.builds)
       .flatMap((b) => b.resources)
       .find((e) => e.kind === r.kind && e.cloud === r.cloud && e.region === r.region && (e.id ? e.id === r.id : e.name === r.name));
-    // Kept for debugging (--keep-on-failure): give the person the same grace as another machine's run.
-    if (entry?.state === 'kept') return { ...r, ...ageDecision(r, env, 'kept by --keep-on-failure') };
+    // Kept for debugging (--keep-on-failure), or kept with an image it published (a volume-backed
+    // image's snapshot and volume) whose image is gone since: the same grace as another machine's run.
+    if (entry?.state === 'kept') return { ...r, ...ageDecision(r, env, 'kept by its run (--keep-on-failure, or the data of an image it published)') };
     return { ...r, action: 'delete', why: live.why };
   });
 }

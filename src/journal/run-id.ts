@@ -25,7 +25,7 @@ export function isRunId(s: unknown): s is string {
  * The run id of a temporary resource name `imagesync-<kind>-<slug>-<runId>`; undefined unless the
  * name has exactly that prefix and ends with a parseable run id.
  */
-export function runIdOfName(name: string, kind: 'build' | 'key' | 'snapshot' | 'copy'): string | undefined {
+export function runIdOfName(name: string, kind: 'build' | 'key' | 'snapshot' | 'copy' | 'volume' | 'sg'): string | undefined {
   if (!name.startsWith(`imagesync-${kind}-`)) return undefined;
   const m = RUN_ID_SUFFIX.exec(name);
   return m && isRunId(m[1]) ? m[1] : undefined;

@@ -111,6 +111,26 @@ export const TimeoutsSchema = z
   })
   .meta({ id: 'Timeouts', description: 'Deadlines of the build phases, in seconds.' });
 
+export const VolumeSettingsSchema = z
+  .strictObject({
+    size: z
+      .int()
+      .positive()
+      .optional()
+      .describe("Size of the boot volume in GB. Default: the largest of the source image's min_disk, its size (rounded up) and the flavor's disk."),
+    type: nonEmpty('volume.type').optional().describe('Cinder volume type (e.g. "ssd"); default: the cloud\'s default type.'),
+    deleteOnTermination: z
+      .boolean()
+      .optional()
+      .describe('Whether Nova deletes the volume with the build server (default true). imagesync removes it after a failed build either way; after a published one it stays while the image\'s snapshot needs it.'),
+    availabilityZone: nonEmpty('volume.availabilityZone').optional().describe('Cinder availability zone of the volume; default: build.availabilityZone.'),
+  })
+  .meta({
+    id: 'VolumeSettings',
+    description:
+      'Boot the build server from a Cinder volume made from the source image (block_device_mapping_v2), as clouds on Ceph do and flavors with a 0 GB root disk require. The image is then a snapshot of the volume: Glance holds 0 bytes and points at a Cinder snapshot.',
+  });
+
 /** Nova's limit on user data: 65535 bytes once base64-encoded. */
 export const USER_DATA_MAX_BASE64 = 65535;
 
@@ -139,6 +159,7 @@ export const UserDataSchema = z
 const buildSettingsShape = {
   flavor: nonEmpty('flavor').optional().describe('Nova flavor (name or id) of the build server.'),
   network: nonEmpty('network').optional().describe('Network (name or id) the build server is attached to.'),
+  availabilityZone: nonEmpty('availabilityZone').optional().describe('Nova availability zone of the build server (default: the cloud\'s choice).'),
   floatingIpPool: nonEmpty('floatingIpPool')
     .optional()
     .describe('External network to take a floating IP from, when the build network is not reachable directly.'),
@@ -147,6 +168,7 @@ const buildSettingsShape = {
     .optional()
     .describe('Security groups of the build server; they must allow SSH from where imagesync runs.'),
   ssh: SshSettingsSchema.optional(),
+  volume: VolumeSettingsSchema.optional(),
   userData: UserDataSchema.optional(),
   configDrive: z.boolean().optional().describe('Ask Nova for a config drive: cloud-init then reads its metadata and user data from a disk, not the metadata service.'),
   timeouts: TimeoutsSchema.optional(),
@@ -439,6 +461,7 @@ export type PutStep = z.output<typeof PutStepSchema>;
 export type Generalize = z.output<typeof GeneralizeSchema>;
 export type Source = z.output<typeof SourceSchema>;
 export type UserData = z.output<typeof UserDataSchema>;
+export type VolumeSettings = z.output<typeof VolumeSettingsSchema>;
 export type SourceFilter = z.output<typeof SourceFilterSchema>;
 
 /** Which kind a (validated) step is. */

@@ -9,6 +9,7 @@ import { HttpClient, type RetryPolicy } from './http.js';
 import { ServiceClient } from './service.js';
 import { NovaClient } from './nova.js';
 import { NeutronClient, type Network } from './neutron.js';
+import { CinderClient } from './cinder.js';
 import { CatalogError } from '../errors.js';
 
 export interface CloudConnectionOptions {
@@ -36,6 +37,17 @@ export interface BuildServices {
   neutron: NeutronClient | undefined;
   /** The project the token is scoped to (to tell its networks from others'), when Keystone says. */
   projectId?: string | undefined;
+  /** Block storage (volume-backed builds), when the catalog has it. */
+  cinder?: CinderClient | undefined;
+}
+
+/** Cinder's catalog types, newest first ("volumev3"; "block-storage" in newer catalogs). */
+export const VOLUME_SERVICE_TYPES = ['volumev3', 'block-storage'] as const;
+
+/** Volume endpoints usually carry /v3/{project_id}; a bare one gets /v3 (projects are optional in URLs since Yoga). */
+export function cinderBase(url: string): string {
+  const u = url.replace(/\/+$/, '');
+  return /\/v3(\/[^/]+)?$/.test(u) ? u : `${u}/v3`;
 }
 
 /** Compute endpoints normally carry /v2.1 (maybe with a project id); a bare one gets it. */
@@ -120,12 +132,15 @@ export class CloudConnection {
     const compute = this.endpoint(token.catalog, 'compute', region);
     if (!compute) throw new CatalogError(`${this.cloud.name}/${region}: building needs a compute service (Nova) in the catalog, and there is no ${iface} compute endpoint in region "${region}"`);
     const network = this.endpoint(token.catalog, 'network', region);
+    // Block storage has no endpoint override here (openstacksdk's block_storage one is not read yet): the catalog's.
+    const volume = VOLUME_SERVICE_TYPES.map((type) => findEndpoint(token.catalog, { type, region, interface: iface })).find((u) => u !== undefined);
     const svc = (url: string) => new ServiceClient(this.session, this.http, url, target);
     return {
       glance: new GlanceClient(svc(api.url)),
       nova: new NovaClient(svc(novaBase(compute))),
       neutron: network ? new NeutronClient(svc(network.replace(/\/+$/, ''))) : undefined,
       projectId: token.projectId,
+      cinder: volume ? new CinderClient(svc(cinderBase(volume))) : undefined,
     };
   }
 

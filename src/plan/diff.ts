@@ -1,6 +1,7 @@
 // The plan diff: pure, from wanted images and observations to one state per (image, target).
 import type { ImageStrategy } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
+import { volumeSnapshotsOf } from '../resources/volume-backed.js';
 import { imagesByName } from './by-name.js';
 import { withActions, type StrategyOf } from './actions.js';
 import { orphanEntries, type OrphanSources } from './orphans.js';
@@ -45,12 +46,14 @@ export interface WantedPair extends Target {
 
 function found(img: GlanceImage): FoundImage {
   const recipe = img[RECIPE_PROPERTY];
+  const snapshots = volumeSnapshotsOf(img);
   return {
     id: img.id,
     status: img.status,
     createdAt: img.created_at,
     hidden: img.os_hidden === true,
     recipe: typeof recipe === 'string' ? recipe : undefined,
+    ...(snapshots.length ? { volumeSnapshots: snapshots } : {}),
   };
 }
 
@@ -59,7 +62,8 @@ function day(iso: string | undefined): string {
 }
 
 function describe(f: FoundImage): string {
-  return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)}${f.recipe ? `, recipe ${f.recipe.slice(0, 12)}` : ''})`;
+  const volume = f.volumeSnapshots?.length ? `, volume-backed: data in Cinder snapshot ${f.volumeSnapshots.join(', ')}` : '';
+  return `${f.id} (${f.status}${f.hidden ? ', hidden' : ''}, ${day(f.createdAt)}${f.recipe ? `, recipe ${f.recipe.slice(0, 12)}` : ''}${volume})`;
 }
 
 /**

@@ -54,9 +54,9 @@ export function renderPlan(plan: Plan, opts: RenderOptions): string {
   for (const [t, e] of unreachable) {
     lines.push(`${paint('unreachable', COLOUR.unreachable, opts.colour)}  ${t}: ${e.detail}`);
   }
-  const bases = baseLines(plan);
-  if (bases.length && !(notable.length || unreachable.size)) lines.push('');
-  lines.push(...bases);
+  const more = [...baseLines(plan), ...volumeLines(plan)];
+  if (more.length && !(notable.length || unreachable.size)) lines.push('');
+  lines.push(...more);
   lines.push('', summaryLine(plan));
   return lines.join('\n') + '\n';
 }
@@ -106,6 +106,15 @@ export function baseLines(plan: Plan): string[] {
     for (const e of entries) lines.push(`base  ${image} in ${targetKey(e)}: ${describeSource(e.source!)}`);
   }
   return lines;
+}
+
+/** Images of volume-backed servers: 0 bytes in Glance, the data in Cinder snapshots (that cannot be copied to another region). */
+export function volumeLines(plan: Plan): string[] {
+  return plan.entries.flatMap((e) =>
+    e.found
+      .filter((f) => f.volumeSnapshots?.length)
+      .map((f) => `volume  ${e.image} in ${targetKey(e)}: ${f.id} is volume-backed: its data is in Cinder snapshot ${f.volumeSnapshots!.join(', ')} (Glance holds 0 bytes)`),
+  );
 }
 
 export function summaryLine(plan: Plan): string {

@@ -51,6 +51,8 @@ export interface FoundImage {
   hidden: boolean;
   /** The recipe hash stamped by imagesync, if any. */
   recipe?: string | undefined;
+  /** An image of a volume-backed server: Glance holds 0 bytes, the data is in these Cinder snapshots. */
+  volumeSnapshots?: string[] | undefined;
 }
 
 /** What apply does about an entry it changes, by the image's strategy. */

@@ -23,6 +23,8 @@ export interface ShownImage {
   version: string | null;
   sourceImage: string | null;
   sourceName: string | null;
+  /** "volume-backed: data in Cinder snapshot …" for the image of a volume-backed server; null otherwise. */
+  volumeBacked: string | null;
   manifest: ManifestMatch;
   manifestDetail: string;
   /** manifest "differs": what changed, in the manifest's words ("files/motd changed"). */

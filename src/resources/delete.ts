@@ -1,10 +1,12 @@
 // Deleting a declared resource by its id: one function for the build's cleanups and for gc, with "deleted" meaning gone.
 import { ImagesyncError } from '../errors.js';
 import type { BuildServices } from '../openstack/cloud.js';
+import type { CinderClient } from '../openstack/cinder.js';
 import type { NovaClient } from '../openstack/nova.js';
 import { waitFor } from '../openstack/wait.js';
 import { deleteHint } from './hints.js';
 import { kindInfo, resourceId, type Resource } from './resource.js';
+import { deleteVolumeAndWait, deleteVolumeDataOf, deleteVolumeSnapshotAndWait } from './volume-backed.js';
 
 /** How long a server may take to go after its DELETE was accepted. */
 export const SERVER_GONE_TIMEOUT_MS = 5 * 60_000;
@@ -30,14 +32,37 @@ export async function deleteResource(services: BuildServices, r: Resource, o: De
     case 'keypair':
       return services.nova.deleteKeypair(id, o.signal);
     case 'image':
+      return deleteImage(services, id, o);
     case 'image-upload':
       return services.glance.deleteImage(id, o.signal);
+    case 'volume':
+      return deleteVolumeAndWait(cinderOf(services, r), id, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
+    case 'volume-snapshot':
+      return deleteVolumeSnapshotAndWait(cinderOf(services, r), id, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
     case 'floating-ip':
       if (!services.neutron) throw new ImagesyncError(`${r.cloud}/${r.region}: no network service (Neutron) in the catalog to delete floating IP ${id}`);
       return services.neutron.deleteFloatingIp(id, o.signal);
     default:
       throw new CannotDeleteError(`${r.cloud}/${r.region}: this imagesync cannot delete a ${kindInfo(r.kind).label} yet; delete it with: ${deleteHint(r)}`);
   }
+}
+
+/** How long a volume or volume snapshot may take to settle and then to go. */
+export const VOLUME_GONE_TIMEOUT_MS = 5 * 60_000;
+
+function cinderOf(services: BuildServices, r: Resource): CinderClient {
+  if (!services.cinder) throw new ImagesyncError(`${r.cloud}/${r.region}: no block storage service (Cinder) in the catalog to delete ${kindInfo(r.kind).label} ${resourceId(r)}; delete it with: ${deleteHint(r)}`);
+  return services.cinder;
+}
+
+/**
+ * An image; when it is the image of a volume-backed build, the Cinder snapshots Nova made for it
+ * (and the boot volume they came from) go too: Glance never deletes them.
+ */
+async function deleteImage(services: BuildServices, id: string, o: DeleteOptions): Promise<void> {
+  const image = services.cinder ? await services.glance.getImage(id, o.signal) : undefined;
+  await services.glance.deleteImage(id, o.signal);
+  if (image && services.cinder) await deleteVolumeDataOf(services.cinder, image, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
 }
 
 /** Deleted means gone: a server stuck in deletion still costs money and must be reported. */

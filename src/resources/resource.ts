@@ -1,9 +1,8 @@
 // What a build step creates in a cloud, declared as data: kind, target, name, id, run. The journal, gc, the "left behind" lines and the hints read this, never prose.
 
 /**
- * Every kind a step may create. The last five are for strategies still to come (copy, import,
- * volume-backed builds, own security groups): they describe and hint already; `deleteResource`
- * learns them when their clients exist.
+ * Every kind a step may create. Ports and image uploads are for strategies still to come: they
+ * describe and hint already; `deleteResource` learns them when their clients exist.
  */
 export const RESOURCE_KINDS = ['server', 'keypair', 'image', 'floating-ip', 'volume', 'volume-snapshot', 'security-group', 'port', 'image-upload'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];

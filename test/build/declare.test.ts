@@ -1,4 +1,4 @@
-// Every resource a real build creates is declared: just before publishing, each server, keypair, floating IP and temporary image of the run in the cloud is in the journal with its kind, id and name.
+// Every resource a real build creates is declared: just before publishing, each server, keypair, floating IP, temporary image, volume and volume snapshot of the run in the cloud is in the journal with its kind, id and name.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,57 +43,79 @@ function inTheCloud(): string[] {
     ...emulator.compute.keypairs(REGION).map((k) => `keypair ${k.name} ${k.name}`),
     ...emulator.compute.floatingIps(REGION).map((f) => `floating-ip ${f.id} ${f.address}`),
     ...emulator.state.images(REGION).filter((i) => i.name?.startsWith('imagesync-') && i.status !== 'deleted').map((i) => `image ${i.id} ${i.name}`),
+    ...emulator.compute.volumes(REGION).filter((v) => v.status !== 'deleting').map((v) => `volume ${v.id} ${v.name}`),
+    ...emulator.compute.volumeSnapshots(REGION).filter((v) => v.status !== 'deleting').map((v) => `volume-snapshot ${v.id} ${v.name}`),
   ].sort();
+}
+
+/**
+ * Run a real build of `image` with `settings`, journaled; just before publishing (when everything
+ * exists at once: claim, keypair, server, snapshot, and a floating IP or a volume where asked), what
+ * the cloud holds and what the journal says was created, as "kind id name" lines.
+ */
+async function declaredBuild(runId: string, image: string, settings: Partial<BuildSettings>) {
+  const journal = await openJournal({ dir, runId, manifest: 'm', targets: [`emulator/${REGION}`] });
+  const build = buildKey({ cloud: 'emulator', region: REGION }, image);
+  const inputs: BuildInputs = {
+    runId,
+    target: { cloud: 'emulator', region: REGION },
+    image: { name: image, source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, strategy: 'build' } as BuildableImage,
+    settings: { network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 }, ...settings } as BuildSettings,
+    base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' }, parts: { n: '1', s1: 'abcdef' }, labels: { steps: ['step 1 (run: true)'], subjects: [] } } satisfies BaseRecipe,
+    replaces: [],
+    services: await conn.buildServices(REGION),
+    tasks: new Map(),
+    manifestDir: dir,
+    provenance: {},
+    redactor: new Redactor(),
+    pollIntervalMs: 50,
+  };
+  const events = journalEvents(journal, build);
+  let cloud: string[] = [];
+  let journaled: string[] = [];
+  const outcome = await runBuild(inputs, {
+    signal: new AbortController().signal,
+    ...events,
+    async onStep(name, i) {
+      events.onStep(name, i);
+      if (name !== publish.name) return;
+      await journal.flush();
+      cloud = inTheCloud();
+      const doc = await readJournal(journal.path);
+      journaled = doc.builds[build]!.resources.filter((r) => r.state === 'created').map((r) => `${r.kind} ${r.id} ${r.name}`).sort();
+    },
+  });
+  await journal.finish('finished');
+  const after = (await readJournal(journal.path)).builds[build]!.resources;
+  const states = (kind: string) => after.filter((r) => r.kind === kind).map((r) => r.state);
+  return { outcome, cloud, journaled, after, states };
 }
 
 describe('a real build declares everything it creates', () => {
   it('through a floating IP: claim, keypair, server, floating IP and snapshot are journaled with kind, id and name, then deleted or kept', async () => {
-    const journal = await openJournal({ dir, runId: RUN, manifest: 'm', targets: [`emulator/${REGION}`] });
-    const build = buildKey({ cloud: 'emulator', region: REGION }, 'declared-web');
-    const inputs: BuildInputs = {
-      runId: RUN,
-      target: { cloud: 'emulator', region: REGION },
-      image: { name: 'declared-web', source: { image: 'debian-12-genericcloud' }, build: { steps: [{ run: 'true' }] }, strategy: 'build' } as BuildableImage,
-      settings: { flavor: 'm1.small', network: 'private', floatingIpPool: 'public', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } as BuildSettings,
-      base: { hash: 'a'.repeat(64), inputs: { source: 'debian-12-genericcloud', steps: 1, tasks: {}, files: {}, helpers: '' }, parts: { n: '1', s1: 'abcdef' }, labels: { steps: ['step 1 (run: true)'], subjects: [] } } satisfies BaseRecipe,
-      replaces: [],
-      services: await conn.buildServices(REGION),
-      tasks: new Map(),
-      manifestDir: dir,
-      provenance: {},
-      redactor: new Redactor(),
-      pollIntervalMs: 50,
-    };
-    const events = journalEvents(journal, build);
-    let cloud: string[] = [];
-    let journaled: string[] = [];
-    const outcome = await runBuild(inputs, {
-      signal: new AbortController().signal,
-      ...events,
-      async onStep(name, i) {
-        events.onStep(name, i);
-        // Everything exists at once only now: the claim, keypair, server, floating IP and snapshot.
-        if (name !== publish.name) return;
-        await journal.flush();
-        cloud = inTheCloud();
-        const doc = await readJournal(journal.path);
-        journaled = doc.builds[build]!.resources.filter((r) => r.state === 'created').map((r) => `${r.kind} ${r.id} ${r.name}`).sort();
-      },
-    });
+    const { outcome, cloud, journaled, after, states } = await declaredBuild(RUN, 'declared-web', { flavor: 'm1.small', floatingIpPool: 'public' });
     expect(outcome.ok, String(outcome.error)).toBe(true);
     expect(cloud.map((l) => l.split(' ')[0])).toEqual(['floating-ip', 'image', 'image', 'keypair', 'server']);
     // A step that forgot to declare what it made would be in the cloud and not here.
     expect(journaled).toEqual(cloud);
-
-    await journal.finish('finished');
-    const after = (await readJournal(journal.path)).builds[build]!.resources;
-    const byKind = (kind: string) => after.filter((r) => r.kind === kind).map((r) => r.state);
-    expect(byKind('server')).toEqual(['deleted']);
-    expect(byKind('keypair')).toEqual(['deleted']);
-    expect(byKind('floating-ip')).toEqual(['deleted']);
+    expect(states('server')).toEqual(['deleted']);
+    expect(states('keypair')).toEqual(['deleted']);
+    expect(states('floating-ip')).toEqual(['deleted']);
     // The claim went; the snapshot is the published image now.
     expect(after.filter((r) => r.kind === 'image').map((r) => [r.id === outcome.imageId ? 'product' : 'claim', r.state]).sort()).toEqual([['claim', 'deleted'], ['product', 'kept']]);
     expect(after.every((r) => typeof r.id === 'string' && r.id !== '')).toBe(true);
+    expect(outcome.leftBehind).toEqual([]);
+    assertNothingLeft(emulator, [REGION]);
+  }, 120_000);
+
+  it('volume-backed: the boot volume and the volume snapshot are journaled too; both are kept with the published image', async () => {
+    const { outcome, cloud, journaled, states } = await declaredBuild('20261129-214106-d3c2', 'declared-vol', { flavor: 'v1.small', volume: { size: 3 } });
+    expect(outcome.ok, String(outcome.error)).toBe(true);
+    expect(cloud.map((l) => l.split(' ')[0])).toEqual(['image', 'image', 'keypair', 'server', 'volume', 'volume-snapshot']);
+    expect(journaled).toEqual(cloud);
+    expect(states('server')).toEqual(['deleted']);
+    expect(states('volume')).toEqual(['kept']);
+    expect(states('volume-snapshot')).toEqual(['kept']);
     expect(outcome.leftBehind).toEqual([]);
     assertNothingLeft(emulator, [REGION]);
   }, 120_000);

@@ -38,7 +38,7 @@ describe('build.generalize', () => {
   });
 
   it('is the last step before the server stops, and absent when turned off', () => {
-    const names = (g?: Generalize) => buildSteps({ image: image(g) }).map((s) => s.name);
+    const names = (g?: Generalize) => buildSteps({ image: image(g), settings: {} }).map((s) => s.name);
     const on = names();
     expect(on.slice(on.indexOf('generalize') - 1, on.indexOf('generalize') + 2)).toEqual(['step 1/1 run: true', 'generalize', 'stop server']);
     expect(names(false)).not.toContain('generalize');

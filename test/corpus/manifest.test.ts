@@ -328,6 +328,37 @@ const bad: BadCase[] = [
     manifest: manifestWith([image({ source: { pick: 'newest' } })]),
     headline: headline('images\\[0\\]\\.source: a source needs "image" \\(a name, or a map from cloud or cloud/region to a name\\), "filter", or both'),
   },
+  // Boot from volume, availability zone.
+  {
+    name: 'build.volume.size is a string',
+    manifest: manifestWith([image({ build: { volume: { size: '10' }, steps: [{ run: 'true' }] } })]),
+    headline: headline('images\\[0\\]\\.build\\.volume\\.size: expected an integer, got string'),
+  },
+  {
+    name: 'a misspelt build.volume key gets a suggestion',
+    manifest: { ...manifestWith(), defaults: { build: { volume: { szie: 10 } } } },
+    headline: headline('defaults\\.build\\.volume: unknown key "szie" — did you mean "size"\\?'),
+  },
+  {
+    name: 'build.volume.size is 0',
+    manifest: { ...manifestWith(), defaults: { build: { volume: { size: 0 } } } },
+    headline: headline('defaults\\.build\\.volume\\.size: must be greater than 0, got 0'),
+  },
+  {
+    name: 'build.volume.deleteOnTermination is "no"',
+    manifest: { ...manifestWith(), defaults: { build: { volume: { deleteOnTermination: 'no' } } } },
+    headline: headline('defaults\\.build\\.volume\\.deleteOnTermination: expected true or false, got string'),
+  },
+  {
+    name: 'build.availabilityZone is empty',
+    manifest: { ...manifestWith(), defaults: { build: { availabilityZone: '' } } },
+    headline: headline('defaults\\.build\\.availabilityZone: availabilityZone must not be empty'),
+  },
+  {
+    name: 'a misspelt build key ("availabiltyZone") gets a suggestion',
+    manifest: { ...manifestWith(), defaults: { build: { availabiltyZone: 'az1' } } },
+    headline: headline('defaults\\.build: unknown key "availabiltyZone" — did you mean "availabilityZone"\\?'),
+  },
   // User data and config drive.
   {
     name: 'build.userData is a number',

@@ -66,12 +66,13 @@ describe('emulated Nova servers API and Neutron', () => {
     expect((await call(`${neutron}/v2.0/networks`, undefined)).status).toBe(401);
   });
 
-  it('serves the seeded flavors with ids 1, 2, 3 and 404 for others', async () => {
+  it('serves the seeded flavors with ids 1 to 4 (4 has no root disk: volume boots only) and 404 for others', async () => {
     const detail = await json(await call(`${nova}/flavors/detail`, tok));
-    expect(detail.flavors.map((f: any) => [f.id, f.name])).toEqual([
-      ['1', 'm1.tiny'],
-      ['2', 'm1.small'],
-      ['3', 'm1.medium'],
+    expect(detail.flavors.map((f: any) => [f.id, f.name, f.disk])).toEqual([
+      ['1', 'm1.tiny', 1],
+      ['2', 'm1.small', 20],
+      ['3', 'm1.medium', 40],
+      ['4', 'v1.small', 0],
     ]);
     expect(detail.flavors[1]).toMatchObject({ ram: 2048, vcpus: 1, disk: 20 });
     const one = await call(`${nova}/flavors/3`, tok, { headers: v('2.61') });

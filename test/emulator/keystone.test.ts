@@ -137,11 +137,11 @@ describe('emulated Keystone v3', () => {
     }
   });
 
-  it('lists identity, image and compute in the catalog, image missing where configured', async () => {
+  it('lists identity, image, compute, network and volume in the catalog, image missing where configured', async () => {
     const res = await postTokens(emu, passwordAuth());
     const { catalog } = (await json(res)).token;
     const byType = Object.fromEntries(catalog.map((s: any) => [s.type, s]));
-    expect(Object.keys(byType).sort()).toEqual(['compute', 'identity', 'image', 'network']);
+    expect(Object.keys(byType).sort()).toEqual(['compute', 'identity', 'image', 'network', 'volumev3']);
     for (const s of catalog) {
       expect(s).toEqual({ type: s.type, name: expect.any(String), id: expect.stringMatching(/^[0-9a-f]{32}$/), endpoints: expect.any(Array) });
       for (const e of s.endpoints) expect(e.region_id).toBe(e.region);
@@ -156,6 +156,8 @@ describe('emulated Keystone v3', () => {
     expect(image.find((e: any) => e.region === 'RegionTwo' && e.interface === 'public').url).toBe(`${emu.url}/image/RegionTwo`);
     const compute = byType.compute.endpoints.filter((e: any) => e.interface === 'public');
     expect(compute.map((e: any) => e.url)).toEqual(['RegionOne', 'RegionTwo', 'RegionThree'].map((r) => `${emu.url}/compute/${r}/v2.1`));
+    const volume = byType.volumev3.endpoints.filter((e: any) => e.interface === 'public');
+    expect(volume.map((e: any) => e.url)).toEqual(['RegionOne', 'RegionTwo', 'RegionThree'].map((r) => `${emu.url}/volume/${r}/v3`));
     const identity = byType.identity.endpoints.filter((e: any) => e.region === 'RegionOne');
     expect(identity.map((e: any) => e.interface).sort()).toEqual(['admin', 'internal', 'public']);
     expect(identity[0].url).toBe(emu.authUrl);

@@ -86,7 +86,7 @@ describe('decide', () => {
       builds: { 'acme/R1 web': { step: 'step 1/1', resources: [{ kind: 'server', cloud: 'acme', region: 'R1', id: `s-${RUN}`, name: `imagesync-build-web-${RUN}`, state: 'kept', at: NOW.toISOString() }] } },
     });
     const [d] = decide([server(RUN)], new Map([[RUN, kept]]), env());
-    expect(d).toMatchObject({ action: 'keep', why: expect.stringMatching(/^kept by --keep-on-failure; only 5m old/) });
+    expect(d).toMatchObject({ action: 'keep', why: expect.stringMatching(/^kept by its run \(--keep-on-failure, or the data of an image it published\); only 5m old/) });
     const [later] = decide([server(RUN)], new Map([[RUN, kept]]), { ...env(), now: new Date('2026-11-30T18:00:00Z') });
     expect(later!.action).toBe('delete');
   });

@@ -48,9 +48,9 @@ describe('deleteResource', () => {
   const untouchable = new Proxy({}, { get: () => { throw new Error('no call expected'); } }) as unknown as BuildServices;
 
   it('refuses a kind this version has no client for, with the command to do it by hand', async () => {
-    const err = await deleteResource(untouchable, r('volume', 'imagesync-vol', { id: 'v1' }), { pollIntervalMs: 10 }).catch((e: unknown) => e);
+    const err = await deleteResource(untouchable, r('port', 'imagesync-port', { id: 'p1' }), { pollIntervalMs: 10 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotDeleteError);
-    expect((err as Error).message).toBe(`acme/R1: this imagesync cannot delete a volume yet; delete it with: ${OS} volume delete v1`);
+    expect((err as Error).message).toBe(`acme/R1: this imagesync cannot delete a port yet; delete it with: ${OS} port delete p1`);
   });
 
   it('refuses a resource whose id is not known', async () => {

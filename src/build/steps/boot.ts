@@ -31,13 +31,18 @@ export const bootServer: Step<BuildState> = {
         nova.boot(
           {
             name,
-            imageRef: s.sourceImage!.id,
+            imageRef: s.volume ? undefined : s.sourceImage!.id,
+            // The root disk on the volume made from the source image (block_device_mapping_v2).
+            blockDevices: s.volume
+              ? [{ boot_index: 0, uuid: s.volume.id, source_type: 'volume', destination_type: 'volume', delete_on_termination: s.settings.volume?.deleteOnTermination ?? true }]
+              : undefined,
             flavorRef: s.flavor!.id,
             keyName: s.keypair!.name,
             networks: [{ uuid: s.network!.id }],
             metadata: { imagesync_run: s.runId, imagesync_image: s.image.name.slice(0, 255), imagesync_role: 'build' },
             tags: ['imagesync', `${RUN_TAG_PREFIX}${s.runId}`],
             securityGroups: s.settings.securityGroups,
+            availabilityZone: s.settings.availabilityZone,
             userData: s.userData,
             configDrive: s.settings.configDrive,
           },

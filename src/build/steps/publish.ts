@@ -4,8 +4,9 @@ import { setProperty, type GlanceImage, type JsonPatchOp } from '../../openstack
 import { MANAGED_PROPERTY, PUBLISHED_NAME_PROPERTY } from '../../plan/orphans.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
 import { retiredName, retireImage } from '../retire.js';
-import type { CleanupHandle, DeclaredResource, Step } from '../runner.js';
-import { clocks } from '../state.js';
+import { VOLUME_BACKS_IMAGE } from '../../resources/volume-backed.js';
+import type { CleanupHandle, DeclaredResource, Step, StepContext } from '../runner.js';
+import { clocks, type BuildState } from '../state.js';
 
 export class NameTakenError extends ImagesyncError {
   override readonly code = 'NAME_TAKEN';
@@ -82,6 +83,7 @@ export const publish: Step<PublishState> = {
       s.rotated.push({ id: old.id, newName });
       ctx.log(`retired ${old.id} as "${newName}" (hidden)`);
     }
+    await markVolume(s, ctx.signal);
     // Published: the name, and the marks plan finds it by once the manifest no longer names it (orphans).
     s.result = await glance.patchImage(
       ours,
@@ -89,9 +91,30 @@ export const publish: Step<PublishState> = {
       ctx.signal,
     );
     s.snapshotCleanup?.dismiss();
+    keepVolumeData(s, ctx);
     const after = (await glance.listByNames([name], ctx.signal)).filter((i) => i.status !== 'deleted');
     if (after.length !== 1) {
       ctx.log(`warning: ${after.length} images carry "${name}" right after publishing: ${after.map((i) => i.id).join(', ')}`);
     }
   },
 };
+
+/** A build's boot volume and its snapshot, when it booted from a volume (a copy or an import has none). */
+type VolumeBacked = ClaimedBuildState & Partial<Pick<BuildState, 'volume' | 'volumeSnapshot' | 'snapshotId'>> & { services: { cinder?: BuildState['services']['cinder'] } };
+
+/** Before the rename: the boot volume names the image its snapshot backs, so gc leaves it while that image exists. */
+async function markVolume(s: VolumeBacked, signal: AbortSignal): Promise<void> {
+  if (!s.volume || !s.volumeSnapshot) return;
+  await s.services.cinder?.setVolumeMetadata(s.volume.id, { [VOLUME_BACKS_IMAGE]: s.snapshotId!, imagesync_image: s.image.name.slice(0, 255) }, signal);
+}
+
+/**
+ * A volume-backed image's data is its Cinder snapshot, and Cinder keeps a volume while snapshots of
+ * it exist: both stay with the published image. Deleting the image (retention, gc) deletes them.
+ */
+function keepVolumeData(s: VolumeBacked, ctx: StepContext): void {
+  if (!s.volume || !s.volumeSnapshot) return;
+  s.volumeSnapshot.dismiss();
+  s.volume.cleanup.dismiss();
+  ctx.log(`boot volume ${s.volume.id} stays with the image: its snapshot ${s.volumeSnapshot.resource.id ?? ''} holds the image's data`);
+}

@@ -7,6 +7,7 @@ import { selectSource, sourceRead, sourceSpecFor } from '../source.js';
 import type { GlanceImage } from '../../openstack/glance.js';
 import { recipeExtras, recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
+import { checkBootDisk } from '../preflight.js';
 
 export class ResolveError extends ImagesyncError {
   override readonly code = 'NOT_FOUND';
@@ -35,6 +36,29 @@ async function findSource(s: BuildState, signal: AbortSignal): Promise<GlanceIma
     throw new ResolveError(`${where}: source image "${read.name}" not found; ${hint(read.name, all.map((i) => i.name ?? '').filter(Boolean))}`);
   }
   throw new ResolveError(`${where}: ${choice.problem}`);
+}
+
+/** Flavor against the source image, and the boot volume (type and zone checked in Cinder): every problem before anything is created. */
+async function planBootDisk(s: BuildState, signal: AbortSignal): Promise<BuildState['volumePlan']> {
+  const where = `${s.target.cloud}/${s.target.region}`;
+  const check = checkBootDisk(s.sourceImage!, s.flavor!, s.settings.volume, s.settings.availabilityZone);
+  if (check.problems.length) throw new ResolveError(`${where}: ${check.problems.join('; ')}`);
+  const plan = check.volume;
+  if (!plan) return undefined;
+  const cinder = s.services.cinder;
+  if (!cinder) throw new ResolveError(`${where}: ${s.settings.volume ? 'build.volume' : 'a volume-backed source image'} needs a block storage service (Cinder), and the catalog has none here`);
+  if (plan.type !== undefined) {
+    const types = await cinder.volumeTypes(signal);
+    const type = types.find((t) => t.name === plan.type) ?? types.find((t) => t.id === plan.type);
+    if (!type) throw new ResolveError(`${where}: volume type "${plan.type}" not found; ${hint(plan.type, types.map((t) => t.name))}`);
+  }
+  if (plan.availabilityZone !== undefined) {
+    const zones = await cinder.availabilityZones(signal);
+    if (!zones.includes(plan.availabilityZone)) {
+      throw new ResolveError(`${where}: volume availability zone "${plan.availabilityZone}" not found in Cinder; ${hint(plan.availabilityZone, zones)}`);
+    }
+  }
+  return plan;
 }
 
 /** The first step: everything a build needs is found (or the build stops) before anything is created. */
@@ -72,6 +96,7 @@ export const resolveInputs: Step<BuildState> = {
     const flavor = flavors.find((f) => f.name === flavorWanted) ?? flavors.find((f) => f.id === flavorWanted);
     if (!flavor) throw new ResolveError(`${where}: flavor "${flavorWanted}" not found; ${hint(flavorWanted, flavors.map((f) => f.name))}`);
     s.flavor = flavor;
+    s.volumePlan = await planBootDisk(s, ctx.signal);
 
     if (!netWanted) {
       if (!neutron || !netsP) throw new ResolveError(`${where}: no network for image "${s.image.name}": build.network is not set and the catalog has no network service (Neutron) to pick one; set build.network`);

@@ -55,7 +55,8 @@ export interface GcReport {
   journals: { cleaned: string[]; removed: string[]; problems: string[] };
 }
 
-const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'image-upload', 'keypair'];
+// Volume snapshots after the images that may point at them, volumes after their snapshots (Cinder refuses a volume with snapshots).
+const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'image-upload', 'volume-snapshot', 'volume', 'keypair'];
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -56,6 +56,7 @@ export function renderShow(report: ShowReport, opts: { colour: boolean }): strin
         i.lock,
       ]);
       if (i.ciUrl) notes.push(`${key} ${i.id}: CI run ${i.ciUrl}`);
+      if (i.volumeBacked) notes.push(`${key} ${i.id}: ${i.volumeBacked}`);
       if (i.manifest === 'differs') notes.push(`${key} ${i.id}: outdated: ${i.manifestDetail}`);
       if (i.lock === 'differs') notes.push(`${key} ${i.id}: not as locked: ${i.lockDetail}`);
     }
