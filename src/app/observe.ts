@@ -4,7 +4,7 @@ import { describeSpec, sourceSpecFor } from '../build/source.js';
 import { recipeFor } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { isBuildable, type WantedImage } from '../manifest/schema.js';
-import { buildSettingsFor } from '../manifest/targets.js';
+import { buildSettingsFor, namesNetwork } from '../manifest/targets.js';
 import type { Lock } from '../lock/lock.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import type { OrphanSources } from '../plan/orphans.js';
@@ -77,7 +77,7 @@ function blockedBy(ctx: Pick<PlanContext, 'manifest'>, image: WantedImage, obs: 
     const user = chooseSshUser(s.ssh?.user, source);
     if (!user.ok) why.push(user.problem);
   }
-  if (!s.network && obs.networks) {
+  if (!namesNetwork(s) && obs.networks) {
     if (!obs.networks.ok) why.push(`no network: build.network is not set and ${obs.networks.problem}`);
     else {
       const net = chooseNetwork(obs.networks.networks, obs.networks.projectId);
@@ -89,7 +89,7 @@ function blockedBy(ctx: Pick<PlanContext, 'manifest'>, image: WantedImage, obs: 
 
 /** Whether some build in the target names no network: then the target's networks are read with its images. */
 function needsNetworks(ctx: Pick<PlanContext, 'manifest'>, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
-  return wanted.some((image) => image.strategy === 'build' && !buildSettingsFor(ctx.manifest, image, t.cloud, t.region).network);
+  return wanted.some((image) => image.strategy === 'build' && !namesNetwork(buildSettingsFor(ctx.manifest, image, t.cloud, t.region)));
 }
 
 /** What makes an orphan: the manifest's names, and what the lock records in each target. */

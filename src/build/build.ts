@@ -5,6 +5,7 @@ import { createKeypair } from './steps/keypair.js';
 import { resolveInputs } from './steps/resolve.js';
 import { bootServer, waitActive } from './steps/boot.js';
 import { createBootVolume } from './steps/volume.js';
+import { createSshGroup, openSshFromRunner } from './steps/ssh-group.js';
 import { chooseAddress } from './steps/address.js';
 import { pinHostKeys } from './steps/host-keys.js';
 import { connect } from './steps/ssh.js';
@@ -22,12 +23,14 @@ export function buildSteps(inputs: Pick<BuildInputs, 'image' | 'settings'>): Ste
     // the keypair and the boot fill. A loser stops there and its cleanups delete what it made.
     makeClaim,
     createKeypair,
+    ...(inputs.settings.ssh?.openFrom ? [createSshGroup] : []),
     // Only where asked: the resolve step refuses a volume-backed source image without build.volume.
     ...(inputs.settings.volume ? [createBootVolume] : []),
     bootServer,
     settleClaim,
     waitActive,
     chooseAddress,
+    ...(inputs.settings.ssh?.openFrom === 'runner' ? [openSshFromRunner] : []),
     pinHostKeys,
     connect,
     ...provisionSteps(inputs.image.build.steps),

@@ -4,7 +4,7 @@ import type { BuildServices } from '../openstack/cloud.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { DEFAULT_POLL_SCHEDULE } from '../openstack/poll-schedule.js';
 import type { Flavor } from '../openstack/nova.js';
-import type { Network } from '../openstack/neutron.js';
+import type { Network, Port } from '../openstack/neutron.js';
 import type { Redactor } from '../redact.js';
 import type { SshConnection } from '../ssh/connection.js';
 import type { JumpHost } from '../ssh/jump.js';
@@ -40,6 +40,8 @@ export interface BuildInputs {
   keepKeyDir?: string | undefined;
   /** Whether a run is known to be dead (from its journal here): its claim on a name is void. */
   isRunDead?: ((runId: string) => Promise<boolean>) | undefined;
+  /** The source address of this machine's route to a host (build.ssh.openFrom "runner"); replaced in tests. */
+  routeSourceAddress?: ((host: string, port: number) => Promise<string>) | undefined;
   /** The quick interval of every wait's poll schedule (`--poll-interval-ms`); DEFAULT_POLL_SCHEDULE's by default. */
   pollIntervalMs?: number | undefined;
   /** Wall clock: stamped on images and claims, and compared with the cloud's times. */
@@ -62,7 +64,16 @@ export interface BuildState extends BuildInputs {
   /** The Cinder snapshot a volume-backed image points at (declared before createImage, its id learned from the image). */
   volumeSnapshot?: DeclaredResource | undefined;
   flavor?: Flavor;
-  network?: Network | { id: string; name: string };
+  /** The first build network (the one a floating IP goes to). */
+  network?: Network | { id: string; name: string } | undefined;
+  /** Every build network, in order (networks, else network). */
+  networks?: Array<Network | { id: string; name: string }>;
+  /** Ports made beforehand (build.ports), attached after the networks. */
+  ports?: Port[];
+  /** build.securityGroups, resolved to ids. */
+  securityGroupIds?: string[] | undefined;
+  /** The temporary security group that lets SSH in (build.ssh.openFrom). */
+  sshGroup?: { id: string; name: string } | undefined;
   serverName?: string;
   serverId?: string;
   address?: string;

@@ -57,6 +57,8 @@ export interface BootFilesOptions {
   port: number;
   /** The user data's script (userDataPlan), run as root before sshd; given on the first boot only, as cloud-init runs it once per instance. */
   userData?: string | undefined;
+  /** The server's other addresses (its other networks): sshd listens there too. */
+  alsoListen?: string[] | undefined;
 }
 
 /**
@@ -132,6 +134,7 @@ export async function writeBootFiles(o: BootFilesOptions): Promise<void> {
   const script = `set -e\n${machineId}${userScript(o.user, o.hostname, '/run/imagesync/authorized_keys')}${userDataStep('/run/imagesync/user-data.sh')}`;
   const config = [
     `ListenAddress ${o.address}:${o.port}`,
+    ...(o.alsoListen ?? []).map((a) => `ListenAddress ${a}:${o.port}`),
     'HostKey /run/imagesync/ssh_host_ecdsa_key',
     'HostKey /run/imagesync/ssh_host_ed25519_key',
     'PidFile /run/imagesync/sshd.pid',

@@ -117,6 +117,9 @@ export interface Network {
 
 export interface Port {
   id: string;
+  name: string;
+  /** Made through Neutron before a boot (`networks: [{port}]`): it outlives its server, unbound. */
+  preMade: boolean;
   networkId: string;
   subnetId: string;
   deviceId: string;
@@ -162,6 +165,8 @@ export interface ServerRecord {
   rootVolume?: { id: string; deleteOnTermination: boolean } | undefined;
   /** Networks asked for at boot (ports are created during BUILD). */
   networkIds: string[];
+  /** Ports made beforehand, taken at boot after the networks' ports. */
+  portIds: string[];
   ports: Port[];
   status: ServerStatus;
   vmState: string;
@@ -363,6 +368,8 @@ export class ComputeRegion {
     const address = await net.pool.allocate(this.env.sshPort);
     const port: Port = {
       id: this.env.ids.uuid(),
+      name: '',
+      preMade: false,
       networkId: net.id,
       subnetId: net.subnetId,
       deviceId: server.id,
@@ -375,7 +382,40 @@ export class ComputeRegion {
     return port;
   }
 
+  /** POST /v2.0/ports: a port of no server yet, for a boot to take (`networks: [{port}]`). */
+  async createFreePort(caller: ComputeCaller, networkId: string, name: string): Promise<Port> {
+    const net = this.network(networkId);
+    if (!net) throw new ComputeError(404, `Network ${networkId} could not be found.`, 'NetworkNotFound');
+    const port: Port = {
+      id: this.env.ids.uuid(),
+      name,
+      preMade: true,
+      networkId: net.id,
+      subnetId: net.subnetId,
+      deviceId: '',
+      projectId: caller.projectId,
+      macAddress: this.newMac(),
+      address: await net.pool.allocate(this.env.sshPort),
+      createdAtMs: this.env.now(),
+    };
+    this.ports.set(port.id, port);
+    return port;
+  }
+
+  /** DELETE /v2.0/ports/{id} of a port no server holds. */
+  deleteFreePort(projectId: string, id: string): void {
+    const port = this.ports.get(id);
+    if (!port || port.projectId !== projectId) throw new ComputeError(404, `Port ${id} could not be found.`, 'PortNotFound');
+    if (port.deviceId) throw new ComputeError(409, `Port ${id} cannot be deleted directly via the port API: has device owner compute:nova.`, 'BadRequest');
+    this.releasePort({ ...port, preMade: false });
+  }
+
   private releasePort(port: Port): void {
+    // A port made beforehand stays, unbound, as Nova leaves it when its server goes.
+    if (port.preMade) {
+      port.deviceId = '';
+      return;
+    }
     this.ports.delete(port.id);
     this.networks.find((n) => n.id === port.networkId)?.pool.release(port.address);
     for (const fip of this.floatingIps.values()) {
@@ -402,12 +442,19 @@ export class ComputeRegion {
       publicKey = kp.publicKey;
     }
     let networkIds: string[];
+    const portIds: string[] = [];
     if (req.networks === 'none') networkIds = [];
     else if (req.networks === 'auto') networkIds = [(this.networks.find((n) => !n.external) as Network).id];
     else {
       networkIds = [];
       for (const n of req.networks) {
-        if (n.port !== undefined) throw new ComputeError(400, `Port ${n.port} could not be found.`);
+        if (n.port !== undefined) {
+          const port = this.ports.get(n.port);
+          if (!port || port.projectId !== caller.projectId) throw new ComputeError(400, `Port ${n.port} could not be found.`);
+          if (port.deviceId || portIds.includes(port.id)) throw new ComputeError(409, `Port ${n.port} is still in use.`);
+          portIds.push(port.id);
+          continue;
+        }
         if (n.uuid === undefined) throw new ComputeError(400, 'Bad networks format: network uuid is not in proper format');
         if (!this.network(n.uuid)) throw new ComputeError(400, `Network ${n.uuid} could not be found.`);
         networkIds.push(n.uuid);
@@ -440,6 +487,7 @@ export class ComputeRegion {
       availabilityZone: EMULATOR_ZONE,
       ...(root.volume ? { rootVolume: root.volume } : {}),
       networkIds,
+      portIds,
       ports: [],
       status: 'BUILD',
       vmState: 'building',
@@ -496,6 +544,12 @@ export class ComputeRegion {
     try {
       for (const netId of server.networkIds) {
         server.ports.push(await this.createPort(server, this.network(netId) as Network));
+      }
+      for (const portId of server.portIds) {
+        const port = this.ports.get(portId);
+        if (!port) throw new Error(`port ${portId} went away before the boot took it`);
+        port.deviceId = server.id;
+        server.ports.push(port);
       }
       server.taskState = 'spawning';
       server.updatedAtMs = this.env.now();
@@ -564,6 +618,8 @@ export class ComputeRegion {
         data,
         // cloud-init's user data, played once (the machine runs it at its first boot only).
         userData: server.userData.script,
+        // A server on several networks answers on each of its addresses, as a real one does.
+        alsoListen: server.ports.map((p) => p.address).filter((a) => a !== (server.sshAddress ?? server.ports[0]?.address)),
       });
     }
     const machine = server.machine;

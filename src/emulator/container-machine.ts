@@ -95,6 +95,8 @@ class ContainerMachine implements Machine {
         `${this.bootDir}:${BOOT_MOUNT}:ro`,
         '--publish',
         `${address}:${port}:22`,
+        // A server on several networks answers on each of its addresses.
+        ...(this.spec.alsoListen ?? []).flatMap((a) => ['--publish', `${a}:${port}:22`]),
         this.tag,
         '/bin/sh',
         `${BOOT_MOUNT}/boot.sh`,

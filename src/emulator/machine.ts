@@ -20,6 +20,8 @@ export interface MachineSpec {
    * user-data.ts): run as root once, at the first boot, before sshd, as cloud-init runs it.
    */
   userData?: string | undefined;
+  /** The server's addresses besides the one it boots on (its other networks): sshd answers there too. */
+  alsoListen?: string[] | undefined;
 }
 
 /** What one boot left: the host keys sshd serves and what the machine itself printed on its console. */

@@ -46,7 +46,7 @@ class NamespaceMachine implements Machine {
   async start(address: string, port: number): Promise<BootResult> {
     // The user data runs at the first boot only: later boots write no script.
     const userData = this.booted ? undefined : this.spec.userData;
-    await writeBootFiles({ dirs: this.dirs, hostname: this.spec.hostname, user: this.spec.user, publicKey: this.spec.publicKey, address, port, userData });
+    await writeBootFiles({ dirs: this.dirs, hostname: this.spec.hostname, user: this.spec.user, publicKey: this.spec.publicKey, address, port, userData, alsoListen: this.spec.alsoListen });
     try {
       this.sandbox = await startSandbox({ dirs: this.dirs, hostname: this.spec.hostname, address, port });
     } catch (err) {

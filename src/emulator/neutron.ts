@@ -100,7 +100,7 @@ function portView(compute: ComputeRegion, p: Port): Record<string, unknown> {
   const server = compute.servers.get(p.deviceId);
   return {
     id: p.id,
-    name: '',
+    name: p.name,
     network_id: p.networkId,
     tenant_id: p.projectId,
     project_id: p.projectId,
@@ -108,7 +108,7 @@ function portView(compute: ComputeRegion, p: Port): Record<string, unknown> {
     admin_state_up: true,
     status: server?.status === 'ACTIVE' ? 'ACTIVE' : 'DOWN',
     device_id: p.deviceId,
-    device_owner: 'compute:nova',
+    device_owner: p.deviceId ? 'compute:nova' : '',
     fixed_ips: [{ subnet_id: p.subnetId, ip_address: p.address }],
     allowed_address_pairs: [],
     security_groups: compute.securityGroups.boundGroups(p.deviceId),
@@ -196,6 +196,15 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
             call.ctx.pairs,
           ),
         }),
+      POST: async (call) => {
+        const body = await jsonBody(call.ctx);
+        const p = body.port;
+        if (!isObject(p)) throw new ComputeError(400, "Resource body required: 'port'", 'HTTPBadRequest');
+        const networkId = str(p.network_id, 'network_id');
+        if (!networkId) throw new ComputeError(400, "Failed to parse request. Required attribute 'network_id' not specified", 'HTTPBadRequest');
+        const port = await compute.createFreePort(call.caller, networkId, typeof p.name === 'string' ? p.name : '');
+        return jsonReply(201, { port: portView(compute, port) });
+      },
     });
   }
   m = /^\/v2\.0\/ports\/([^/]+)$/.exec(path);
@@ -206,6 +215,10 @@ export function neutronHandler(compute: ComputeRegion, networkUrl: string, metho
         const p = compute.ports.get(id);
         if (!p || p.projectId !== call.caller.projectId) throw new ComputeError(404, `Port ${id} could not be found.`, 'PortNotFound');
         return jsonReply(200, { port: portView(compute, p) });
+      },
+      DELETE: (call) => {
+        compute.deleteFreePort(call.caller.projectId, id);
+        return emptyReply(204);
       },
     });
   }

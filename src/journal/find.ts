@@ -1,6 +1,7 @@
 // Find imagesync's temporary resources in one target: by name prefix AND a parseable run id (tag, metadata or property).
 import { FLOATING_IP_DESCRIPTION_PREFIX } from '../build/steps/address.js';
 import { RUN_TAG_PREFIX } from '../build/steps/boot.js';
+import { sshGroupDescription } from '../build/steps/ssh-group.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import type { CinderClient } from '../openstack/cinder.js';
 import type { GlanceImage } from '../openstack/glance.js';
@@ -118,6 +119,16 @@ export async function findLeftovers(services: BuildServices, o: FindOptions): Pr
   }
 
   if (neutron) {
+    // Temporary SSH groups (build.ssh.openFrom): the name and the description both name the run.
+    for (const g of await neutron.securityGroups({}, o.signal)) {
+      const runId = runIdOfName(g.name, 'sg');
+      if (!runId) continue;
+      if (g.description !== sshGroupDescription(runId)) {
+        ignored.push({ kind: 'security-group', ...where, id: g.id, name: g.name, why: 'named like an SSH group of a build, but its description does not name that run' });
+        continue;
+      }
+      found.push({ kind: 'security-group', ...where, id: g.id, name: g.name, runId, createdAt: cloudTime(g.created_at) });
+    }
     const fips = await neutron.floatingIps({}, o.signal);
     // Deleting a server detaches its floating IP but does not release it: find those on our servers first.
     const portOwner = new Map<string, { id: string; runId: string; name: string }>();

@@ -1,7 +1,7 @@
 // What every build needs (a flavor, an SSH user, a network), checked offline after merging defaults < target < image: a missing flavor is a problem (for a copy, only when no target has one), a missing user or network says where it will come from; an import needs none.
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
-import { buildSettingsFor, imageTargets } from './targets.js';
+import { buildSettingsFor, imageTargets, namesNetwork } from './targets.js';
 
 export interface BuildNeeds {
   /** One-line `json.path: message` problems: bad input. */
@@ -32,7 +32,7 @@ export function checkBuildNeeds(m: Manifest): BuildNeeds {
       const key = `${t.cloud}/${t.region}`;
       if (!s.flavor) lacking.flavor.push(key);
       if (!s.ssh?.user) lacking.user.push(key);
-      if (!s.network) lacking.network.push(key);
+      if (!namesNetwork(s)) lacking.network.push(key);
     }
     const name = JSON.stringify(image.name);
     // A copy is built once, in a target that can (plan picks it), and copied to the others.

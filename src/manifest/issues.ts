@@ -17,6 +17,7 @@ interface LooseDef {
   valueType?: Schema;
   options?: Schema[];
   entries?: Record<string, unknown>;
+  values?: unknown[];
   format?: string;
 }
 
@@ -47,7 +48,9 @@ function isStepUnion(options: Schema[]): boolean {
 
 /** The JSON types a schema accepts: "string", "object", … */
 function jsonTypesOf(schema: Schema): string[] {
-  const t = defOf(unwrap(schema)).type;
+  const def = defOf(unwrap(schema));
+  const t = def.type;
+  if (t === 'literal') return [...new Set((def.values ?? []).map((v) => jsonTypeOf(v)))];
   if (t === 'record' || t === 'object') return ['object'];
   if (t === 'int' || t === 'number') return ['number'];
   return [t];

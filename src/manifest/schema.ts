@@ -90,12 +90,38 @@ export const BastionSchema = z
       'A jump host (bastion) the build server is reached through, as ssh -J does: every SSH connection of the build (and its host key check against the console\'s fingerprints) goes over a channel the bastion forwards. Its own host key is always checked: pinned here, or in known_hosts.',
   });
 
+/** An IPv4 or IPv6 network in CIDR notation: "203.0.113.7/32", "2001:db8::/64". */
+const CIDR_PATTERN = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(?:3[0-2]|[12]?\d)|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*\/(?:12[0-8]|1[01]\d|[1-9]?\d))$/;
+
 export const SshSettingsSchema = z
   .strictObject({
     user: nonEmpty('ssh.user').optional().describe('Login user of the source image (e.g. "debian", "ubuntu").'),
     port: z.int().min(1).max(65535).optional().describe('SSH port of the build server (default 22).'),
     connectTimeoutSeconds: positiveSeconds('Timeout of one SSH connection attempt, in seconds.').optional(),
     bastion: BastionSchema.optional(),
+    interface: nonEmpty('ssh.interface')
+      .optional()
+      .describe(
+        'Which address of the build server SSH goes to: "fixed" (its address on the first build network), "floating" (the floating IP from floatingIpPool), or the name of one of its networks (e.g. "public", "private"). Default: floating when floatingIpPool is set, else fixed.',
+      ),
+    ipVersion: z
+      .literal([4, 6])
+      .optional()
+      .describe('IP version of the address SSH goes to: 4 (default) or 6, for dual-stack servers.'),
+    openFrom: z
+      .union([
+        z.literal('runner').describe('The address this machine reaches the build server from (the local source address of the route to it).'),
+        z
+          .array(
+            z.string().regex(CIDR_PATTERN, { error: (iss) => `${JSON.stringify(iss.input)} is not a CIDR such as "203.0.113.7/32" or "2001:db8::/64"` }),
+          )
+          .min(1)
+          .describe('These networks (CIDR).'),
+      ])
+      .optional()
+      .describe(
+        'Make a temporary security group that lets SSH in (its port, TCP) from the runner only, or from these CIDRs, and put the build server in it; it is journaled and deleted with the build. Behind NAT, "runner" cannot know the address the cloud sees: give the CIDR.',
+      ),
   })
   .meta({ id: 'SshSettings', description: 'How to reach the build server over SSH.' });
 
@@ -159,6 +185,16 @@ export const UserDataSchema = z
 const buildSettingsShape = {
   flavor: nonEmpty('flavor').optional().describe('Nova flavor (name or id) of the build server.'),
   network: nonEmpty('network').optional().describe('Network (name or id) the build server is attached to.'),
+  networks: z
+    .array(nonEmpty('a network'))
+    .min(1)
+    .optional()
+    .describe('Several networks (names or ids), in this order; replaces "network". The first is the one a floating IP goes to.'),
+  ports: z
+    .array(nonEmpty('a port'))
+    .min(1)
+    .optional()
+    .describe('Ports made beforehand (names or ids), attached after the networks. Their security groups are their own.'),
   availabilityZone: nonEmpty('availabilityZone').optional().describe('Nova availability zone of the build server (default: the cloud\'s choice).'),
   floatingIpPool: nonEmpty('floatingIpPool')
     .optional()
@@ -166,7 +202,7 @@ const buildSettingsShape = {
   securityGroups: z
     .array(nonEmpty('a security group'))
     .optional()
-    .describe('Security groups of the build server; they must allow SSH from where imagesync runs.'),
+    .describe('Security groups (names or ids) of the build server; they, or ssh.openFrom, must allow SSH from where imagesync runs.'),
   ssh: SshSettingsSchema.optional(),
   volume: VolumeSettingsSchema.optional(),
   userData: UserDataSchema.optional(),

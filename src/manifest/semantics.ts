@@ -2,12 +2,49 @@
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
-import { buildSettingsLayers, imageTargets } from './targets.js';
+import { buildSettingsFor, buildSettingsLayers, imageTargets } from './targets.js';
 import { inlineUserData, userDataSizeProblem } from './user-data.js';
 
 /** Problems with names and regions, each a one-line `json.path: message`. Pure. */
 export function checkSemantics(m: Manifest): string[] {
-  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m), ...checkUserData(m)];
+  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m), ...checkUserData(m), ...checkPlacement(m)];
+}
+
+/**
+ * Placement settings that cannot work together, per layer and per image in each of its targets
+ * (as merged): both network and networks in one layer; ssh.interface "floating" without a pool, or
+ * naming a network the server is not on; security groups asked of ports only (Nova applies groups
+ * to the ports it makes, never to ports made beforehand).
+ */
+function checkPlacement(m: Manifest): string[] {
+  const problems: string[] = [];
+  for (const { settings, where } of buildSettingsLayers(m)) {
+    if (settings?.network !== undefined && settings.networks !== undefined) {
+      problems.push(problemAt([...where, 'networks'], 'give "network" or "networks", not both'));
+    }
+  }
+  m.images.forEach((image, i) => {
+    const byProblem = new Map<string, string[]>();
+    for (const t of imageTargets(m, image)) {
+      const s = buildSettingsFor(m, image, t.cloud, t.region);
+      const networks = s.networks ?? (s.network !== undefined ? [s.network] : []);
+      const iface = s.ssh?.interface;
+      const found: string[] = [];
+      if (iface === 'floating' && s.floatingIpPool === undefined) found.push('ssh.interface "floating" needs build.floatingIpPool (the external network to take a floating IP from)');
+      if (iface !== undefined && iface !== 'fixed' && iface !== 'floating' && !s.ports?.length && !networks.includes(iface)) {
+        found.push(`ssh.interface ${JSON.stringify(iface)} is not one of the build server's networks (${networks.join(', ') || 'none'})${didYouMean(iface, [...networks, 'fixed', 'floating'])}`);
+      }
+      if (s.ssh?.ipVersion === 6 && s.floatingIpPool !== undefined && (iface === undefined || iface === 'floating')) {
+        found.push('ssh.ipVersion 6 and a floating IP: Neutron\'s floating IPs are IPv4; set ssh.interface to "fixed" or a network name for IPv6');
+      }
+      if (s.ports?.length && !networks.length && (s.ssh?.openFrom !== undefined || s.securityGroups?.length)) {
+        found.push('security groups (securityGroups, ssh.openFrom) apply only to the ports Nova makes for networks, not to ports made beforehand: give the ports their groups in Neutron, or add a network');
+      }
+      for (const f of found) byProblem.set(f, [...(byProblem.get(f) ?? []), `${t.cloud}/${t.region}`]);
+    }
+    for (const [problem, targets] of byProblem) problems.push(problemAt(['images', i, 'build'], `in ${targets.join(', ')}: ${problem}`));
+  });
+  return problems;
 }
 
 /** Inline user data and cloud-config objects must fit Nova's limit (files are checked where they are read). */

@@ -71,3 +71,8 @@ export function buildSettingsLayers(m: Manifest): Array<{ settings: BuildSetting
     ...m.images.map((img, i) => ({ settings: img.build, where: ['images', i, 'build'] as PropertyKey[] })),
   ];
 }
+
+/** Whether merged settings name where the build server goes (network, networks or ports); without, the one network Nova would pick is inferred. */
+export function namesNetwork(s: Pick<BuildSettings, 'network' | 'networks' | 'ports'>): boolean {
+  return s.network !== undefined || (s.networks?.length ?? 0) > 0 || (s.ports?.length ?? 0) > 0;
+}

@@ -51,6 +51,10 @@ export interface Server {
   tags?: string[];
   fault?: { code?: number; message?: string; details?: string };
   created?: string;
+  'OS-EXT-AZ:availability_zone'?: string;
+  /** A server booted from a volume shows "" here. */
+  image?: { id?: string } | string;
+  'os-extended-volumes:volumes_attached'?: Array<{ id: string; delete_on_termination?: boolean }>;
   'OS-EXT-STS:task_state'?: string | null;
 }
 
@@ -169,6 +173,18 @@ export class NovaClient {
       });
     }
     return v as T;
+  }
+
+  /** The availability zones a server may be booted in; undefined when this cloud does not say (a policy may hide them). */
+  async availabilityZones(signal?: AbortSignal): Promise<string[] | undefined> {
+    try {
+      const res = await this.call('GET', 'os-availability-zone', [200], undefined, signal);
+      const zones = this.body<Array<{ zoneName?: unknown; zoneState?: { available?: boolean } }>>(res, 'availabilityZoneInfo', 'GET /os-availability-zone');
+      return zones.filter((z) => typeof z.zoneName === 'string' && z.zoneState?.available !== false).map((z) => z.zoneName as string);
+    } catch (err) {
+      if (err instanceof HttpError && (err.status === 403 || err.status === 404)) return undefined;
+      throw err;
+    }
   }
 
   async flavors(signal?: AbortSignal): Promise<Flavor[]> {

@@ -1,7 +1,8 @@
 // Deleting a declared resource by its id: one function for the build's cleanups and for gc, with "deleted" meaning gone.
-import { ImagesyncError } from '../errors.js';
+import { HttpError, ImagesyncError } from '../errors.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import type { CinderClient } from '../openstack/cinder.js';
+import type { NeutronClient } from '../openstack/neutron.js';
 import type { NovaClient } from '../openstack/nova.js';
 import { waitFor } from '../openstack/wait.js';
 import { deleteHint } from './hints.js';
@@ -39,6 +40,9 @@ export async function deleteResource(services: BuildServices, r: Resource, o: De
       return deleteVolumeAndWait(cinderOf(services, r), id, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
     case 'volume-snapshot':
       return deleteVolumeSnapshotAndWait(cinderOf(services, r), id, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
+    case 'security-group':
+      if (!services.neutron) throw new ImagesyncError(`${r.cloud}/${r.region}: no network service (Neutron) in the catalog to delete security group ${id}`);
+      return deleteSecurityGroupWhenFree(services.neutron, id, o);
     case 'floating-ip':
       if (!services.neutron) throw new ImagesyncError(`${r.cloud}/${r.region}: no network service (Neutron) in the catalog to delete floating IP ${id}`);
       return services.neutron.deleteFloatingIp(id, o.signal);
@@ -63,6 +67,30 @@ async function deleteImage(services: BuildServices, id: string, o: DeleteOptions
   const image = services.cinder ? await services.glance.getImage(id, o.signal) : undefined;
   await services.glance.deleteImage(id, o.signal);
   if (image && services.cinder) await deleteVolumeDataOf(services.cinder, image, { pollIntervalMs: o.pollIntervalMs, timeoutMs: VOLUME_GONE_TIMEOUT_MS, signal: o.signal });
+}
+
+/** How long a security group may stay in use by the ports of a server being deleted. */
+export const GROUP_FREE_TIMEOUT_MS = 2 * 60_000;
+
+/** A group a port still carries answers 409: the ports of a deleted server go a moment after it. */
+async function deleteSecurityGroupWhenFree(neutron: NeutronClient, id: string, o: DeleteOptions): Promise<void> {
+  await waitFor({
+    what: `security group ${id} to be free of ports and deleted`,
+    poll: async () => {
+      try {
+        await neutron.deleteSecurityGroup(id, o.signal);
+        return true;
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 409) return false;
+        throw err;
+      }
+    },
+    done: (deleted) => deleted,
+    describe: () => 'in use',
+    timeoutMs: GROUP_FREE_TIMEOUT_MS,
+    intervalMs: o.pollIntervalMs,
+    signal: o.signal,
+  });
 }
 
 /** Deleted means gone: a server stuck in deletion still costs money and must be reported. */

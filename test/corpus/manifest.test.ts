@@ -359,6 +359,63 @@ const bad: BadCase[] = [
     manifest: { ...manifestWith(), defaults: { build: { availabiltyZone: 'az1' } } },
     headline: headline('defaults\\.build: unknown key "availabiltyZone" — did you mean "availabilityZone"\\?'),
   },
+  // Networks, ports, SSH interface and IP version, openFrom.
+  {
+    name: 'build.networks is a string',
+    manifest: { ...manifestWith(), defaults: { build: { networks: 'private' } } },
+    headline: headline('defaults\\.build\\.networks: expected an array of strings, got string'),
+  },
+  {
+    name: 'build.ports is empty',
+    manifest: { ...manifestWith(), defaults: { build: { ports: [] } } },
+    headline: headline('defaults\\.build\\.ports: needs at least 1 entry'),
+  },
+  {
+    name: 'network and networks in one layer',
+    manifest: { ...manifestWith(), defaults: { build: { network: 'a', networks: ['b'] } } },
+    headline: headline('defaults\\.build\\.networks: give "network" or "networks", not both'),
+  },
+  {
+    name: 'ssh.ipVersion 5',
+    manifest: { ...manifestWith(), defaults: { build: { ssh: { ipVersion: 5 } } } },
+    headline: headline('defaults\\.build\\.ssh\\.ipVersion: expected 4 or 6, got 5'),
+  },
+  {
+    name: 'a misspelt ssh key ("opnFrom") gets a suggestion',
+    manifest: { ...manifestWith(), defaults: { build: { ssh: { opnFrom: 'runner' } } } },
+    headline: headline('defaults\\.build\\.ssh: unknown key "opnFrom" — did you mean "openFrom"\\?'),
+  },
+  {
+    name: 'ssh.openFrom is a word other than "runner"',
+    manifest: { ...manifestWith(), defaults: { build: { ssh: { openFrom: 'everyone' } } } },
+    headline: headline('defaults\\.build\\.ssh\\.openFrom: expected "runner", got "everyone"'),
+  },
+  {
+    name: 'ssh.openFrom has something that is not a CIDR',
+    manifest: { ...manifestWith(), defaults: { build: { ssh: { openFrom: ['198.51.100.7'] } } } },
+    headline: headline('defaults\\.build\\.ssh\\.openFrom\\[0\\]: "198\\.51\\.100\\.7" is not a CIDR such as "203\\.0\\.113\\.7/32" or "2001:db8::/64"'),
+  },
+  {
+    name: 'ssh.interface "floating" without a floating IP pool',
+    manifest: { ...manifestWith(), defaults: { build: { network: 'private', ssh: { interface: 'floating' } } } },
+    headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: ssh\\.interface "floating" needs build\\.floatingIpPool \\(the external network to take a floating IP from\\)'),
+  },
+  {
+    name: 'ssh.interface names a network the server is not on',
+    manifest: { ...manifestWith(), defaults: { build: { networks: ['private', 'public'], ssh: { interface: 'pubilc' } } } },
+    headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: ssh\\.interface "pubilc" is not one of the build server\'s networks \\(private, public\\) — did you mean "public"\\?'),
+  },
+  {
+    name: 'ssh.openFrom with only ports made beforehand',
+    // The target's own settings, without the network manifestWith gives: ports alone.
+    manifest: { ...manifestWith(), targets: [{ cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small', ports: ['p1'], ssh: { user: 'debian', openFrom: 'runner' } } }] },
+    headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: security groups \\(securityGroups, ssh\\.openFrom\\) apply only to the ports Nova makes .*'),
+  },
+  {
+    name: 'ssh.ipVersion 6 with a floating IP',
+    manifest: { ...manifestWith(), defaults: { build: { network: 'private', floatingIpPool: 'public', ssh: { ipVersion: 6 } } } },
+    headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: ssh\\.ipVersion 6 and a floating IP: Neutron\'s floating IPs are IPv4; .*'),
+  },
   // User data and config drive.
   {
     name: 'build.userData is a number',

@@ -6,20 +6,48 @@ import type { Step } from '../runner.js';
 import { removeBy } from './delete.js';
 import { where, type BuildState } from '../state.js';
 
-/** The server's IPv4 address on the build network (or any fixed IPv4 address). */
-export function fixedAddress(server: Server, networkName?: string): string | undefined {
+export interface AddressWanted {
+  /** "fixed", or a network name; "floating" is the floating IP made for the build, not read from the server. */
+  interface?: string | undefined;
+  ipVersion: 4 | 6;
+  /** The build networks' names, in order: "fixed" prefers the first. */
+  networks: string[];
+}
+
+/**
+ * The address SSH goes to (pure). A network name: that network's address of the IP version (a
+ * fixed one first, then any, e.g. a floating IP a cloud attached by itself). "fixed" or nothing:
+ * the fixed address on the first build network that has one, else on any network. Packer takes
+ * "whichever the API returns first"; the order here is the manifest's.
+ */
+export function serverAddress(server: Pick<Server, 'addresses'>, wanted: AddressWanted): string | undefined {
   const addresses = server.addresses ?? {};
-  const pick = (list: ServerAddress[]) =>
-    list.find((a) => (a.version ?? 4) === 4 && (a['OS-EXT-IPS:type'] ?? 'fixed') === 'fixed')?.addr;
-  if (networkName && addresses[networkName]) {
-    const a = pick(addresses[networkName]);
+  const ofVersion = (list: ServerAddress[] | undefined) => (list ?? []).filter((a) => (a.version ?? 4) === wanted.ipVersion);
+  const fixed = (list: ServerAddress[] | undefined) => ofVersion(list).find((a) => (a['OS-EXT-IPS:type'] ?? 'fixed') === 'fixed')?.addr;
+  if (wanted.interface !== undefined && wanted.interface !== 'fixed') {
+    const list = addresses[wanted.interface];
+    return fixed(list) ?? ofVersion(list)[0]?.addr;
+  }
+  for (const name of wanted.networks) {
+    const a = fixed(addresses[name]);
     if (a) return a;
   }
   for (const list of Object.values(addresses)) {
-    const a = pick(list);
+    const a = fixed(list);
     if (a) return a;
   }
   return undefined;
+}
+
+/** The server's fixed IPv4 address on the build network (or any fixed IPv4 address). */
+export function fixedAddress(server: Server, networkName?: string): string | undefined {
+  return serverAddress(server, { ipVersion: 4, networks: networkName ? [networkName] : [] });
+}
+
+/** Whether the build reaches its server through a floating IP: a pool is set and SSH is not asked to go elsewhere. */
+export function wantsFloatingIp(settings: BuildState['settings']): boolean {
+  const iface = settings.ssh?.interface;
+  return settings.floatingIpPool !== undefined && (iface === undefined || iface === 'floating');
 }
 
 /** A floating IP has no name: imagesync's carry this description, which names the run (`gc` reads it). */
@@ -36,9 +64,14 @@ export const chooseAddress: Step<BuildState> = {
     const server = await nova.getServer(s.serverId!, ctx.signal);
     if (!server) throw new ImagesyncError(`${where(s)}: server ${s.serverId} disappeared`);
     const pool = s.settings.floatingIpPool;
-    if (!pool) {
-      const addr = fixedAddress(server, s.network?.name);
-      if (!addr) throw new ImagesyncError(`${where(s)}: server ${s.serverId} has no IPv4 address (addresses: ${JSON.stringify(server.addresses ?? {})})`);
+    if (!pool || !wantsFloatingIp(s.settings)) {
+      const ipVersion = s.settings.ssh?.ipVersion ?? 4;
+      const iface = s.settings.ssh?.interface;
+      const addr = serverAddress(server, { interface: iface, ipVersion, networks: (s.networks ?? []).map((n) => n.name) });
+      if (!addr) {
+        const on = iface !== undefined && iface !== 'fixed' ? ` on network "${iface}"` : '';
+        throw new ImagesyncError(`${where(s)}: server ${s.serverId} has no IPv${ipVersion} address${on} (addresses: ${JSON.stringify(server.addresses ?? {})})`);
+      }
       s.address = addr;
       return;
     }

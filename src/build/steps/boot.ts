@@ -38,10 +38,11 @@ export const bootServer: Step<BuildState> = {
               : undefined,
             flavorRef: s.flavor!.id,
             keyName: s.keypair!.name,
-            networks: [{ uuid: s.network!.id }],
+            // Networks first, then ports made beforehand, as Packer orders them.
+            networks: [...(s.networks ?? []).map((n) => ({ uuid: n.id })), ...(s.ports ?? []).map((p) => ({ port: p.id }))],
             metadata: { imagesync_run: s.runId, imagesync_image: s.image.name.slice(0, 255), imagesync_role: 'build' },
             tags: ['imagesync', `${RUN_TAG_PREFIX}${s.runId}`],
-            securityGroups: s.settings.securityGroups,
+            securityGroups: bootGroups(s),
             availabilityZone: s.settings.availabilityZone,
             userData: s.userData,
             configDrive: s.settings.configDrive,
@@ -59,6 +60,17 @@ export const bootServer: Step<BuildState> = {
     s.serverId = created.value;
   },
 };
+
+/**
+ * The groups, by id: the manifest's, and the temporary SSH group. Nova applies "default" only when
+ * no group is named, so with only the SSH group "default" is named too: the server keeps what the
+ * project's default group allows.
+ */
+export function bootGroups(s: Pick<BuildState, 'securityGroupIds' | 'sshGroup'>): string[] | undefined {
+  const mine = s.securityGroupIds ?? [];
+  if (!s.sshGroup) return mine.length ? mine : undefined;
+  return [...(mine.length ? mine : ['default']), s.sshGroup.id];
+}
 
 function oldest(servers: Server[]): Server | undefined {
   return [...servers].sort((a, b) => (a.created ?? '').localeCompare(b.created ?? ''))[0];

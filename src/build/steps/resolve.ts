@@ -1,25 +1,13 @@
-// Step: the source image, flavor and network by name (not found → the nearest names; ambiguous → error).
-import { ImagesyncError } from '../../errors.js';
-import { nearest } from '../../manifest/suggest.js';
+// Step: the source image, flavor, boot disk, zone, networks, ports and security groups, checked before anything is created (not found → the nearest names; ambiguous → error).
+import { hint, ResolveError } from './resolve-names.js';
+import { resolvePlacement } from './resolve-placement.js';
 import type { Step } from '../runner.js';
-import { chooseNetwork, chooseSshUser } from '../defaults.js';
+import { chooseSshUser } from '../defaults.js';
 import { selectSource, sourceRead, sourceSpecFor } from '../source.js';
 import type { GlanceImage } from '../../openstack/glance.js';
 import { recipeExtras, recipeFor } from '../recipe.js';
 import type { BuildState } from '../state.js';
 import { checkBootDisk } from '../preflight.js';
-
-export class ResolveError extends ImagesyncError {
-  override readonly code = 'NOT_FOUND';
-}
-
-const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-function hint(word: string, names: string[]): string {
-  const near = nearest(word, names);
-  const some = [...new Set(names)].sort().slice(0, 8);
-  return near ? `did you mean "${near}"?` : `available: ${some.join(', ')}${names.length > some.length ? ', …' : ''}`;
-}
 
 /** The source image in this target: by its name here, by the filter, or both; the nearest names when a name is not found. */
 async function findSource(s: BuildState, signal: AbortSignal): Promise<GlanceImage> {
@@ -66,16 +54,15 @@ export const resolveInputs: Step<BuildState> = {
   name: 'resolve source image, flavor and network',
   async run(s, ctx) {
     const where = `${s.target.cloud}/${s.target.region}`;
-    const { glance, nova, neutron } = s.services;
+    const { nova } = s.services;
     const flavorWanted = s.settings.flavor;
-    const netWanted = s.settings.network;
     // The lookups go out at once; their answers are judged below in this order, so the problem
     // reported first is the one a lookup at a time would report.
     const sourceP = findSource(s, ctx.signal);
     const flavorsP = flavorWanted ? nova.flavors(ctx.signal) : undefined;
-    // Without build.network, every network the project sees: the one Nova would pick is chosen from them.
-    const netsP = neutron ? neutron.networks(netWanted ? { name: netWanted } : {}, ctx.signal) : undefined;
-    for (const pending of [flavorsP, netsP]) pending?.catch(() => undefined);
+    // Zone, networks, ports and security groups: judged after the flavor and the boot disk.
+    const placementP = resolvePlacement(s, ctx);
+    for (const pending of [flavorsP, placementP]) pending?.catch(() => undefined);
     s.sourceImage = await sourceP;
     const { extras, userData } = await recipeExtras(s.settings, s.manifestDir);
     s.userData = userData;
@@ -98,27 +85,8 @@ export const resolveInputs: Step<BuildState> = {
     s.flavor = flavor;
     s.volumePlan = await planBootDisk(s, ctx.signal);
 
-    if (!netWanted) {
-      if (!neutron || !netsP) throw new ResolveError(`${where}: no network for image "${s.image.name}": build.network is not set and the catalog has no network service (Neutron) to pick one; set build.network`);
-      const net = chooseNetwork(await netsP, s.services.projectId);
-      if (!net.ok) throw new ResolveError(`${where}: ${net.problem}`);
-      s.network = net.value;
-      ctx.log(`network "${net.value.name}" (${net.value.id}): ${net.from}`);
-    } else if (neutron && netsP) {
-      let nets = await netsP;
-      if (nets.length === 0 && UUID.test(netWanted)) nets = await neutron.networks({ id: netWanted }, ctx.signal);
-      if (nets.length === 0) {
-        const all = await neutron.networks({}, ctx.signal);
-        throw new ResolveError(`${where}: network "${netWanted}" not found; ${hint(netWanted, all.map((n) => n.name))}`);
-      }
-      if (nets.length > 1) {
-        throw new ResolveError(`${where}: ${nets.length} networks are named "${netWanted}" (${nets.map((n) => n.id).join(', ')}); give the network's id instead`);
-      }
-      s.network = nets[0]!;
-    } else if (UUID.test(netWanted)) {
-      s.network = { id: netWanted, name: netWanted };
-    } else {
-      throw new ResolveError(`${where}: the catalog has no network service (Neutron) to find network "${netWanted}" by name; give its id instead`);
-    }
+    await placementP;
   },
 };
+
+export { ResolveError };

@@ -56,7 +56,8 @@ export interface GcReport {
 }
 
 // Volume snapshots after the images that may point at them, volumes after their snapshots (Cinder refuses a volume with snapshots).
-const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'image-upload', 'volume-snapshot', 'volume', 'keypair'];
+// Security groups after the servers whose ports carry them.
+const ORDER: Leftover['kind'][] = ['floating-ip', 'server', 'image', 'image-upload', 'volume-snapshot', 'volume', 'security-group', 'keypair'];
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
