@@ -14,7 +14,6 @@ export interface SurveyCommand {
   capture?: (out: any) => Record<string, string>;
 }
 
-const NO_CINDER = 'no Cinder (block storage) in the emulator yet; issue 15 adds volume calls';
 
 export const SURVEY_COMMANDS: SurveyCommand[] = [
   // Identity
@@ -143,7 +142,7 @@ export const SURVEY_COMMANDS: SurveyCommand[] = [
   { area: 'image', args: ['image', 'delete', 'survey-img'] },
 
   // Block storage
-  { area: 'volume', args: ['volume', 'list', '-f', 'json'], outOfScope: NO_CINDER },
-  { area: 'volume', args: ['volume', 'create', '--size', '1', 'survey-vol', '-f', 'json'], outOfScope: NO_CINDER },
-  { area: 'volume', args: ['volume', 'type', 'list', '-f', 'json'], outOfScope: NO_CINDER },
+  { area: 'volume', args: ['volume', 'list', '-f', 'json'] },
+  { area: 'volume', args: ['volume', 'create', '--size', '1', 'survey-vol', '-f', 'json'] },
+  { area: 'volume', args: ['volume', 'type', 'list', '-f', 'json'] },
 ];

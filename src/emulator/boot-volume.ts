@@ -1,5 +1,6 @@
 // Nova's root disk on a Cinder volume, as the emulator plays it: boot from a volume (block_device_mapping_v2), from an image that points at a volume snapshot, and snapshots of such servers.
 import { ComputeError } from './compute.js';
+import { isJsonObject } from './http.js';
 import type { BackendImage, ComputeCaller, ImageBackend } from './image-backend.js';
 import { CinderError, EMULATOR_ZONE, type VolumeRecord, type VolumeStore } from './volumes.js';
 
@@ -13,9 +14,7 @@ export interface BootDevice {
   deleteOnTermination: boolean;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObject = isJsonObject;
 
 function bad(message: string): ComputeError {
   return new ComputeError(400, message);

@@ -1,5 +1,5 @@
 // Cinder (block storage v3) subset: volumes, volume types, snapshots, metadata, availability zones, over the emulator's volume store.
-import { emptyReply, jsonReply, readBody, type Reply } from './http.js';
+import { emptyReply, isJsonObject, jsonReply, readJsonObject, type Reply } from './http.js';
 import type { ComputeCaller } from './image-backend.js';
 import { CinderError, EMULATOR_ZONE, type SnapshotRecord, type VolumeRecord, type VolumeStore } from './volumes.js';
 import type { Route, RouteContext, World } from './world.js';
@@ -10,20 +10,11 @@ export function cinderError(status: number, message: string): Reply {
   return jsonReply(status, { [name]: { code: status, message } });
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObject = isJsonObject;
 
-async function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
-  const raw = await readBody(ctx.req, 1024 * 1024);
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new CinderError(400, 'Malformed request body');
-  }
-  if (!isObject(body)) throw new CinderError(400, 'Malformed request body');
-  return body;
+function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
+  // Cinder says "Malformed request body" for both.
+  return readJsonObject(ctx.req, () => new CinderError(400, 'Malformed request body'));
 }
 
 function stringMap(field: string, v: unknown): Record<string, string> {
@@ -167,6 +158,65 @@ function cinderHandler(store: VolumeStore, base: string, method: string, path: s
   }
   if (path === '/v3/types') {
     return table({ GET: () => jsonReply(200, { volume_types: store.types.map((t) => ({ id: t.id, name: t.name, description: t.description, is_public: true, extra_specs: {} })) }) });
+  }
+  if (path === '/v3/limits') {
+    // Shown, not enforced (as the emulator's other quotas): what `openstack limits show` reads.
+    return table({
+      GET: ({ caller }) => {
+        const volumes = store.listVolumes(caller.projectId);
+        const snapshots = store.listSnapshots(caller.projectId);
+        const gigabytes = volumes.reduce((n, v) => n + v.size, 0) + snapshots.reduce((n, x) => n + x.size, 0);
+        return jsonReply(200, {
+          limits: {
+            rate: [],
+            absolute: {
+              maxTotalVolumes: 10,
+              maxTotalSnapshots: 10,
+              maxTotalVolumeGigabytes: 1000,
+              maxTotalBackups: 10,
+              maxTotalBackupGigabytes: 1000,
+              totalVolumesUsed: volumes.length,
+              totalSnapshotsUsed: snapshots.length,
+              totalGigabytesUsed: gigabytes,
+              totalBackupsUsed: 0,
+              totalBackupGigabytesUsed: 0,
+            },
+          },
+        });
+      },
+    });
+  }
+  m = /^\/v3\/os-quota-sets\/([^/]+?)(\/defaults)?$/.exec(path);
+  if (m) {
+    const project = decodeURIComponent(m[1]!);
+    const defaults = m[2] !== undefined;
+    return table({
+      GET: ({ ctx, caller }) => {
+        const usage = !defaults && ctx.pairs.some(([k, v]) => k === 'usage' && /^(true|1|yes)$/i.test(v));
+        const mine = project === caller.projectId;
+        const volumes = mine ? store.listVolumes(project) : [];
+        const snapshots = mine ? store.listSnapshots(project) : [];
+        const used: Record<string, number> = {
+          volumes: volumes.length,
+          snapshots: snapshots.length,
+          gigabytes: volumes.reduce((n, v) => n + v.size, 0) + snapshots.reduce((n, x) => n + x.size, 0),
+          backups: 0,
+          backup_gigabytes: 0,
+          groups: 0,
+          per_volume_gigabytes: 0,
+        };
+        for (const t of store.types) {
+          used[`volumes_${t.name}`] = volumes.filter((v) => v.volumeType === t.name).length;
+          used[`gigabytes_${t.name}`] = volumes.filter((v) => v.volumeType === t.name).reduce((n, v) => n + v.size, 0);
+          used[`snapshots_${t.name}`] = 0;
+        }
+        // Cinder's defaults for a project; per-type and per-volume limits are unlimited (-1).
+        const limit = (k: string) => (k === 'gigabytes' || k === 'backup_gigabytes' ? 1000 : ['volumes', 'snapshots', 'backups', 'groups'].includes(k) ? 10 : -1);
+        const quota: Record<string, unknown> = { id: project };
+        for (const [k, n] of Object.entries(used)) quota[k] = usage ? { limit: limit(k), in_use: n, reserved: 0, allocated: 0 } : limit(k);
+        return jsonReply(200, { quota_set: quota });
+      },
+    });
   }
   if (path === '/v3/os-availability-zone') {
     return table({ GET: () => jsonReply(200, { availabilityZoneInfo: [{ zoneName: EMULATOR_ZONE, zoneState: { available: true } }] }) });

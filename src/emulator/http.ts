@@ -255,3 +255,21 @@ export function keystoneTime(ms: number): string {
 export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** A JSON object (not an array, not null). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The request body as a JSON object; bad JSON or anything but an object is `fail`'s error, in each service's words. */
+export async function readJsonObject(req: IncomingMessage, fail: (message: string) => Error, maxBytes = 1024 * 1024): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, maxBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw fail('Malformed request body');
+  }
+  if (!isJsonObject(body)) throw fail('Body contains invalid data');
+  return body;
+}

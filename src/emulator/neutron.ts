@@ -1,5 +1,5 @@
 // Neutron (network v2.0) subset: networks, subnets, ports, floating IPs that really forward to the server's sshd.
-import { emptyReply, isoSeconds, jsonReply, readBody, type Reply } from './http.js';
+import { emptyReply, isoSeconds, jsonReply, readJsonObject, type Reply } from './http.js';
 import { ComputeError, type ComputeRegion, type FloatingIp, type Network, type Port } from './compute.js';
 import type { ComputeCaller } from './image-backend.js';
 import { neutronList } from './neutron-query.js';
@@ -26,16 +26,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-async function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
-  const raw = await readBody(ctx.req, 1024 * 1024);
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new ComputeError(400, 'Malformed request body', 'HTTPBadRequest');
-  }
-  if (!isObject(body)) throw new ComputeError(400, 'Body contains invalid data', 'HTTPBadRequest');
-  return body;
+function jsonBody(ctx: RouteContext): Promise<Record<string, unknown>> {
+  return readJsonObject(ctx.req, (message) => new ComputeError(400, message, 'HTTPBadRequest'));
 }
 
 function networkView(n: Network, projectId: string): Record<string, unknown> {

@@ -1,5 +1,6 @@
 // User data as the emulator's cloud-init plays it: cloud-config write_files and runcmd, or a "#!" script, turned into one shell script run as root at first boot.
 import { gunzipSync } from 'node:zlib';
+import { isJsonObject } from './http.js';
 import { parse } from 'yaml';
 
 /** What the emulator does with a server's user data. */
@@ -19,9 +20,7 @@ function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObject = isJsonObject;
 
 /** write_files content, decoded as cloud-init does (encoding b64/base64, gzip/gz, or both). */
 function fileContent(f: Record<string, unknown>): Buffer {

@@ -46,6 +46,10 @@ describe('emulator Cinder', () => {
     expect(types).toEqual(['__DEFAULT__', 'ssd']);
     expect((await json(await call(`${cinder}/os-availability-zone`, tok))).availabilityZoneInfo).toEqual([{ zoneName: 'nova', zoneState: { available: true } }]);
     expect((await call(`${cinder}/volumes`, undefined)).status).toBe(401);
+    // Limits and quotas are shown (what `openstack limits show` and `quota show` read), not enforced.
+    expect((await json(await call(`${cinder}/limits`, tok))).limits.absolute).toMatchObject({ maxTotalVolumes: 10, totalVolumesUsed: 0 });
+    const project = emu.users[0]!.project.id;
+    expect((await json(await call(`${cinder}/os-quota-sets/${project}?usage=True`, tok))).quota_set).toMatchObject({ id: project, volumes: { limit: 10, in_use: 0 }, gigabytes: { limit: 1000 } });
   });
 
   it('refuses a volume smaller than the image\'s min_disk, an unknown type or zone', async () => {

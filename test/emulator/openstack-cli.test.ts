@@ -71,7 +71,7 @@ describe('the openstack CLI against the emulator', () => {
     expect(Date.parse(tok.expires.replace(/\+0000$/, 'Z'))).toBeGreaterThan(Date.now());
 
     const catalog = await cli.json(['catalog', 'list']);
-    expect(catalog.map((s: any) => s.Type).sort()).toEqual(['compute', 'identity', 'image', 'network']);
+    expect(catalog.map((s: any) => s.Type).sort()).toEqual(['compute', 'identity', 'image', 'network', 'volumev3']);
     const image = catalog.find((s: any) => s.Type === 'image');
     for (const region of REGIONS) {
       expect(image.Endpoints).toContainEqual(expect.objectContaining({ region, interface: 'public', url: `${emu.url}/image/${region}` }));
@@ -112,7 +112,7 @@ describe('the openstack CLI against the emulator', () => {
     expect(emu.state.images('RegionOne').filter((i) => i.name === 'cli-negative')).toEqual([]);
 
     const flavors = await cli.json(['flavor', 'list']);
-    expect(flavors.map((f: any) => f.Name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium']);
+    expect(flavors.map((f: any) => f.Name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium', 'v1.small']);
     const small = await cli.json(['flavor', 'show', 'm1.small']);
     expect(small).toMatchObject({ id: '2', ram: 2048, vcpus: 1, disk: 20, properties: {} });
 
