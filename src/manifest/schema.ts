@@ -120,7 +120,7 @@ export const SshSettingsSchema = z
       ])
       .optional()
       .describe(
-        'Make a temporary security group that lets SSH in (its port, TCP) from the runner only, or from these CIDRs, and put the build server in it; it is journaled and deleted with the build. Behind NAT, "runner" cannot know the address the cloud sees: give the CIDR.',
+        'Make a temporary security group that lets SSH in (its port, TCP) from the runner only, or from these CIDRs, and put the build server in it; it is journaled and deleted with the build. Behind NAT, or through ssh.bastion (the server then sees the bastion), "runner" cannot know the address the cloud sees: give the CIDR.',
       ),
   })
   .meta({ id: 'SshSettings', description: 'How to reach the build server over SSH.' });

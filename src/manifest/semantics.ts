@@ -14,7 +14,7 @@ export function checkSemantics(m: Manifest): string[] {
  * Placement settings that cannot work together, per layer and per image in each of its targets
  * (as merged): both network and networks in one layer; ssh.interface "floating" without a pool, or
  * naming a network the server is not on; security groups asked of ports only (Nova applies groups
- * to the ports it makes, never to ports made beforehand).
+ * to the ports it makes, never to ports made beforehand); openFrom "runner" through a bastion.
  */
 function checkPlacement(m: Manifest): string[] {
   const problems: string[] = [];
@@ -39,6 +39,10 @@ function checkPlacement(m: Manifest): string[] {
       }
       if (s.ports?.length && !networks.length && (s.ssh?.openFrom !== undefined || s.securityGroups?.length)) {
         found.push('security groups (securityGroups, ssh.openFrom) apply only to the ports Nova makes for networks, not to ports made beforehand: give the ports their groups in Neutron, or add a network');
+      }
+      if (s.ssh?.openFrom === 'runner' && s.ssh.bastion !== undefined) {
+        // The build server sees the bastion's address, which this machine's routes cannot tell.
+        found.push(`ssh.openFrom "runner" with ssh.bastion: SSH reaches the build server from the bastion ${s.ssh.bastion.host}, not from this machine; give the bastion's address as the cloud sees it, e.g. "openFrom": ["10.0.0.5/32"]`);
       }
       for (const f of found) byProblem.set(f, [...(byProblem.get(f) ?? []), `${t.cloud}/${t.region}`]);
     }

@@ -412,6 +412,16 @@ const bad: BadCase[] = [
     headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: security groups \\(securityGroups, ssh\\.openFrom\\) apply only to the ports Nova makes .*'),
   },
   {
+    name: 'ssh.openFrom "runner" through a bastion',
+    manifest: {
+      ...manifestWith(),
+      defaults: { build: { network: 'private', ssh: { openFrom: 'runner', bastion: { host: 'bastion.example.com', user: 'jump' } } } },
+    },
+    headline: headline(
+      'images\\[0\\]\\.build: in emulator/RegionOne: ssh\\.openFrom "runner" with ssh\\.bastion: SSH reaches the build server from the bastion bastion\\.example\\.com, not from this machine; .*',
+    ),
+  },
+  {
     name: 'ssh.ipVersion 6 with a floating IP',
     manifest: { ...manifestWith(), defaults: { build: { network: 'private', floatingIpPool: 'public', ssh: { ipVersion: 6 } } } },
     headline: headline('images\\[0\\]\\.build: in emulator/RegionOne: ssh\\.ipVersion 6 and a floating IP: Neutron\'s floating IPs are IPv4; .*'),
