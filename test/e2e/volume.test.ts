@@ -159,13 +159,17 @@ describe('volume-backed builds', () => {
     expect(emulator.compute.volumes(R).filter((v) => /vol-(fail|race)/.test(v.name))).toEqual([]);
   }, 180_000);
 
-  it('refuses before anything is created: an image boot on a 0 GB flavor, a volume under min_disk, an unknown volume type', async () => {
+  it('refuses before anything is created: an image boot on a 0 GB flavor, a volume under min_disk, an unknown volume type, RAM under min_ram', async () => {
     const requests = () => emulator.stats.total;
+    // A base image that asks more RAM than m1.small's 2048 MB (Nova would say so only after the claim and keypair).
+    emulator.state.addImage(R, { name: 'vol-big-base', visibility: 'public', min_ram: 4096, min_disk: 2, properties: { os_distro: 'debian', default_user: 'debian' } });
     const cases: Array<[Img, RegExp]> = [
       [{ name: 'vol-zero' }, /flavor "v1\.small" has a 0 GB root disk: Nova refuses to boot an image on it \(policy zero_disk_flavor\); set build\.volume/],
       [{ name: 'vol-small', volume: { size: 1 } }, /build\.volume\.size is 1 GB, and source image "debian-12-genericcloud" needs 2 GB \(its min_disk\): give at least 2/],
       [{ name: 'vol-type', volume: { type: 'sdd' } }, /volume type "sdd" not found; did you mean "ssd"\?/],
       [{ name: 'vol-tiny', flavor: 'm1.tiny' }, /flavor "m1\.tiny" has a 1 GB root disk, and source image "debian-12-genericcloud" needs 2 GB \(its min_disk\)/],
+      [{ name: 'vol-ram', source: 'vol-big-base', flavor: 'm1.small' }, /flavor "m1\.small" has 2048 MB of RAM, and source image "vol-big-base" needs at least 4096 MB \(its min_ram\): choose a larger flavor/],
+      [{ name: 'vol-ram2', source: 'vol-big-base', volume: { size: 4 } }, /flavor "v1\.small" has 2048 MB of RAM, and source image "vol-big-base" needs at least 4096 MB/],
     ];
     for (const [img, message] of cases) {
       await manifest([img]);
