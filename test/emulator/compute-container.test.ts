@@ -42,8 +42,8 @@ describe('emulator build servers as containers (rootless podman, real distributi
   const show = async (id: string): Promise<any> => (await json(await call(`${nova}/servers/${id}`, tok, { headers: h }))).server;
   const consoleOf = async (id: string): Promise<string> => (await json(await post(`/servers/${id}/action`, { 'os-getConsoleOutput': {} }))).output;
   const imageId = (name: string): string => (emu.state.images('RegionOne').find((i) => i.name === name) as { id: string }).id;
-  const boot = async (name: string, imageRef: string): Promise<{ id: string; address: string; fps: string[]; console: string }> => {
-    const res = await post('/servers', { server: { name, imageRef, flavorRef: '2', key_name: 'builder', networks: 'auto' } });
+  const boot = async (name: string, imageRef: string, networks: unknown = 'auto'): Promise<{ id: string; address: string; fps: string[]; console: string }> => {
+    const res = await post('/servers', { server: { name, imageRef, flavorRef: '2', key_name: 'builder', networks } });
     expect(res.status).toBe(202);
     const id = (await json(res)).server.id as string;
     const s = await until(async () => {
@@ -180,6 +180,17 @@ describe('emulator build servers as containers (rootless podman, real distributi
     expect(u.console).toContain('Ubuntu 24.04');
     const c = await ssh(u.address, u.fps, 'ubuntu');
     expect((await c.run('. /etc/os-release && echo "$ID $VERSION_ID"')).stdout.trim()).toBe('ubuntu 24.04');
+  });
+
+  it('a server on two networks answers SSH on the address of each', async () => {
+    const netId = async (name: string): Promise<string> => (await json(await call(`${emu.url}/network/RegionOne/v2.0/networks?name=${name}`, tok))).networks[0].id;
+    const two = await boot('two nets', imageId('debian-12-genericcloud'), [{ uuid: await netId('private') }, { uuid: await netId('public') }]);
+    const addresses = Object.values((await show(two.id)).addresses as Record<string, Array<{ addr: string }>>).flat().map((a) => a.addr);
+    expect(addresses).toHaveLength(2);
+    for (const address of addresses) {
+      const c = await ssh(address, two.fps);
+      expect((await c.run('id -un')).stdout.trim()).toBe('debian');
+    }
   });
 
   it('deletes a server with its container; close() leaves no container of this emulator', async () => {
