@@ -20,8 +20,10 @@ export const connect: Step<BuildState> = {
     const via = bastionTunnel(s, ctx);
     // The host keys may still be coming from the console (pinHostKeys): each attempt's verdict waits for them.
     const fingerprints = s.hostKeysReading ?? Promise.resolve(s.hostFingerprints ?? []);
+    // The console's failure, once known: read at once after each attempt, awaited at the deadline.
+    const consoleFailure = fingerprints.then(() => undefined, (error: unknown) => ({ error }));
     let consoleError: { error: unknown } | undefined;
-    fingerprints.catch((error: unknown) => void (consoleError = { error }));
+    void consoleFailure.then((f) => (consoleError = f));
     // A wrong user is refused until the deadline: stop once refusals cannot end (login-refused.ts).
     const refusals = watchRefusals(s, ctx, user);
     let last: unknown;
@@ -55,8 +57,8 @@ export const connect: Step<BuildState> = {
         if (monotonicMs() >= deadline) {
           // The console read began before this loop with the same timeout, so it ends about now:
           // when it found no host keys, that is the cause (no connection could ever be trusted).
-          const settled = await fingerprints.then(() => undefined, (error: unknown) => ({ error }));
-          if (settled) throw settled.error;
+          const failed = await consoleFailure;
+          if (failed) throw failed.error;
           const why = err instanceof SshAuthError ? ' (the key was refused: is build.ssh.user right for this image?)' : '';
           throw new ImagesyncError(`${where(s)}: SSH to ${user}@${s.address}:${port} did not succeed after ${attempt} attempts${why}: ${(last as Error).message}`, { cause: last });
         }
