@@ -84,6 +84,8 @@ describe('HttpClient retries', () => {
     const { c, events } = client();
     await c.request({ method: 'GET', url: `${http.url}/date`, expect: [200] });
     expect(events).toEqual([expect.objectContaining({ attempt: 1, reason: '503' })]);
+    // The decided delay, not a measured time: the date minus the client's clock (later than the
+    // server's when it read the date) plus the 10 ms jitter, so load only makes it smaller.
     expect(events[0]!.delayMs).toBeLessThanOrEqual(2_000 + 10);
     expect(gaps('/date')[0]).toBeGreaterThanOrEqual(1_000);
     await c.close();
