@@ -26,6 +26,9 @@ function checkFaultOptions(o: Partial<FaultOptions>): void {
   if (o.errorRate !== undefined && !(o.errorRate >= 0 && o.errorRate <= 1)) {
     throw new RangeError(`emulator: errorRate must be between 0 and 1, got ${o.errorRate}`);
   }
+  if (o.maxErrorsInARow !== undefined && !(Number.isInteger(o.maxErrorsInARow) && o.maxErrorsInARow >= 0)) {
+    throw new RangeError(`emulator: maxErrorsInARow must be a whole number, 0 or more, got ${o.maxErrorsInARow}`);
+  }
   if (o.latencyMs !== undefined && !(o.latencyMs >= 0)) {
     throw new RangeError(`emulator: latencyMs must be 0 or more, got ${o.latencyMs}`);
   }
@@ -38,11 +41,14 @@ function checkFaultOptions(o: Partial<FaultOptions>): void {
 export class FaultLayer {
   private current: FaultOptions;
   private readonly rules: ActiveRule[] = [];
+  /** `errorRate` errors in a row per "METHOD target", while maxErrorsInARow bounds them; a served request ends its streak. */
+  private readonly streaks = new Map<string, number>();
 
   /** Compute knobs left out take their defaults. */
   constructor(options: Omit<FaultOptions, keyof ComputeKnobs> & Partial<ComputeKnobs>, private readonly random: () => number) {
     checkFaultOptions(options);
-    this.current = { ...DEFAULT_COMPUTE_KNOBS, ...options, errorServices: [...options.errorServices] };
+    // maxErrorsInARow present even when unset, so a copy of these options restores "no bound".
+    this.current = { ...DEFAULT_COMPUTE_KNOBS, maxErrorsInARow: undefined, ...options, errorServices: [...options.errorServices] };
   }
 
   get options(): Readonly<FaultOptions> {
@@ -87,7 +93,7 @@ export class FaultLayer {
       const { rule } = active;
       if (rule.method !== undefined && rule.method.toUpperCase() !== method) continue;
       rule.path.lastIndex = 0;
-      if (!rule.path.test(target)) continue;
+      if (!rule.path.test(target) || (rule.when !== undefined && !rule.when(target))) continue;
       active.hits++;
       active.remaining--;
       if (active.remaining <= 0) this.rules.splice(i, 1);
@@ -96,9 +102,15 @@ export class FaultLayer {
         action: rule.after ? { type: 'after', rule } : rule.reset ? { type: 'reset' } : { type: 'inject', rule },
       };
     }
-    const rate = this.current.errorRate;
-    if (rate > 0 && service !== undefined && this.current.errorServices.includes(service) && this.random() < rate) {
-      return { delayMs: latency, action: { type: 'error', status: this.random() < 0.5 ? 500 : 503 } };
+    const { errorRate: rate, maxErrorsInARow: max } = this.current;
+    if (rate > 0 && service !== undefined && this.current.errorServices.includes(service)) {
+      const key = `${method} ${target}`;
+      const streak = this.streaks.get(key) ?? 0;
+      if ((max === undefined || streak < max) && this.random() < rate) {
+        if (max !== undefined) this.streaks.set(key, streak + 1);
+        return { delayMs: latency, action: { type: 'error', status: this.random() < 0.5 ? 500 : 503 } };
+      }
+      this.streaks.delete(key);
     }
     return { delayMs: latency, action: { type: 'pass' } };
   }

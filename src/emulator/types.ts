@@ -50,6 +50,12 @@ export interface FaultOptions extends ComputeKnobs {
   errorRate: number;
   /** Which services `errorRate` hits (default image and compute; Keystone stays clean). */
   errorServices: ServiceKind[];
+  /**
+   * At most this many `errorRate` errors in a row for one method and request target (path and
+   * query); the next one is served. Unset: no bound. Models a transient fault (a restarting
+   * worker, a full queue) that a client's retries outlast, as opposed to an outage.
+   */
+  maxErrorsInARow?: number | undefined;
   /** Lifetime of tokens issued from now on. */
   tokenTtlSeconds: number;
 }
@@ -66,6 +72,11 @@ export interface InjectRule {
   status: number;
   body?: string | Uint8Array;
   headers?: Record<string, string>;
+  /**
+   * Matches only while this says true, asked when a request that fits method and path arrives
+   * (e.g. "the server in this path is SHUTOFF": only the snapshot's createImage then). Unset: always.
+   */
+  when?: (target: string) => boolean;
   /** How many requests the rule answers (default 1; Infinity for all). */
   times?: number;
   /** Wait before answering. */

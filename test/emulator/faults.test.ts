@@ -138,5 +138,19 @@ describe('FaultLayer', () => {
     expect(() => f.set({ errorRate: 2 })).toThrow(/errorRate must be between 0 and 1/);
     expect(() => f.set({ tokenTtlSeconds: 0 })).toThrow(/tokenTtlSeconds/);
     expect(() => f.inject({ path: /a/, status: 500, times: 0 })).toThrow(/times/);
+    expect(() => f.set({ maxErrorsInARow: -1 })).toThrow(/maxErrorsInARow/);
+  });
+
+  it('bounds errorRate errors in a row per method and target: the next one is served, and serving ends the streak', () => {
+    const f = new FaultLayer({ ...base, errorRate: 1, maxErrorsInARow: 2 }, () => 0.1);
+    const kinds = (method: string, target: string, n: number) => Array.from({ length: n }, () => f.decide(method, target, 'image').action.type);
+    expect(kinds('GET', '/a?x=1', 3)).toEqual(['error', 'error', 'pass']);
+    // Another query, another method: streaks of their own.
+    expect(kinds('GET', '/a?x=2', 1)).toEqual(['error']);
+    expect(kinds('DELETE', '/a?x=1', 1)).toEqual(['error']);
+    // The served request ended /a?x=1's streak: two more errors before the next pass.
+    expect(kinds('GET', '/a?x=1', 3)).toEqual(['error', 'error', 'pass']);
+    f.set({ maxErrorsInARow: undefined });
+    expect(kinds('GET', '/a?x=1', 4)).toEqual(['error', 'error', 'error', 'error']);
   });
 });
