@@ -15,32 +15,14 @@ import { targetKey, type PlanEntry } from '../plan/types.js';
 import type { BuildReport } from '../report/apply-report.js';
 import { detectCi } from '../report/ci.js';
 import { openBuildLog, type BuildLog } from '../ssh/log.js';
-import type { Task } from '../tasks/define.js';
 import { imagesyncVersion } from '../version.js';
 import { outcomeReport } from './outcome-report.js';
-import { bastionKey, type Bastions } from './bastions.js';
+import { bastionKey } from './bastions.js';
+import type { BuildRun } from './build-run.js';
 import { ReplicaBatch, type CopyOrigin, type ReplicaShared } from './replicate-all.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';
 import { quietView, type BuildEvents, type BuildGroup } from './view.js';
-
-/** How this run builds: its id, limits, and what the options ask of every build. */
-export interface BuildRun {
-  runId: string;
-  tasks: Map<string, Task>;
-  /** Builds at once, in total. */
-  concurrency: number;
-  /** Builds at once in one target, unless the manifest's build.concurrency says otherwise. */
-  perTarget: number;
-  keepOnFailure: boolean;
-  pollIntervalMs?: number | undefined;
-  /** Overrides the manifest's SSH port (the demo). */
-  sshPort?: number | undefined;
-  /** --keep N: trim superseded images after each publish. */
-  keep?: number | undefined;
-  /** The jump hosts of the manifest's build.ssh.bastion, checked and ready (keys read). */
-  bastions?: Bastions | undefined;
-}
 
 /** What every build of the run shares, known once the journal is open. */
 interface Shared {

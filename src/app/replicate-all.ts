@@ -14,7 +14,7 @@ import { fieldsOf, type CopyFields } from '../replicate/fields.js';
 import { replicate, type CopyDestination, type CopyOutcome } from '../replicate/replicate.js';
 import type { SourceRef } from '../replicate/source.js';
 import { openBuildLog, type BuildLog } from '../ssh/log.js';
-import type { BuildRun } from './build-all.js';
+import type { BuildRun } from './build-run.js';
 import { outcomeReport } from './outcome-report.js';
 import type { AppDeps } from './deps.js';
 import type { PlanContext } from './prepare.js';

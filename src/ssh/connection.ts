@@ -13,17 +13,9 @@ import { abortError, openSocket } from './socket.js';
 import { createTunnel, type JumpHost, type Tunnel } from './jump.js';
 import { getFile, putFile } from './transfer.js';
 import { createVerifier, type Verifier } from './verifier.js';
+import type { HostKeyPolicy, PresentedHostKey } from './host-key-policy.js';
 
-/** How the server's host key is checked; there is deliberately no "accept anything". */
-export type HostKeyPolicy =
-  /**
-   * Fingerprints pinned from the server's console log (cloud-init prints them at first boot). They
-   * may still be on their way (a promise): the TCP connection and key exchange go ahead, and the
-   * verdict, before which nothing is sent, waits for them; a rejected promise refuses with its error.
-   */
-  | { kind: 'fingerprints'; sha256: readonly string[] | Promise<readonly string[]> }
-  /** An OpenSSH known_hosts file; an unknown host is refused unless acceptNew, a changed key always. */
-  | { kind: 'known_hosts'; file: string; acceptNew: boolean };
+export type { HostKeyPolicy, PresentedHostKey } from './host-key-policy.js';
 
 export interface ConnectOptions {
   host: string;
@@ -59,11 +51,6 @@ export interface ConnectOptions {
   keepaliveIntervalMs?: number;
   /** Monotonic clock in ms: the connect deadline and command durations (performance.now by default). */
   monotonicMs?: () => number;
-}
-
-export interface PresentedHostKey {
-  type: string;
-  fingerprintSha256: string;
 }
 
 export interface SshConnection {

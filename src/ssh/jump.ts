@@ -2,7 +2,7 @@
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import { errorMessage } from '../errors.js';
-import type { HostKeyPolicy } from './connection.js';
+import type { HostKeyPolicy } from './host-key-policy.js';
 import { HostKeyMismatchError, JumpHostError, SshConnectError } from './errors.js';
 import { abortError, openSocket } from './socket.js';
 import { createVerifier } from './verifier.js';

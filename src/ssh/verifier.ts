@@ -1,6 +1,6 @@
 // Checking the server's host key during key exchange, before any credential is offered: pinned fingerprints or known_hosts.
 import { errorMessage } from '../errors.js';
-import type { ConnectOptions, PresentedHostKey } from './connection.js';
+import type { HostKeyPolicy, PresentedHostKey } from './host-key-policy.js';
 import { HostKeyMismatchError, SshConnectError } from './errors.js';
 import {
   appendKnownHost,
@@ -23,7 +23,7 @@ export interface Verifier {
   algorithms?: string[];
 }
 
-export async function createVerifier(o: Pick<ConnectOptions, 'host' | 'port' | 'hostKey'>, where: string): Promise<Verifier> {
+export async function createVerifier(o: { host: string; port: number; hostKey: HostKeyPolicy }, where: string): Promise<Verifier> {
   let failure: Error | undefined;
   let accepted: PresentedHostKey | undefined;
   const policy = o.hostKey;
