@@ -1,7 +1,7 @@
 // The manifest's build.ssh.bastion, made ready before apply contacts anything: its key read (or ssh-agent found), its host key pinned or found in known_hosts.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { canonicalJson } from '../build/recipe.js';
+import { canonicalJson } from '../canonical-json.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { problemAt } from '../manifest/json-path.js';
 import type { BastionSettings, Manifest } from '../manifest/schema.js';

@@ -9,21 +9,10 @@ import type { RecipeLabels, RecipeParts } from '../plan/recipe-parts.js';
 import type { Task } from '../tasks/define.js';
 import { TASK_EXTENSIONS, taskExtension } from '../tasks/extensions.js';
 import { generalizeRecipe } from './generalize-script.js';
+import { canonicalJson } from '../canonical-json.js';
 
 /** Bump when the meaning of a recipe changes (so every image is rebuilt once). */
 export const RECIPE_VERSION = 1;
-
-/** JSON with sorted keys: the same value always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');

@@ -1,4 +1,5 @@
 // Checks a schema-valid manifest for what a schema cannot say: names used twice, regions outside the targets.
+import { canonicalJson } from '../canonical-json.js';
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
@@ -7,7 +8,7 @@ import { inlineUserData, userDataSizeProblem } from './user-data.js';
 
 /** Problems with names and regions, each a one-line `json.path: message`. Pure. */
 export function checkSemantics(m: Manifest): string[] {
-  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m), ...checkUserData(m), ...checkPlacement(m)];
+  return [...checkImageNames(m), ...checkTargets(m), ...checkImageRegions(m), ...checkSources(m), ...checkUserData(m), ...checkCopyUserData(m), ...checkPlacement(m)];
 }
 
 /**
@@ -59,6 +60,27 @@ function checkUserData(m: Manifest): string[] {
     const problem = bytes === undefined ? undefined : userDataSizeProblem(bytes.length);
     if (problem) problems.push(problemAt([...where, 'userData'], problem));
   }
+  return problems;
+}
+
+/**
+ * A copy is built once and its bytes go everywhere, so its user data, which is part of its one
+ * recipe, must be the same in every target: otherwise the targets that did not build it would
+ * want another recipe than the copy carries, and stay outdated after every apply.
+ */
+function checkCopyUserData(m: Manifest): string[] {
+  const problems: string[] = [];
+  m.images.forEach((image, i) => {
+    if (image.strategy !== 'copy') return;
+    const byUserData = new Map<string, string[]>();
+    for (const t of imageTargets(m, image)) {
+      const key = canonicalJson(buildSettingsFor(m, image, t.cloud, t.region).userData ?? null);
+      byUserData.set(key, [...(byUserData.get(key) ?? []), `${t.cloud}/${t.region}`]);
+    }
+    if (byUserData.size < 2) return;
+    const groups = [...byUserData.entries()].map(([key, targets]) => `${key === 'null' ? 'none' : 'one'} in ${targets.join(', ')}`);
+    problems.push(problemAt(['images', i, 'build', 'userData'], `a copy is built once and copied, so its user data must be the same in every target, but the targets give different user data (${groups.join('; ')}): set build.userData on the image, or use "strategy": "build"`));
+  });
   return problems;
 }
 

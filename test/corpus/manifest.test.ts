@@ -185,6 +185,19 @@ const bad: BadCase[] = [
     headline: headline('images\\[0\\]\\.build: an import runs no build steps: remove "build", or use "strategy": "copy" to build once and copy'),
   },
   {
+    name: 'a copy whose targets give it different user data (it is built once, and copied)',
+    manifest: {
+      targets: [
+        { cloud: 'emulator', regions: ['RegionOne'], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, userData: { cloudConfig: { timezone: 'UTC' } } } },
+        { cloud: 'emulator', regions: ['RegionTwo'], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' } } },
+      ],
+      images: [image({ strategy: 'copy' })],
+    },
+    headline: headline(
+      'images\\[0\\]\\.build\\.userData: a copy is built once and copied, so its user data must be the same in every target, but the targets give different user data \\(one in emulator/RegionOne; none in emulator/RegionTwo\\): set build\\.userData on the image, or use "strategy": "build"',
+    ),
+  },
+  {
     name: 'a copy with neither source.image nor source.filter',
     manifest: manifestWith([{ name: 'corpus-web', strategy: 'copy', source: {}, build: { steps: [{ run: 'true' }] } }]),
     headline: headline('images\\[0\\]\\.source: a source needs "image" \\(a name, or a map from cloud or cloud/region to a name\\), "filter", or both'),
