@@ -74,7 +74,8 @@ export interface Expected {
 
 /** Why `got` is not `want`, or undefined when they agree on everything `want` states. */
 export function digestMismatch(want: Expected, got: Digests): string | undefined {
-  if (want.size !== undefined && want.size !== got.bytes) return `${got.bytes} bytes where ${want.size} were expected`;
+  const size = sizeMismatch(want, got.bytes);
+  if (size) return size;
   if (want.sha512 !== undefined && want.sha512.toLowerCase() !== got.sha512) return `sha512 ${short(got.sha512)} ≠ expected ${short(want.sha512)}`;
   const d = want.declared;
   if (d) {
@@ -83,6 +84,11 @@ export function digestMismatch(want: Expected, got: Digests): string | undefined
     if (actual !== d.hex) return `${d.algo} ${short(actual)} ≠ declared ${short(d.hex)}`;
   }
   return undefined;
+}
+
+/** Why `bytes` is not the size `want` states, or undefined. */
+export function sizeMismatch(want: Pick<Expected, 'size'>, bytes: number): string | undefined {
+  return want.size !== undefined && want.size !== bytes ? `${bytes} bytes where ${want.size} were expected` : undefined;
 }
 
 /** The first 16 hex digits: enough to tell two hashes apart in a message. */

@@ -65,10 +65,14 @@ export interface CopyOutcome extends BuildOutcome {
  */
 export async function replicate(o: ReplicateOptions): Promise<CopyOutcome[]> {
   const ids = o.destinations.map((d) => destinationId(d.target));
+  const expected = expectedOf(o.source);
   const passSource: PassSource = {
     open: sourceOpener(o.source, o.idleTimeoutMs),
-    expected: expectedOf(o.source),
+    expected,
     extraAlgo: o.source.kind === 'url' ? o.source.checksum.algo : undefined,
+    // A Glance source states its sha512: each destination's own hash is checked against it. A URL
+    // (untrusted, its checksum declared) or a Glance without sha512 is hashed on the way through.
+    hash: !(o.source.kind === 'glance' && expected.sha512 !== undefined),
   };
   const coordinator = new PassCoordinator(ids, (participants, settle) => runPass(passSource, participants, settle, o.signal, o.onProgress));
   const outcomes = await Promise.all(

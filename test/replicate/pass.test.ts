@@ -47,7 +47,7 @@ describe('runPass', () => {
     const b = participant('b', { fail: true });
     const results = new Map<string, PassResult>();
     await runPass({ open, expected: { size: data.length, sha512 } }, [a, b], (id, r) => results.set(id, r), new AbortController().signal);
-    expect(results.get('a')).toEqual({ ok: true, digests: { bytes: data.length, sha512, extra: undefined } });
+    expect(results.get('a')).toEqual({ ok: true, bytes: data.length, digests: { bytes: data.length, sha512, extra: undefined } });
     expect(results.get('b')).toMatchObject({ ok: false, again: true });
     expect(Buffer.concat(a.got).equals(data)).toBe(true);
     expect(a.sizes).toEqual([data.length]);
@@ -62,6 +62,22 @@ describe('runPass', () => {
     expect(!r.ok && r.error).toBeInstanceOf(ChecksumMismatchError);
     expect(!r.ok && r.again).toBe(false);
     expect(Buffer.concat(a.got).length).toBeLessThan(data.length);
+  });
+
+  it('without hashing (hash: false), counts the bytes and still withholds the last chunk when the size is wrong', async () => {
+    const a = participant('a');
+    const results = new Map<string, PassResult>();
+    // A wrong sha512 is not noticed here: the destinations' own hashes are compared with it later.
+    await runPass({ open, expected: { size: data.length, sha512: 'f'.repeat(128) }, hash: false }, [a], (id, r) => results.set(id, r), new AbortController().signal);
+    expect(results.get('a')).toEqual({ ok: true, bytes: data.length, digests: undefined });
+    expect(Buffer.concat(a.got).equals(data)).toBe(true);
+
+    const b = participant('b');
+    await runPass({ open, expected: { size: data.length + 1 }, hash: false }, [b], (id, r) => results.set(id, r), new AbortController().signal);
+    const r = results.get('b')!;
+    expect(!r.ok && r.error).toBeInstanceOf(ChecksumMismatchError);
+    expect(!r.ok && String(r.error)).toMatch(/300000 bytes where 300001 were expected/);
+    expect(Buffer.concat(b.got).length).toBeLessThan(data.length);
   });
 });
 
@@ -78,7 +94,7 @@ describe('worthAnotherPass', () => {
 });
 
 describe('PassCoordinator', () => {
-  const ok: PassResult = { ok: true, digests: { bytes: 1, sha512: 'x' } };
+  const ok: PassResult = { ok: true, bytes: 1, digests: { bytes: 1, sha512: 'x' } };
 
   it('starts a pass only when no member is still getting ready, with everyone who waits', async () => {
     const passes: string[][] = [];

@@ -223,6 +223,20 @@ export function defineReplicationTests(label: string, setup: () => Promise<Repli
       await noTemporary(runId);
     });
 
+    it('refuses a copy whose bytes are not what the source states (its sha512), by the destination\'s own hash: nothing carries the final name, nothing temporary is left', async () => {
+      const [a, b] = target.regions;
+      const name = `${p}wrong-source`;
+      const runId = newRunId(new Date());
+      // The source's record says another sha512 than its bytes hash to (bytes corrupted at rest).
+      const stated = { ...source, os_hash_value: '0'.repeat(128) };
+      const [out] = await run({ runId, name, source: { kind: 'glance', target: { cloud: 'local', region: a }, glance: glanceAt(a), image: stated }, destinations: [destination(b)] });
+      expect(out!.ok).toBe(false);
+      expect(out!.failedStep, String(out!.error)).toBe('verify the copy');
+      expect(String(out!.error)).toMatch(/not the source's bytes, by the destination's os_hash_value: sha512 [0-9a-f]{16}… ≠ expected 0{16}…/);
+      expect(await named(b, name)).toEqual([]);
+      await noTemporary(runId);
+    });
+
     describe('from a URL with a declared checksum', () => {
       const urlSource = (checksum: string): SourceRef => ({ kind: 'url', url: files.url, checksum: parseChecksum(checksum)!, http: conn.http });
       const urlFields = (): CopyFields => ({ disk_format: 'qcow2', container_format: 'bare', min_disk: 0, min_ram: 0, tags: [], properties: { os_distro: 'debian' } });

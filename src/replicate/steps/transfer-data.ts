@@ -60,7 +60,8 @@ async function stream(s: CopyState, methods: readonly ImportMethodName[], ctx: S
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (result.ok) {
       s.digests = result.digests;
-      s.expected = { size: result.digests.bytes, sha512: result.digests.sha512 };
+      // Not hashed here: the source's own sha512 is what the destination's must be.
+      s.expected = result.digests ? { size: result.bytes, sha512: result.digests.sha512 } : { ...expectedOf(s.source), size: result.bytes };
       if (via === 'stage') {
         await startImport(s.services.glance, s.snapshotId!, { name: 'glance-direct' }, ctx.signal);
         await waitImported(s.services.glance, s.snapshotId!, { timeoutMs: (s.importSeconds ?? COPY_DEFAULTS.importSeconds) * 1000, intervalMs: s.pollIntervalMs ?? 500, signal: ctx.signal });
