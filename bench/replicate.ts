@@ -25,7 +25,7 @@ export interface ReplicateBenchResult {
   seedMs: number;
   /** `curl GET | curl PUT -T -`, the destination record created beforehand (not timed). */
   curl: Sample & { mbPerSecond: number };
-  /** The whole `replicate()` process: start-up, claim (1.5 s settle), temporary image, stream, verify, publish. */
+  /** The whole `replicate()` process: start-up, claim, temporary image, stream (the claim's 1.5 s settle overlapping it), verify, publish. */
   imagesync: Sample & { mbPerSecond: number; peakRssMB: number; rssRunsMB: number[] };
   /** Of it, the step 'transfer the data' alone (one download streamed into the upload). */
   imagesyncTransfer: Sample & { mbPerSecond: number };

@@ -293,7 +293,7 @@ function replicationSection(r: BenchResults['replication']): string[] {
     `The real tier (\`scripts/openstack-loopback.sh\`, file store, SQLite), a ${mib} image of random bytes in ${s.source} (seeded in ${ms(r.seedMs)}), copied into ${s.destination}. ` +
       `curl: \`curl GET …/file | curl -X PUT -T - …/file\` into a record made beforehand (not timed). ` +
       `imagesync: \`bench/replicate-child.mjs\` (\`replicate()\` from \`dist/\`, a process of its own, peak RSS from \`process.resourceUsage()\`), timed whole: ` +
-      `start-up, claim (1.5 s settle), temporary image, the stream (sha512 in-stream), verify, publish. Every copy is checked (active, size, sha512) and deleted. ` +
+      `start-up, claim, temporary image, the stream (bytes counted; the source's sha512 checked by the destination's own; the claim's 1.5 s settle overlapping it), verify, publish. Every copy is checked (active, size, sha512) and deleted. ` +
       `Median (min–max) of ${s.runs} runs each, interleaved.`,
     '',
     '| measure | value |',

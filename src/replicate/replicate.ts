@@ -15,8 +15,14 @@ import { transferData } from './steps/transfer-data.js';
 import { verifyCopy } from './steps/verify-copy.js';
 import { describeTransfer } from './transfer.js';
 
+/**
+ * The claim settles after the transfer, not before it: its wait (1.5 s for other runs' claims to
+ * show) overlaps the data instead of delaying it, as a build's overlaps the boot. A run that loses
+ * the claim then has streamed for nothing, and its cleanups delete the copy; nothing is verified or
+ * published before the claim is settled, so the claims' guarantees are those of a build.
+ */
 export function copySteps(): Step<CopyState>[] {
-  return [makeClaim, settleClaim, createCopy, transferData, verifyCopy, publish];
+  return [makeClaim, createCopy, transferData, settleClaim, verifyCopy, publish];
 }
 
 export interface CopyDestination {

@@ -54,4 +54,40 @@ describe('two applies at once', () => {
     // No server, keypair or floating IP; no temporary image and no claim (both named imagesync-…).
     assertNothingLeft(emulator, REGIONS);
   });
+
+  it('copy the same image into a region at once: one run publishes it, the other stands aside and deletes what it made (its copy, its claim)', async () => {
+    const name = 'conc-copied';
+    for (const region of REGIONS) for (const i of emulator.state.images(region).filter((x) => x.name === name)) emulator.state.removeImage(region, i.id);
+    const spec = { name, strategy: 'copy' as const, steps: [{ run: 'echo once | sudo tee /etc/conc-marker' }] };
+    // The origin first: RegionOne holds it, so both runs only copy it into RegionTwo.
+    const first = await checkout();
+    const originOnly = await first.repo.manifest(manifestOf([{ ...spec, regions: ['RegionOne'] }], { regions: REGIONS }), 'origin.json');
+    const built = await first.repo.run(['apply', '--yes', '--json', '-m', originOnly, '--poll-interval-ms', '100']);
+    expect(built.code, built.stderr).toBe(0);
+    const origin = emulator.state.images('RegionOne').find((i) => i.name === name)!;
+
+    const [a, b] = await Promise.all([checkout(), checkout()]);
+    const everywhere = async (c: { repo: TestRepo }) => c.repo.manifest(manifestOf([spec], { regions: REGIONS }), 'copy.json');
+    const files = await Promise.all([everywhere(a), everywhere(b)]);
+    const [ra, rb] = await Promise.all([a, b].map((c, i) => c.repo.run(['apply', '--yes', '--json', '-m', files[i]!, '--poll-interval-ms', '100'])));
+    expect(ra!.code, ra!.stderr).toBe(0);
+    expect(rb!.code, rb!.stderr).toBe(0);
+    const reports = [JSON.parse(ra!.stdout), JSON.parse(rb!.stdout)];
+    const entries = reports.map((r) => r.builds.find((x: { image: string; region: string }) => x.image === name && x.region === 'RegionTwo'));
+    expect(entries.map((x) => x?.action)).toEqual(['copy', 'copy']);
+    const copied = entries.filter((x) => x?.status === 'built');
+    const skipped = entries.filter((x) => x?.status === 'skipped');
+    expect(copied, 'one run copied it').toHaveLength(1);
+    expect(skipped, 'the other stood aside').toHaveLength(1);
+    const winner = reports.find((r) => r.builds.includes(copied[0]))!;
+    expect(skipped[0]).toMatchObject({ builtBy: winner.runId, failedStep: 'claim the name', leftBehind: [] });
+    expect(skipped[0].error).toBeUndefined();
+    const images = emulator.state.images('RegionTwo').filter((i) => i.name === name);
+    expect(images).toHaveLength(1);
+    expect(images[0]!.id).toBe(copied[0].imageId);
+    expect(images[0]!.os_hash_value).toBe(origin.os_hash_value);
+    expect(emulator.state.images('RegionOne').filter((i) => i.name === name).map((i) => i.id)).toEqual([origin.id]);
+    // The loser's copy (imagesync-copy-…, hidden) and both claims are gone.
+    assertNothingLeft(emulator, REGIONS);
+  });
 });
