@@ -1,10 +1,10 @@
-// The manifest's build.ssh.bastion, made ready before apply contacts anything: its key read (or ssh-agent found), its host key pinned or found in known_hosts.
+// The manifest's build.ssh.bastion (one jump host or a chain), made ready before apply contacts anything: each hop's key read (or ssh-agent found), its host key pinned or found in known_hosts.
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { canonicalJson } from '../canonical-json.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { problemAt } from '../manifest/json-path.js';
-import type { BastionSettings, Manifest } from '../manifest/schema.js';
+import { bastionHops, type BastionSettings, type BastionSpec, type Manifest } from '../manifest/schema.js';
 import { displayPath } from '../output.js';
 import { probeAgent, type AgentState } from '../ssh/agent.js';
 import { fingerprintSha256, knownHostEntries, knownHostsName, parsePublicKeyLine, readKnownHosts } from '../ssh/host-keys.js';
@@ -12,16 +12,16 @@ import type { JumpHost } from '../ssh/jump.js';
 import { readIdentityFile } from '../ssh/key-file.js';
 import type { AppDeps } from './deps.js';
 
-/** Every bastion the selected builds use, by its settings (canonical JSON): what the build's SSH step goes through. */
-export type Bastions = Map<string, JumpHost>;
+/** The jump hosts of every bastion setting the selected builds use, by its settings (canonical JSON): what the build's SSH step goes through, in order. */
+export type Bastions = Map<string, JumpHost[]>;
 
-/** The key a build's merged `ssh.bastion` is found under in `Bastions`. */
-export function bastionKey(b: BastionSettings): string {
-  return canonicalJson(b);
+/** The key a build's merged `ssh.bastion` is found under in `Bastions`: one jump host and a chain of one are the same. */
+export function bastionKey(b: BastionSpec): string {
+  return canonicalJson(bastionHops(b));
 }
 
 /** Where the bastion of one image in one target comes from: the image, its target, or the defaults (the last that sets it wins). */
-function bastionSource(m: Manifest, i: number, cloud: string, region: string): { path: PropertyKey[]; bastion: BastionSettings } | undefined {
+function bastionSource(m: Manifest, i: number, cloud: string, region: string): { path: PropertyKey[]; bastion: BastionSpec } | undefined {
   const fromImage = m.images[i]?.build?.ssh?.bastion;
   if (fromImage) return { path: ['images', i, 'build', 'ssh', 'bastion'], bastion: fromImage };
   const t = m.targets.findIndex((x) => x.cloud === cloud && x.regions.includes(region));
@@ -47,9 +47,9 @@ export interface ResolveBastionsInput {
 
 type BastionDeps = Pick<AppDeps, 'env' | 'cwd' | 'home'> & { probeAgent?: typeof probeAgent };
 
-/** Each bastion the pairs use, once, with the JSON path it is set at. */
-function bastionsUsed(input: ResolveBastionsInput): Array<{ path: PropertyKey[]; bastion: BastionSettings }> {
-  const seen = new Map<string, { path: PropertyKey[]; bastion: BastionSettings }>();
+/** Each bastion setting the pairs use, once, with the JSON path it is set at. */
+function bastionsUsed(input: ResolveBastionsInput): Array<{ path: PropertyKey[]; bastion: BastionSpec }> {
+  const seen = new Map<string, { path: PropertyKey[]; bastion: BastionSpec }>();
   // By name once, not a search per pair: a manifest may hold thousands of images.
   const index = new Map(input.manifest.images.map((x, i) => [x.name, i]));
   for (const pair of input.pairs) {
@@ -59,7 +59,21 @@ function bastionsUsed(input: ResolveBastionsInput): Array<{ path: PropertyKey[];
   return [...seen.values()];
 }
 
-/** One bastion made ready, or a ManifestError naming its JSON path. The agent is probed once per run (`agent` keeps it). */
+/** One bastion setting made ready, hop by hop: a chain's problem names its hop's index (`bastion[1].hostKey`). */
+async function resolveChain(
+  source: { path: PropertyKey[]; bastion: BastionSpec },
+  input: ResolveBastionsInput,
+  deps: BastionDeps,
+  agent: { state?: AgentState },
+): Promise<JumpHost[]> {
+  const { path, bastion } = source;
+  if (!Array.isArray(bastion)) return [await resolveBastion({ path, bastion }, input, deps, agent)];
+  const hops: JumpHost[] = [];
+  for (const [n, hop] of bastion.entries()) hops.push(await resolveBastion({ path: [...path, n], bastion: hop }, input, deps, agent));
+  return hops;
+}
+
+/** One jump host made ready, or a ManifestError naming its JSON path. The agent is probed once per run (`agent` keeps it). */
 async function resolveBastion(
   source: { path: PropertyKey[]; bastion: BastionSettings },
   input: ResolveBastionsInput,
@@ -140,7 +154,7 @@ async function resolveBastion(
 export async function resolveBastions(input: ResolveBastionsInput, deps: BastionDeps): Promise<Bastions> {
   const out: Bastions = new Map();
   const agent: { state?: AgentState } = {};
-  for (const source of bastionsUsed(input)) out.set(bastionKey(source.bastion), await resolveBastion(source, input, deps, agent));
+  for (const source of bastionsUsed(input)) out.set(bastionKey(source.bastion), await resolveChain(source, input, deps, agent));
   return out;
 }
 
@@ -150,7 +164,7 @@ export async function checkBastions(input: ResolveBastionsInput, deps: BastionDe
   const agent: { state?: AgentState } = {};
   for (const source of bastionsUsed(input)) {
     try {
-      await resolveBastion(source, input, deps, agent);
+      await resolveChain(source, input, deps, agent);
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
       problems.push(...err.problems);

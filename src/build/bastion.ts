@@ -13,7 +13,7 @@ export function bastionTunnel(s: BuildState, ctx: StepContext): Tunnel | undefin
   if (!s.settings.ssh?.bastion) return undefined;
   // Never fall back to a direct connection: the manifest says the server is behind the bastion.
   if (!s.bastion) throw new ImagesyncError(`${where(s)}: build.ssh.bastion is set but was not prepared (apply prepares it); refusing to connect directly`);
-  const tunnel = createTunnel([s.bastion], { monotonicMs: clocks(s).monotonicMs });
+  const tunnel = createTunnel(s.bastion, { monotonicMs: clocks(s).monotonicMs });
   ctx.defer({ what: `SSH connection to ${tunnel.where}`, manual: 'nothing to do', run: () => tunnel.close() });
   return tunnel;
 }

@@ -30,8 +30,8 @@ export interface BuildInputs {
   services: BuildServices;
   tasks: Map<string, Task>;
   manifestDir: string;
-  /** build.ssh.bastion, resolved: every SSH connection to the build server goes through it. */
-  bastion?: JumpHost | undefined;
+  /** build.ssh.bastion, resolved (one jump host or a chain, in order): every SSH connection to the build server goes through it. */
+  bastion?: readonly JumpHost[] | undefined;
   /** Provenance stamped on the image. */
   provenance: Record<string, string>;
   redactor: Redactor;

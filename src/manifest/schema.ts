@@ -98,7 +98,12 @@ export const SshSettingsSchema = z
     user: nonEmpty('ssh.user').optional().describe('Login user of the source image (e.g. "debian", "ubuntu").'),
     port: z.int().min(1).max(65535).optional().describe('SSH port of the build server (default 22).'),
     connectTimeoutSeconds: positiveSeconds('Timeout of one SSH connection attempt, in seconds.').optional(),
-    bastion: BastionSchema.optional(),
+    bastion: z
+      .union([BastionSchema, z.array(BastionSchema).min(1, { error: 'bastion, when a list, needs at least one jump host' })])
+      .optional()
+      .describe(
+        'One jump host, or a chain of them in order (as ssh -J a,b): the first is reached from the machine running imagesync, each next one through the one before, the build server through the last.',
+      ),
     interface: nonEmpty('ssh.interface')
       .optional()
       .describe(
@@ -476,6 +481,13 @@ export type TargetSpec = z.output<typeof TargetSpecSchema>;
 export type BuildSettings = z.output<typeof BuildSettingsSchema>;
 export type SshSettings = z.output<typeof SshSettingsSchema>;
 export type BastionSettings = z.output<typeof BastionSchema>;
+/** build.ssh.bastion as written: one jump host, or a chain. */
+export type BastionSpec = NonNullable<SshSettings['bastion']>;
+
+/** The jump hosts of build.ssh.bastion, in the order they are passed through. */
+export function bastionHops(b: BastionSpec): BastionSettings[] {
+  return Array.isArray(b) ? b : [b];
+}
 export type Timeouts = z.output<typeof TimeoutsSchema>;
 export type WantedImage = z.output<typeof WantedImageSchema>;
 /** An image imagesync builds somewhere ("build", and "copy" at its origin): a source image and steps. */

@@ -2,7 +2,7 @@
 import { canonicalJson } from '../canonical-json.js';
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
-import type { Manifest } from './schema.js';
+import { bastionHops, type Manifest } from './schema.js';
 import { buildSettingsFor, buildSettingsLayers, imageTargets } from './targets.js';
 import { inlineUserData, userDataSizeProblem } from './user-data.js';
 
@@ -43,7 +43,7 @@ function checkPlacement(m: Manifest): string[] {
       }
       if (s.ssh?.openFrom === 'runner' && s.ssh.bastion !== undefined) {
         // The build server sees the bastion's address, which this machine's routes cannot tell.
-        found.push(`ssh.openFrom "runner" with ssh.bastion: SSH reaches the build server from the bastion ${s.ssh.bastion.host}, not from this machine; give the bastion's address as the cloud sees it, e.g. "openFrom": ["10.0.0.5/32"]`);
+        found.push(`ssh.openFrom "runner" with ssh.bastion: SSH reaches the build server from the bastion ${bastionHops(s.ssh.bastion).at(-1)!.host}, not from this machine; give the bastion's address as the cloud sees it, e.g. "openFrom": ["10.0.0.5/32"]`);
       }
       for (const f of found) byProblem.set(f, [...(byProblem.get(f) ?? []), `${t.cloud}/${t.region}`]);
     }

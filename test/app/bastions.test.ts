@@ -48,11 +48,12 @@ describe('resolveBastions', () => {
     const b = { host: 'jump.example.com', user: 'jump', privateKeyFile: 'bastion_key', hostKey: [hostKey, `SHA256:${'A'.repeat(43)}`] };
     const out = await resolve(manifest({ target: b }));
     expect([...out.keys()]).toEqual([bastionKey(b)]);
-    const hop = out.get(bastionKey(b))!;
+    const [hop, ...more] = out.get(bastionKey(b))!;
+    expect(more).toEqual([]);
     expect(hop).toMatchObject({ host: 'jump.example.com', port: 22, username: 'jump' });
-    expect(publicKeyLineOf(hop.privateKey!)).toBe(publicKeyLineOf(key.private));
-    expect(hop.agent).toBeUndefined();
-    expect(hop.hostKey).toEqual({ kind: 'fingerprints', sha256: [fingerprintSha256(parsePublicKeyLine(hostKey).blob), `SHA256:${'A'.repeat(43)}`] });
+    expect(publicKeyLineOf(hop!.privateKey!)).toBe(publicKeyLineOf(key.private));
+    expect(hop!.agent).toBeUndefined();
+    expect(hop!.hostKey).toEqual({ kind: 'fingerprints', sha256: [fingerprintSha256(parsePublicKeyLine(hostKey).blob), `SHA256:${'A'.repeat(43)}`] });
   });
 
   it('an image\'s bastion wins over its target\'s; "~/" is the home directory; known_hosts must list [host]:port', async () => {
@@ -60,8 +61,8 @@ describe('resolveBastions', () => {
     const i = { host: 'other.example.com', user: 'ops', privateKeyFile: 'bastion_key', hostKey };
     const out = await resolve(manifest({ target: t, image: i }));
     expect(out.size).toBe(2);
-    expect(out.get(bastionKey(t))).toMatchObject({ port: 2222, hostKey: { kind: 'known_hosts', file: join(home, '.ssh', 'known_hosts'), acceptNew: false } });
-    expect(out.get(bastionKey(i))?.username).toBe('ops');
+    expect(out.get(bastionKey(t))?.[0]).toMatchObject({ port: 2222, hostKey: { kind: 'known_hosts', file: join(home, '.ssh', 'known_hosts'), acceptNew: false } });
+    expect(out.get(bastionKey(i))?.[0]?.username).toBe('ops');
   });
 
   it('only the bastions of the builds asked for are checked', async () => {
@@ -79,6 +80,19 @@ describe('resolveBastions', () => {
     expect([...(await resolve(manifest({ defaults: d }))).keys()]).toEqual([bastionKey(d)]);
     await expect(resolve(manifest({ defaults: { ...d, hostKey: undefined, port: 22 } }))).rejects.toThrow(
       /^images\.manifest\.json: defaults\.build\.ssh\.bastion: home\/\.ssh\/known_hosts has no key for jump\.example\.com; add it \(ssh-keyscan jump\.example\.com, after checking its fingerprint\) or pin it in hostKey$/,
+    );
+  });
+
+  it('a chain resolves hop by hop, in order; a hop\'s problem names its index; one hop alone is the same as a chain of one', async () => {
+    const first = { host: 'jump.example.com', user: 'jump', port: 2222, privateKeyFile: '~/.ssh/jump_key' };
+    const second = { host: '10.0.0.5', user: 'inner', privateKeyFile: 'bastion_key', hostKey };
+    const chain = [first, second];
+    const out = await resolve(manifest({ target: chain }));
+    expect([...out.keys()]).toEqual([bastionKey(chain)]);
+    expect(out.get(bastionKey(chain))!.map((h) => `${h.username}@${h.host}:${h.port} ${h.hostKey.kind}`)).toEqual(['jump@jump.example.com:2222 known_hosts', 'inner@10.0.0.5:22 fingerprints']);
+    expect(bastionKey([second])).toBe(bastionKey(second));
+    await expect(resolve(manifest({ target: [first, { ...second, hostKey: undefined }] }))).rejects.toThrow(
+      /^images\.manifest\.json: targets\[0\]\.build\.ssh\.bastion\[1\]: home\/\.ssh\/known_hosts has no key for 10\.0\.0\.5; /,
     );
   });
 });

@@ -256,6 +256,16 @@ const bad: BadCase[] = [
     headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: give hostKey or knownHosts, not both: a pinned key is the whole check'),
   },
   {
+    name: 'a bastion chain that is an empty list',
+    manifest: withBastion([] as unknown as Record<string, unknown>),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: bastion, when a list, needs at least one jump host'),
+  },
+  {
+    name: 'the second hop of a bastion chain without user',
+    manifest: withBastion([{ host: 'bastion.example.com', user: 'jump' }, { host: '10.0.0.5' }] as unknown as Record<string, unknown>),
+    headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion\\[1\\]: missing key "user" \\(a string\\)'),
+  },
+  {
     name: 'a bastion key named as Packer spells it',
     manifest: withBastion({ host: 'bastion.example.com', user: 'jump', privateKey: 'keys/bastion' }),
     headline: headline('targets\\[0\\]\\.build\\.ssh\\.bastion: unknown key "privateKey" — did you mean "privateKeyFile"\\?'),

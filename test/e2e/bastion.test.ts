@@ -22,6 +22,8 @@ let ns: string;
 let hostSide: string;
 let emulator: Emulator;
 let bastion: Sshd;
+/** A second jump host on the host's loopback: the CLI's namespace cannot reach it, the first bastion can. */
+let inner: Sshd;
 let agent: SshAgent;
 let dir: string;
 let loopbackProbe: Server;
@@ -91,7 +93,8 @@ beforeAll(async () => {
   bastion = await startSshd({ host: hostSide, authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
   agent = await startSshAgent();
   await agent.add(key.private);
-  await writeFile(join(dir, 'known_hosts'), `${bastion.knownHostsLine()}\n`);
+  inner = await startSshd({ host: '127.0.0.1', authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
+  await writeFile(join(dir, 'known_hosts'), `${bastion.knownHostsLine()}\n${inner.knownHostsLine()}\n`);
   loopbackProbe = createServer((s) => s.destroy());
   await new Promise<void>((ok) => loopbackProbe.listen(0, '127.0.0.1', ok));
 }, 120_000);
@@ -100,6 +103,7 @@ afterAll(async () => {
   loopbackProbe?.close();
   await agent?.stop();
   await bastion?.stop();
+  await inner?.stop();
   await emulator?.close();
   await net?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -148,6 +152,35 @@ describe('apply through build.ssh.bastion', () => {
     expect(forwards.length).toBeGreaterThan(0);
     for (const f of forwards) expect(f).toMatch(/^127\.0\.10[0-3]\.\d+ 22$/);
     expect(forwards).toContain(`${seen?.[2]} 22`);
+    assertNothingLeft(emulator, [REGION]);
+  }, 180_000);
+
+  it('through a chain of two jump hosts (ssh -J a,b): the first forwards only to the second, the second to the build server', async () => {
+    const file = await writeManifest('bastion-chain', {
+      bastion: [
+        { host: hostSide, port: bastion.port, user: bastion.user, knownHosts: 'known_hosts' },
+        { host: '127.0.0.1', port: inner.port, user: inner.user, knownHosts: 'known_hosts' },
+      ],
+    });
+    const outerBefore = forwardsLogged(bastion).length;
+    const innerBefore = forwardsLogged(inner).length;
+    const innerLogins = (inner.log().match(/Accepted publickey for /g) ?? []).length;
+    const r = await cliInNamespace(['apply', '--yes', '--json', '-m', file, '--no-lock'], { SSH_AUTH_SOCK: agent.socket });
+    expect(r.code, r.stderr).toBe(0);
+    const [img] = imagesNamed(emulator, REGION, 'bastion-chain');
+    expect(img).toBeDefined();
+    const files = readTar(emulator.state.imageData(REGION, img!.id)!);
+    expect(files.find((f) => f.name === 'etc/motd')?.data.toString()).toBe('built through the bastion\n');
+    const seen = files.find((f) => f.name === 'etc/imagesync-ssh-connection')?.data.toString().trim().split(' ');
+    // The first hop forwarded to the second hop's sshd and nowhere else; the second, to the build server.
+    const outer = forwardsLogged(bastion).slice(outerBefore);
+    expect(outer.length).toBeGreaterThan(0);
+    for (const f of outer) expect(f).toBe(`127.0.0.1 ${inner.port}`);
+    const hops = forwardsLogged(inner).slice(innerBefore);
+    expect(hops.length).toBeGreaterThan(0);
+    for (const f of hops) expect(f).toMatch(/^127\.0\.10[0-3]\.\d+ 22$/);
+    expect(hops).toContain(`${seen?.[2]} 22`);
+    expect((inner.log().match(/Accepted publickey for /g) ?? []).length - innerLogins).toBe(1);
     assertNothingLeft(emulator, [REGION]);
   }, 180_000);
 });
