@@ -1,16 +1,17 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
 import { chooseNetwork, chooseSshUser } from '../build/defaults.js';
-import { describeSpec, sourceSpecFor } from '../build/source.js';
+import { describeSpec, sourceSpecFor, sourceVaries, type SourceSpec } from '../build/source.js';
 import { recipeFor } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
-import { isBuildable, type WantedImage } from '../manifest/schema.js';
-import { buildSettingsFor, namesNetwork } from '../manifest/targets.js';
+import { isBuildable, type BuildableImage, type BuildSettings, type WantedImage } from '../manifest/schema.js';
+import { buildSettingsLookup, namesNetwork } from '../manifest/targets.js';
 import type { Lock } from '../lock/lock.js';
 import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import type { OrphanSources } from '../plan/orphans.js';
+import type { RecipeChange } from '../plan/recipe-parts.js';
 import { observeTarget } from '../plan/observe.js';
 import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
-import { targetKey, type Observation, type Plan } from '../plan/types.js';
+import { targetKey, type Observation, type Plan, type Target } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
 import { pairKey, type PlanContext } from './prepare.js';
 import { quietView, type ObserveJob, type Phase } from './view.js';
@@ -32,64 +33,102 @@ export function withRecipes(
   observations: Observation[],
   index: ObservationIndex = indexObservations(observations),
 ): WantedPair[] {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>() }]));
+  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>(), network: undefined as string | null | undefined }]));
   const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
+  const settingsFor = buildSettingsLookup(ctx.manifest);
+  // Each image's source spec and its key: one for all targets unless the source differs by target.
+  const specs = new Map<WantedImage, { spec: SourceSpec; key: string } | Map<string, { spec: SourceSpec; key: string }>>();
+  const specOf = (image: BuildableImage, p: WantedPair, tk: string) => {
+    let s = specs.get(image);
+    if (!s) specs.set(image, (s = sourceVaries(image.source) ? new Map() : specWithKey(image, p)));
+    if (!(s instanceof Map)) return s;
+    let here = s.get(tk);
+    if (!here) s.set(tk, (here = specWithKey(image, p)));
+    return here;
+  };
+  // Objects are built by hand, not spread: at 10,000 pairs spreads cost more than the rest of this loop.
   return ctx.pairs.map((p) => {
-    const seen = byTarget.get(targetKey(p));
+    const tk = targetKey(p);
+    const seen = byTarget.get(tk);
     const image = images.get(p.image)!;
     if (!seen?.byName || !seen.obs.ok) return p;
+    const obs = seen.obs;
     const base = ctx.bases.get(p.image)!;
     // An import's recipe, and a copy's, is the same in every target: it needs no source image here.
     if (!isBuildable(image)) return { ...p, recipe: recipeFor(image, base, undefined) };
     // Images built from one source share its choice in a target: chosen once.
-    const spec = sourceSpecFor(image.source, p);
-    const key = JSON.stringify(spec);
-    let found = seen.chosen.get(key);
-    if (!found) seen.chosen.set(key, (found = sourceFound(image, seen.obs, seen.byName)));
+    const s = specOf(image, p, tk);
+    const spec = s.spec;
+    let found = seen.chosen.get(s.key);
+    if (!found) seen.chosen.set(s.key, (found = sourceFound(image, obs, seen.byName)));
     // Only a build boots a server in every target that lacks the image: a copy builds once, where it can.
-    const blocked = image.strategy === 'build' ? blockedBy(ctx, image, seen.obs, found.ok ? found.image : undefined) : undefined;
-    const why = blocked ? { blocked } : {};
-    const sourceName = spec.name ?? describeSpec(spec);
+    const blocked =
+      image.strategy === 'build'
+        ? blockedBy(settingsFor(image, obs.cloud, obs.region), found.ok ? found.image : undefined, () => (seen.network === undefined ? (seen.network = networkProblem(obs) ?? null) : seen.network) ?? undefined)
+        : undefined;
     // What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not.
-    const explain = (sourceId: string | undefined) => ({ recipeChange: { wanted: base.parts, labels: base.labels, sourceName, sourceId: image.strategy === 'build' ? sourceId : undefined } });
-    const extras = ctx.recipeExtras?.get(pairKey(p));
+    const explain = (sourceId: string | undefined): RecipeChange => ({ wanted: base.parts, labels: base.labels, sourceName: spec.name ?? describeSpec(spec), sourceId: image.strategy === 'build' ? sourceId : undefined });
+    const extras = () => ctx.recipeExtras?.get(pairKey(p));
     // A copy needs its source in one target only: its recipe does not depend on it.
-    if (!found.ok) return { ...p, sourceProblem: found.problem, source: null, ...why, ...(image.strategy === 'copy' ? { recipe: recipeFor(image, base, undefined, extras), ...explain(undefined) } : {}) };
+    if (!found.ok) {
+      const out: WantedPair = { ...p, sourceProblem: found.problem, source: null };
+      if (blocked) out.blocked = blocked;
+      if (image.strategy === 'copy') {
+        out.recipe = recipeFor(image, base, undefined, extras());
+        out.recipeChange = explain(undefined);
+      }
+      return out;
+    }
     const source = found.source;
     // A recipe is compared only with an image's stamp: without a stamped image of this name here
     // (most pairs: a missing image, one not built by imagesync) the hash is not worked out.
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
-    if (!stamped) return { ...p, sourceId: source.id, source, ...why };
-    return { ...p, recipe: recipeFor(image, base, source.id, extras), sourceId: source.id, source, ...explain(source.id), ...why };
+    if (!stamped) {
+      const { image: name, cloud, region, strategy } = p;
+      return blocked ? { image: name, cloud, region, strategy, sourceId: source.id, source, blocked } : { image: name, cloud, region, strategy, sourceId: source.id, source };
+    }
+    const out: WantedPair = { ...p, recipe: recipeFor(image, base, source.id, extras()), sourceId: source.id, source, recipeChange: explain(source.id) };
+    if (blocked) out.blocked = blocked;
+    return out;
   });
 }
 
+function specWithKey(image: BuildableImage, t: Target): { spec: SourceSpec; key: string } {
+  const spec = sourceSpecFor(image.source, t);
+  return { spec, key: JSON.stringify(spec) };
+}
+
 /**
- * Why a build of `image` in this target could not finish, or undefined: what the manifest leaves
- * out must come from the cloud (the source image's os_admin_user, the one network Nova would pick),
- * and a build that would boot without it never gets past "wait for SSH".
+ * Why a build with these merged settings could not finish in this target, or undefined: what the
+ * manifest leaves out must come from the cloud (the source image's os_admin_user, the one network
+ * Nova would pick), and a build that would boot without it never gets past "wait for SSH".
+ * `network`: the target's network problem, asked only when the settings name no network.
  */
-function blockedBy(ctx: Pick<PlanContext, 'manifest'>, image: WantedImage, obs: Extract<Observation, { ok: true }>, source: GlanceImage | undefined): string | undefined {
-  const s = buildSettingsFor(ctx.manifest, image, obs.cloud, obs.region);
+function blockedBy(s: BuildSettings, source: GlanceImage | undefined, network: () => string | undefined): string | undefined {
   const why: string[] = [];
   if (!s.flavor) why.push('no flavor: set build.flavor');
   if (source) {
     const user = chooseSshUser(s.ssh?.user, source);
     if (!user.ok) why.push(user.problem);
   }
-  if (!namesNetwork(s) && obs.networks) {
-    if (!obs.networks.ok) why.push(`no network: build.network is not set and ${obs.networks.problem}`);
-    else {
-      const net = chooseNetwork(obs.networks.networks, obs.networks.projectId);
-      if (!net.ok) why.push(net.problem);
-    }
+  if (!namesNetwork(s)) {
+    const problem = network();
+    if (problem) why.push(problem);
   }
   return why.length ? why.join('; ') : undefined;
 }
 
+/** The target's problem for a build that names no network (none read, none or several usable), or undefined: the same for every such build there. */
+function networkProblem(obs: Extract<Observation, { ok: true }>): string | undefined {
+  if (!obs.networks) return undefined;
+  if (!obs.networks.ok) return `no network: build.network is not set and ${obs.networks.problem}`;
+  const net = chooseNetwork(obs.networks.networks, obs.networks.projectId);
+  return net.ok ? undefined : net.problem;
+}
+
 /** Whether some build in the target names no network: then the target's networks are read with its images. */
-function needsNetworks(ctx: Pick<PlanContext, 'manifest'>, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
-  return wanted.some((image) => image.strategy === 'build' && !namesNetwork(buildSettingsFor(ctx.manifest, image, t.cloud, t.region)));
+function needsNetworks(settingsFor: ReturnType<typeof buildSettingsLookup>, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
+  return wanted.some((image) => image.strategy === 'build' && !namesNetwork(settingsFor(image, t.cloud, t.region)));
 }
 
 /** What makes an orphan: the manifest's names, and what the lock records in each target. */
@@ -111,6 +150,7 @@ export function orphanSources(ctx: Pick<PlanContext, 'manifest'>, lock: Lock): O
  */
 function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[]): ObserveJob[] {
   const byName = new Map(ctx.manifest.images.map((i) => [i.name, i]));
+  const settingsFor = buildSettingsLookup(ctx.manifest);
   const pairsOf = new Map<string, WantedPair[]>();
   for (const p of ctx.pairs) {
     const key = targetKey(p);
@@ -125,7 +165,8 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     const sources = sourceReads(wanted.map((n) => byName.get(n)!), t);
     const lost = [...(ctx.orphans?.locked.get(targetKey(t))?.keys() ?? [])].filter((n) => !ctx.orphans!.manifestNames.has(n));
     const names = [...new Set([...wanted, ...sources.names, ...lost])];
-    const networks = needsNetworks(ctx, t, ctx.manifest.images.filter((i) => wanted.includes(i.name)));
+    const wantedSet = new Set(wanted);
+    const networks = needsNetworks(settingsFor, t, ctx.manifest.images.filter((i) => wantedSet.has(i.name)));
     return {
       target: t,
       wanted: wanted.length,

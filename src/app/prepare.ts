@@ -1,10 +1,10 @@
 // Phase "prepare" of plan, apply and show: manifest, targets, clouds, recipes. Every input error surfaces here; nothing is contacted.
 import { dirname, join } from 'node:path';
-import { baseRecipe, recipeExtras, type BaseRecipe, type RecipeExtras } from '../build/recipe.js';
+import { baseRecipe, helpersHash, recipeExtras, type BaseRecipe, type RecipeExtras } from '../build/recipe.js';
 import type { CloudConfig } from '../config/types.js';
 import { loadManifest } from '../manifest/load.js';
-import type { Manifest } from '../manifest/schema.js';
-import { buildSettingsFor } from '../manifest/targets.js';
+import type { BuildSettings, Manifest } from '../manifest/schema.js';
+import { buildSettingsLookup } from '../manifest/targets.js';
 import { CloudConnection } from '../openstack/cloud.js';
 import { displayPath } from '../output.js';
 import type { Task } from '../tasks/define.js';
@@ -66,13 +66,21 @@ export async function prepare(opts: PrepareOptions, deps: AppDeps): Promise<Plan
   if (opts.shard && !targets.length) deps.view?.notice(emptyShardNote(opts.shard, unsharded));
   const clouds = await resolveClouds([...new Set(targets.map((t) => t.cloud))], deps);
   const bases = new Map<string, BaseRecipe>();
-  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir, tasks: checked.tasks }));
+  // The tasks' helper modules count for every image: read and hashed once.
+  let hashed: Promise<string> | undefined;
+  const helpers = () => (hashed ??= helpersHash(tasksDir));
+  for (const image of manifest.images) bases.set(image.name, await baseRecipe(image, { manifestDir, tasksDir, tasks: checked.tasks, helpers }));
   // What else decides an image's content in one target: the user data its merged settings name.
+  // Worked out once per merged settings object (shared by the regions of one target entry), not per pair.
   const recipeExtrasByPair = new Map<string, RecipeExtras>();
   const byName = new Map(manifest.images.map((i) => [i.name, i]));
+  const settingsFor = buildSettingsLookup(manifest);
+  const extrasOf = new Map<BuildSettings, RecipeExtras>();
   for (const p of pairs) {
-    const settings = buildSettingsFor(manifest, byName.get(p.image)!, p.cloud, p.region);
-    recipeExtrasByPair.set(pairKey(p), (await recipeExtras(settings, manifestDir)).extras);
+    const settings = settingsFor(byName.get(p.image)!, p.cloud, p.region);
+    let extras = extrasOf.get(settings);
+    if (!extras) extrasOf.set(settings, (extras = (await recipeExtras(settings, manifestDir)).extras));
+    recipeExtrasByPair.set(pairKey(p), extras);
   }
 
   let requests = 0;

@@ -23,15 +23,20 @@ export function selectTargets<T extends Target>(all: readonly T[], only: readonl
 
 /** The (image, target) pairs the manifest wants, narrowed by --target, then --shard; `unsharded`: the targets before --shard. */
 export function wantedPairs(manifest: Manifest, only?: string[], shard?: Shard): { pairs: WantedPair[]; targets: Target[]; unsharded: number } {
-  const targets = selectTargets(expandTargets(manifest), only);
+  const all = expandTargets(manifest);
+  const targets = selectTargets(all, only);
   const keep = new Set(targets.map(targetKey));
   const pairs: WantedPair[] = [];
+  const wanted = new Set<string>();
   for (const image of manifest.images) {
-    for (const t of imageTargets(manifest, image)) {
-      if (keep.has(targetKey(t))) pairs.push({ image: image.name, cloud: t.cloud, region: t.region, strategy: image.strategy });
+    for (const t of imageTargets(manifest, image, all)) {
+      const key = targetKey(t);
+      if (!keep.has(key)) continue;
+      pairs.push({ image: image.name, cloud: t.cloud, region: t.region, strategy: image.strategy });
+      wanted.add(key);
     }
   }
-  const used = targets.filter((t) => pairs.some((p) => p.cloud === t.cloud && p.region === t.region));
+  const used = targets.filter((t) => wanted.has(targetKey(t)));
   if (!shard) return { pairs, targets: used, unsharded: used.length };
   // --shard splits what is left after --target, so a CI matrix covers every target exactly once.
   const mine = new Set(shardTargets(used, shard).map(targetKey));

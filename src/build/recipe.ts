@@ -24,6 +24,8 @@ export interface RecipeSources {
   tasksDir: string;
   /** The loaded tasks: a task defined in a package (its `module`) counts that module's source too. */
   tasks?: ReadonlyMap<string, Pick<Task, 'module'>> | undefined;
+  /** helpersHash of tasksDir, when the caller hashes many images (it reads the directory). */
+  helpers?: (() => Promise<string>) | undefined;
 }
 
 /** The part of a recipe that is the same in every target (the source image id is added per target). */
@@ -61,7 +63,7 @@ async function taskFile(tasksDir: string, name: string): Promise<string> {
 }
 
 /** Helper modules (files starting with "_") may be imported by any task: they count for every recipe. */
-async function helpersHash(tasksDir: string): Promise<string> {
+export async function helpersHash(tasksDir: string): Promise<string> {
   let names: string[] = [];
   try {
     names = (await readdir(tasksDir)).filter((n) => n.startsWith('_') && taskExtension(n) !== undefined).sort();
@@ -112,7 +114,7 @@ export async function baseRecipe(image: WantedImage, src: RecipeSources): Promis
     parts.gt = tasks[generalize.task]!.slice(0, 6);
     labels.generalize = `generalize task ${generalize.task}`;
   }
-  const helpers = await helpersHash(src.tasksDir);
+  const helpers = await (src.helpers ? src.helpers() : helpersHash(src.tasksDir));
   if (Object.keys(tasks).length) parts.h = helpers.slice(0, 6);
   // A name given for every target is part of the recipe, as it always was; a per-target name or a
   // filter is not: the id found in each target (targetRecipe) says what was built from, and a

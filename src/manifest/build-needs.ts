@@ -1,7 +1,7 @@
 // What every build needs (a flavor, an SSH user, a network), checked offline after merging defaults < target < image: a missing flavor is a problem (for a copy, only when no target has one), a missing user or network says where it will come from; an import needs none.
 import { problemAt } from './json-path.js';
 import type { Manifest } from './schema.js';
-import { buildSettingsFor, imageTargets, namesNetwork } from './targets.js';
+import { buildSettingsLookup, expandTargets, imageTargets, namesNetwork } from './targets.js';
 
 export interface BuildNeeds {
   /** One-line `json.path: message` problems: bad input. */
@@ -22,13 +22,15 @@ function which(missing: string[], all: number): string {
 export function checkBuildNeeds(m: Manifest): BuildNeeds {
   const problems: string[] = [];
   const notes: string[] = [];
+  const settingsFor = buildSettingsLookup(m);
+  const all = expandTargets(m);
   m.images.forEach((image, i) => {
     // An import boots nothing.
     if (image.strategy === 'import') return;
-    const targets = imageTargets(m, image);
+    const targets = imageTargets(m, image, all);
     const lacking = { flavor: [] as string[], user: [] as string[], network: [] as string[] };
     for (const t of targets) {
-      const s = buildSettingsFor(m, image, t.cloud, t.region);
+      const s = settingsFor(image, t.cloud, t.region);
       const key = `${t.cloud}/${t.region}`;
       if (!s.flavor) lacking.flavor.push(key);
       if (!s.ssh?.user) lacking.user.push(key);

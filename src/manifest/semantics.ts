@@ -2,8 +2,8 @@
 import { canonicalJson } from '../canonical-json.js';
 import { didYouMean } from './suggest.js';
 import { problemAt } from './json-path.js';
-import { bastionHops, type Manifest } from './schema.js';
-import { buildSettingsFor, buildSettingsLayers, imageTargets } from './targets.js';
+import { bastionHops, type BuildSettings, type Manifest } from './schema.js';
+import { buildSettingsFor, buildSettingsLayers, buildSettingsLookup, expandTargets, imageTargets } from './targets.js';
 import { inlineUserData, userDataSizeProblem } from './user-data.js';
 
 /** Problems with names and regions, each a one-line `json.path: message`. Pure. */
@@ -24,10 +24,19 @@ function checkPlacement(m: Manifest): string[] {
       problems.push(problemAt([...where, 'networks'], 'give "network" or "networks", not both'));
     }
   }
+  const settingsFor = buildSettingsLookup(m);
+  const all = expandTargets(m);
+  // The problems of one merged settings object, found once however many regions share it.
+  const problemsOf = new Map<BuildSettings, string[]>();
   m.images.forEach((image, i) => {
     const byProblem = new Map<string, string[]>();
-    for (const t of imageTargets(m, image)) {
-      const s = buildSettingsFor(m, image, t.cloud, t.region);
+    for (const t of imageTargets(m, image, all)) {
+      const s = settingsFor(image, t.cloud, t.region);
+      const known = problemsOf.get(s);
+      if (known) {
+        for (const f of known) byProblem.set(f, [...(byProblem.get(f) ?? []), `${t.cloud}/${t.region}`]);
+        continue;
+      }
       const networks = s.networks ?? (s.network !== undefined ? [s.network] : []);
       const iface = s.ssh?.interface;
       const found: string[] = [];
@@ -45,6 +54,7 @@ function checkPlacement(m: Manifest): string[] {
         // The build server sees the bastion's address, which this machine's routes cannot tell.
         found.push(`ssh.openFrom "runner" with ssh.bastion: SSH reaches the build server from the bastion ${bastionHops(s.ssh.bastion).at(-1)!.host}, not from this machine; give the bastion's address as the cloud sees it, e.g. "openFrom": ["10.0.0.5/32"]`);
       }
+      problemsOf.set(s, found);
       for (const f of found) byProblem.set(f, [...(byProblem.get(f) ?? []), `${t.cloud}/${t.region}`]);
     }
     for (const [problem, targets] of byProblem) problems.push(problemAt(['images', i, 'build'], `in ${targets.join(', ')}: ${problem}`));

@@ -21,11 +21,10 @@ export function expandTargets(m: Manifest): TargetRegion[] {
   return out;
 }
 
-/** The targets an image must exist in: all of them, or those in the image's `regions`. */
-export function imageTargets(m: Manifest, image: WantedImage): TargetRegion[] {
-  const all = expandTargets(m);
+/** The targets an image must exist in: all of them, or those in the image's `regions`. `all`: expandTargets(m), when the caller asks for many images. */
+export function imageTargets(m: Manifest, image: WantedImage, all: readonly TargetRegion[] = expandTargets(m)): TargetRegion[] {
   const regions = image.regions;
-  return regions === undefined ? all : all.filter((t) => regions.includes(t.region));
+  return regions === undefined ? [...all] : all.filter((t) => regions.includes(t.region));
 }
 
 /**
@@ -57,6 +56,31 @@ export function buildSettingsFor(m: Manifest, image: WantedImage, cloud: string,
   }
   const { steps: _steps, ...imageSettings } = image.build ?? { steps: [] };
   return mergeBuildSettings(m.defaults?.build, target.build, imageSettings);
+}
+
+/**
+ * buildSettingsFor for many (image, target) pairs: merged once per image and manifest target entry,
+ * not once per pair (a plan over 50 regions × 200 images asks 10,000 times). The settings returned
+ * are shared between the regions of one entry: read them, never change them.
+ */
+export function buildSettingsLookup(m: Manifest): (image: WantedImage, cloud: string, region: string) => BuildSettings {
+  // The first entry that lists cloud/region, as buildSettingsFor's find takes it.
+  const entryOf = new Map<string, Map<string, Manifest['targets'][number]>>();
+  for (const target of m.targets) {
+    const regions = entryOf.get(target.cloud) ?? new Map<string, Manifest['targets'][number]>();
+    entryOf.set(target.cloud, regions);
+    for (const region of target.regions) if (!regions.has(region)) regions.set(region, target);
+  }
+  const merged = new Map<WantedImage, Map<Manifest['targets'][number], BuildSettings>>();
+  return (image, cloud, region) => {
+    const target = entryOf.get(cloud)?.get(region);
+    if (target === undefined) return buildSettingsFor(m, image, cloud, region);
+    let perTarget = merged.get(image);
+    if (!perTarget) merged.set(image, (perTarget = new Map()));
+    let settings = perTarget.get(target);
+    if (!settings) perTarget.set(target, (settings = buildSettingsFor(m, image, cloud, region)));
+    return settings;
+  };
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
