@@ -4,14 +4,14 @@ import { describeSpec, sourceSpecFor, sourceVaries, type SourceSpec } from '../b
 import { recipeFor } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { isBuildable, type BuildableImage, type BuildSettings, type WantedImage } from '../manifest/schema.js';
-import { buildSettingsLookup, namesNetwork } from '../manifest/targets.js';
+import { buildSettingsLookup, namesNetwork, type SettingsLookup } from '../manifest/targets.js';
 import type { Lock } from '../lock/lock.js';
-import { diffPlan, indexObservations, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
+import { diffPlan, indexObservations, pairEntries, planOf, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
 import type { OrphanSources } from '../plan/orphans.js';
 import type { RecipeChange } from '../plan/recipe-parts.js';
 import { observeTarget } from '../plan/observe.js';
 import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
-import { targetKey, type Observation, type Plan, type Target } from '../plan/types.js';
+import { targetKey, type Observation, type Plan, type PlanEntry, type Target } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
 import { pairKey, type PlanContext } from './prepare.js';
 import { quietView, type ObserveJob, type Phase } from './view.js';
@@ -32,10 +32,11 @@ export function withRecipes(
   ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases' | 'recipeExtras'>,
   observations: Observation[],
   index: ObservationIndex = indexObservations(observations),
+  /** buildSettingsLookup of the manifest, when the caller has one (it merges once per image and target entry). */
+  settingsFor: SettingsLookup = buildSettingsLookup(ctx.manifest),
 ): WantedPair[] {
   const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>(), network: undefined as string | null | undefined }]));
   const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
-  const settingsFor = buildSettingsLookup(ctx.manifest);
   // Each image's source spec and its key: one for all targets unless the source differs by target.
   const specs = new Map<WantedImage, { spec: SourceSpec; key: string } | Map<string, { spec: SourceSpec; key: string }>>();
   const specOf = (image: BuildableImage, p: WantedPair, tk: string) => {
@@ -127,7 +128,7 @@ function networkProblem(obs: Extract<Observation, { ok: true }>): string | undef
 }
 
 /** Whether some build in the target names no network: then the target's networks are read with its images. */
-function needsNetworks(settingsFor: ReturnType<typeof buildSettingsLookup>, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
+function needsNetworks(settingsFor: SettingsLookup, t: { cloud: string; region: string }, wanted: WantedImage[]): boolean {
   return wanted.some((image) => image.strategy === 'build' && !namesNetwork(settingsFor(image, t.cloud, t.region)));
 }
 
@@ -148,9 +149,8 @@ export function orphanSources(ctx: Pick<PlanContext, 'manifest'>, lock: Lock): O
  * lock records there but the manifest lost, in one query per target; with orphans asked for, the
  * project's published images in a second query at the same time.
  */
-function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[]): ObserveJob[] {
+function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[], diffs: Map<Observation, TargetDiff>, settingsFor: SettingsLookup): ObserveJob[] {
   const byName = new Map(ctx.manifest.images.map((i) => [i.name, i]));
-  const settingsFor = buildSettingsLookup(ctx.manifest);
   const pairsOf = new Map<string, WantedPair[]>();
   for (const p of ctx.pairs) {
     const key = targetKey(p);
@@ -173,6 +173,11 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
       run: async () => {
         const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
+        // Its pairs resolved and compared now, while other targets are still answering: at 50
+        // regions the diff of 10,000 pairs would otherwise all wait for the last answer.
+        const index = indexObservations([observation]);
+        const resolved = withRecipes({ ...ctx, pairs: here }, [observation], index, settingsFor);
+        diffs.set(observation, { pairs: resolved, entries: pairEntries(resolved, [observation], index) });
         // The target's own counts, for a progress line: worked out only when a view shows them.
         return {
           observation,
@@ -188,11 +193,37 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
 /** Read every target; shown in `phase` through the view, or quietly without one (apply's re-reads). */
 export async function observe(ctx: PlanContext, deps: AppDeps, phase?: Phase): Promise<Observed> {
   const observations: Observation[] = [];
-  const jobs = observeJobs(ctx, deps, observations);
+  const diffs = new Map<Observation, TargetDiff>();
+  const settingsFor = buildSettingsLookup(ctx.manifest);
+  const jobs = observeJobs(ctx, deps, observations, diffs, settingsFor);
   await (phase ? (deps.view ?? quietView).observing(jobs, phase) : quietView.observing(jobs, { name: 'observe', title: '' }));
   if (deps.signal.aborted) throw deps.signal.reason;
+  const done = joinTargetDiffs(ctx.pairs, observations, diffs);
+  if (done) return { plan: planOf(done.pairs, done.entries, observations, ctx.orphans), observations, pairs: done.pairs };
+  // A target whose job ended without its diff (it threw): all of it again, here, where a failure is not swallowed.
   const index = indexObservations(observations);
-  const pairs = withRecipes(ctx, observations, index);
+  const pairs = withRecipes(ctx, observations, index, settingsFor);
   return { plan: diffPlan(pairs, observations, ctx.orphans, index), observations, pairs };
+}
+
+/** One target's pairs, resolved (withRecipes), and their entries (pairEntries), in the order of its pairs in ctx.pairs. */
+interface TargetDiff {
+  pairs: WantedPair[];
+  entries: PlanEntry[];
+}
+
+/** The targets' diffs put back in the order of `pairs`; undefined when a target has none. */
+function joinTargetDiffs(pairs: readonly WantedPair[], observations: readonly Observation[], diffs: ReadonlyMap<Observation, TargetDiff>): { pairs: WantedPair[]; entries: PlanEntry[] } | undefined {
+  const cursors = new Map(observations.map((o) => [targetKey(o), { diff: diffs.get(o), next: 0 }]));
+  const out = { pairs: new Array<WantedPair>(pairs.length), entries: new Array<PlanEntry>(pairs.length) };
+  for (const [i, p] of pairs.entries()) {
+    const c = cursors.get(targetKey(p));
+    const at = c?.next ?? 0;
+    if (!c?.diff || at >= c.diff.pairs.length) return undefined;
+    out.pairs[i] = c.diff.pairs[at]!;
+    out.entries[i] = c.diff.entries[at]!;
+    c.next++;
+  }
+  return out;
 }
 

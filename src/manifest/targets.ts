@@ -58,12 +58,14 @@ export function buildSettingsFor(m: Manifest, image: WantedImage, cloud: string,
   return mergeBuildSettings(m.defaults?.build, target.build, imageSettings);
 }
 
+export type SettingsLookup = (image: WantedImage, cloud: string, region: string) => BuildSettings;
+
 /**
  * buildSettingsFor for many (image, target) pairs: merged once per image and manifest target entry,
  * not once per pair (a plan over 50 regions × 200 images asks 10,000 times). The settings returned
  * are shared between the regions of one entry: read them, never change them.
  */
-export function buildSettingsLookup(m: Manifest): (image: WantedImage, cloud: string, region: string) => BuildSettings {
+export function buildSettingsLookup(m: Manifest): SettingsLookup {
   // The first entry that lists cloud/region, as buildSettingsFor's find takes it.
   const entryOf = new Map<string, Map<string, Manifest['targets'][number]>>();
   for (const target of m.targets) {

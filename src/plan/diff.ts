@@ -135,7 +135,20 @@ export function indexObservations(observations: readonly Observation[]): Observa
 
 /** The plan: one entry per wanted pair, then (given what orphans are made of) one per orphaned name and target. */
 export function diffPlan(pairs: WantedPair[], observations: Observation[], orphans?: OrphanSources, index: ObservationIndex = indexObservations(observations)): Plan {
+  return planOf(pairs, pairEntries(pairs, observations, index), observations, orphans);
+}
+
+/** entryFor of each pair, in their order (no actions yet): what planOf takes; a caller may work it out target by target. */
+export function pairEntries(pairs: readonly WantedPair[], observations: readonly Observation[], index: ObservationIndex = indexObservations(observations)): PlanEntry[] {
   const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o) }]));
+  return pairs.map((p) => {
+    const seen = byTarget.get(targetKey(p));
+    return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);
+  });
+}
+
+/** The plan from each pair's entry (pairEntries, same order): actions, orphans, the summary. */
+export function planOf(pairs: readonly WantedPair[], pairEntries: readonly PlanEntry[], observations: readonly Observation[], orphans?: OrphanSources): Plan {
   // Each pair's target key, made once: it is looked up several times per pair below.
   const keys = pairs.map(targetKey);
   const strategies = new Map<string, StrategyOf>();
@@ -144,13 +157,7 @@ export function diffPlan(pairs: WantedPair[], observations: Observation[], orpha
     if (p.sourceProblem) (s.sourceProblems as Set<string>).add(keys[i]!);
     strategies.set(p.image, s);
   });
-  const entries = withActions(
-    pairs.map((p, i) => {
-      const seen = byTarget.get(keys[i]!);
-      return entryFor(p, seen?.obs, seen?.byName ? (seen.byName.get(p.image) ?? []) : undefined);
-    }),
-    strategies,
-  );
+  const entries = withActions(pairEntries, strategies);
   const targets = [...new Set(keys)];
   if (orphans) {
     // In the order of the targets (observations arrive as they finish).
