@@ -1,9 +1,9 @@
 // Phase "observe" (and "after", the re-read): every target read at once, each pair given its recipe, then the pure diff.
 import { chooseNetwork, chooseSshUser } from '../build/defaults.js';
 import { describeSpec, sourceSpecFor, sourceVaries, type SourceSpec } from '../build/source.js';
-import { recipeFor } from '../build/recipe.js';
+import { recipeFor, type BaseRecipe } from '../build/recipe.js';
 import type { GlanceImage } from '../openstack/glance.js';
-import { isBuildable, type BuildableImage, type BuildSettings, type WantedImage } from '../manifest/schema.js';
+import { isBuildable, type BuildableImage, type BuildSettings, type Manifest, type WantedImage } from '../manifest/schema.js';
 import { buildSettingsLookup, namesNetwork, type SettingsLookup } from '../manifest/targets.js';
 import type { Lock } from '../lock/lock.js';
 import { diffPlan, indexObservations, pairEntries, planOf, RECIPE_PROPERTY, type ObservationIndex, type WantedPair } from '../plan/diff.js';
@@ -32,22 +32,12 @@ export function withRecipes(
   ctx: Pick<PlanContext, 'manifest' | 'pairs' | 'bases' | 'recipeExtras'>,
   observations: Observation[],
   index: ObservationIndex = indexObservations(observations),
-  /** buildSettingsLookup of the manifest, when the caller has one (it merges once per image and target entry). */
-  settingsFor: SettingsLookup = buildSettingsLookup(ctx.manifest),
+  /** pairCaches of the manifest, when the caller resolves target after target. */
+  caches: PairCaches = pairCaches(ctx.manifest),
 ): WantedPair[] {
-  const byTarget = new Map(observations.map((o) => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>(), network: undefined as string | null | undefined }]));
+  const byTarget = new Map(observations.map((o): [string, Seen] => [targetKey(o), { obs: o, byName: index.get(o), chosen: new Map<string, SourceFound>(), network: undefined }]));
   const images = new Map(ctx.manifest.images.map((i) => [i.name, i]));
-  // Each image's source spec and its key: one for all targets unless the source differs by target.
-  const specs = new Map<WantedImage, { spec: SourceSpec; key: string } | Map<string, { spec: SourceSpec; key: string }>>();
-  const specOf = (image: BuildableImage, p: WantedPair, tk: string) => {
-    let s = specs.get(image);
-    if (!s) specs.set(image, (s = sourceVaries(image.source) ? new Map() : specWithKey(image, p)));
-    if (!(s instanceof Map)) return s;
-    let here = s.get(tk);
-    if (!here) s.set(tk, (here = specWithKey(image, p)));
-    return here;
-  };
-  // Objects are built by hand, not spread: at 10,000 pairs spreads cost more than the rest of this loop.
+  // Objects are built by hand, not spread, and no closure is made per pair: at 10,000 pairs those cost more than the rest of this loop.
   return ctx.pairs.map((p) => {
     const tk = targetKey(p);
     const seen = byTarget.get(tk);
@@ -58,25 +48,18 @@ export function withRecipes(
     // An import's recipe, and a copy's, is the same in every target: it needs no source image here.
     if (!isBuildable(image)) return { ...p, recipe: recipeFor(image, base, undefined) };
     // Images built from one source share its choice in a target: chosen once.
-    const s = specOf(image, p, tk);
-    const spec = s.spec;
+    const s = specOf(caches, image, p, tk);
     let found = seen.chosen.get(s.key);
     if (!found) seen.chosen.set(s.key, (found = sourceFound(image, obs, seen.byName)));
     // Only a build boots a server in every target that lacks the image: a copy builds once, where it can.
-    const blocked =
-      image.strategy === 'build'
-        ? blockedBy(settingsFor(image, obs.cloud, obs.region), found.ok ? found.image : undefined, () => (seen.network === undefined ? (seen.network = networkProblem(obs) ?? null) : seen.network) ?? undefined)
-        : undefined;
-    // What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not.
-    const explain = (sourceId: string | undefined): RecipeChange => ({ wanted: base.parts, labels: base.labels, sourceName: spec.name ?? describeSpec(spec), sourceId: image.strategy === 'build' ? sourceId : undefined });
-    const extras = () => ctx.recipeExtras?.get(pairKey(p));
+    const blocked = image.strategy === 'build' ? blockedBy(caches.settingsFor(image, obs.cloud, obs.region), found.ok ? found.image : undefined, obs, seen) : undefined;
     // A copy needs its source in one target only: its recipe does not depend on it.
     if (!found.ok) {
       const out: WantedPair = { ...p, sourceProblem: found.problem, source: null };
       if (blocked) out.blocked = blocked;
       if (image.strategy === 'copy') {
-        out.recipe = recipeFor(image, base, undefined, extras());
-        out.recipeChange = explain(undefined);
+        out.recipe = recipeFor(image, base, undefined, ctx.recipeExtras?.get(pairKey(p)));
+        out.recipeChange = recipeChangeOf(image, base, s.spec, undefined);
       }
       return out;
     }
@@ -88,10 +71,48 @@ export function withRecipes(
       const { image: name, cloud, region, strategy } = p;
       return blocked ? { image: name, cloud, region, strategy, sourceId: source.id, source, blocked } : { image: name, cloud, region, strategy, sourceId: source.id, source };
     }
-    const out: WantedPair = { ...p, recipe: recipeFor(image, base, source.id, extras()), sourceId: source.id, source, recipeChange: explain(source.id) };
+    const out: WantedPair = { ...p, recipe: recipeFor(image, base, source.id, ctx.recipeExtras?.get(pairKey(p))), sourceId: source.id, source, recipeChange: recipeChangeOf(image, base, s.spec, source.id) };
     if (blocked) out.blocked = blocked;
     return out;
   });
+}
+
+/** One observed target while its pairs are resolved: its images by name, the sources chosen there, its network problem once asked (null: none). */
+interface Seen {
+  obs: Observation;
+  byName: Map<string, GlanceImage[]> | undefined;
+  chosen: Map<string, SourceFound>;
+  network: string | null | undefined;
+}
+
+/** What resolving pairs reuses from one target to the next: merged build settings, and each image's source spec. */
+export interface PairCaches {
+  settingsFor: SettingsLookup;
+  /** One spec for all targets, unless the image's source differs by target: then one per target key. */
+  specs: Map<WantedImage, SpecAndKey | Map<string, SpecAndKey>>;
+}
+
+interface SpecAndKey {
+  spec: SourceSpec;
+  key: string;
+}
+
+export function pairCaches(m: Manifest): PairCaches {
+  return { settingsFor: buildSettingsLookup(m), specs: new Map() };
+}
+
+function specOf(caches: PairCaches, image: BuildableImage, t: Target, tk: string): SpecAndKey {
+  let s = caches.specs.get(image);
+  if (!s) caches.specs.set(image, (s = sourceVaries(image.source) ? new Map<string, SpecAndKey>() : specWithKey(image, t)));
+  if (!(s instanceof Map)) return s;
+  let here = s.get(tk);
+  if (!here) s.set(tk, (here = specWithKey(image, t)));
+  return here;
+}
+
+/** What plan compares a stamped image with to say what changed; a copy's source differs between targets, its bytes do not. */
+function recipeChangeOf(image: BuildableImage, base: BaseRecipe, spec: SourceSpec, sourceId: string | undefined): RecipeChange {
+  return { wanted: base.parts, labels: base.labels, sourceName: spec.name ?? describeSpec(spec), sourceId: image.strategy === 'build' ? sourceId : undefined };
 }
 
 function specWithKey(image: BuildableImage, t: Target): { spec: SourceSpec; key: string } {
@@ -103,9 +124,9 @@ function specWithKey(image: BuildableImage, t: Target): { spec: SourceSpec; key:
  * Why a build with these merged settings could not finish in this target, or undefined: what the
  * manifest leaves out must come from the cloud (the source image's os_admin_user, the one network
  * Nova would pick), and a build that would boot without it never gets past "wait for SSH".
- * `network`: the target's network problem, asked only when the settings name no network.
+ * The target's network problem is worked out once, when a build there names no network.
  */
-function blockedBy(s: BuildSettings, source: GlanceImage | undefined, network: () => string | undefined): string | undefined {
+function blockedBy(s: BuildSettings, source: GlanceImage | undefined, obs: Extract<Observation, { ok: true }>, seen: Pick<Seen, 'network'>): string | undefined {
   const why: string[] = [];
   if (!s.flavor) why.push('no flavor: set build.flavor');
   if (source) {
@@ -113,8 +134,8 @@ function blockedBy(s: BuildSettings, source: GlanceImage | undefined, network: (
     if (!user.ok) why.push(user.problem);
   }
   if (!namesNetwork(s)) {
-    const problem = network();
-    if (problem) why.push(problem);
+    if (seen.network === undefined) seen.network = networkProblem(obs) ?? null;
+    if (seen.network) why.push(seen.network);
   }
   return why.length ? why.join('; ') : undefined;
 }
@@ -149,7 +170,7 @@ export function orphanSources(ctx: Pick<PlanContext, 'manifest'>, lock: Lock): O
  * lock records there but the manifest lost, in one query per target; with orphans asked for, the
  * project's published images in a second query at the same time.
  */
-function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[], diffs: Map<Observation, TargetDiff>, settingsFor: SettingsLookup): ObserveJob[] {
+function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[], diffs: Map<Observation, TargetDiff>, caches: PairCaches): ObserveJob[] {
   const byName = new Map(ctx.manifest.images.map((i) => [i.name, i]));
   const pairsOf = new Map<string, WantedPair[]>();
   for (const p of ctx.pairs) {
@@ -166,7 +187,7 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     const lost = [...(ctx.orphans?.locked.get(targetKey(t))?.keys() ?? [])].filter((n) => !ctx.orphans!.manifestNames.has(n));
     const names = [...new Set([...wanted, ...sources.names, ...lost])];
     const wantedSet = new Set(wanted);
-    const networks = needsNetworks(settingsFor, t, ctx.manifest.images.filter((i) => wantedSet.has(i.name)));
+    const networks = needsNetworks(caches.settingsFor, t, ctx.manifest.images.filter((i) => wantedSet.has(i.name)));
     return {
       target: t,
       wanted: wanted.length,
@@ -176,7 +197,7 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
         // Its pairs resolved and compared now, while other targets are still answering: at 50
         // regions the diff of 10,000 pairs would otherwise all wait for the last answer.
         const index = indexObservations([observation]);
-        const resolved = withRecipes({ ...ctx, pairs: here }, [observation], index, settingsFor);
+        const resolved = withRecipes({ ...ctx, pairs: here }, [observation], index, caches);
         diffs.set(observation, { pairs: resolved, entries: pairEntries(resolved, [observation], index) });
         // The target's own counts, for a progress line: worked out only when a view shows them.
         return {
@@ -194,15 +215,15 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
 export async function observe(ctx: PlanContext, deps: AppDeps, phase?: Phase): Promise<Observed> {
   const observations: Observation[] = [];
   const diffs = new Map<Observation, TargetDiff>();
-  const settingsFor = buildSettingsLookup(ctx.manifest);
-  const jobs = observeJobs(ctx, deps, observations, diffs, settingsFor);
+  const caches = pairCaches(ctx.manifest);
+  const jobs = observeJobs(ctx, deps, observations, diffs, caches);
   await (phase ? (deps.view ?? quietView).observing(jobs, phase) : quietView.observing(jobs, { name: 'observe', title: '' }));
   if (deps.signal.aborted) throw deps.signal.reason;
   const done = joinTargetDiffs(ctx.pairs, observations, diffs);
   if (done) return { plan: planOf(done.pairs, done.entries, observations, ctx.orphans), observations, pairs: done.pairs };
   // A target whose job ended without its diff (it threw): all of it again, here, where a failure is not swallowed.
   const index = indexObservations(observations);
-  const pairs = withRecipes(ctx, observations, index, settingsFor);
+  const pairs = withRecipes(ctx, observations, index, caches);
   return { plan: diffPlan(pairs, observations, ctx.orphans, index), observations, pairs };
 }
 

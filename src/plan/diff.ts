@@ -87,6 +87,13 @@ function makeEntry(pair: WantedPair, state: PlanState, images: string[], list: F
   return e;
 }
 
+/** An entry of images found: a change (missing, outdated, broken) says why apply cannot build it here. */
+function foundEntry(pair: WantedPair, ids: string[], list: FoundImage[], state: PlanState, detail: string): PlanEntry {
+  const change = CHANGE_STATES.has(state);
+  const problems = change ? whyNotBuilt(pair) : [];
+  return makeEntry(pair, state, ids, list, problems.length ? `${detail}; cannot build here: ${problems.join('; ')}` : detail, change ? pair.blocked : undefined);
+}
+
 export function entryFor(pair: WantedPair, obs: Observation | undefined, named?: readonly GlanceImage[]): PlanEntry {
   if (!obs) return makeEntry(pair, 'unreachable', [], [], 'not observed', undefined);
   if (!obs.ok) return makeEntry(pair, 'unreachable', [], [], obs.error.message, undefined);
@@ -102,28 +109,24 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
     .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
   const list = carrying.map(found);
   const ids = list.map((f) => f.id);
-  const entry = (state: PlanState, detail: string): PlanEntry => {
-    const change = CHANGE_STATES.has(state);
-    const problems = change ? whyNotBuilt(pair) : [];
-    return makeEntry(pair, state, ids, list, problems.length ? `${detail}; cannot build here: ${problems.join('; ')}` : detail, change ? pair.blocked : undefined);
-  };
-  if (list.length === 0) return entry('missing', 'no image with this name');
-  if (list.length > 1) return entry('duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
+  // foundEntry, not a closure made per entry: the bundle names every closure it makes (esbuild's keepNames).
+  if (list.length === 0) return foundEntry(pair, ids, list, 'missing', 'no image with this name');
+  if (list.length > 1) return foundEntry(pair, ids, list, 'duplicate', `${list.length} images carry this name: ${list.map(describe).join(', ')}`);
   const only = list[0]!;
   if (only.status === 'active') {
     if (pair.recipe && only.recipe && only.recipe !== pair.recipe) {
       const changes = pair.recipeChange ? explainRecipeChange(carrying[0]!, pair.recipeChange) : undefined;
       // An image stamped before components were recorded can only say that the hashes differ.
       const why = changes?.length ? changes.join('; ') : `recipe ${only.recipe.slice(0, 12)} ≠ manifest ${pair.recipe.slice(0, 12)}`;
-      const e = entry('outdated', `${describe(only)}: ${why}`);
+      const e = foundEntry(pair, ids, list, 'outdated', `${describe(only)}: ${why}`);
       if (changes?.length) e.changes = changes;
       return e;
     }
-    return entry('present', describe(only));
+    return foundEntry(pair, ids, list, 'present', describe(only));
   }
-  if (PENDING.has(only.status)) return entry('pending', `${describe(only)}: not active yet`);
-  if (BROKEN.has(only.status)) return entry('broken', `${describe(only)}: only a ${only.status} image carries the name`);
-  return entry('broken', `${describe(only)}: unexpected status "${only.status}"`);
+  if (PENDING.has(only.status)) return foundEntry(pair, ids, list, 'pending', `${describe(only)}: not active yet`);
+  if (BROKEN.has(only.status)) return foundEntry(pair, ids, list, 'broken', `${describe(only)}: only a ${only.status} image carries the name`);
+  return foundEntry(pair, ids, list, 'broken', `${describe(only)}: unexpected status "${only.status}"`);
 }
 
 /** Each observation's images by name (imagesByName), made once and shared by the steps that look names up. */
