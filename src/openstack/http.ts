@@ -258,6 +258,9 @@ export class HttpClient {
   readonly retryPolicy: RetryPolicy;
   /** The wall clock in ms (Retry-After dates, --debug durations); createOnce reads it too. */
   readonly now: () => number;
+  /** Calls of request() not finished yet; and whether stream() handed out a body: close() decides by them. */
+  private inFlight = 0;
+  private streamed = false;
 
   constructor(opts: HttpClientOptions) {
     this.opts = opts;
@@ -296,6 +299,15 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
+    this.inFlight++;
+    try {
+      return await this.send(req);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async send(req: HttpRequest): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
@@ -439,6 +451,7 @@ export class HttpClient {
    * throws the same HttpError as request(), with the start of the body read for the message.
    */
   async stream(req: StreamRequest): Promise<StreamResponse> {
+    this.streamed = true;
     const headers: Record<string, string> = { accept: req.method === 'GET' ? '*/*' : 'application/json', ...req.headers };
     if (req.body) headers['content-type'] = req.contentType ?? 'application/octet-stream';
     if (req.body && req.contentLength !== undefined) headers['content-length'] = String(req.contentLength);
@@ -480,8 +493,14 @@ export class HttpClient {
     this.opts.redactor.add(value);
   }
 
+  /**
+   * Closes every connection. With no call in flight (and no streamed body that a caller may still be
+   * reading) each socket is idle, and destroying them skips close()'s graceful wait per connection,
+   * which a plan over 50 regions pays 300 times at exit (about 15 ms of CPU).
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.inFlight === 0 && !this.streamed) await this.agent.destroy();
+    else await this.agent.close();
   }
 
   private debug(line: () => string): void {

@@ -127,6 +127,38 @@ describe('HttpClient', () => {
     await c.close();
   });
 
+  it('close() with nothing in flight ends the kept-alive connections', async () => {
+    const closed: Array<Promise<void>> = [];
+    routes.set('/idle', (q, s) => {
+      closed.push(new Promise((ok) => q.socket.once('close', () => ok())));
+      s.writeHead(200);
+      s.end('{}');
+    });
+    const c = client();
+    await Promise.all(Array.from({ length: 3 }, () => c.request({ method: 'GET', url: `${http.url}/idle`, expect: [200] })));
+    await c.close();
+    // Every socket the server answered on is closed from the client's side, not left for keep-alive to expire.
+    await Promise.all(closed);
+    expect(closed.length).toBe(3);
+  });
+
+  it('close() while a request is in flight lets it finish', async () => {
+    let answer: (() => void) | undefined;
+    const arrived = new Promise<void>((ok) => {
+      routes.set('/late', (_q, s) => {
+        answer = () => { s.writeHead(200); s.end('{"late":true}'); };
+        ok();
+      });
+    });
+    const c = client();
+    const pending = c.request({ method: 'GET', url: `${http.url}/late`, expect: [200] });
+    await arrived;
+    const closing = c.close();
+    answer!();
+    expect((await pending).json()).toEqual({ late: true });
+    await closing;
+  });
+
   it('redacts tokens and known secrets from debug traces and errors', async () => {
     routes.set('/echo', (q, s) => { s.writeHead(400, { 'content-type': 'application/json' }); s.end(JSON.stringify({ message: `bad token ${q.headers['x-auth-token']}` })); });
     const lines: string[] = [];
