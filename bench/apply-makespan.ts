@@ -103,8 +103,24 @@ export async function portFree(port: number): Promise<boolean> {
   });
 }
 
-function manifest(regions: readonly string[], names: readonly string[], sshPort: number, onlyRegion?: string): unknown {
+/** The images of the first `n` lone builds. */
+function soloNames(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `bench-solo-${i + 1}`);
+}
+
+/**
+ * `earlier`: images an earlier apply of the scenario published in regions[0]. They stay in the
+ * manifest, present and left alone: a name imagesync published that the manifest lost is an orphan,
+ * and a plan with an orphan is never in sync.
+ */
+function manifest(regions: readonly string[], names: readonly string[], sshPort: number, onlyRegion?: string, earlier: readonly string[] = []): unknown {
   const s = APPLY_SETTINGS;
+  const image = (name: string, region: string | undefined) => ({
+    name,
+    source: { image: 'debian-12-genericcloud' },
+    build: { steps: [{ run: s.step }] },
+    ...(region ? { regions: [region] } : {}),
+  });
   return {
     targets: [
       {
@@ -118,12 +134,7 @@ function manifest(regions: readonly string[], names: readonly string[], sshPort:
         },
       },
     ],
-    images: names.map((name) => ({
-      name,
-      source: { image: 'debian-12-genericcloud' },
-      build: { steps: [{ run: s.step }] },
-      ...(onlyRegion ? { regions: [onlyRegion] } : {}),
-    })),
+    images: [...names.map((name) => image(name, onlyRegion)), ...earlier.map((name) => image(name, regions[0]))],
   };
 }
 
@@ -262,7 +273,7 @@ export async function runApplyScenario(opts: { root: string; log: (line: string)
     const soloRequests: Array<Record<string, number>> = [];
     for (let i = 1; i <= s.soloRuns; i++) {
       const file = join(dir, `solo-${i}.manifest.json`);
-      await writeFile(file, JSON.stringify(manifest(s.regions, [`bench-solo-${i}`], sshPort, s.regions[0])));
+      await writeFile(file, JSON.stringify(manifest(s.regions, [`bench-solo-${i}`], sshPort, s.regions[0], soloNames(i - 1))));
       emu.stats.reset();
       solo.push(await runApply(spec(file, `imagesync apply (lone build ${i})`), 1, dir, stderr));
       soloRequests.push(emu.stats.snapshot());
@@ -287,7 +298,7 @@ export async function runApplyScenario(opts: { root: string; log: (line: string)
 
     const names = Array.from({ length: s.images }, (_, i) => `bench-app-${String(i).padStart(2, '0')}`);
     const file = join(dir, 'images.manifest.json');
-    await writeFile(file, JSON.stringify(manifest(s.regions, names, sshPort)));
+    await writeFile(file, JSON.stringify(manifest(s.regions, names, sshPort, undefined, soloNames(s.soloRuns))));
     const cpuBefore = process.cpuUsage();
     const full = await runApply(spec(file, `imagesync apply (${names.length} images × ${s.regions.length} regions)`), names.length * s.regions.length, dir, stderr);
     const cpu = process.cpuUsage(cpuBefore);
