@@ -11,6 +11,7 @@ import { isBuildable, type BuildableImage, type BuildSettings, type WantedImage 
 import { buildSettingsFor } from '../manifest/targets.js';
 import type { BuildServices } from '../openstack/cloud.js';
 import { Limiter } from '../pipeline/limit.js';
+import { wantedSharing } from '../plan/sharing.js';
 import { targetKey, type PlanEntry } from '../plan/types.js';
 import type { BuildReport } from '../report/apply-report.js';
 import { detectCi } from '../report/ci.js';
@@ -139,6 +140,7 @@ async function buildInputs(e: PlanEntry, image: BuildableImage, settings: BuildS
     tasks: run.tasks,
     manifestDir: ctx.manifestDir,
     bastion: settings.ssh?.bastion ? run.bastions?.get(bastionKey(settings.ssh.bastion)) : undefined,
+    sharing: wantedSharing(image),
     provenance: provenanceOf(s),
     redactor: deps.redactor,
     logger: log,

@@ -7,6 +7,7 @@ import { runKnownDead } from '../journal/read.js';
 import { isImported, type WantedImage } from '../manifest/schema.js';
 import { HttpClient } from '../openstack/http.js';
 import { RECIPE_PROPERTY } from '../plan/diff.js';
+import { wantedSharing } from '../plan/sharing.js';
 import { targetKey, type PlanEntry, type Target } from '../plan/types.js';
 import type { BuildReport } from '../report/apply-report.js';
 import { parseChecksum } from '../replicate/digest.js';
@@ -139,6 +140,7 @@ export class ReplicaBatch {
         name: this.image.name,
         source,
         fields,
+        sharing: wantedSharing(this.image),
         destinations,
         signal: deps.signal,
         keepOnFailure: this.s.run.keepOnFailure,

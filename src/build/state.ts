@@ -11,6 +11,7 @@ import type { JumpHost } from '../ssh/jump.js';
 import type { CommandLogger } from '../ssh/log.js';
 import type { Task } from '../tasks/define.js';
 import type { Target } from '../plan/types.js';
+import type { WantedSharing } from '../plan/sharing.js';
 import type { CleanupHandle, DeclaredResource } from './runner.js';
 import type { BaseRecipe } from './recipe.js';
 
@@ -32,6 +33,8 @@ export interface BuildInputs {
   manifestDir: string;
   /** build.ssh.bastion, resolved (one jump host or a chain, in order): every SSH connection to the build server goes through it. */
   bastion?: readonly JumpHost[] | undefined;
+  /** The manifest's visibility and members, set on publish (undefined: left as the cloud makes them). */
+  sharing?: WantedSharing | undefined;
   /** Provenance stamped on the image. */
   provenance: Record<string, string>;
   redactor: Redactor;

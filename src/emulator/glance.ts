@@ -12,6 +12,7 @@ import {
 import { GlanceBadRequest, parseImageListQuery } from './glance-query.js';
 import { downloadImage, GlanceDataFailure, receiveData, stageImage } from './glance-data.js';
 import { ImportFailure, imageTasks, importImage } from './glance-import.js';
+import { callerOf, canSee, checkVisibilityChange, listedFor, MemberFailure, membersRoute } from './glance-members.js';
 import { createStoredImage, glanceView, glanceViewJson, setImageData, type RegionImages, type StoredImage } from './image-store.js';
 import type { ImageVisibility } from './types.js';
 import type { Route, RouteContext, World } from './world.js';
@@ -136,6 +137,13 @@ function mustGet(images: RegionImages, id: string): StoredImage {
   return img;
 }
 
+/** An image the caller may see (Glance's is_image_visible): one it may not is not found. */
+function mustSee(world: World, images: RegionImages, id: string, ctx: RouteContext): StoredImage {
+  const img = mustGet(images, id);
+  if (!canSee(img, callerOf(world, ctx))) throw notFound(id);
+  return img;
+}
+
 function list(world: World, images: RegionImages, ctx: RouteContext): Reply {
   let query;
   try {
@@ -146,7 +154,7 @@ function list(world: World, images: RegionImages, ctx: RouteContext): Reply {
   }
   let result;
   try {
-    result = images.list(query, ctx.token?.projectId ?? null);
+    result = images.list(query, ctx.token?.projectId ?? null, listedFor(callerOf(world, ctx)));
   } catch (err) {
     if (err instanceof GlanceBadRequest) throw new GlanceFailure(400, err.message);
     throw err;
@@ -180,6 +188,7 @@ async function create(world: World, images: RegionImages, ctx: RouteContext): Pr
     if (k.length > 255) throw new GlanceFailure(400, 'Custom property should not be greater than 255 characters.');
     checkWritable(k);
   }
+  checkVisibilityChange(input.visibility, callerOf(world, ctx));
   // The domain image sets min_disk before min_ram.
   checkMinimum('min_disk', input.min_disk);
   checkMinimum('min_ram', input.min_ram);
@@ -350,7 +359,7 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
         if (err instanceof GlanceDataFailure) {
           return err.mediaType !== undefined ? webobUnsupportedMediaType(err.mediaType, ctx.accept) : webobError(err.status, ctx.accept, err.message);
         }
-        if (err instanceof ImportFailure) return webobError(err.status, ctx.accept, err.message);
+        if (err instanceof ImportFailure || err instanceof MemberFailure) return webobError(err.status, ctx.accept, err.message);
         throw err;
       }
     },
@@ -410,10 +419,13 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
     const sub = m[2] ?? '';
     if (sub === '') {
       return methods(method === 'GET' || method === 'HEAD' ? 'show' : method === 'PATCH' ? 'update' : 'delete', {
-        GET: () => jsonReply(200, glanceView(mustGet(images, id))),
+        GET: (ctx) => jsonReply(200, glanceView(mustSee(world, images, id, ctx))),
         PATCH: async (ctx) => {
           const ops = await parsePatch(ctx);
-          const next = applyPatch(mustGet(images, id), ops);
+          const img = mustSee(world, images, id, ctx);
+          // Visibility has its own policy, checked before the change is applied (publicize_image for "public").
+          for (const op of ops) if (op.key === 'visibility' && op.op !== 'remove') checkVisibilityChange(op.value, callerOf(world, ctx));
+          const next = applyPatch(img, ops);
           next.updatedAtMs = world.now();
           const saved = images.update(id, (img) => Object.assign(img, next));
           if (!saved) throw notFound(id);
@@ -444,6 +456,15 @@ export function glanceRoute(world: World, region: string, method: string, rest: 
           return emptyReply(202);
         },
       });
+    }
+    const members = /^\/members(?:\/([^/]+))?$/.exec(sub);
+    if (members) {
+      const member = members[1] === undefined ? undefined : decodeURIComponent(members[1]);
+      const run = (ctx: RouteContext) =>
+        membersRoute(world, mustSee(world, images, id, ctx), member, ctx, (change) => {
+          images.update(id, change);
+        });
+      return methods(member === undefined ? 'members' : 'member', member === undefined ? { GET: run, POST: run } : { GET: run, PUT: run, DELETE: run });
     }
     if (sub === '/tasks') {
       return methods('tasks', { GET: () => jsonReply(200, imageTasks(mustGet(images, id))) });

@@ -12,6 +12,7 @@ import {
   type SortKey,
 } from './glance-query.js';
 import type { ImportTask } from './glance-import.js';
+import type { Membership } from './glance-members.js';
 import type { GlanceImage, ImageChange, ImageCore, ImageSeed, ImageStatus, ImageVisibility } from './types.js';
 
 export interface StoredImage extends ImageCore {
@@ -21,6 +22,8 @@ export interface StoredImage extends ImageCore {
   data: Buffer | undefined;
   /** Bytes staged for a glance-direct import (PUT .../stage), until the import takes them. */
   staged?: Buffer | undefined;
+  /** The projects a shared image is shared with (GET .../members). */
+  members?: Membership[] | undefined;
   /** Import tasks run on this image (GET .../tasks). */
   tasks?: ImportTask[] | undefined;
   /** Cached JSON of glanceView; RegionImages clears it on every change. */
@@ -206,13 +209,14 @@ export class RegionImages {
   }
 
   /** Glance's list: filter, order, start after the marker, cut at the limit. */
-  list(q: ImageListQuery, projectId: string | null): ListResult {
+  list(q: ImageListQuery, projectId: string | null, visible?: (img: StoredImage) => boolean): ListResult {
     let marker: StoredImage | undefined;
     if (q.marker !== undefined) {
       marker = this.byId.get(q.marker);
       if (!marker || marker.status === 'deleted') throw new GlanceBadRequest(`No image found with ID ${q.marker}`);
     }
-    const match = imageMatcher(q, projectId);
+    const matcher = imageMatcher(q, projectId);
+    const match = visible ? (img: StoredImage) => visible(img) && matcher(img) : matcher;
     let candidates: StoredImage[];
     const names = q.attrs.name;
     if (names) {

@@ -52,6 +52,7 @@ export class Directory {
         password: o.password,
         domain,
         project: { id: projectId, name: o.project, domain },
+        admin: o.admin ?? true,
       };
       if (o.applicationCredential) {
         user.applicationCredential = {
@@ -63,6 +64,11 @@ export class Directory {
       return user;
     });
     this.roles = ROLE_NAMES.map((name) => ({ id: ids.hex32(), name }));
+  }
+
+  /** Every role for an admin; "member" and "reader" otherwise. */
+  rolesOf(user: EmulatorUser): Array<{ id: string; name: string }> {
+    return user.admin ? this.roles : this.roles.filter((r) => r.name !== 'admin');
   }
 
   userById(id: string): EmulatorUser | undefined {
@@ -204,7 +210,7 @@ function tokenBody(world: World, rec: TokenRecord, withCatalog: boolean): unknow
   if (rec.projectId !== null) {
     token.project = { domain: user.project.domain, id: user.project.id, name: user.project.name };
     token.is_domain = false;
-    token.roles = world.directory.roles;
+    token.roles = world.directory.rolesOf(user);
     if (withCatalog) token.catalog = world.catalog;
   }
   if (rec.appCredId !== undefined && user.applicationCredential) {

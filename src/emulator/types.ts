@@ -23,9 +23,15 @@ export interface EmulatorUserOptions {
   password: string;
   /** Keystone user id (32 hex); generated when absent. */
   userId?: string;
-  /** Name of the project the user has the admin role on. */
+  /** Name of the user's project: its admin role there, unless `admin` is false. */
   project: string;
   projectId?: string;
+  /**
+   * Whether the user holds the admin role (default true). A user without it holds "member" and
+   * "reader": Glance's default policy then refuses "public" (publicize_image), and shows it only
+   * its own, public, and shared-with-it images.
+   */
+  admin?: boolean;
   /** Domain of both the user and the project (default `Default` / `default`). */
   domainName?: string;
   domainId?: string;
@@ -39,6 +45,8 @@ export interface EmulatorUser {
   password: string;
   domain: { id: string; name: string };
   project: { id: string; name: string; domain: { id: string; name: string } };
+  /** Holds the admin role (Glance's context_is_admin). */
+  admin: boolean;
   applicationCredential?: { id: string; name: string; secret: string };
 }
 

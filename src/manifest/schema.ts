@@ -328,6 +328,16 @@ export type ImageStrategy = (typeof IMAGE_STRATEGIES)[number];
 /** Glance's disk formats. */
 export const DISK_FORMATS = ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop'] as const;
 
+/** Glance's image visibilities (what `visibility` may say). */
+export const VISIBILITIES = ['private', 'shared', 'community', 'public'] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+/**
+ * A Keystone project id as Glance stores a member: Keystone makes 32 hex digits; other backends
+ * (LDAP, ids given at creation) other strings of letters, digits, "-" and "_", at most 64 (Keystone's column).
+ */
+export const PROJECT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 const CHECKSUM_PATTERN = /^(sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$/;
 
 /** A key of a per-target map: a cloud ("acme") or one of its targets ("acme/RegionOne"). */
@@ -424,8 +434,25 @@ export const WantedImageSchema = z
       .min(1, { error: 'regions, when given, must list at least one region' })
       .optional()
       .describe('Build this image only in these regions (of the targets). Default: every target.'),
+    visibility: z
+      .enum(VISIBILITIES)
+      .optional()
+      .describe(
+        'Set on publish, and kept so by apply: "private", "shared" (with members), "community" or "public" (Glance lets only admins make an image public by default). Default: left as the cloud makes it (a snapshot or a copy is private).',
+      ),
+    members: z
+      .array(
+        z.string().regex(PROJECT_ID_PATTERN, {
+          error: (iss) => `a member is a Keystone project id (letters, digits, "-", "_", at most 64), got ${JSON.stringify(String(iss.input).slice(0, 70))}`,
+        }),
+      )
+      .optional()
+      .describe(
+        'Projects (ids) the image is shared with, exactly these: apply adds the missing and removes the others. Implies "visibility": "shared". Each member accepts the image in its own project (Glance\'s member_status) to see it in its default image list.',
+      ),
   })
   .superRefine(checkStrategy)
+  .superRefine(checkSharing)
   .describe('One wanted image.');
 
 type WantedImageShape = {
@@ -453,6 +480,19 @@ function checkStrategy(img: WantedImageShape, ctx: z.RefinementCtx): void {
     if (img.diskFormat !== undefined) problem(['diskFormat'], 'diskFormat is for "strategy": "import" (a build\'s image format is the snapshot\'s)');
     if (img.build === undefined) problem(['build'], `an image with "strategy": "${s}" needs "build" with its steps`);
   }
+}
+
+/** Members need a shared image (Glance has members only for "shared"); each member once. */
+function checkSharing(img: { visibility?: Visibility | undefined; members?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  if (img.members === undefined) return;
+  if (img.visibility !== undefined && img.visibility !== 'shared') {
+    ctx.addIssue({ code: 'custom', path: ['members'], message: `members are for "visibility": "shared" (Glance has members only for shared images), not ${JSON.stringify(img.visibility)}` });
+  }
+  const seen = new Set<string>();
+  img.members.forEach((m, i) => {
+    if (seen.has(m)) ctx.addIssue({ code: 'custom', path: ['members', i], message: `member ${JSON.stringify(m)} is listed twice` });
+    seen.add(m);
+  });
 }
 
 export const TargetSpecSchema = z

@@ -6,6 +6,7 @@ import { publish } from '../build/steps/publish.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import type { NovaClient } from '../openstack/nova.js';
 import type { Target } from '../plan/types.js';
+import type { WantedSharing } from '../plan/sharing.js';
 import type { CopyFields } from './fields.js';
 import { PassCoordinator, runPass, type PassSource } from './pass.js';
 import { expectedOf, sourceOpener, type SourceRef } from './source.js';
@@ -41,6 +42,8 @@ export interface ReplicateOptions {
   name: string;
   source: SourceRef;
   fields: CopyFields;
+  /** The manifest's visibility and members, set on every destination's publish. */
+  sharing?: WantedSharing | undefined;
   destinations: CopyDestination[];
   signal: AbortSignal;
   /** Runner events per destination (progress, the run journal). */
@@ -93,6 +96,7 @@ export async function replicate(o: ReplicateOptions): Promise<CopyOutcome[]> {
         replaces: d.replaces,
         source: o.source,
         fields: o.fields,
+        sharing: o.sharing,
         sameKeystone: d.sameKeystone,
         coordinator,
       };

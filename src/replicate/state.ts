@@ -4,6 +4,7 @@ import type { PublishState } from '../build/steps/publish.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import type { NovaClient } from '../openstack/nova.js';
 import type { Target } from '../plan/types.js';
+import type { WantedSharing } from '../plan/sharing.js';
 import type { Digests, Expected } from './digest.js';
 import type { CopyFields } from './fields.js';
 import type { PassCoordinator } from './pass.js';
@@ -30,6 +31,8 @@ export interface CopyInputs extends ClaimFields {
   replaces: GlanceImage[];
   source: SourceRef;
   fields: CopyFields;
+  /** The manifest's visibility and members, set on publish. */
+  sharing?: WantedSharing | undefined;
   /** The destination shares the source's Keystone (glance-download can reach the source). */
   sameKeystone: boolean;
   coordinator: PassCoordinator;

@@ -2,7 +2,9 @@
 import { ImagesyncError } from '../../errors.js';
 import { setProperty, type GlanceImage, type JsonPatchOp } from '../../openstack/glance.js';
 import { MANAGED_PROPERTY, PUBLISHED_NAME_PROPERTY } from '../../plan/orphans.js';
+import { sharingDrift, type WantedSharing } from '../../plan/sharing.js';
 import { ClaimLostError, verifyClaim, type ClaimedBuildState } from '../claim.js';
+import { applySharing } from '../sharing.js';
 import { retiredName, retireImage } from '../retire.js';
 import { VOLUME_BACKS_IMAGE } from '../../resources/volume-backed.js';
 import type { CleanupHandle, DeclaredResource, Step, StepContext } from '../runner.js';
@@ -28,6 +30,8 @@ export type PublishState = ClaimedBuildState & {
   snapshotCleanup?: CleanupHandle | undefined;
   /** Images that carry the final name now, to retire. */
   replaces: GlanceImage[];
+  /** The manifest's visibility and members: set on the temporary image before it takes the name. */
+  sharing?: WantedSharing | undefined;
   /** Changes made together with the rename (a copy kept hidden until now shows itself). */
   publishPatch?: JsonPatchOp[] | undefined;
   result?: GlanceImage | undefined;
@@ -68,6 +72,9 @@ export const publish: Step<PublishState> = {
       const who = intruders.map((i) => `${i.id} (${i.status}${typeof i.imagesync_run === 'string' ? `, built by run ${i.imagesync_run}` : ''})`);
       throw new NameTakenError(`${where}: "${name}" was taken while this build ran: ${who.join(', ')}; the new image is not published (it is deleted)`);
     }
+    // Sharing before the name: a refusal (a 403 for "public") fails here, while the old image
+    // still carries the name and this one is deleted; the name never shows with the wrong sharing.
+    await shareTemporary(s, ours, ctx);
     const now = clocks(s).now();
     // Retire first, then publish: for a moment no image has the name, but never two.
     s.rotated = [];
@@ -98,6 +105,16 @@ export const publish: Step<PublishState> = {
     }
   },
 };
+
+/** The temporary image gets the manifest's sharing; it is fresh, so it has no members yet. */
+async function shareTemporary(s: PublishState, id: string, ctx: StepContext): Promise<void> {
+  if (!s.sharing) return;
+  const { glance } = s.services;
+  const img = await glance.getImage(id, ctx.signal);
+  const drift = sharingDrift(s.sharing, { visibility: img?.visibility, members: [] });
+  if (!drift) return;
+  await applySharing({ glance, id, where: `${s.target.cloud}/${s.target.region}`, name: s.image.name, signal: ctx.signal, log: ctx.log }, drift);
+}
 
 /** A build's boot volume and its snapshot, when it booted from a volume (a copy or an import has none). */
 type VolumeBacked = ClaimedBuildState & Partial<Pick<BuildState, 'volume' | 'volumeSnapshot' | 'snapshotId'>> & { services: { cinder?: BuildState['services']['cinder'] } };
