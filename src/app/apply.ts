@@ -15,6 +15,7 @@ import { previewRetention } from './dry-run.js';
 import { healDuplicates } from './heal.js';
 import { observe, orphanSources, type Observed } from './observe.js';
 import { orphanedEntries, pruneOrphans } from './prune.js';
+import { shareAll, shareIntent, sharingEntries } from './share.js';
 import { closeConnections, prepare, type PlanContext, type PrepareOptions } from './prepare.js';
 import { newRunId } from './run-id.js';
 import { quietView, type AppView } from './view.js';
@@ -119,15 +120,16 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
   }
 }
 
-/** Phase "confirm": build and retire only what the view agreed to, unless `yes` was given up front. */
-async function confirmed(todo: number, retire: number, runId: string, opts: ApplyOptions, view: AppView): Promise<boolean> {
-  if ((!todo && !retire) || opts.yes) return true;
-  return view.confirm!({ builds: todo, retire, runId });
+/** Phase "confirm": build, retire and share only what the view agreed to, unless `yes` was given up front. */
+async function confirmed(todo: number, retire: number, share: number, runId: string, opts: ApplyOptions, view: AppView): Promise<boolean> {
+  if ((!todo && !retire && !share) || opts.yes) return true;
+  return view.confirm!({ builds: todo, retire, share, runId });
 }
 
 /** Phase "report": failures, what cleanups left behind, an interruption, and the exit code they make. */
 function finish(report: ApplyReport & { after: Plan }, before: Plan, todo: number, deps: AppDeps): Extract<ApplyResult, { outcome: 'applied' }> {
-  const failed = report.builds.some((b) => b.status === 'failed') || (report.pruned ?? []).some((p) => p.error !== undefined);
+  const failed =
+    report.builds.some((b) => b.status === 'failed') || (report.pruned ?? []).some((p) => p.error !== undefined) || (report.shared ?? []).some((x) => x.error !== undefined);
   const leftBehind = report.builds.flatMap((b) => b.leftBehind.map((l) => ({ ...l, build: `${b.cloud}/${b.region} ${b.image}` })));
   const interrupted = deps.signal.aborted ? errorMessage(deps.signal.reason) : undefined;
   const unreachable = before.summary.unreachableTargets.length > 0;
@@ -167,6 +169,7 @@ export async function apply(opts: ApplyOptions, deps: AppDeps): Promise<ApplyRes
         wouldBuild: decision.wouldBuild,
         wouldHeal: decision.wouldHeal,
         wouldPrune: opts.prune ? orphanedEntries(before.plan).map((e) => ({ image: e.image, cloud: e.cloud, region: e.region, images: e.images })) : [],
+        wouldShare: sharingEntries(before.plan).map(shareIntent),
         retention: await previewRetention(ctx, before.plan, opts.keep, deps),
       };
       const exitCode = before.plan.summary.unreachableTargets.length ? ExitCode.failure : ExitCode.ok;
@@ -175,12 +178,14 @@ export async function apply(opts: ApplyOptions, deps: AppDeps): Promise<ApplyRes
 
     const { todo } = decision;
     const orphans = opts.prune ? orphanedEntries(before.plan) : [];
-    if (!(await confirmed(todo.length, orphans.length, run.runId, opts, view))) return { outcome: 'not-confirmed', before: before.plan, exitCode: ExitCode.ok };
+    const shares = sharingEntries(before.plan);
+    if (!(await confirmed(todo.length, orphans.length, shares.length, run.runId, opts, view))) return { outcome: 'not-confirmed', before: before.plan, exitCode: ExitCode.ok };
 
-    // Phase "build all", then "prune"; then "after": the clouds read again, unless Ctrl-C or --timeout stopped the run (report what is known).
+    // Phase "build all", then "prune" and "share"; then "after": the clouds read again, unless Ctrl-C or --timeout stopped the run (report what is known).
     if (todo.length) await buildAll(ctx, todo, run, report.builds, deps);
     if (orphans.length && !deps.signal.aborted) report.pruned = await pruneOrphans(ctx, orphans, opts.keep, deps);
-    const changed = todo.length > 0 || orphans.length > 0;
+    if (shares.length && !deps.signal.aborted) report.shared = await shareAll(ctx, shares, deps);
+    const changed = todo.length > 0 || orphans.length > 0 || shares.length > 0;
     const after = changed && !deps.signal.aborted ? await observe(ctx, deps) : before;
 
     // Phase "lock".

@@ -10,6 +10,7 @@ import { diffPlan, indexObservations, pairEntries, planOf, RECIPE_PROPERTY, type
 import type { OrphanSources } from '../plan/orphans.js';
 import type { RecipeChange } from '../plan/recipe-parts.js';
 import { observeTarget } from '../plan/observe.js';
+import { readsMembers } from '../plan/sharing.js';
 import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
 import { targetKey, type Observation, type Plan, type PlanEntry, type Target } from '../plan/types.js';
 import type { AppDeps } from './deps.js';
@@ -188,11 +189,13 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     const names = [...new Set([...wanted, ...sources.names, ...lost])];
     const wantedSet = new Set(wanted);
     const networks = needsNetworks(caches.settingsFor, t, ctx.manifest.images.filter((i) => wantedSet.has(i.name)));
+    // Only images whose entry names members cost a request more (their member list).
+    const membersOf = here.filter((p) => readsMembers(p.sharing)).map((p) => p.image);
     return {
       target: t,
       wanted: wanted.length,
       run: async () => {
-        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined }, deps.signal, () => deps.now().getTime());
+        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined, ...(membersOf.length ? { membersOf } : {}) }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
         // Its pairs resolved and compared now, while other targets are still answering: at 50
         // regions the diff of 10,000 pairs would otherwise all wait for the last answer.

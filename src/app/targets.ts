@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { Manifest } from '../manifest/schema.js';
 import { expandTargets, imageTargets } from '../manifest/targets.js';
 import type { WantedPair } from '../plan/diff.js';
+import { wantedSharing } from '../plan/sharing.js';
 import { targetKey, type Target } from '../plan/types.js';
 import { shardTargets, type Shard } from '../shard/shard.js';
 
@@ -29,10 +30,11 @@ export function wantedPairs(manifest: Manifest, only?: string[], shard?: Shard):
   const pairs: WantedPair[] = [];
   const wanted = new Set<string>();
   for (const image of manifest.images) {
+    const sharing = wantedSharing(image);
     for (const t of imageTargets(manifest, image, all)) {
       const key = targetKey(t);
       if (!keep.has(key)) continue;
-      pairs.push({ image: image.name, cloud: t.cloud, region: t.region, strategy: image.strategy });
+      pairs.push({ image: image.name, cloud: t.cloud, region: t.region, strategy: image.strategy, ...(sharing ? { sharing } : {}) });
       wanted.add(key);
     }
   }

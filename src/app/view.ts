@@ -49,7 +49,7 @@ export interface AppView {
   /** apply: the plan it acts on, before any question or change. */
   planned?: ((plan: Plan) => void) | undefined;
   /** apply: asked before building (and, with --prune, retiring orphans) unless `yes`; absent: nobody to ask, so apply needs `yes`. */
-  confirm?: ((question: { builds: number; retire: number; runId: string }) => Promise<boolean>) | undefined;
+  confirm?: ((question: { builds: number; retire: number; share?: number | undefined; runId: string }) => Promise<boolean>) | undefined;
 }
 
 /** Runs everything, shows nothing: for programs, and for the re-reads apply does after healing and building. */

@@ -5,6 +5,7 @@ import { KeystoneSession } from './auth.js';
 import { findEndpoint, imageApiFor, imageV2Base, type Catalog, type ImageApi } from './catalog.js';
 import { ComputeClient, proxyHeaders } from './compute.js';
 import { GlanceClient, type GlanceImage } from './glance.js';
+import { listMembers } from './glance-members.js';
 import { HttpClient, type RetryPolicy } from './http.js';
 import { ServiceClient } from './service.js';
 import { NovaClient } from './nova.js';
@@ -27,6 +28,8 @@ export interface ImageReader {
   listByNames(names: string[], signal?: AbortSignal): Promise<GlanceImage[]>;
   /** The project's own visible images with this property value (Glance only: the compute proxy has no property filter). */
   listOwnedByProperty?: ((property: string, value: string, signal?: AbortSignal) => Promise<GlanceImage[]>) | undefined;
+  /** The member project ids of a shared image (Glance only). */
+  listMembers?: ((imageId: string, signal?: AbortSignal) => Promise<string[]>) | undefined;
   /** A Glance listing, every page (Glance only: the compute proxy has no such filters). */
   listQuery?: ((path: string, signal?: AbortSignal) => Promise<GlanceImage[]>) | undefined;
 }
@@ -103,6 +106,7 @@ export class CloudConnection {
         via: 'glance',
         listByNames: (n, s) => glance.listByNames(n, s),
         listQuery: (p, s) => glance.listAll(p, s),
+        listMembers: async (id, s) => (await listMembers(glance, id, s)).map((m) => m.member_id),
         // Owned by the token's project: images other projects built and share are not ours to call orphans.
         listOwnedByProperty: (p, v, s) => glance.listByProperty(p, v, token.projectId, s),
       };

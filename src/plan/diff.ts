@@ -6,8 +6,10 @@ import { imagesByName } from './by-name.js';
 import { withActions, type StrategyOf } from './actions.js';
 import { orphanEntries, type OrphanSources } from './orphans.js';
 import { explainRecipeChange, type RecipeChange } from './recipe-parts.js';
+import { describeSharingDrift, sharingDrift, type WantedSharing } from './sharing.js';
 import {
   CHANGE_STATES,
+  inLine,
   PLAN_STATES,
   targetKey,
   type FoundImage,
@@ -42,6 +44,8 @@ export interface WantedPair extends Target {
   recipeChange?: RecipeChange | undefined;
   /** The source image found here (null: none could be chosen). */
   source?: PlanSource | null | undefined;
+  /** The manifest's visibility and members for this image (undefined: not managed). */
+  sharing?: WantedSharing | undefined;
 }
 
 function found(img: GlanceImage): FoundImage {
@@ -122,6 +126,13 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
       if (changes?.length) e.changes = changes;
       return e;
     }
+    // The compute proxy shows no visibility (and imagesync could not set it there): nothing to compare.
+    const drift = obs.via === 'glance' && sharingDrift(pair.sharing, { visibility: carrying[0]!.visibility, members: obs.members?.[only.id] });
+    if (drift) {
+      const e = foundEntry(pair, ids, list, 'present', `${describe(only)}: sharing differs: ${describeSharingDrift(drift)}`);
+      e.sharing = drift;
+      return e;
+    }
     return foundEntry(pair, ids, list, 'present', describe(only));
   }
   if (PENDING.has(only.status)) return foundEntry(pair, ids, list, 'pending', `${describe(only)}: not active yet`);
@@ -174,6 +185,7 @@ export function planOf(pairs: readonly WantedPair[], pairEntries: readonly PlanE
   for (const e of entries) states[e.state]++;
   const unreachableTargets = observations.filter((o) => !o.ok).map(targetKey);
   const changes = entries.filter((e) => CHANGE_STATES.has(e.state)).length;
+  const sharing = entries.filter((e) => e.sharing).length;
   return {
     entries,
     summary: {
@@ -184,7 +196,8 @@ export function planOf(pairs: readonly WantedPair[], pairEntries: readonly PlanE
       unreachableTargets,
       changes,
       actions,
-      inSync: entries.every((e) => e.state === 'present'),
+      ...(sharing ? { sharing } : {}),
+      inSync: entries.every(inLine),
     },
   };
 }

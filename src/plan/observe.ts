@@ -11,6 +11,8 @@ export interface ObserveRequest extends Target {
   networks?: boolean | undefined;
   /** Also list the project's images imagesync published (to find orphans), at the same time. */
   managed?: boolean | undefined;
+  /** Wanted names whose images' members are compared (the manifest names members): read after the listing, shared images only. */
+  membersOf?: string[] | undefined;
   /** Glance listings of source candidates by metadata (source.filter), e.g. `images?status=active&os_distro=debian…`. */
   queries?: string[] | undefined;
 }
@@ -34,7 +36,8 @@ export async function observeTarget(
       req.networks ? readNetworks(conn, req.region, signal) : undefined,
       req.managed && reader.listOwnedByProperty ? reader.listOwnedByProperty(MANAGED_PROPERTY, 'true', signal) : undefined,
     ]);
-    return { ...t, ok: true, via: reader.via, images, ...(sourceLists ? { sourceLists } : {}), ...(networks ? { networks } : {}), ...(managed ? { managed } : {}), durationMs: now() - started };
+    const members = await readMembers(reader, images, req.membersOf, signal);
+    return { ...t, ok: true, via: reader.via, images, ...(members ? { members } : {}), ...(sourceLists ? { sourceLists } : {}), ...(networks ? { networks } : {}), ...(managed ? { managed } : {}), durationMs: now() - started };
   } catch (err) {
     if (signal?.aborted) throw err;
     const status = err instanceof HttpError ? err.status : undefined;
@@ -57,6 +60,18 @@ async function readNetworks(conn: CloudConnection, region: string, signal: Abort
     if (signal?.aborted) throw err;
     return { ok: false, problem: `cannot list the networks to pick one: ${errorMessage(err)}` };
   }
+}
+
+/**
+ * The members of each shared image carrying one of `names`: one request per such image, made only
+ * for manifests that name members (Glance refuses to list the members of an image not shared).
+ */
+async function readMembers(reader: ImageReader, images: GlanceImage[], names: string[] | undefined, signal?: AbortSignal): Promise<Record<string, string[]> | undefined> {
+  const list = reader.listMembers;
+  if (!names?.length || !list) return undefined;
+  const wanted = new Set(names);
+  const shared = images.filter((i) => i.name !== null && wanted.has(i.name) && i.visibility === 'shared' && i.status !== 'deleted');
+  return Object.fromEntries(await Promise.all(shared.map(async (i) => [i.id, await list(i.id, signal)] as const)));
 }
 
 /** The filter listings, where the image API can answer them (Glance; not the compute proxy). */

@@ -38,18 +38,20 @@ export function renderPlan(plan: Plan, opts: RenderOptions): string {
     const row = [pad(image, first)];
     targets.forEach((t, i) => {
       const e = cell.get(`${image}\u0000${t}`);
-      const text = e ? e.state : '-';
-      row.push(e ? paint(pad(text, widths[i]!), COLOUR[e.state], opts.colour) : pad(text, widths[i]!));
+      // "present*": there, but shared otherwise than the manifest says (a line below says how).
+      const text = e ? `${e.state}${e.sharing ? '*' : ''}` : '-';
+      row.push(e ? paint(pad(text, widths[i]!), e.sharing ? COLOUR.outdated : COLOUR[e.state], opts.colour) : pad(text, widths[i]!));
     });
     lines.push(row.join('  ').trimEnd());
   }
-  const notable = plan.entries.filter((e) => e.state !== 'present' && e.state !== 'unreachable');
+  const notable = plan.entries.filter((e) => (e.state !== 'present' || e.sharing) && e.state !== 'unreachable');
   const unreachable = new Map<string, PlanEntry>();
   for (const e of plan.entries) if (e.state === 'unreachable' && !unreachable.has(targetKey(e))) unreachable.set(targetKey(e), e);
   if (notable.length || unreachable.size) lines.push('');
   for (const e of notable) {
-    const how = actionNote(plan, e);
-    lines.push(`${paint(e.state, COLOUR[e.state], opts.colour)}  ${e.image} in ${targetKey(e)}: ${e.detail}${how ? ` → ${how}` : ''}`);
+    const how = e.sharing ? 'apply sets it (no build)' : actionNote(plan, e);
+    const label = e.sharing ? paint('sharing', COLOUR.outdated, opts.colour) : paint(e.state, COLOUR[e.state], opts.colour);
+    lines.push(`${label}  ${e.image} in ${targetKey(e)}: ${e.detail}${how ? ` → ${how}` : ''}`);
   }
   for (const [t, e] of unreachable) {
     lines.push(`${paint('unreachable', COLOUR.unreachable, opts.colour)}  ${t}: ${e.detail}`);
@@ -124,13 +126,15 @@ export function summaryLine(plan: Plan): string {
   if (s.inSync) return `${head}. In sync.`;
   const orphaned = s.states.orphaned ?? 0;
   const prune = orphaned ? `${orphaned} orphaned image${orphaned === 1 ? '' : 's'}: \`imagesync apply --prune\` retires ${orphaned === 1 ? 'it' : 'them'}` : '';
-  if (s.changes) return `${head}. ${pendingWords(s)} pending: run \`imagesync apply\`${prune ? `; ${prune}` : ''}.`;
+  const shares = s.sharing ?? 0;
+  const pending = [s.changes ? pendingWords(s) : '', shares ? `${shares} sharing change${shares === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ');
+  if (pending) return `${head}. ${pending} pending: run \`imagesync apply\`${prune ? `; ${prune}` : ''}.`;
   return prune ? `${head}. ${prune}.` : `${head}.`;
 }
 
 /** The `plan --json` document (DESIGN.md), one object; commands that add fields to it (drift, apply's `after`) take it as an object. */
 export function planDocument(plan: Plan): {
-  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked' | 'changes'> & { action?: Record<string, unknown>; source: PlanEntry['source'] | null }>;
+  entries: Array<Pick<PlanEntry, 'image' | 'cloud' | 'region' | 'state' | 'images' | 'detail' | 'found' | 'blocked' | 'changes' | 'sharing'> & { action?: Record<string, unknown>; source: PlanEntry['source'] | null }>;
   summary: Plan['summary'];
 } {
   return {
@@ -146,6 +150,7 @@ export function planDocument(plan: Plan): {
       ...(e.action ? { action: actionJson(e.action) } : {}),
       ...(e.blocked ? { blocked: e.blocked } : {}),
       ...(e.changes ? { changes: e.changes } : {}),
+      ...(e.sharing ? { sharing: e.sharing } : {}),
     })),
     summary: plan.summary,
   };

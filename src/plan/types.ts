@@ -1,6 +1,7 @@
 // The plan's vocabulary: observations of targets and the state of each (wanted image, target) entry.
 import type { GlanceImage } from '../openstack/glance.js';
 import type { Network } from '../openstack/neutron.js';
+import type { SharingDrift } from './sharing.js';
 
 export const PLAN_STATES = ['present', 'missing', 'outdated', 'pending', 'broken', 'duplicate', 'unreachable', 'orphaned'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
@@ -37,6 +38,8 @@ export type Observation = Target & { durationMs: number } & (
       networks?: NetworkObservation | undefined;
       /** The project's visible images imagesync published (one property-filtered query), to find orphans. */
       managed?: GlanceImage[] | undefined;
+      /** Member project ids per image id, read only for images whose manifest entry names members (and that are shared). */
+      members?: Record<string, string[]> | undefined;
       /** Source candidates found by metadata (source.filter), by Glance query; absent through the compute proxy. */
       sourceLists?: Record<string, GlanceImage[]> | undefined;
     }
@@ -87,6 +90,13 @@ export interface PlanEntry extends Target {
   blocked?: string | undefined;
   /** outdated: what changed since the image was built, in the manifest's words ("files/motd changed"). */
   changes?: string[] | undefined;
+  /** present, but its visibility or members differ from the manifest's: apply sets them (no build). */
+  sharing?: SharingDrift | undefined;
+}
+
+/** In line with the manifest: present, and shared as it says. */
+export function inLine(e: { state: PlanState; sharing?: unknown }): boolean {
+  return e.state === 'present' && e.sharing === undefined;
 }
 
 export interface PlanSummary {
@@ -97,6 +107,8 @@ export interface PlanSummary {
   unreachableTargets: string[];
   /** Entries apply would build (missing, outdated, broken); orphaned ones are counted in `states`. */
   changes: number;
+  /** Present images whose sharing apply sets (not counted in `changes`, which are builds). */
+  sharing?: number | undefined;
   /** Of the changes: how many are builds, copies and imports. */
   actions?: { build: number; copy: number; import: number } | undefined;
   inSync: boolean;

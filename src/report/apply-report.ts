@@ -52,10 +52,22 @@ export interface ApplyReport {
   healed?: HealReport[] | undefined;
   /** --prune: per orphaned (name, target), the images retired (and, with --keep, what retention did). */
   pruned?: PruneReport[] | undefined;
+  /** Present images whose visibility or members apply set to the manifest's (no build). */
+  shared?: ShareReport[] | undefined;
   before: Plan['summary'];
   after?: Plan | undefined;
   /** The lock file written after the builds (changed: false when it already said the same). */
   lock?: { file: string; changed: boolean } | undefined;
+}
+
+/** One present image whose sharing apply set: what changed ("visibility private → shared; members to add: …"), or why not. */
+export interface ShareReport {
+  image: string;
+  cloud: string;
+  region: string;
+  imageId: string;
+  change: string;
+  error?: string | undefined;
 }
 
 /** `apply --dry-run`: what a real run would do, read from the clouds; nothing created, renamed or deleted. */
@@ -64,5 +76,7 @@ export interface DryRunReport {
   wouldHeal: Array<{ image: string; cloud: string; region: string; images: string[] }>;
   /** --prune: the orphaned images a real run would retire (rename and hide). */
   wouldPrune: Array<{ image: string; cloud: string; region: string; images: string[] }>;
+  /** Present images whose visibility or members a real run would set. */
+  wouldShare: Array<Omit<ShareReport, 'error'>>;
   retention: Array<RetentionAction & { cloud: string; region: string }>;
 }

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { ExitCode, InputError } from '../errors.js';
 import { formatPath } from '../manifest/json-path.js';
 import { parseJsonText } from '../manifest/json-text.js';
-import { CHANGE_STATES, PLAN_STATES, type PlanState, type PlanSummary } from '../plan/types.js';
+import { CHANGE_STATES, inLine, PLAN_STATES, type PlanState, type PlanSummary } from '../plan/types.js';
 import { compareTargets } from './shard.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ export function summarizeEntries(entries: readonly EntryJson[], unreachable: Ite
     states,
     unreachableTargets: [...unreachableTargets].sort(),
     changes: entries.filter((e) => CHANGE_STATES.has(e.state)).length,
-    inSync: entries.every((e) => e.state === 'present'),
+    inSync: entries.every(inLine),
   };
 }
 

@@ -23,10 +23,12 @@ export interface ApplyOptions extends AppApplyOptions {
   ci?: boolean | undefined;
 }
 
-/** "Build 2 images", "Build 2 images and retire 1 orphaned image", "Retire 1 orphaned image". */
-function confirmText(builds: number, retire: number): string {
+/** "Build 2 images", "Build 2 images and retire 1 orphaned image", "Set the sharing of 1 image". */
+function confirmText(builds: number, retire: number, share = 0): string {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
-  const parts = [builds ? `build ${n(builds, 'image')}` : '', retire ? `retire ${n(retire, 'orphaned image')}` : ''].filter(Boolean).join(' and ');
+  const parts = [builds ? `build ${n(builds, 'image')}` : '', retire ? `retire ${n(retire, 'orphaned image')}` : '', share ? `set the sharing of ${n(share, 'image')}` : '']
+    .filter(Boolean)
+    .join(' and ');
   return parts.charAt(0).toUpperCase() + parts.slice(1);
 }
 
@@ -42,13 +44,14 @@ async function ask(deps: CliDeps, question: string): Promise<boolean> {
 
 /** The dry run as text: what would be built, healed and deleted. */
 function dryRunText(r: Extract<ApplyResult, { outcome: 'dry-run' }>): string {
-  const { wouldBuild, wouldHeal, wouldPrune, retention } = r.dryRun;
+  const { wouldBuild, wouldHeal, wouldPrune, wouldShare, retention } = r.dryRun;
   const lines = ['', 'Dry run: nothing was changed.'];
   for (const b of wouldBuild) lines.push(`would ${b.action}  ${b.image} in ${b.cloud}/${b.region}${b.from ? ` from ${b.from}` : ''}`);
   for (const h of wouldHeal) lines.push(`would heal  ${h.image} in ${h.cloud}/${h.region} (${h.images.length} images carry the name)`);
   for (const p of wouldPrune) lines.push(`would prune  ${p.image} in ${p.cloud}/${p.region}: ${p.images.join(', ')} (renamed and hidden)`);
+  for (const x of wouldShare) lines.push(`would share  ${x.image} in ${x.cloud}/${x.region}: ${x.imageId}: ${x.change}`);
   for (const x of retention) lines.push(`retention  ${x.id} (${x.name}) in ${x.cloud}/${x.region}: ${x.action}: ${x.reason}`);
-  if (!wouldBuild.length && !wouldHeal.length && !wouldPrune.length && !retention.length) lines.push('Nothing to do.');
+  if (!wouldBuild.length && !wouldHeal.length && !wouldPrune.length && !wouldShare.length && !retention.length) lines.push('Nothing to do.');
   return lines.join('\n') + '\n';
 }
 
@@ -80,8 +83,11 @@ function appliedText(r: Extract<ApplyResult, { outcome: 'applied' }>, cwd: strin
     for (const id of p.left) lines.push(`  left ${id}: no longer carries the name`);
     for (const x of p.retention ?? []) lines.push(`  retention ${x.id} (${x.name}): ${x.action}: ${x.reason}`);
   }
+  for (const x of report.shared ?? []) {
+    lines.push(x.error ? `FAILED  share ${x.image} in ${x.cloud}/${x.region}: ${x.error}` : `shared  ${x.image} in ${x.cloud}/${x.region}: ${x.imageId}: ${x.change}`);
+  }
   for (const n of report.notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
-  if (!r.todo && !report.pruned?.length) lines.push('Nothing to build.');
+  if (!r.todo && !report.pruned?.length && !report.shared?.length) lines.push('Nothing to build.');
   lines.push(`After: ${summaryLine(r.report.after)}`);
   if (report.lock?.changed) lines.push(`Lock: ${displayPath(cwd, report.lock.file)} updated (commit it).`);
   return lines.join('\n') + '\n';
@@ -99,7 +105,7 @@ export async function runApply(opts: ApplyOptions, deps: CliDeps): Promise<numbe
     planned: (plan) => {
       if (!opts.json) writeSafe(deps, deps.stdout, renderPlan(plan, { colour }));
     },
-    confirm: interactive ? (q) => ask(deps, `${confirmText(q.builds, q.retire)} (run ${q.runId})? [y/N] `) : undefined,
+    confirm: interactive ? (q) => ask(deps, `${confirmText(q.builds, q.retire, q.share)} (run ${q.runId})? [y/N] `) : undefined,
   };
   const r = await apply(opts, app);
 

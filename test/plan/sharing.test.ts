@@ -1,0 +1,75 @@
+// Tests sharing drift (pure): what the manifest wants, how an image differs, and how plan shows it (a detail on present, not a rebuild).
+import { describe, expect, it } from 'vitest';
+import { planExitCode } from '../../src/app/plan.js';
+import type { GlanceImage } from '../../src/openstack/glance.js';
+import { diffPlan, entryFor } from '../../src/plan/diff.js';
+import { planDocument, renderPlan, summaryLine } from '../../src/plan/render.js';
+import { describeSharingDrift, readsMembers, sharingDrift, wantedSharing } from '../../src/plan/sharing.js';
+import type { Observation } from '../../src/plan/types.js';
+
+const img = (extra: Partial<GlanceImage> = {}): GlanceImage => ({ id: 'i1', name: 'web', status: 'active', created_at: '2026-11-01T00:00:00Z', visibility: 'private', ...extra });
+const seen = (images: GlanceImage[], members?: Record<string, string[]>): Observation => ({
+  cloud: 'c', region: 'R1', ok: true, via: 'glance', images, durationMs: 1, ...(members ? { members } : {}),
+});
+
+describe('wantedSharing', () => {
+  it('is undefined without either key; members imply "shared"; only members make plan read the member list', () => {
+    expect(wantedSharing({})).toBeUndefined();
+    expect(wantedSharing({ visibility: 'community' })).toEqual({ visibility: 'community' });
+    expect(wantedSharing({ members: ['p1'] })).toEqual({ visibility: 'shared', members: ['p1'] });
+    expect(readsMembers(wantedSharing({ visibility: 'shared' }))).toBe(false);
+    expect(readsMembers(wantedSharing({ members: [] }))).toBe(true);
+    expect(readsMembers(undefined)).toBe(false);
+  });
+});
+
+describe('sharingDrift', () => {
+  it('says nothing when the manifest manages nothing, or the image is as wanted', () => {
+    expect(sharingDrift(undefined, { visibility: 'public' })).toBeUndefined();
+    expect(sharingDrift({ visibility: 'community' }, { visibility: 'community' })).toBeUndefined();
+    expect(sharingDrift({ visibility: 'shared', members: ['p1', 'p2'] }, { visibility: 'shared', members: ['p2', 'p1'] })).toBeUndefined();
+  });
+
+  it('names a visibility to change, members to add and to remove; a non-shared image has no members', () => {
+    expect(sharingDrift({ visibility: 'shared', members: ['p1', 'p2'] }, { visibility: 'shared', members: ['p2', 'p9'] })).toEqual({ add: ['p1'], remove: ['p9'] });
+    const d = sharingDrift({ visibility: 'shared', members: ['p1'] }, { visibility: 'private', members: ['p1'] });
+    expect(d).toEqual({ visibility: { is: 'private', want: 'shared' }, add: ['p1'], remove: [] });
+    expect(describeSharingDrift(d!)).toBe('visibility private → shared; members to add: p1');
+    // Members not managed (no "members" key): those the image has stay.
+    expect(sharingDrift({ visibility: 'shared' }, { visibility: 'shared', members: ['p9'] })).toBeUndefined();
+  });
+});
+
+describe('plan with sharing', () => {
+  const pair = { image: 'web', cloud: 'c', region: 'R1', sharing: { visibility: 'shared' as const, members: ['p1'] } };
+
+  it('shows a present image shared otherwise as present with the drift, never outdated', () => {
+    const e = entryFor(pair, seen([img({ visibility: 'shared' })], { i1: ['p9'] }));
+    expect(e.state).toBe('present');
+    expect(e.sharing).toEqual({ add: ['p1'], remove: ['p9'] });
+    expect(e.detail).toBe('i1 (active, 2026-11-01): sharing differs: members to add: p1; members to remove: p9');
+    expect(entryFor(pair, seen([img({ visibility: 'shared' })], { i1: ['p1'] })).sharing).toBeUndefined();
+    // Through the compute proxy there is no visibility to compare.
+    expect(entryFor(pair, { ...seen([img({ visibility: undefined })]), via: 'compute-proxy' } as Observation).sharing).toBeUndefined();
+  });
+
+  it('counts the drift as a change: not in sync, exit 2 with --detailed-exitcode, in --json and in the text', () => {
+    const plan = diffPlan([pair, { image: 'db', cloud: 'c', region: 'R1' }], [seen([img(), img({ id: 'i2', name: 'db' })])]);
+    expect(plan.summary).toMatchObject({ changes: 0, sharing: 1, inSync: false });
+    expect(planExitCode(plan, true)).toBe(2);
+    expect(planExitCode(plan, false)).toBe(0);
+    const doc = planDocument(plan);
+    expect(doc.entries[0]).toMatchObject({ image: 'web', state: 'present', sharing: { visibility: { is: 'private', want: 'shared' }, add: ['p1'], remove: [] } });
+    expect(doc.entries[1]).not.toHaveProperty('sharing');
+    const text = renderPlan(plan, { colour: false });
+    expect(text).toContain('present*');
+    expect(text).toContain('sharing  web in c/R1: i1 (active, 2026-11-01): sharing differs: visibility private → shared; members to add: p1 → apply sets it (no build)');
+    expect(summaryLine(plan)).toBe('2 images × 1 target: 2 present. 1 sharing change pending: run `imagesync apply`.');
+  });
+
+  it('is in sync once the image is shared as wanted', () => {
+    const plan = diffPlan([pair], [seen([img({ visibility: 'shared' })], { i1: ['p1'] })]);
+    expect(plan.summary.inSync).toBe(true);
+    expect(plan.summary).not.toHaveProperty('sharing');
+  });
+});
