@@ -118,6 +118,7 @@ function entryAnnotation(e: PlanEntry): Annotation | undefined {
   const where = `${e.image} in ${targetKey(e)}`;
   switch (e.state) {
     case 'present':
+      return e.sharing ? { level: 'notice', title: `sharing: ${where}`, message: `${e.detail}; imagesync apply sets it (no build)` } : undefined;
     case 'unreachable': // one per target, below
       return undefined;
     case 'duplicate':

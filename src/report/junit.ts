@@ -107,20 +107,23 @@ const IN_SYNC_HINT: Record<string, string> = {
   orphaned: 'not in the manifest any more: run `imagesync apply --prune` to retire it',
 };
 
-function stateCase(e: { image: string; cloud: string; region: string; state: string; detail: string; images?: string[] }): JunitCase {
+function stateCase(e: { image: string; cloud: string; region: string; state: string; detail: string; images?: string[]; sharing?: unknown }): JunitCase {
   const classname = `${e.cloud}/${e.region}`;
   const base = { classname, name: e.image, durationMs: 0 };
-  if (e.state === 'present') return { ...base, outcome: { kind: 'pass' } };
+  // Present but shared otherwise than the manifest says: not in sync, as a change apply makes.
+  const drifted = e.state === 'present' && e.sharing !== undefined;
+  if (e.state === 'present' && !drifted) return { ...base, outcome: { kind: 'pass' } };
   const lines = [`image: ${e.image}`, `target: ${classname}`, `state: ${e.state}`, `detail: ${e.detail}`];
   if (e.images?.length) lines.push(`images: ${e.images.join(', ')}`);
-  if (IN_SYNC_HINT[e.state]) lines.push(IN_SYNC_HINT[e.state]!);
+  if (drifted) lines.push('not in sync: run `imagesync apply` to set its visibility and members (no build)');
+  else if (IN_SYNC_HINT[e.state]) lines.push(IN_SYNC_HINT[e.state]!);
   return {
     ...base,
     outcome: {
       // An unreachable target is an error of the check itself, not a finding about the image.
       kind: e.state === 'unreachable' ? 'error' : 'failure',
-      type: e.state,
-      message: oneLine(`${e.state}: ${e.detail}`),
+      type: drifted ? 'sharing' : e.state,
+      message: oneLine(`${drifted ? 'sharing' : e.state}: ${e.detail}`),
       body: lines.join('\n'),
     },
   };

@@ -120,6 +120,12 @@ function planBody(plan: Plan, sectionLevel: number): string[] {
     }
     lines.push('');
   }
+  const drifted = plan.entries.filter((e) => e.sharing).sort(byImageThenTarget);
+  if (drifted.length) {
+    lines.push(`${h} Sharing differs (${drifted.length})`, '');
+    for (const e of drifted) lines.push(`- ${mdCode(e.image)} in ${mdCode(targetKey(e))}: ${mdText(e.detail)}; \`imagesync apply\` sets it (no build)`);
+    lines.push('');
+  }
   return lines;
 }
 

@@ -4,6 +4,9 @@ import { planExitCode } from '../../src/app/plan.js';
 import type { GlanceImage } from '../../src/openstack/glance.js';
 import { diffPlan, entryFor } from '../../src/plan/diff.js';
 import { planDocument, renderPlan, summaryLine } from '../../src/plan/render.js';
+import { annotationsForPlan } from '../../src/report/github.js';
+import { junitCases } from '../../src/report/junit.js';
+import { planSummaryMarkdown } from '../../src/report/summary.js';
 import { describeSharingDrift, readsMembers, sharingDrift, wantedSharing } from '../../src/plan/sharing.js';
 import type { Observation } from '../../src/plan/types.js';
 
@@ -71,5 +74,24 @@ describe('plan with sharing', () => {
     const plan = diffPlan([pair], [seen([img({ visibility: 'shared' })], { i1: ['p1'] })]);
     expect(plan.summary.inSync).toBe(true);
     expect(plan.summary).not.toHaveProperty('sharing');
+  });
+});
+
+describe('CI reports of sharing drift', () => {
+  const pair = { image: 'web', cloud: 'c', region: 'R1', sharing: { visibility: 'community' as const } };
+  const plan = () => diffPlan([pair], [seen([img()])]);
+
+  it('annotates it as a notice, lists it in the step summary, and fails its JUnit case as "sharing"', () => {
+    expect(annotationsForPlan(plan())).toContainEqual({ level: 'notice', title: 'sharing: web in c/R1', message: 'i1 (active, 2026-11-01): sharing differs: visibility private → community; imagesync apply sets it (no build)' });
+    expect(planSummaryMarkdown(plan(), { title: 'Plan' })).toContain('Sharing differs (1)');
+    const [c] = junitCases({ plan: plan() });
+    expect(c!.outcome).toMatchObject({ kind: 'failure', type: 'sharing' });
+  });
+
+  it('says nothing of an image shared as wanted', () => {
+    const inLinePlan = diffPlan([pair], [seen([img({ visibility: 'community' })])]);
+    expect(annotationsForPlan(inLinePlan)).toEqual([]);
+    expect(planSummaryMarkdown(inLinePlan, { title: 'Plan' })).not.toContain('Sharing differs');
+    expect(junitCases({ plan: inLinePlan })[0]!.outcome).toEqual({ kind: 'pass' });
   });
 });
