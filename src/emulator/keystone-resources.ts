@@ -102,8 +102,9 @@ class Denied extends Error {
 }
 
 /**
- * The caller's token. Every emulated user holds the admin role on its project, so a project-scoped
- * token may read everything; an unscoped one only what Keystone's policy gives anyone (regions, itself).
+ * The caller's token. Emulated users hold the admin role on their project (unless made with
+ * `admin: false`, for Glance's sharing rules: Keystone's policy for them is not modelled), so a
+ * project-scoped token may read everything; an unscoped one only what Keystone's policy gives anyone (regions, itself).
  */
 function caller(world: World, ctx: RouteContext, policy: string | null): TokenRecord {
   const rec = world.tokens.valid(header(ctx.req, 'x-auth-token'), world.now());
