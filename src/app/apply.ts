@@ -123,7 +123,8 @@ async function prepareApply(opts: ApplyOptions, deps: AppDeps): Promise<Prepared
 /** Phase "confirm": build, retire and share only what the view agreed to, unless `yes` was given up front. */
 async function confirmed(todo: number, retire: number, share: number, runId: string, opts: ApplyOptions, view: AppView): Promise<boolean> {
   if ((!todo && !retire && !share) || opts.yes) return true;
-  return view.confirm!({ builds: todo, retire, share, runId });
+  // `share` only when there is some: a program's view sees the question it always saw otherwise.
+  return view.confirm!({ builds: todo, retire, ...(share ? { share } : {}), runId });
 }
 
 /** Phase "report": failures, what cleanups left behind, an interruption, and the exit code they make. */

@@ -3,7 +3,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apply } from '../../src/app/apply.js';
+import { appDeps } from '../../src/app/deps.js';
+import { quietView } from '../../src/app/view.js';
 import { addMember, listMembers, removeMember } from '../../src/openstack/glance-members.js';
+import { Redactor } from '../../src/redact.js';
 import { runCli } from '../helpers/cli.js';
 import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { useFileServer } from '../helpers/file-server.js';
@@ -115,6 +119,38 @@ describe('sharing', () => {
     const reads = emulator.stats.count('image.members');
     expect((await run(['plan', '--detailed-exitcode'])).code).toBe(0);
     expect(emulator.stats.count('image.members') - reads).toBe(REGIONS.length);
+  }, 120_000);
+
+  it('a dry run says what it would share; apply asks its view about the sharing changes, and "no" changes nothing', async () => {
+    const name = 'sharing-confirm';
+    const { file, run } = await setUp(emulator, { members: [MEMBER_A] }, name);
+    expect((await run(['apply', '--yes', '--poll-interval-ms', '100'])).code).toBe(0);
+    const id = only(emulator, 'RegionTwo', name).id;
+    const conn = emulatorConnection(emulator);
+    try {
+      const glance = await conn.glance('RegionTwo');
+      await removeMember(glance, id, MEMBER_A);
+      const dry = await run(['apply', '--dry-run', '--json']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(JSON.parse(dry.stdout).wouldShare).toEqual([{ image: name, cloud: 'emulator', region: 'RegionTwo', imageId: id, change: `members to add: ${MEMBER_A}` }]);
+      expect((await run(['apply', '--dry-run'])).stdout).toContain(`would share  ${name} in emulator/RegionTwo: ${id}: members to add: ${MEMBER_A}`);
+
+      const asked: unknown[] = [];
+      const deps = appDeps({
+        env: { OS_CLIENT_CONFIG_FILE: join(tmp.path, 'clouds.yaml') },
+        cwd: tmp.path,
+        home: tmp.path,
+        signal: new AbortController().signal,
+        redactor: new Redactor(),
+        view: { ...quietView, confirm: async (q) => (asked.push(q), false) },
+      });
+      const r = await apply({ manifest: file, lock: false }, deps);
+      expect(r.outcome).toBe('not-confirmed');
+      expect(asked).toEqual([{ builds: 0, retire: 0, share: 1, runId: expect.any(String) }]);
+      expect(await listMembers(glance, id)).toEqual([]);
+    } finally {
+      await conn.close();
+    }
   }, 120_000);
 
   it('names the target, the image and the policy when Glance refuses "public"; nothing carries the name, nothing temporary is left; exit 1', async () => {
