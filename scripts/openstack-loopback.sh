@@ -845,12 +845,13 @@ wait_nova_services() {
 
 # stop_all: signal every daemon at once, then wait for all (a stop in sequence takes ~1 s each)
 stop_all() {
-  local n f pid i pids=()
+  local n f pid i pids=() groups=()
   for n in "${DAEMONS[@]}"; do
     f="$OS_DIR/run/$n.pid"
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     if [ -n "$pid" ] && alive "$pid"; then
+      groups+=("$pid")
       # uwsgi's master shuts down cleanly on SIGINT (SIGTERM means "reload" for it)
       if [ -f "$OS_DIR/etc/$n-uwsgi.ini" ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
       pids+=("$pid")
@@ -864,6 +865,10 @@ stop_all() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  # Each daemon leads its own process group (start_daemon's setsid): what is left in a group once
+  # its leader is gone (neutron-server's forked rpc workers outlive their parent) still holds the
+  # daemon's port and would fail the next start with "port … already in use".
+  for pid in "${groups[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   for n in "${DAEMONS[@]}"; do rm -f "$OS_DIR/run/$n.pid"; done
   # rabbit's epmd outlives the VM; it is ours (our port), and refuses -kill while a node is
   # still registered with it
