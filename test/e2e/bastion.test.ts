@@ -109,6 +109,23 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Logins accepted by an sshd so far. */
+const logins = (d: Sshd): number => (d.log().match(/Accepted publickey for /g) ?? []).length;
+
+/**
+ * Apply the manifest from the CLI's namespace with the agent's key, and read back what the build
+ * left in its image: the motd it put, and $SSH_CONNECTION as the build server saw it (split).
+ */
+async function applyThrough(file: string, name: string): Promise<{ seen: string[] | undefined }> {
+  const r = await cliInNamespace(['apply', '--yes', '--json', '-m', file, '--no-lock'], { SSH_AUTH_SOCK: agent.socket });
+  expect(r.code, r.stderr).toBe(0);
+  const [img] = imagesNamed(emulator, REGION, name);
+  expect(img).toBeDefined();
+  const files = readTar(emulator.state.imageData(REGION, img!.id)!);
+  expect(files.find((f) => f.name === 'etc/motd')?.data.toString()).toBe('built through the bastion\n');
+  return { seen: files.find((f) => f.name === 'etc/imagesync-ssh-connection')?.data.toString().trim().split(' ') };
+}
+
 describe('apply through build.ssh.bastion', () => {
   it('the CLI\'s namespace cannot reach the host\'s loopback, where the build servers listen', async () => {
     const port = (loopbackProbe.address() as { port: number }).port;
@@ -136,18 +153,12 @@ describe('apply through build.ssh.bastion', () => {
       bastion: { host: hostSide, port: bastion.port, user: bastion.user, knownHosts: 'known_hosts' },
     });
     const forwardsBefore = forwardsLogged(bastion).length;
-    const loginsBefore = (bastion.log().match(/Accepted publickey for /g) ?? []).length;
-    const r = await cliInNamespace(['apply', '--yes', '--json', '-m', file, '--no-lock'], { SSH_AUTH_SOCK: agent.socket });
-    expect(r.code, r.stderr).toBe(0);
-    const [img] = imagesNamed(emulator, REGION, 'bastion-web');
-    expect(img).toBeDefined();
-    const files = readTar(emulator.state.imageData(REGION, img!.id)!);
-    expect(files.find((f) => f.name === 'etc/motd')?.data.toString()).toBe('built through the bastion\n');
+    const loginsBefore = logins(bastion);
+    const { seen } = await applyThrough(file, 'bastion-web');
     // The server saw the bastion's forward (from the host's loopback), not the CLI's namespace.
-    const seen = files.find((f) => f.name === 'etc/imagesync-ssh-connection')?.data.toString().trim().split(' ');
     expect(seen?.[0]).toBe('127.0.0.1');
     // One bastion login for the build, and every forward went to a build server's sshd.
-    expect((bastion.log().match(/Accepted publickey for /g) ?? []).length - loginsBefore).toBe(1);
+    expect(logins(bastion) - loginsBefore).toBe(1);
     const forwards = forwardsLogged(bastion).slice(forwardsBefore);
     expect(forwards.length).toBeGreaterThan(0);
     for (const f of forwards) expect(f).toMatch(/^127\.0\.10[0-3]\.\d+ 22$/);
@@ -164,14 +175,8 @@ describe('apply through build.ssh.bastion', () => {
     });
     const outerBefore = forwardsLogged(bastion).length;
     const innerBefore = forwardsLogged(inner).length;
-    const innerLogins = (inner.log().match(/Accepted publickey for /g) ?? []).length;
-    const r = await cliInNamespace(['apply', '--yes', '--json', '-m', file, '--no-lock'], { SSH_AUTH_SOCK: agent.socket });
-    expect(r.code, r.stderr).toBe(0);
-    const [img] = imagesNamed(emulator, REGION, 'bastion-chain');
-    expect(img).toBeDefined();
-    const files = readTar(emulator.state.imageData(REGION, img!.id)!);
-    expect(files.find((f) => f.name === 'etc/motd')?.data.toString()).toBe('built through the bastion\n');
-    const seen = files.find((f) => f.name === 'etc/imagesync-ssh-connection')?.data.toString().trim().split(' ');
+    const innerLogins = logins(inner);
+    const { seen } = await applyThrough(file, 'bastion-chain');
     // The first hop forwarded to the second hop's sshd and nowhere else; the second, to the build server.
     const outer = forwardsLogged(bastion).slice(outerBefore);
     expect(outer.length).toBeGreaterThan(0);
@@ -180,7 +185,7 @@ describe('apply through build.ssh.bastion', () => {
     expect(hops.length).toBeGreaterThan(0);
     for (const f of hops) expect(f).toMatch(/^127\.0\.10[0-3]\.\d+ 22$/);
     expect(hops).toContain(`${seen?.[2]} 22`);
-    expect((inner.log().match(/Accepted publickey for /g) ?? []).length - innerLogins).toBe(1);
+    expect(logins(inner) - innerLogins).toBe(1);
     assertNothingLeft(emulator, [REGION]);
   }, 180_000);
 });
