@@ -1,5 +1,4 @@
 // `imagesync gc` end to end against the emulator: what a crashed run left goes; a live run, another machine's recent run, foreign and published things stay.
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import ssh2 from 'ssh2';
@@ -14,6 +13,7 @@ import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft as assertLeftovers } from '../helpers/leftovers.js';
 import { EMULATOR_BUILD, manifestOf } from '../helpers/manifest.js';
 import { useRepo } from '../helpers/repo.js';
+import { deadPid } from '../helpers/process.js';
 
 const REGIONS = ['RegionOne', 'RegionTwo'];
 const IMAGE = 'gc-web';
@@ -86,13 +86,6 @@ const names = (region: string) => ({
 });
 
 const assertNothingLeft = (): void => assertLeftovers(emulator, REGIONS, 'imagesync-snapshot-');
-
-/** A pid that surely belonged to a process and no longer does. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((ok) => child.on('exit', ok));
-  return child.pid!;
-}
 
 interface Made {
   server: { id: string; name: string };

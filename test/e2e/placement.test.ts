@@ -1,5 +1,4 @@
 // Placement and access through apply: availability zone, several networks, SSH on a named network, ports made beforehand, security groups by name, a temporary SSH group from CIDRs or the runner; typos refused before anything is created; gc of a dead run's group.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../src/journal/journal.js';
 import { sshGroupDescription } from '../../src/build/steps/ssh-group.js';
 import { runCli } from '../helpers/cli.js';
+import { deadPid } from '../helpers/process.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
 import { call, json, token } from '../emulator/helpers.js';
 
@@ -147,9 +147,7 @@ describe('placement and access', () => {
 
   it('gc deletes the SSH group a dead run left', async () => {
     const dead = newRunId(new Date(Date.now() - 60_000));
-    const child = spawn(process.execPath, ['-e', '']);
-    await new Promise((ok) => child.on('exit', ok));
-    const journal = await openJournal({ dir: join(dir, JOURNAL_DIR), runId: dead, manifest: file, targets: [`emulator/${R}`], pid: child.pid!, heartbeatMs: 3_600_000 });
+    const journal = await openJournal({ dir: join(dir, JOURNAL_DIR), runId: dead, manifest: file, targets: [`emulator/${R}`], pid: await deadPid(), heartbeatMs: 3_600_000 });
     const name = `imagesync-sg-pl-gc-${dead}`;
     const build = buildKey({ cloud: 'emulator', region: R }, 'pl-gc');
     await journal.beforeCreate(build, { kind: 'security-group', cloud: 'emulator', region: R, name });

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { newRunId } from '../../src/app/run-id.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../src/journal/journal.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
@@ -11,6 +10,7 @@ import { CloudConnection } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
 import { volumeSnapshotsOf } from '../../src/resources/volume-backed.js';
 import { runCli } from '../helpers/cli.js';
+import { deadPid } from '../helpers/process.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
 import { readTar } from '../helpers/tar.js';
 
@@ -31,13 +31,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 beforeEach(() => emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false }));
-
-/** A pid that surely belonged to a process and no longer does. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '']);
-  await new Promise((ok) => child.on('exit', ok));
-  return child.pid!;
-}
 
 const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
 const cli = (argv: string[]) => runCli([...argv, '-m', file], { cwd: dir, env: env() });

@@ -1,4 +1,5 @@
-// Whether a process of this machine still exists (signal 0 checks, and sends nothing).
+// Processes of this machine: whether one still exists (signal 0 checks, and sends nothing), and a pid that no longer does.
+import { spawn } from 'node:child_process';
 
 export function isAlive(pid: number): boolean {
   try {
@@ -7,4 +8,11 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A pid that surely belonged to a process and no longer does (a dead run's journal names it). */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((ok) => child.on('exit', ok));
+  return child.pid!;
 }
