@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ImagesyncError } from '../errors.js';
 import { cloudsYamlText, writePrivateFile } from './clouds-yaml.js';
 import { ComputeCloud, DEFAULT_COMPUTE_KNOBS, type ComputeState } from './compute.js';
@@ -227,6 +228,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   let world: World | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const arrived = performance.now();
     const requestId = newRequestId();
     const method = (req.method ?? 'GET').toUpperCase();
     const target = req.url ?? '/';
@@ -245,11 +247,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const route = resolveRoute(world, method, url.pathname);
     stats.record(route?.kind ?? 'other', route?.region);
     const decision = faults.decide(method, target, route?.service);
-    if (decision.delayMs > 0 && !(await sleep(decision.delayMs, closing.signal))) {
-      res.socket?.destroy();
-      return;
-    }
+    // The latency counts from the request's arrival, and a request served for real is served at
+    // once, its reply held back until then: the emulator's own work happens inside the latency, as
+    // a remote cloud's does (twenty regions are twenty Glance servers, not one thread working
+    // through every request after the delay). False: the emulator closed meanwhile.
+    const heldBack = async (): Promise<boolean> => {
+      const left = arrived + decision.delayMs - performance.now();
+      if (left > 0 && !(await sleep(left, closing.signal))) {
+        res.socket?.destroy();
+        return false;
+      }
+      return true;
+    };
     const action = decision.action;
+    if (action.type !== 'pass' && action.type !== 'after' && !(await heldBack())) return;
     if (action.type === 'reset') {
       res.socket?.destroy();
       return;
@@ -263,6 +274,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return;
     }
     if (!route) {
+      if (!(await heldBack())) return;
       write(res, requestId, {
         status: 404,
         headers: { 'content-type': 'text/plain; charset=UTF-8' },
@@ -274,6 +286,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (route.auth === 'token') {
       const token = world.tokens.valid(header(req, 'x-auth-token'), world.now());
       if (!token || token.projectId === null) {
+        if (!(await heldBack())) return;
         write(res, requestId, webobError(401, accept, undefined, { 'www-authenticate': `Keystone uri="${world.baseUrl}/identity"` }));
         return;
       }
@@ -287,6 +300,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       else if (res.destroyed || req.destroyed) return;
       else reply = serverError(route, 500, accept, `emulator: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (!(await heldBack())) return;
     if (action.type === 'after') {
       if (action.rule.reset) res.socket?.destroy();
       else writeInjected(res, requestId, action.rule);

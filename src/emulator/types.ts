@@ -52,7 +52,7 @@ export interface EmulatorUser {
 
 /** Knobs that `setFaults` may change while the emulator runs (the compute ones included). */
 export interface FaultOptions extends ComputeKnobs {
-  /** Added before every request is handled. */
+  /** Every reply is held back until this long after its request arrived (the request is served at once). */
   latencyMs: number;
   /** Fraction (0..1) of service requests answered 500 or 503. */
   errorRate: number;

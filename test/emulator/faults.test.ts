@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom, startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { FaultLayer } from '../../src/emulator/faults.js';
 import { call, json, postTokens, passwordAuth, token } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
 describe('fault injection', () => {
   let emu: Emulator;
@@ -92,6 +93,22 @@ describe('fault injection', () => {
     expect((await call(images, tok)).status).toBe(200);
     expect(performance.now() - start).toBeGreaterThanOrEqual(55);
     expect(emu.faults.latencyMs).toBe(60);
+  });
+
+  it('counts latency from a request\'s arrival: its work is done at once, its reply held back', async () => {
+    // A remote cloud's own work is inside the round trip; an emulator that worked only after the
+    // delay would answer a burst of requests one after another, each later than the last.
+    emu.setFaults({ latencyMs: 3_600_000 });
+    let answered = false;
+    const created = call(images, tok, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'early', disk_format: 'raw', container_format: 'bare' }) }).then(
+      () => (answered = true),
+      (err: unknown) => err,
+    );
+    // Within the hour: the image is there while its reply waits.
+    await until(() => emu.state.images('RegionOne').some((i) => i.name === 'early'), { what: 'the image exists while its reply is held back' });
+    expect(answered).toBe(false);
+    await emu.close();
+    expect(await created).toBeInstanceOf(Error);
   });
 
   it('counts requests per kind for benchmarks', async () => {
