@@ -1,4 +1,5 @@
 // `apply --heal-duplicates`: of several images with one name, keep one and rename+hide the others; never delete.
+import { cmp } from '../order.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import { RECIPE_PROPERTY } from '../plan/diff.js';
 import type { Target } from '../plan/types.js';
@@ -35,7 +36,7 @@ export interface HealDecision {
  */
 export function decideHeal(images: readonly HealCandidate[], recipe: string | undefined): HealDecision {
   const live = images.filter((i) => !GONE.has(i.status));
-  const newestFirst = [...live].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.id.localeCompare(b.id));
+  const newestFirst = [...live].sort((a, b) => cmp(b.createdAt ?? '', a.createdAt ?? '') || cmp(a.id, b.id));
   const active = newestFirst.filter((i) => i.status === 'active');
   const keep = (recipe ? active.find((i) => i.recipe === recipe) : undefined) ?? active[0];
   if (!keep) return { rename: [], left: newestFirst.map((i) => ({ id: i.id, why: 'no active image among the duplicates: none is kept, none renamed' })) };

@@ -1,4 +1,5 @@
 // Retention (--keep N): after a publish, superseded images of a name beyond the newest N go, unless a server still uses them.
+import { cmp, newestFirst } from '../order.js';
 import { errorMessage } from '../errors.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import type { NovaClient, Server } from '../openstack/nova.js';
@@ -43,7 +44,7 @@ function retiredAt(i: GlanceImage): string {
 
 /** Pure: newest retirement first; the first `keep` stay, the rest are candidates for deletion. */
 export function splitByAge(superseded: readonly GlanceImage[], keep: number): { kept: GlanceImage[]; candidates: GlanceImage[] } {
-  const sorted = [...superseded].sort((a, b) => retiredAt(b).localeCompare(retiredAt(a)) || (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
+  const sorted = [...superseded].sort((a, b) => cmp(retiredAt(b), retiredAt(a)) || newestFirst(a, b));
   return { kept: sorted.slice(0, keep), candidates: sorted.slice(keep) };
 }
 

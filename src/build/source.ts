@@ -1,4 +1,5 @@
 // Finding the source image of a build in one target (pure): the name for that target, a Glance metadata filter, and the choice among matches.
+import { cmp, newestFirst as byNewest } from '../order.js';
 import type { Source, SourceFilter } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
 
@@ -48,7 +49,7 @@ export function filterQuery(f: SourceFilter, limit = 1000): string {
   if (f.visibility !== undefined) q.set('visibility', f.visibility);
   if (f.owner !== undefined) q.set('owner', f.owner);
   for (const t of f.tags ?? []) q.append('tag', t);
-  for (const [k, v] of Object.entries(filterProperties(f)).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [k, v] of Object.entries(filterProperties(f)).sort(([a], [b]) => cmp(a, b))) {
     // A bare value with a colon reads as an operator to Glance ("in:", "eq:"): say eq: outright.
     q.set(k, v.includes(':') ? `eq:${v}` : v);
   }
@@ -92,7 +93,7 @@ export function describeSpec(spec: Pick<SourceSpec, 'name' | 'filter'>): string 
 export type SourceChoice = { ok: true; image: GlanceImage; of: number } | { ok: false; problem: string };
 
 function newestFirst(images: GlanceImage[]): GlanceImage[] {
-  return [...images].sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
+  return [...images].sort(byNewest);
 }
 
 /** The source image among `images` (a listing that holds the candidates): exactly one match, or the newest with pick "newest". */

@@ -1,4 +1,5 @@
 // The images.lock.json format (pure): which image id carries each wanted name in each target, with its provenance.
+import { cmp } from '../order.js';
 import { InputError } from '../errors.js';
 import { formatPath, jsonTypeOf, type PathSegment } from '../manifest/json-path.js';
 import { parseJsonText } from '../manifest/json-text.js';
@@ -51,11 +52,6 @@ export function emptyLock(): Lock {
   return { lockVersion: LOCK_VERSION, images: new Map() };
 }
 
-/** Code-unit order: the same on every machine, whatever its locale. */
-export function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
@@ -80,7 +76,7 @@ export function lockEntryFromImage(image: GlanceImage): LockEntry {
 function sortedObject<T>(entries: Iterable<[string, T]>, value: (v: T) => unknown): Record<string, unknown> {
   // A null-prototype object: "__proto__" as a key is then an ordinary own property.
   const out = Object.create(null) as Record<string, unknown>;
-  for (const [k, v] of [...entries].sort((a, b) => compareKeys(a[0], b[0]))) out[k] = value(v);
+  for (const [k, v] of [...entries].sort((a, b) => cmp(a[0], b[0]))) out[k] = value(v);
   return out;
 }
 

@@ -1,4 +1,5 @@
 // The plan diff: pure, from wanted images and observations to one state per (image, target).
+import { newestFirst } from '../order.js';
 import type { ImageStrategy } from '../manifest/schema.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { volumeSnapshotsOf } from '../resources/volume-backed.js';
@@ -110,7 +111,7 @@ export function entryFor(pair: WantedPair, obs: Observation | undefined, named?:
   }
   const carrying = withName
     .filter((i) => !GONE.has(i.status))
-    .sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id));
+    .sort(newestFirst);
   const list = carrying.map(found);
   const ids = list.map((f) => f.id);
   // foundEntry, not a closure made per entry: the bundle names every closure it makes (esbuild's keepNames).

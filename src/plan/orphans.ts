@@ -1,4 +1,5 @@
 // Orphans (pure): images imagesync published, or the lock file records, under names the manifest no longer has.
+import { cmp, newestFirst } from '../order.js';
 import type { GlanceImage } from '../openstack/glance.js';
 import { targetKey, type FoundImage, type Observation, type PlanEntry } from './types.js';
 
@@ -45,9 +46,9 @@ export function orphanEntries(obs: Observation, sources: OrphanSources): PlanEnt
     byName.set(i.name, [...(byName.get(i.name) ?? []), i]);
   }
   return [...byName.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => cmp(a, b))
     .map(([name, images]) => {
-      const list = images.sort((a, b) => (b.created_at ?? '').localeCompare(a.created_at ?? '') || a.id.localeCompare(b.id)).map(found);
+      const list = images.sort(newestFirst).map(found);
       const newest = images[0]!;
       const run = typeof newest.imagesync_run === 'string' ? `built by run ${newest.imagesync_run}` : 'recorded in the lock file';
       return {

@@ -1,4 +1,5 @@
 // Small pure helpers the CI reports share: durations, one-line text, a stable order, masking every string of a report.
+import { cmp } from '../order.js';
 import { targetKey, type Target } from '../plan/types.js';
 
 /** "0.4 s", "7 s", "2 min 05 s": as people read build times; deterministic for golden files. */
@@ -40,10 +41,6 @@ export function byImageThenTarget(a: Placed, b: Placed): number {
   return cmp(a.image, b.image) || cmp(targetKey(a), targetKey(b));
 }
 
-/** Code-unit order, not localeCompare: the same on every machine and locale (golden files). */
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * A deep copy with every string passed through `mask` (e.g. `redactor.text`). Mask before

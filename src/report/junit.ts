@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import type { ApplyReport, BuildReport } from './apply-report.js';
 import { targetKey, type Plan, type PlanEntry } from '../plan/types.js';
 import { ImagesyncError } from '../errors.js';
-import { cmp, oneLine, plainText } from './format.js';
+import { cmp } from '../order.js';
+import { oneLine, plainText } from './format.js';
 
 export interface JunitInput {
   /** The plan (for `plan`); with `apply`, its plan after wins. */

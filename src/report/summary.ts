@@ -1,4 +1,5 @@
 // Markdown summaries of a plan and an apply (for GitHub's step summary, readable as plain text too), and appending them to $GITHUB_STEP_SUMMARY.
+import { cmp } from '../order.js';
 import { appendFile, stat } from 'node:fs/promises';
 import type { ApplyReport, BuildReport } from './apply-report.js';
 import { summaryLine } from '../plan/render.js';
@@ -102,7 +103,7 @@ function planBody(plan: Plan, sectionLevel: number): string[] {
   }
   if (unreachable.size) {
     lines.push(`${h} Unreachable targets (${unreachable.size})`, '');
-    for (const [t, u] of [...unreachable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [t, u] of [...unreachable].sort(([a], [b]) => cmp(a, b))) {
       lines.push(`- ${STATE_MARK.unreachable} ${mdCode(t)}: ${mdText(u.detail)} (${u.images.length} image${u.images.length === 1 ? '' : 's'} not checked)`);
     }
     lines.push('');

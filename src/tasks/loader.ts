@@ -1,4 +1,5 @@
 // Load tasks/*.ts (or .mts, .js, .mjs: TASK_EXTENSIONS) at run time (tsx on Node 20) and list them for the `tasks` command.
+import { cmp } from '../order.js';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -115,5 +116,5 @@ export interface TaskRow {
 export function describeTasks(tasks: Map<string, Task>): TaskRow[] {
   return [...tasks.values()]
     .map((t) => ({ name: t.name, summary: t.description.split('\n')[0]?.trim() ?? '' }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => cmp(a.name, b.name));
 }

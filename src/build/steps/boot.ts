@@ -1,4 +1,5 @@
 // Step: boot the build server (never twice), named and tagged with the run id; its cleanup deletes it and waits until it is gone.
+import { cmp } from '../../order.js';
 import { createOnce } from '../../openstack/idempotent.js';
 import type { Server } from '../../openstack/nova.js';
 import { deleteServerAndWait } from '../../resources/delete.js';
@@ -73,7 +74,7 @@ export function bootGroups(s: Pick<BuildState, 'securityGroupIds' | 'sshGroup'>)
 }
 
 function oldest(servers: Server[]): Server | undefined {
-  return [...servers].sort((a, b) => (a.created ?? '').localeCompare(b.created ?? ''))[0];
+  return [...servers].sort((a, b) => cmp(a.created ?? '', b.created ?? ''))[0];
 }
 
 export const waitActive: Step<BuildState> = {

@@ -1,4 +1,5 @@
 // Steps: stop the server, snapshot it under a temporary name with provenance, wait for the image to be active.
+import { cmp } from '../../order.js';
 import { HttpError, ImagesyncError } from '../../errors.js';
 import { VOLUME_FAILED } from '../../openstack/cinder.js';
 import type { GlanceImage } from '../../openstack/glance.js';
@@ -86,7 +87,7 @@ export const snapshot: Step<BuildState> = {
     const created = await createOnce({
       what: `${where(s)}: snapshot ${name} of server ${serverId}`,
       create: () => nova.createImage(serverId, name, imageProperties(s), ctx.signal),
-      find: async () => (await ours(ctx.signal)).sort((a, b) => String(a.created_at ?? '').localeCompare(String(b.created_at ?? '')))[0]?.id,
+      find: async () => (await ours(ctx.signal)).sort((a, b) => cmp(String(a.created_at ?? ''), String(b.created_at ?? '')))[0]?.id,
       // 409 "in task_state image_snapshot": most likely our own earlier request, still running.
       alsoAmbiguous: (err) => err instanceof HttpError && err.status === 409,
       policy: nova.service.http.retryPolicy,

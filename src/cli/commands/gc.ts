@@ -1,4 +1,5 @@
 // `imagesync gc`: find the temporary servers, keypairs, snapshots and floating IPs that dead runs left, and delete them.
+import { cmp } from '../../order.js';
 import { join } from 'node:path';
 import { ExitCode, errorMessage, UsageError } from '../../errors.js';
 import { resolveClouds } from '../../app/clouds.js';
@@ -172,7 +173,7 @@ export async function runGc(opts: GcOptions, deps: CliDeps): Promise<number> {
       }),
     );
     const rank = (r: GcResource) => `${r.cloud}/${r.region}\u0000${ORDER.indexOf(r.kind)}\u0000${r.name}`;
-    report.resources = results.sort((a, b) => rank(a).localeCompare(rank(b)));
+    report.resources = results.sort((a, b) => cmp(rank(a), rank(b)));
 
     await housekeeping(journals, report, scanned, { ...env, now }, deps);
 

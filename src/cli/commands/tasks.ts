@@ -1,4 +1,5 @@
 // `imagesync tasks`: the tasks in tasks/ with their descriptions and the arguments they document.
+import { cmp } from '../../order.js';
 import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { argDocsFromSchema, type TaskArgDoc } from '../../tasks/arg-docs.js';
@@ -56,7 +57,7 @@ export function describeTask(task: Pick<Task, 'name' | 'description' | 'args'>):
 export async function runTasks(opts: TasksOptions, deps: CliDeps): Promise<number> {
   const dir = resolve(deps.cwd, opts.tasksDir);
   const tasks = await loadTasks(dir, { displayRoot: deps.cwd });
-  const listings = [...tasks.values()].map(describeTask).sort((a, b) => a.name.localeCompare(b.name));
+  const listings = [...tasks.values()].map(describeTask).sort((a, b) => cmp(a.name, b.name));
   if (opts.json) {
     writeSafe(deps, deps.stdout, `${JSON.stringify({ tasksDir: displayPath(deps.cwd, dir), tasks: listings }, null, 2)}\n`);
     return ExitCode.ok;
