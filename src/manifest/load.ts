@@ -79,7 +79,9 @@ export async function loadManifest(file: string, opts: LoadManifestOptions = {})
     ),
   );
 
-  const result = ManifestSchema.safeParse(parsed.value, { error: manifestErrorMap });
+  // jitless: zod would compile a fast path for each object schema with new Function, which pays
+  // off over many parses; a CLI parses one manifest once (9 → 5.5 ms at 50 images, measured).
+  const result = ManifestSchema.safeParse(parsed.value, { error: manifestErrorMap, jitless: true });
   if (!result.success) {
     problems.push(...formatIssues(result.error.issues, ManifestSchema, parsed.value));
     throw new ManifestError(shown, problems);

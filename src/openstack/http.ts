@@ -205,10 +205,12 @@ export interface StreamResponse {
 
 
 /**
- * Enough for one listing round of 50 regions on one origin with 200 names each (two `name=in:`
- * batches, visible and hidden: 200 requests); idle sockets close after keepAliveTimeout.
+ * Enough for one listing round of 50 regions on one origin with 200 names each: two `name=in:`
+ * batches, visible and hidden, the project's published images and the networks, 6 requests a
+ * region (300). A lower cap queues the rest into a second round trip. Idle sockets close after
+ * keepAliveTimeout.
  */
-export const MAX_CONNECTIONS_PER_ORIGIN = 256;
+export const MAX_CONNECTIONS_PER_ORIGIN = 400;
 
 /**
  * Node's limit on a response's headers, which undici otherwise reads from node:http: its default
