@@ -10,6 +10,7 @@ import { diffPlan, indexObservations, pairEntries, planOf, RECIPE_PROPERTY, type
 import type { OrphanSources } from '../plan/orphans.js';
 import type { RecipeChange } from '../plan/recipe-parts.js';
 import { observeTarget } from '../plan/observe.js';
+import { turns } from '../pipeline/turns.js';
 import { readsMembers } from '../plan/sharing.js';
 import { sourceFound, sourceReads, type SourceFound } from '../plan/sources.js';
 import { targetKey, type Observation, type Plan, type PlanEntry, type Target } from '../plan/types.js';
@@ -180,6 +181,10 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
     if (list) list.push(p);
     else pairsOf.set(key, [p]);
   }
+  // Every target waits for the one token, then all would make their requests at once (300 at 50
+  // regions, 150 ms of JavaScript) with none on the wire until the last is made: in turns, the
+  // first targets' round trips run while the last ones' requests are made.
+  const turn = turns();
   return ctx.targets.map((t) => {
     const here = pairsOf.get(targetKey(t)) ?? [];
     const wanted = [...new Set(here.map((p) => p.image))];
@@ -195,7 +200,7 @@ function observeJobs(ctx: PlanContext, deps: AppDeps, observations: Observation[
       target: t,
       wanted: wanted.length,
       run: async () => {
-        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined, ...(membersOf.length ? { membersOf } : {}) }, deps.signal, () => deps.now().getTime());
+        const observation = await observeTarget(ctx.connections.get(t.cloud)!, { ...t, names, queries: sources.queries, networks, managed: ctx.orphans !== undefined, ...(membersOf.length ? { membersOf } : {}), turn }, deps.signal, () => deps.now().getTime());
         observations.push(observation);
         // Its pairs resolved and compared now, while other targets are still answering: at 50
         // regions the diff of 10,000 pairs would otherwise all wait for the last answer.

@@ -15,6 +15,8 @@ export interface ObserveRequest extends Target {
   membersOf?: string[] | undefined;
   /** Glance listings of source candidates by metadata (source.filter), e.g. `images?status=active&os_distro=debian…`. */
   queries?: string[] | undefined;
+  /** Waited for once the token is there, before the listings are sent: targets take turns (pipeline/turns.ts). */
+  turn?: (() => Promise<void>) | undefined;
 }
 
 /** One target; never throws: a failure becomes an unreachable observation that says why. */
@@ -29,6 +31,7 @@ export async function observeTarget(
   const t = { cloud: req.cloud, region: req.region };
   try {
     const reader = await conn.imageReader(req.region, signal);
+    await req.turn?.();
     // One round: the wanted names, the source listings, and (when asked) the networks and the published images, all at once.
     const [images, sourceLists, networks, managed] = await Promise.all([
       reader.listByNames(req.names, signal),
