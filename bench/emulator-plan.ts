@@ -1,8 +1,10 @@
 // Scenario 1: `imagesync plan` over the emulator at scale (20 regions, 2,000 filler images each, 50 wanted names), against its floor; start-up beside `node -e 0`, with and without the code cache.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { seededRandom, startEmulator, type Emulator } from '../src/emulator/server.js';
 import { BenchError, distinctLines, round1, round2, sample, timeCommandOk, type CommandRun, type CommandSpec, type Sample } from './measure.js';
 import { tracedRun, tracedUsage, type Phases } from './trace.js';
@@ -65,12 +67,40 @@ export interface EmulatorPlanResult {
     floorMs: number;
     ratio: number;
     meetsTarget: boolean;
-    /** 1 token + 2 lists per region (visible + hidden), when all names fit one name=in: query and one page. */
+    /** 1 token + 4 per region (the names visible and hidden, the project's published images, the networks), when all names fit one name=in: query and one page. */
     expectedRequests: number;
   };
   noLatency: PlanMeasure & { aboveStartupMs: number };
+  /**
+   * The same requests from bench/bare-client.cjs: Node's http module and nothing else (no manifest,
+   * no diff, no output), in the same rounds: what these requests cost on this machine by themselves.
+   */
+  bare: { wall: Sample; requests: number; ratioToFloor: number; planRatio: number };
   /** What the CLI printed on stderr with -q (should be nothing). */
   stderrLines: string[];
+}
+
+export const BARE_CLIENT = fileURLToPath(new URL('./bare-client.cjs', import.meta.url));
+
+/**
+ * Writes the requests one plan makes (read from its --debug lines: every GET after the token) and
+ * the token request, for the bare client; returns how many listings there are.
+ */
+async function bareRequestsFile(plan: CommandSpec, cloudsYaml: string, file: string): Promise<number> {
+  // Without the code cache: a cache made by this run must not be the one the measured plans load.
+  const r = await timeCommandOk({ ...plan, env: { ...plan.env, IMAGESYNC_CODE_CACHE_DIR: 'off' }, args: [...plan.args.filter((a) => a !== '-q'), '--debug'], label: `${plan.label} (--debug, for its requests)` });
+  const lists = [...r.stderr.matchAll(/→ GET (\S+)/g)].map((m) => m[1]!);
+  if (!lists.length) throw new BenchError(`${plan.label} --debug: no "→ GET" lines on stderr`);
+  const doc = parseYaml(await readFile(cloudsYaml, 'utf8')) as { clouds: Record<string, { auth: Record<string, string> }> };
+  const a = doc.clouds[EMULATOR_SETTINGS.cloud]!.auth;
+  const body = {
+    auth: {
+      identity: { methods: ['password'], password: { user: { name: a.username, domain: { name: a.user_domain_name }, password: a.password } } },
+      scope: { project: { name: a.project_name, domain: { name: a.project_domain_name } } },
+    },
+  };
+  await writeFile(file, JSON.stringify({ auth: { url: `${a.auth_url!.replace(/\/+$/, '')}/auth/tokens`, body }, lists }), { mode: 0o600 });
+  return lists.length;
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -172,6 +202,11 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
       plan: { ...base, args: [cli, 'plan', '--json', '-q', '-m', manifestFile], label: 'imagesync plan (emulator)' },
       planNoCache: { ...base, env: cold, args: [cli, 'plan', '--json', '-q', '-m', manifestFile], label: 'imagesync plan (emulator, no code cache)' },
     } satisfies Record<string, CommandSpec>;
+    // The yardstick's requests: those of one plan, at 0 ms latency (the emulator answers at once).
+    const bareFile = join(dir, 'bare-requests.json');
+    emu.setFaults({ latencyMs: 0 });
+    const bareLists = await bareRequestsFile(specs.plan, cloudsYaml, bareFile);
+    const bareSpec: CommandSpec = { ...base, args: [BARE_CLIENT, bareFile], label: 'the same requests from node:http alone' };
     const stderr: string[] = [];
     const planCheck = (latencyMs: number) => (out: string) => checkPlanOutput(out, expectedStates, `imagesync plan over the emulator at ${latencyMs} ms latency`);
 
@@ -179,13 +214,14 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
     emu.setFaults({ latencyMs: s.latencyMs });
     const snapshots: Array<Record<string, number>> = [];
     const rounds = await interleaved(
-      { ...specs },
+      { ...specs, bare: bareSpec },
       s.warmups,
       s.runs,
       {
         before: (name) => name.startsWith('plan') && emu.stats.reset(),
         after: (name, r) => {
           stderr.push(r.stderr);
+          if (name === 'bare' && r.stdout.trim() !== `${bareLists} lists`) throw new BenchError(`bare client: printed ${JSON.stringify(r.stdout.trim())}, not "${bareLists} lists"`);
           if (name.startsWith('plan')) planCheck(s.latencyMs)(r.stdout);
           if (name === 'plan') snapshots.push(emu.stats.snapshot());
         },
@@ -247,9 +283,10 @@ export async function runEmulatorPlan(opts: { root: string; log: (line: string) 
         floorMs,
         ratio,
         meetsTarget: ratio <= s.targetRatio,
-        expectedRequests: 1 + 2 * s.regions,
+        expectedRequests: 1 + 4 * s.regions,
       },
       noLatency: { ...noLatency, aboveStartupMs: round1(noLatency.wall.medianMs - startup.medianMs) },
+      bare: { wall: rounds.bare.wall, requests: bareLists + 1, ratioToFloor: round2(rounds.bare.wall.medianMs / floorMs), planRatio: round2(withLatency.wall.medianMs / rounds.bare.wall.medianMs) },
       stderrLines: distinctLines(stderr),
     };
   } finally {

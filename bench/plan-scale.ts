@@ -31,6 +31,8 @@ export interface ScaleStep {
   phases: Phases;
   /** (plan CPU + 2 × latency) / (`--version` CPU + 2 × latency): the ratio on an idle machine, estimated from CPU time. */
   quietRatioEstimate: number;
+  /** CPU the bench process spent during each plan, median: the emulator answering, on the same 2 CPUs (a remote cloud's is elsewhere). */
+  emulatorCpuMs: number;
 }
 
 export interface ScaleResult {
@@ -105,6 +107,7 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
         requests: counts(snapshots.get(key)!.slice(s.warmups)).total,
         phases,
         quietRatioEstimate: round2((phases.cpuMs + 2 * s.latencyMs) / (startupCpuMs + 2 * s.latencyMs)),
+        emulatorCpuMs: rounds[key]!.cpu.medianMs,
       });
       opts.log(`scale: ${n} regions: plan ${wall.medianMs} ms, ${ratio}× the floor, peak RSS ${steps.at(-1)!.phases.maxRssMiB} MiB`);
     }

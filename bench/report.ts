@@ -93,8 +93,9 @@ function emulatorSection(r: BenchResults['emulatorPlan']): string[] {
     `| … without the code cache | ${spread(r.planNoCache)} |`,
     `| floor = start-up + 2 × ${s.latencyMs} ms (1 token + 1 parallel listing round) | ${ms(L.floorMs)} |`,
     `| **wall / floor** (target ≤ ${s.targetRatio}×) | **${L.ratio}×** ${mark(L.meetsTarget)} |`,
-    `| requests per plan | ${req.total}: ${req.auth} token + ${req.imageList} image lists${req.sameInEveryRun ? '' : ' (varied between runs)'} |`,
-    `| requests expected | ${L.expectedRequests}: 1 token + 2 lists per region (visible + \`os_hidden=true\`), as all ${s.wantedNames} names fit one \`name=in:\` query and one page |`,
+    `| requests per plan | ${req.total}: ${req.auth} token + ${req.imageList} image lists + ${req.total - req.auth - req.imageList} others (networks)${req.sameInEveryRun ? '' : ' (varied between runs)'} |`,
+    `| requests expected | ${L.expectedRequests}: 1 token + 4 per region (the wanted names visible and \`os_hidden=true\`, the project's published images for orphans, the networks as a build names none), as all ${s.wantedNames} names fit one \`name=in:\` query and one page |`,
+    `| **the same ${r.bare.requests} requests from a bare \`node:http\` script** (bench/bare-client.cjs: no manifest, no diff, no output) | ${spread(r.bare.wall)} = floor × ${r.bare.ratioToFloor}; plan / bare **${r.bare.planRatio}×** |`,
     `| plan, 0 ms latency | ${spread(Z.wall)} = start-up + ${ms(Z.aboveStartupMs)} |`,
     `| CPU time (one traced run each): \`node -e 0\` / \`--version\` / plan | ${ms(r.cpu.node)} / ${ms(r.cpu.version)} / ${ms(r.cpu.plan)} |`,
     `| (plan CPU + 2 × ${s.latencyMs} ms) / (\`--version\` CPU + 2 × ${s.latencyMs} ms): the ratio on an idle machine, estimated | ${r.cpu.quietRatioEstimate}× |`,
@@ -116,11 +117,11 @@ function scaleSection(r: BenchResults['scale']): string[] {
       `${s.wantedNames} wanted names (${s.presentPerRegion} present per region, ${s.duplicatesPerRegion} of them duplicated) over the first ${s.regionSteps.join(', ')} regions. ` +
       `Median (min–max) of ${s.runs} runs after ${s.warmups} warm-up, the three plans and \`--version\` side by side in every round; peak RSS and phases from one traced run each.`,
     '',
-    `| regions | plan | floor (\`--version\` ${ms(r.startup.medianMs)} + 2 × ${s.latencyMs} ms) | wall / floor (target ≤ ${s.targetRatio}×) | requests / most in flight | peak RSS | CPU time (\`--version\`: ${ms(r.startupCpuMs)}) | idle-machine estimate from CPU time |`,
-    '|--:|--:|--:|--:|--:|--:|--:|--:|',
+    `| regions | plan | floor (\`--version\` ${ms(r.startup.medianMs)} + 2 × ${s.latencyMs} ms) | wall / floor (target ≤ ${s.targetRatio}×) | requests / most in flight | peak RSS | CPU time (\`--version\`: ${ms(r.startupCpuMs)}) | idle-machine estimate from CPU time | emulator CPU per plan (same 2 CPUs) |`,
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...r.steps.map(
       (st) =>
-        `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB | ${ms(st.phases.cpuMs)} | ${st.quietRatioEstimate}× |`,
+        `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB | ${ms(st.phases.cpuMs)} | ${st.quietRatioEstimate}× | ${ms(st.emulatorCpuMs)} |`,
     ),
     '',
     `From ${r.steps[0]!.regions} to ${r.steps.at(-1)!.regions} regions each added region costs ${ms(r.perRegion.wallMs)} of wall time and ${r.perRegion.rssMiB} MiB of peak memory: ` +
