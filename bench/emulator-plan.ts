@@ -318,17 +318,17 @@ export async function interleaved<K extends string>(
   specs: Record<K, CommandSpec>,
   warmups: number,
   runs: number,
-  hooks: { before?: (name: K) => unknown; after?: (name: K, r: CommandRun) => void } = {},
+  hooks: { before?: (name: K) => unknown; after?: (name: K, r: CommandRun) => void | Promise<void> } = {},
 ): Promise<Record<K, Interleaved>> {
   const wall = {} as Record<K, number[]>;
   const cpu = {} as Record<K, number[]>;
   for (let i = 0; i < warmups + runs; i++) {
     for (const name of Object.keys(specs) as K[]) {
-      hooks.before?.(name);
+      await hooks.before?.(name);
       const before = process.cpuUsage();
       const r = await timeCommandOk(specs[name]);
       const used = process.cpuUsage(before);
-      hooks.after?.(name, r);
+      await hooks.after?.(name, r);
       if (i < warmups) continue;
       (wall[name] ??= []).push(r.wallMs);
       (cpu[name] ??= []).push((used.user + used.system) / 1000);

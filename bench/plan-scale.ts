@@ -1,11 +1,12 @@
 // Scenario 5: `imagesync plan` at 2, 20 and 50 regions (5,000 images and 200 wanted names per region, 100 ms latency): wall time against the floor and peak memory, and how both grow.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { seededRandom, startEmulator } from '../src/emulator/server.js';
-import { checkPlanOutput, cliEnv, counts, EMULATOR_SETTINGS, interleaved, manifest, seed } from './emulator-plan.js';
-import { distinctLines, round1, round2, type CommandSpec, type Sample } from './measure.js';
+import { fileURLToPath } from 'node:url';
+import { checkPlanOutput, cliEnv, counts, interleaved } from './emulator-plan.js';
+import { BenchError, distinctLines, round1, round2, sample, type CommandSpec, type Sample } from './measure.js';
+import type { ScaleEmulatorReady, ScaleEmulatorRequest, ScaleEmulatorSetup, ScaleEmulatorSnapshot } from './scale-emulator.js';
 import { tracedRun, tracedUsage, type Phases } from './trace.js';
 
 export const SCALE_SETTINGS = {
@@ -51,42 +52,43 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
   const s = SCALE_SETTINGS;
   const most = Math.max(...s.regionSteps);
   const regions = Array.from({ length: most }, (_, i) => `Region${String(i + 1).padStart(2, '0')}`);
-  // Names as people write them (15 characters): 200 of them take two `name=in:` queries per list.
   const names = Array.from({ length: s.wantedNames }, (_, i) => `scale-image-${String(i).padStart(3, '0')}`);
-  const random = seededRandom(s.randomSeed);
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-bench-scale-'));
-  const startedAt = performance.now();
-  const emu = await startEmulator({ regions, latencyMs: s.latencyMs, fillerImagesPerRegion: s.fillerImagesPerRegion, random });
+  const emu = await forkScaleEmulator(opts.root, {
+    dir,
+    regions,
+    names,
+    steps: [...s.regionSteps],
+    latencyMs: s.latencyMs,
+    fillerImagesPerRegion: s.fillerImagesPerRegion,
+    randomSeed: s.randomSeed,
+    seedPlan: s,
+  });
   try {
-    const emulatorStartMs = round1(performance.now() - startedAt);
-    opts.log(`scale: emulator with ${most} regions × ${s.fillerImagesPerRegion} images up in ${Math.round(emulatorStartMs)} ms`);
-    const cloudsYaml = join(dir, 'clouds.yaml');
-    await emu.writeCloudsYaml(cloudsYaml, EMULATOR_SETTINGS.cloud);
-    const env = cliEnv(cloudsYaml, join(dir, 'code-cache'));
+    const emulatorStartMs = round1(emu.ready.startMs);
+    opts.log(`scale: emulator (a process of its own) with ${most} regions × ${s.fillerImagesPerRegion} images up in ${Math.round(emulatorStartMs)} ms`);
+    const env = cliEnv(emu.ready.cloudsYaml, join(dir, 'code-cache'));
     const cli = join(opts.root, 'bin', 'imagesync.js');
     const base = { command: process.execPath, env, cwd: dir, timeoutMs: 120_000 };
     const specs: Record<string, CommandSpec> = { version: { ...base, args: [cli, '--version'], label: 'imagesync --version' } };
     const expected = new Map<string, Record<string, number>>();
-    // Each region is seeded once; a step's plan covers the first n regions.
-    const perRegion = regions.map((r) => seed(emu, [r], names, random, s));
     for (const n of s.regionSteps) {
-      const file = join(dir, `scale-${n}.manifest.json`);
-      await writeFile(file, JSON.stringify(manifest(regions.slice(0, n), names)));
-      specs[`plan${n}`] = { ...base, args: [cli, 'plan', '--json', '-q', '-m', file], label: `imagesync plan (${n} regions)` };
+      specs[`plan${n}`] = { ...base, args: [cli, 'plan', '--json', '-q', '-m', emu.ready.manifests[n]!], label: `imagesync plan (${n} regions)` };
       const states: Record<string, number> = {};
-      for (const one of perRegion.slice(0, n)) for (const [k, v] of Object.entries(one)) states[k] = (states[k] ?? 0) + v;
+      for (const one of emu.ready.perRegion.slice(0, n)) for (const [k, v] of Object.entries(one)) states[k] = (states[k] ?? 0) + v;
       expected.set(`plan${n}`, states);
     }
     const stderr: string[] = [];
-    const snapshots = new Map<string, Array<Record<string, number>>>();
+    const snapshots = new Map<string, ScaleEmulatorSnapshot[]>();
     const rounds = await interleaved(specs, s.warmups, s.runs, {
-      before: () => emu.stats.reset(),
-      after: (name, r) => {
+      before: () => emu.ask({ type: 'reset' }),
+      after: async (name, r) => {
         stderr.push(r.stderr);
         const states = expected.get(name);
         if (!states) return;
+        const snap = await emu.ask<ScaleEmulatorSnapshot>({ type: 'snapshot' });
         checkPlanOutput(r.stdout, states, `imagesync plan over ${name.slice(4)} regions`);
-        snapshots.set(name, [...(snapshots.get(name) ?? []), emu.stats.snapshot()]);
+        snapshots.set(name, [...(snapshots.get(name) ?? []), snap]);
       },
     });
     const startup = rounds.version!.wall;
@@ -104,10 +106,10 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
         floorMs,
         ratio,
         meetsTarget: ratio <= s.targetRatio,
-        requests: counts(snapshots.get(key)!.slice(s.warmups)).total,
+        requests: counts(snapshots.get(key)!.slice(s.warmups).map((x) => x.requests)).total,
         phases,
         quietRatioEstimate: round2((phases.cpuMs + 2 * s.latencyMs) / (startupCpuMs + 2 * s.latencyMs)),
-        emulatorCpuMs: rounds[key]!.cpu.medianMs,
+        emulatorCpuMs: sample(snapshots.get(key)!.slice(s.warmups).map((x) => x.cpuMs)).medianMs,
       });
       opts.log(`scale: ${n} regions: plan ${wall.medianMs} ms, ${ratio}× the floor, peak RSS ${steps.at(-1)!.phases.maxRssMiB} MiB`);
     }
@@ -130,4 +132,48 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
     await emu.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+const SCALE_EMULATOR = fileURLToPath(new URL('./scale-emulator.ts', import.meta.url));
+
+interface ForkedEmulator {
+  ready: ScaleEmulatorReady;
+  /** One request at a time: the answer is the next message of the same type. */
+  ask<T = unknown>(msg: ScaleEmulatorRequest): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Starts bench/scale-emulator.ts through tsx, with a young generation big enough for its 250,000 images' garbage. */
+async function forkScaleEmulator(root: string, setup: ScaleEmulatorSetup): Promise<ForkedEmulator> {
+  const child = fork(SCALE_EMULATOR, [JSON.stringify(setup)], { cwd: root, execArgv: ['--import', 'tsx', '--max-semi-space-size=64'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T>(type: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: { type?: string }) => {
+        if (m?.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as T);
+      };
+      const onExit = (code: number | null) => {
+        child.off('message', onMessage);
+        reject(new BenchError(`the scale emulator exited (${code}) before answering "${type}"`));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const ready = await next<ScaleEmulatorReady>('ready');
+  return {
+    ready,
+    ask: <T>(msg: ScaleEmulatorRequest) => {
+      const answer = next<T>(msg.type);
+      child.send(msg);
+      return answer;
+    },
+    close: async () => {
+      if (child.exitCode !== null || !child.connected) return;
+      const closed = next('close').catch(() => undefined);
+      child.send({ type: 'close' } satisfies ScaleEmulatorRequest);
+      await closed;
+    },
+  };
 }

@@ -6,16 +6,6 @@ import { tsImport } from 'tsx/esm/api';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
 
-// The emulators run in this process, the scale one with 250,000 images: with V8's default young
-// generation its garbage collector stopped it for 400 ms of every 50-region plan (measured),
-// delaying answers a remote cloud would have sent. A larger one keeps them short-lived garbage.
-// It is set at start-up only, so this process starts itself again with it.
-const SEMI_SPACE = '--max-semi-space-size=64';
-if (!process.execArgv.includes(SEMI_SPACE)) {
-  const again = spawnSync(process.execPath, [...process.execArgv, SEMI_SPACE, fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit' });
-  process.exit(again.status ?? 1);
-}
-
 if (!argv.includes('--no-build')) {
   process.stderr.write('[bench] tsc -p tsconfig.build.json\n');
   const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
