@@ -32,7 +32,7 @@ export interface ScaleStep {
   phases: Phases;
   /** (plan CPU + 2 × latency) / (`--version` CPU + 2 × latency): the ratio on an idle machine, estimated from CPU time. */
   quietRatioEstimate: number;
-  /** CPU the bench process spent during each plan, median: the emulator answering, on the same 2 CPUs (a remote cloud's is elsewhere). */
+  /** CPU the emulator's process spent during each plan, median: answering, on the same 2 CPUs (a remote cloud's is elsewhere). */
   emulatorCpuMs: number;
 }
 
@@ -52,19 +52,21 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
   const s = SCALE_SETTINGS;
   const most = Math.max(...s.regionSteps);
   const regions = Array.from({ length: most }, (_, i) => `Region${String(i + 1).padStart(2, '0')}`);
+  // Names as people write them (15 characters): 200 of them take two `name=in:` queries per list.
   const names = Array.from({ length: s.wantedNames }, (_, i) => `scale-image-${String(i).padStart(3, '0')}`);
   const dir = await mkdtemp(join(tmpdir(), 'imagesync-bench-scale-'));
-  const emu = await forkScaleEmulator(opts.root, {
-    dir,
-    regions,
-    names,
-    steps: [...s.regionSteps],
-    latencyMs: s.latencyMs,
-    fillerImagesPerRegion: s.fillerImagesPerRegion,
-    randomSeed: s.randomSeed,
-    seedPlan: s,
-  });
+  let emu: ForkedEmulator | undefined;
   try {
+    const forked = (emu = await forkScaleEmulator(opts.root, {
+      dir,
+      regions,
+      names,
+      steps: [...s.regionSteps],
+      latencyMs: s.latencyMs,
+      fillerImagesPerRegion: s.fillerImagesPerRegion,
+      randomSeed: s.randomSeed,
+      seedPlan: s,
+    }));
     const emulatorStartMs = round1(emu.ready.startMs);
     opts.log(`scale: emulator (a process of its own) with ${most} regions × ${s.fillerImagesPerRegion} images up in ${Math.round(emulatorStartMs)} ms`);
     const env = cliEnv(emu.ready.cloudsYaml, join(dir, 'code-cache'));
@@ -81,12 +83,12 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
     const stderr: string[] = [];
     const snapshots = new Map<string, ScaleEmulatorSnapshot[]>();
     const rounds = await interleaved(specs, s.warmups, s.runs, {
-      before: () => emu.ask({ type: 'reset' }),
+      before: () => forked.ask({ type: 'reset' }),
       after: async (name, r) => {
         stderr.push(r.stderr);
         const states = expected.get(name);
         if (!states) return;
-        const snap = await emu.ask<ScaleEmulatorSnapshot>({ type: 'snapshot' });
+        const snap = await forked.ask<ScaleEmulatorSnapshot>({ type: 'snapshot' });
         checkPlanOutput(r.stdout, states, `imagesync plan over ${name.slice(4)} regions`);
         snapshots.set(name, [...(snapshots.get(name) ?? []), snap]);
       },
@@ -129,7 +131,7 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
       stderrLines: distinctLines(stderr),
     };
   } finally {
-    await emu.close();
+    await emu?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

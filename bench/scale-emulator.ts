@@ -73,6 +73,8 @@ async function main(): Promise<void> {
       });
     }
   });
+  // The bench gone (ended, killed): nothing is left to answer, and the listening server would keep this process alive.
+  process.on('disconnect', () => void emu.close().finally(() => process.exit(0)));
   send({ type: 'ready', startMs, cloudsYaml, manifests, perRegion } satisfies ScaleEmulatorReady);
 }
 
