@@ -86,7 +86,7 @@ export const BARE_CLIENT = fileURLToPath(new URL('./bare-client.cjs', import.met
  * Writes the requests one plan makes (read from its --debug lines: every GET after the token) and
  * the token request, for the bare client; returns how many listings there are.
  */
-async function bareRequestsFile(plan: CommandSpec, cloudsYaml: string, file: string): Promise<number> {
+export async function bareRequestsFile(plan: CommandSpec, cloudsYaml: string, file: string): Promise<number> {
   // Without the code cache: a cache made by this run must not be the one the measured plans load.
   const r = await timeCommandOk({ ...plan, env: { ...plan.env, IMAGESYNC_CODE_CACHE_DIR: 'off' }, args: [...plan.args.filter((a) => a !== '-q'), '--debug'], label: `${plan.label} (--debug, for its requests)` });
   const lists = [...r.stderr.matchAll(/→ GET (\S+)/g)].map((m) => m[1]!);

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkPlanOutput, cliEnv, counts, interleaved } from './emulator-plan.js';
+import { BARE_CLIENT, bareRequestsFile, checkPlanOutput, cliEnv, counts, interleaved } from './emulator-plan.js';
 import { BenchError, distinctLines, round1, round2, sample, type CommandSpec, type Sample } from './measure.js';
 import type { ScaleEmulatorReady, ScaleEmulatorRequest, ScaleEmulatorSetup, ScaleEmulatorSnapshot } from './scale-emulator.js';
 import { tracedRun, tracedUsage, type Phases } from './trace.js';
@@ -34,6 +34,8 @@ export interface ScaleStep {
   quietRatioEstimate: number;
   /** CPU the emulator's process spent during each plan, median: answering, on the same 2 CPUs (a remote cloud's is elsewhere). */
   emulatorCpuMs: number;
+  /** The same requests from bench/bare-client.cjs (Node's http, nothing else), in the same rounds. */
+  bare: { wall: Sample; requests: number; ratioToFloor: number; planRatio: number };
 }
 
 export interface ScaleResult {
@@ -80,12 +82,21 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
       for (const one of emu.ready.perRegion.slice(0, n)) for (const [k, v] of Object.entries(one)) states[k] = (states[k] ?? 0) + v;
       expected.set(`plan${n}`, states);
     }
+    // Beside each plan, its own requests (read from one --debug run) from the bare node:http client.
+    const bareLists = new Map<string, number>();
+    for (const n of s.regionSteps) {
+      const file = join(dir, `bare-${n}.json`);
+      bareLists.set(`bare${n}`, await bareRequestsFile(specs[`plan${n}`]!, forked.ready.cloudsYaml, file));
+      specs[`bare${n}`] = { ...base, args: [BARE_CLIENT, file], label: `the same requests from node:http alone (${n} regions)` };
+    }
     const stderr: string[] = [];
     const snapshots = new Map<string, ScaleEmulatorSnapshot[]>();
     const rounds = await interleaved(specs, s.warmups, s.runs, {
       before: () => forked.ask({ type: 'reset' }),
       after: async (name, r) => {
         stderr.push(r.stderr);
+        const lists = bareLists.get(name);
+        if (lists !== undefined && r.stdout.trim() !== `${lists} lists`) throw new BenchError(`${specs[name]!.label}: printed ${JSON.stringify(r.stdout.trim())}, not "${lists} lists"`);
         const states = expected.get(name);
         if (!states) return;
         const snap = await forked.ask<ScaleEmulatorSnapshot>({ type: 'snapshot' });
@@ -112,6 +123,12 @@ export async function runPlanScale(opts: { root: string; log: (line: string) => 
         phases,
         quietRatioEstimate: round2((phases.cpuMs + 2 * s.latencyMs) / (startupCpuMs + 2 * s.latencyMs)),
         emulatorCpuMs: sample(snapshots.get(key)!.slice(s.warmups).map((x) => x.cpuMs)).medianMs,
+        bare: {
+          wall: rounds[`bare${n}`]!.wall,
+          requests: bareLists.get(`bare${n}`)! + 1,
+          ratioToFloor: round2(rounds[`bare${n}`]!.wall.medianMs / floorMs),
+          planRatio: round2(wall.medianMs / rounds[`bare${n}`]!.wall.medianMs),
+        },
       });
       opts.log(`scale: ${n} regions: plan ${wall.medianMs} ms, ${ratio}× the floor, peak RSS ${steps.at(-1)!.phases.maxRssMiB} MiB`);
     }

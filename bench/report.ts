@@ -124,6 +124,12 @@ function scaleSection(r: BenchResults['scale']): string[] {
         `| ${st.regions} | ${spread(st.wall)} | ${ms(st.floorMs)} | **${st.ratio}×** ${mark(st.meetsTarget)} | ${st.requests} / ${st.phases.maxInFlight} | ${st.phases.maxRssMiB} MiB | ${ms(st.phases.cpuMs)} | ${st.quietRatioEstimate}× | ${ms(st.emulatorCpuMs)} |`,
     ),
     '',
+    'Beside each plan, in the same rounds, the same requests from the bare `node:http` script (bench/bare-client.cjs: no manifest, no diff, no output):',
+    '',
+    '| regions | bare script | its / floor | plan / bare |',
+    '|--:|--:|--:|--:|',
+    ...r.steps.map((st) => `| ${st.regions} | ${spread(st.bare.wall)} (${st.bare.requests} requests) | ${st.bare.ratioToFloor}× | **${st.bare.planRatio}×** |`),
+    '',
     `From ${r.steps[0]!.regions} to ${r.steps.at(-1)!.regions} regions each added region costs ${ms(r.perRegion.wallMs)} of wall time and ${r.perRegion.rssMiB} MiB of peak memory: ` +
       'its requests go out in the same round as all the others, so the time grows only with what is parsed, diffed and printed.',
     '',
