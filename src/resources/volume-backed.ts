@@ -57,27 +57,16 @@ const BUSY = new Set(['creating', 'attaching', 'detaching', 'in-use', 'reserved'
 
 /** Delete a volume snapshot and wait until it is gone (it may still be creating: Cinder refuses to delete it then). */
 export async function deleteVolumeSnapshotAndWait(cinder: CinderClient, id: string, o: CinderWait): Promise<void> {
-  const settled = await waitFor({
-    what: `volume snapshot ${id} to settle before deleting it`,
-    poll: () => cinder.getSnapshot(id, o.signal),
-    done: (s) => s === undefined || s.status !== 'creating',
-    describe: (s) => s?.status ?? 'gone',
-    timeoutMs: o.timeoutMs,
-    intervalMs: o.pollIntervalMs,
-    signal: o.signal,
-  });
-  if (!settled) return;
-  if (settled.status !== 'deleting') await cinder.deleteSnapshot(id, o.signal);
-  await waitFor({
-    what: `volume snapshot ${id} to be deleted`,
-    poll: () => cinder.getSnapshot(id, o.signal),
-    done: (s) => s === undefined,
-    failed: (s) => (s?.status === 'error_deleting' ? `volume snapshot ${id} went to error_deleting` : undefined),
-    describe: (s) => s?.status ?? 'gone',
-    timeoutMs: o.timeoutMs,
-    intervalMs: o.pollIntervalMs,
-    signal: o.signal,
-  });
+  await deleteAndWait(
+    {
+      what: `volume snapshot ${id}`,
+      get: () => cinder.getSnapshot(id, o.signal),
+      remove: () => cinder.deleteSnapshot(id, o.signal),
+      busy: (status) => status === 'creating',
+      failed: (status) => status === 'error_deleting',
+    },
+    o,
+  );
 }
 
 /**
@@ -86,26 +75,43 @@ export async function deleteVolumeSnapshotAndWait(cinder: CinderClient, id: stri
  * is the caller's to report.
  */
 export async function deleteVolumeAndWait(cinder: CinderClient, id: string, o: CinderWait): Promise<void> {
-  const settled = await waitFor({
-    what: `volume ${id} to be free before deleting it`,
-    poll: () => cinder.getVolume(id, o.signal),
-    done: (v) => v === undefined || !BUSY.has(v.status),
-    describe: (v) => v?.status ?? 'gone',
-    timeoutMs: o.timeoutMs,
-    intervalMs: o.pollIntervalMs,
-    signal: o.signal,
-  });
+  await deleteAndWait(
+    {
+      what: `volume ${id}`,
+      get: () => cinder.getVolume(id, o.signal),
+      remove: () => cinder.deleteVolume(id, o.signal),
+      busy: (status) => BUSY.has(status),
+      failed: (status) => VOLUME_FAILED.has(status),
+    },
+    o,
+  );
+}
+
+/** One Cinder resource to delete: how to read and delete it, and which of its states are busy or failed. */
+interface CinderResource {
+  what: string;
+  get: () => Promise<{ status: string } | undefined>;
+  remove: () => Promise<void>;
+  /** Cinder refuses to delete it in these: wait them out first. */
+  busy: (status: string) => boolean;
+  /** Deleting it ended here instead of with it gone. */
+  failed: (status: string) => boolean;
+}
+
+/** Wait until the resource is not busy, delete it unless it is already being deleted, then wait until it is gone. */
+async function deleteAndWait(r: CinderResource, o: CinderWait): Promise<void> {
+  const timing = { timeoutMs: o.timeoutMs, intervalMs: o.pollIntervalMs, signal: o.signal };
+  const describe = (x: { status: string } | undefined) => x?.status ?? 'gone';
+  const settled = await waitFor({ what: `${r.what} to settle before deleting it`, poll: r.get, done: (x) => x === undefined || !r.busy(x.status), describe, ...timing });
   if (!settled) return;
-  if (settled.status !== 'deleting') await cinder.deleteVolume(id, o.signal);
+  if (settled.status !== 'deleting') await r.remove();
   await waitFor({
-    what: `volume ${id} to be deleted`,
-    poll: () => cinder.getVolume(id, o.signal),
-    done: (v) => v === undefined,
-    failed: (v) => (v && VOLUME_FAILED.has(v.status) ? `volume ${id} went to ${v.status} while being deleted` : undefined),
-    describe: (v) => v?.status ?? 'gone',
-    timeoutMs: o.timeoutMs,
-    intervalMs: o.pollIntervalMs,
-    signal: o.signal,
+    what: `${r.what} to be deleted`,
+    poll: r.get,
+    done: (x) => x === undefined,
+    failed: (x) => (x && r.failed(x.status) ? `${r.what} went to ${x.status} while being deleted` : undefined),
+    describe,
+    ...timing,
   });
 }
 
