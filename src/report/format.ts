@@ -41,7 +41,6 @@ export function byImageThenTarget(a: Placed, b: Placed): number {
   return cmp(a.image, b.image) || cmp(targetKey(a), targetKey(b));
 }
 
-
 /**
  * A deep copy with every string passed through `mask` (e.g. `redactor.text`). Mask before
  * formatting: escaping (`%` → `%25`, `&` → `&amp;`, `|` → `\|`) would hide a secret containing
