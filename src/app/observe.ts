@@ -71,7 +71,11 @@ export function withRecipes(
     const stamped = seen.byName.get(p.image)?.some((i) => typeof i[RECIPE_PROPERTY] === 'string');
     if (!stamped) {
       const { image: name, cloud, region, strategy } = p;
-      return blocked ? { image: name, cloud, region, strategy, sourceId: source.id, source, blocked } : { image: name, cloud, region, strategy, sourceId: source.id, source };
+      const out: WantedPair = { image: name, cloud, region, strategy, sourceId: source.id, source };
+      // An image that carries the name without imagesync's stamp is still compared for sharing.
+      if (p.sharing) out.sharing = p.sharing;
+      if (blocked) out.blocked = blocked;
+      return out;
     }
     const out: WantedPair = { ...p, recipe: recipeFor(image, base, source.id, ctx.recipeExtras?.get(pairKey(p))), sourceId: source.id, source, recipeChange: recipeChangeOf(image, base, s.spec, source.id) };
     if (blocked) out.blocked = blocked;

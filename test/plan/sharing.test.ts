@@ -1,6 +1,10 @@
 // Tests sharing drift (pure): what the manifest wants, how an image differs, and how plan shows it (a detail on present, not a rebuild).
 import { describe, expect, it } from 'vitest';
+import { withRecipes } from '../../src/app/observe.js';
 import { planExitCode } from '../../src/app/plan.js';
+import { wantedPairs } from '../../src/app/targets.js';
+import type { BaseRecipe } from '../../src/build/recipe.js';
+import { ManifestSchema } from '../../src/manifest/schema.js';
 import type { GlanceImage } from '../../src/openstack/glance.js';
 import { diffPlan, entryFor } from '../../src/plan/diff.js';
 import { planDocument, renderPlan, summaryLine } from '../../src/plan/render.js';
@@ -93,5 +97,21 @@ describe('CI reports of sharing drift', () => {
     expect(annotationsForPlan(inLinePlan)).toEqual([]);
     expect(planSummaryMarkdown(inLinePlan, { title: 'Plan' })).not.toContain('Sharing differs');
     expect(junitCases({ plan: inLinePlan })[0]!.outcome).toEqual({ kind: 'pass' });
+  });
+});
+
+describe('sharing through the recipes of a build', () => {
+  it('keeps comparing the sharing of an image that carries the name without imagesync\'s stamp', () => {
+    const manifest = ManifestSchema.parse({
+      targets: [{ cloud: 'c', regions: ['R1'], build: { flavor: 'm1.small', network: 'n', ssh: { user: 'debian' } } }],
+      images: [{ name: 'web', source: { image: 'debian' }, build: { steps: [{ run: 'true' }] }, visibility: 'shared' }],
+    });
+    const pairs = wantedPairs(manifest).pairs;
+    const base: BaseRecipe = { hash: 'h', inputs: { source: 'debian', steps: 1, tasks: {}, files: {}, helpers: '' }, parts: {}, labels: { steps: [], subjects: [] } };
+    // Uploaded by hand: no recipe stamp, private where the manifest wants it shared.
+    const obs = seen([img(), img({ id: 's1', name: 'debian', visibility: 'public' })]);
+    const resolved = withRecipes({ manifest, pairs, bases: new Map([['web', base]]), recipeExtras: undefined }, [obs]);
+    expect(resolved[0]).toMatchObject({ sourceId: 's1', sharing: { visibility: 'shared' } });
+    expect(diffPlan(resolved, [obs]).entries[0]).toMatchObject({ state: 'present', sharing: { visibility: { is: 'private', want: 'shared' } } });
   });
 });
