@@ -308,6 +308,31 @@ describe('waitFor and failing polls', () => {
   });
 });
 
+describe('HttpClient bodies', () => {
+  it('reads a JSON body that starts with a byte order mark, and one that came in many chunks', async () => {
+    routes.set('/bom', (_q, s) => {
+      s.writeHead(200, { 'content-type': 'application/json' });
+      s.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"débian"}')]));
+    });
+    routes.set('/chunks', (_q, s) => {
+      s.writeHead(200, { 'content-type': 'application/json' });
+      // A multi-byte character split between two writes must come out whole.
+      const bytes = Buffer.from(`{"images":[${'"é",'.repeat(5000)}"end"]}`);
+      const cut = bytes.indexOf(0xc3, 10_000) + 1;
+      s.write(bytes.subarray(0, cut));
+      setTimeout(() => s.end(bytes.subarray(cut)), 20);
+    });
+    const { c } = client();
+    const bom = await c.request({ method: 'GET', url: `${http.url}/bom`, expect: [200] });
+    expect(bom.json()).toEqual({ name: 'débian' });
+    const many = await c.request({ method: 'GET', url: `${http.url}/chunks`, expect: [200] });
+    const images = many.json<{ images: string[] }>().images;
+    expect(images).toHaveLength(5001);
+    expect(images.every((v, i) => v === (i === 5000 ? 'end' : 'é'))).toBe(true);
+    await c.close();
+  });
+});
+
 describe('the run deadline (--timeout)', () => {
   it('aborts a request that hangs, with "timed out after N (--timeout)"', async () => {
     routes.set('/hang', () => undefined);
@@ -318,6 +343,20 @@ describe('the run deadline (--timeout)', () => {
     expect(err).toBeInstanceOf(RunTimeoutError);
     expect(err.message).toBe('timed out after 0.3s (--timeout); raise --timeout if the run needs longer');
     expect(arrivals.get('/hang')).toHaveLength(1);
+    await c.close();
+  });
+
+  it('aborts a response whose body stalls half-way, with the deadline, not a cut-off body or a retry', async () => {
+    routes.set('/half', (_q, s) => {
+      s.writeHead(200, { 'content-type': 'application/json' });
+      s.write('{"images": [');
+    });
+    const { c, events } = client({ requestTimeoutMs: 30_000 });
+    const signal = withDeadline(new AbortController().signal, 300);
+    const err = await c.request({ method: 'GET', url: `${http.url}/half`, expect: [200], signal }).catch((e) => e);
+    expect(err).toBeInstanceOf(RunTimeoutError);
+    expect(events).toEqual([]);
+    expect(arrivals.get('/half')).toHaveLength(1);
     await c.close();
   });
 
