@@ -34,12 +34,38 @@ const buildSchema = z.looseObject({
 
 const notBuiltSchema = z.looseObject({ ...placeSchema, state: z.string(), detail: z.string() });
 
+const renamedSchema = z.looseObject({ id: z.string(), newName: z.string() });
+const retentionSchema = z.looseObject({ id: z.string(), name: z.string(), action: z.string(), reason: z.string() });
+
+/** --heal-duplicates: the image kept in one (name, target) and the others renamed. */
+const healedSchema = z.looseObject({
+  ...placeSchema,
+  kept: z.string().optional(),
+  renamed: z.array(renamedSchema).default([]),
+  left: z.array(z.looseObject({ id: z.string(), why: z.string() })).default([]),
+});
+
+/** --prune: the images of a name the manifest lost, retired in one target, or why not. */
+const prunedSchema = z.looseObject({
+  ...placeSchema,
+  retired: z.array(renamedSchema).default([]),
+  left: z.array(z.string()).default([]),
+  retention: z.array(retentionSchema).optional(),
+  error: z.string().optional(),
+});
+
+/** A present image whose visibility or members apply set, or why it could not. */
+const sharedSchema = z.looseObject({ ...placeSchema, imageId: z.string(), change: z.string(), error: z.string().optional() });
+
 const entrySchema = z.looseObject({ ...placeSchema, state: z.enum(PLAN_STATES) });
 
 const reportSchema = z.looseObject({
   runId: z.string().min(1),
   builds: z.array(buildSchema),
   notBuilt: z.array(notBuiltSchema).default([]),
+  healed: z.array(healedSchema).default([]),
+  pruned: z.array(prunedSchema).default([]),
+  shared: z.array(sharedSchema).default([]),
   before: summarySchema,
   after: z.looseObject({ entries: z.array(entrySchema), summary: summarySchema }),
   /** Optional: "K/N" when the run was one shard; lets the merge notice a shard with no report. */
@@ -57,6 +83,9 @@ const lockSchema = z.looseObject({
 
 export type BuildJson = z.infer<typeof buildSchema>;
 export type NotBuiltJson = z.infer<typeof notBuiltSchema>;
+export type HealedJson = z.infer<typeof healedSchema>;
+export type PrunedJson = z.infer<typeof prunedSchema>;
+export type SharedJson = z.infer<typeof sharedSchema>;
 export type EntryJson = z.infer<typeof entrySchema>;
 export type ApplyReportJson = z.infer<typeof reportSchema>;
 export type LockEntryJson = z.infer<typeof lockEntrySchema>;
@@ -78,6 +107,10 @@ export interface MergedReport {
   manifestSha256?: string | undefined;
   builds: BuildJson[];
   notBuilt: NotBuiltJson[];
+  /** What the shards' --heal-duplicates, --prune and sharing did, each in one target (never two shards in one). */
+  healed: HealedJson[];
+  pruned: PrunedJson[];
+  shared: SharedJson[];
   before: PlanSummary;
   after: { entries: EntryJson[]; summary: PlanSummary };
   summary: {
@@ -87,6 +120,9 @@ export interface MergedReport {
     failed: number;
     leftBehind: number;
     notBuilt: number;
+    /** Prunes and sharing changes that failed: the run failed, as `apply` says of one shard. */
+    pruneFailed: number;
+    shareFailed: number;
     /** Shards of 1..N with no report (only known when the reports carry `shard`). */
     missingShards: string[];
   };
@@ -221,6 +257,9 @@ export function mergeReports(reports: ReadonlyArray<FromFile<ApplyReportJson>>):
   const entries = new Map<string, FromFile<EntryJson>>();
   const builds = new Map<string, FromFile<BuildJson>>();
   const notBuilt: NotBuiltJson[] = [];
+  const healed = placed<HealedJson>('healed');
+  const pruned = placed<PrunedJson>('pruned');
+  const shared = placed<SharedJson>('set the sharing of');
   const unreachable: string[] = [];
   const before = { entries: 0, changes: 0, states: emptyStates(), unreachable: new Set<string>(), inSync: true };
 
@@ -236,6 +275,9 @@ export function mergeReports(reports: ReadonlyArray<FromFile<ApplyReportJson>>):
       builds.set(placeKey(b), { file, value: b });
     }
     notBuilt.push(...value.notBuilt);
+    for (const h of value.healed) healed.add(file, h);
+    for (const p of value.pruned) pruned.add(file, p);
+    for (const x of value.shared) shared.add(file, x);
     unreachable.push(...value.after.summary.unreachableTargets);
 
     before.entries += value.before.entries;
@@ -250,6 +292,8 @@ export function mergeReports(reports: ReadonlyArray<FromFile<ApplyReportJson>>):
   const afterEntries = [...entries.values()].map((x) => x.value).sort(comparePlaces);
   const afterSummary = summarizeEntries(afterEntries, unreachable);
   const mergedBuilds = [...builds.values()].map((x) => x.value).sort(comparePlaces);
+  const prunedList = pruned.sorted();
+  const sharedList = shared.sorted();
   const shards = reports.every((r) => r.value.shard !== undefined)
     ? reports.map((r) => r.value.shard!).sort((a, b) => Number(a.split('/')[0]) - Number(b.split('/')[0]))
     : undefined;
@@ -260,6 +304,9 @@ export function mergeReports(reports: ReadonlyArray<FromFile<ApplyReportJson>>):
     ...(firstManifest ? { manifestSha256: firstManifest.value.manifestSha256 } : {}),
     builds: mergedBuilds,
     notBuilt: notBuilt.sort(comparePlaces),
+    healed: healed.sorted(),
+    pruned: prunedList,
+    shared: sharedList,
     before: {
       // The plan after covers the same (image, target) pairs as the plan before: count them there,
       // since one image in several shards must count once.
@@ -279,6 +326,8 @@ export function mergeReports(reports: ReadonlyArray<FromFile<ApplyReportJson>>):
       failed: mergedBuilds.filter((b) => b.status === 'failed').length,
       leftBehind: mergedBuilds.reduce((n, b) => n + b.leftBehind.length, 0),
       notBuilt: notBuilt.length,
+      pruneFailed: prunedList.filter((p) => p.error !== undefined).length,
+      shareFailed: sharedList.filter((x) => x.error !== undefined).length,
       missingShards,
     },
   };
@@ -308,6 +357,19 @@ export function checkReportAgainstManifest(report: FromFile<ApplyReportJson>, wa
 
 function short(s: string | undefined): string {
   return (s ?? '').slice(0, 12);
+}
+
+/** Items of one kind, one per place: the same place in two reports is an overlap, as for builds. */
+function placed<T extends { image: string; cloud: string; region: string }>(verb: string): { add(file: string, item: T): void; sorted(): T[] } {
+  const byPlace = new Map<string, FromFile<T>>();
+  return {
+    add(file, item) {
+      const seen = byPlace.get(placeKey(item));
+      if (seen) throw overlap(file, seen.file, `both ${verb} ${placeLabel(item)}`);
+      byPlace.set(placeKey(item), { file, value: item });
+    },
+    sorted: () => [...byPlace.values()].map((x) => x.value).sort(comparePlaces),
+  };
 }
 
 function overlap(file: string, other: string, what: string): InputError {
@@ -341,7 +403,14 @@ function checkShards(reports: ReadonlyArray<FromFile<ApplyReportJson>>): string[
 export function mergedExitCode(m: MergedReport): number {
   // A shard that refused a build that could not finish (no SSH user, network or flavor) failed too.
   const refused = m.notBuilt.some((n) => typeof n.blocked === 'string');
-  const failed = refused || m.summary.failed > 0 || m.summary.leftBehind > 0 || m.before.unreachableTargets.length > 0 || m.summary.missingShards.length > 0;
+  const failed =
+    refused ||
+    m.summary.failed > 0 ||
+    m.summary.leftBehind > 0 ||
+    m.summary.pruneFailed > 0 ||
+    m.summary.shareFailed > 0 ||
+    m.before.unreachableTargets.length > 0 ||
+    m.summary.missingShards.length > 0;
   return failed ? ExitCode.failure : ExitCode.ok;
 }
 

@@ -1,7 +1,8 @@
 // The merged report for people: plain lines like `apply` prints, or Markdown for a CI step summary (pure).
 import type { Plan } from '../plan/types.js';
 import { summaryLine } from '../plan/render.js';
-import type { LockChange, MergedReport } from './merge.js';
+import { doneBesidesBuildsLines } from '../report/change-lines.js';
+import { mergedExitCode, type LockChange, type MergedReport } from './merge.js';
 
 /** "3 entries added or changed, 1 removed", or "unchanged". */
 export function describeLockChanges(changes: readonly LockChange[]): string {
@@ -27,6 +28,9 @@ function headline(m: MergedReport): string {
   const parts = [`${s.reports} report${s.reports === 1 ? '' : 's'}`, `${s.built} built`, `${s.failed} failed`];
   if (s.notBuilt) parts.push(`${s.notBuilt} not built`);
   if (s.leftBehind) parts.push(`${s.leftBehind} left behind`);
+  if (m.healed.length) parts.push(`${m.healed.length} healed`);
+  if (m.pruned.length) parts.push(`${m.pruned.length} pruned${s.pruneFailed ? ` (${s.pruneFailed} failed)` : ''}`);
+  if (m.shared.length) parts.push(`${m.shared.length} shared${s.shareFailed ? ` (${s.shareFailed} failed)` : ''}`);
   return parts.join(', ');
 }
 
@@ -40,6 +44,7 @@ export function renderMergedText(m: MergedReport, changes: LockChange[] | undefi
         : `FAILED  ${b.image} in ${b.cloud}/${b.region}: ${b.failedStep ? `${b.failedStep}: ` : ''}${b.error ?? 'failed'}`,
     );
   }
+  lines.push(...doneBesidesBuildsLines(m));
   for (const n of m.notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
   for (const b of m.builds) for (const l of b.leftBehind) lines.push(`LEFT BEHIND by ${b.cloud}/${b.region} ${b.image}: ${l.what}; delete it with: ${l.manual}`);
   for (const s of m.summary.missingShards) lines.push(`MISSING  shard ${s}: no report (did its job fail before writing one?)`);
@@ -56,7 +61,7 @@ function cell(text: string): string {
 /** Markdown for `$GITHUB_STEP_SUMMARY` (GitHub) or a merge request note (GitLab). */
 export function renderMergedMarkdown(m: MergedReport, changes: LockChange[] | undefined, lockFile?: string): string {
   const out: string[] = [];
-  const ok = m.summary.failed === 0 && m.summary.leftBehind === 0 && m.summary.missingShards.length === 0 && m.before.unreachableTargets.length === 0;
+  const ok = mergedExitCode(m) === 0;
   out.push(`### imagesync apply: ${ok ? 'succeeded' : 'FAILED'}`, '', `${headline(m)}. After: ${cell(afterLine(m))}`, '');
   if (m.summary.missingShards.length) out.push(`**Missing shard reports:** ${m.summary.missingShards.join(', ')} (did those jobs fail before writing a report?)`, '');
   if (m.before.unreachableTargets.length) out.push(`**Unreachable targets:** ${m.before.unreachableTargets.map(cell).join(', ')}`, '');
@@ -72,6 +77,10 @@ export function renderMergedMarkdown(m: MergedReport, changes: LockChange[] | un
     out.push('| not built | target | state | detail |', '|---|---|---|---|');
     for (const n of m.notBuilt) out.push(`| ${cell(n.image)} | ${cell(`${n.cloud}/${n.region}`)} | ${cell(n.state)} | ${cell(n.detail)} |`);
     out.push('');
+  }
+  const done = doneBesidesBuildsLines(m);
+  if (done.length) {
+    out.push('**Healed, pruned and shared:**', '', ...done.map((line) => `- ${cell(line.trim())}`), '');
   }
   const left = m.builds.flatMap((b) => b.leftBehind.map((l) => ({ b, l })));
   if (left.length) {

@@ -88,7 +88,7 @@ describe('imagesync merge-reports over real apply reports', () => {
     expect(merged.after.summary).toMatchObject({ images: 2, targets: 2, entries: 4, inSync: false });
     expect(merged.after.summary.states).toMatchObject({ present: 2, missing: 2 });
     expect(merged.before).toMatchObject({ images: 2, targets: 2, entries: 4, changes: 2 });
-    expect(merged.summary).toEqual({ reports: 2, builds: 2, built: 0, failed: 2, leftBehind: 0, notBuilt: 0, missingShards: [] });
+    expect(merged.summary).toEqual({ reports: 2, builds: 2, built: 0, failed: 2, leftBehind: 0, notBuilt: 0, pruneFailed: 0, shareFailed: 0, missingShards: [] });
     // With --out, stdout is for people.
     expect(r.stdout).toContain('Merged 2 reports, 0 built, 2 failed');
     expect(r.stdout).toContain('FAILED  mr-nosource in emulator/RegionOne: ');

@@ -152,7 +152,7 @@ describe('mergeReports', () => {
       inSync: false,
     });
     expect(m.notBuilt).toEqual([{ image: 'base', cloud: 'acme', region: 'RegionTwo', state: 'pending', detail: 'pending here' }]);
-    expect(m.summary).toEqual({ reports: 2, builds: 4, built: 3, failed: 1, leftBehind: 0, notBuilt: 1, missingShards: [] });
+    expect(m.summary).toEqual({ reports: 2, builds: 4, built: 3, failed: 1, leftBehind: 0, notBuilt: 1, pruneFailed: 0, shareFailed: 0, missingShards: [] });
     expect(mergedExitCode(m)).toBe(1);
   });
 
@@ -223,6 +223,63 @@ describe('mergeReports', () => {
     expect(thrown(() => mergeReports([{ file: 'a.json', value: report({ runId: 'a', shard: '2/4', rows: [] }) }, { file: 'b.json', value: report({ runId: 'b', shard: '2/4', rows: [] }) }])).message).toBe(
       'b.json: shard 2/4 is also the shard of a.json',
     );
+  });
+
+  it('carries what the shards healed, pruned and shared; a failed prune or share fails the merged run as it failed its shard', () => {
+    const a = report({ runId: 'a', shard: '1/2', rows: [['web', 'acme/RegionTwo', 'present']] });
+    a.healed = [{ image: 'web', cloud: 'acme', region: 'RegionTwo', kept: 'img-new', renamed: [{ id: 'img-old', newName: 'web (duplicate 2026-12-06)' }], left: [] }];
+    a.shared = [{ image: 'web', cloud: 'acme', region: 'RegionTwo', imageId: 'img-new', change: 'visibility private → shared' }];
+    const b = report({ runId: 'b', shard: '2/2', rows: [['web', 'beta/North', 'present']] });
+    b.pruned = [{ image: 'old-web', cloud: 'beta', region: 'North', retired: [{ id: 'img-9', newName: 'old-web (retired 2026-12-06)' }], left: [] }];
+    b.shared = [{ image: 'web', cloud: 'beta', region: 'North', imageId: 'img-7', change: 'members to add: p1', error: 'POST /v2/images/img-7/members → 403 Forbidden' }];
+    const m = mergeReports([{ file: 'b.json', value: b }, { file: 'a.json', value: a }]);
+    expect(m.healed.map((h) => `${h.cloud}/${h.region} ${h.kept}`)).toEqual(['acme/RegionTwo img-new']);
+    expect(m.pruned.map((p) => p.image)).toEqual(['old-web']);
+    expect(m.shared.map((x) => `${x.cloud}/${x.region}`)).toEqual(['acme/RegionTwo', 'beta/North']);
+    expect(m.summary).toMatchObject({ pruneFailed: 0, shareFailed: 1 });
+    expect(mergedExitCode(m)).toBe(1);
+    const text = renderMergedText(m, undefined).split('\n');
+    expect(text[0]).toBe('Merged 2 reports, 0 built, 0 failed, 1 healed, 1 pruned, 2 shared (1 failed) (runs a, b)');
+    expect(text).toContain('healed  web in acme/RegionTwo: kept img-new, renamed img-old → "web (duplicate 2026-12-06)"');
+    expect(text).toContain('pruned  old-web in beta/North: img-9 → "old-web (retired 2026-12-06)" (hidden)');
+    expect(text).toContain('shared  web in acme/RegionTwo: img-new: visibility private → shared');
+    expect(text).toContain('FAILED  share web in beta/North: POST /v2/images/img-7/members → 403 Forbidden');
+    const md = renderMergedMarkdown(m, undefined);
+    expect(md).toContain('### imagesync apply: FAILED');
+    expect(md).toContain('- FAILED  share web in beta/North: POST /v2/images/img-7/members → 403 Forbidden');
+
+    // Without the failed share, the same run succeeded.
+    b.shared = [];
+    b.pruned[0]!.error = undefined;
+    expect(mergedExitCode(mergeReports([{ file: 'a.json', value: a }, { file: 'b.json', value: b }]))).toBe(0);
+    b.pruned[0]!.error = 'PATCH /v2/images/img-9 → 409 Conflict';
+    const failedPrune = mergeReports([{ file: 'a.json', value: a }, { file: 'b.json', value: b }]);
+    expect(failedPrune.summary.pruneFailed).toBe(1);
+    expect(mergedExitCode(failedPrune)).toBe(1);
+  });
+
+  it('reads reports without healed, pruned or shared (an older imagesync) as having none', () => {
+    const m = mergeReports([{ file: 'a.json', value: shard1 }]);
+    expect(m).toMatchObject({ healed: [], pruned: [], shared: [] });
+    expect(m.summary).toMatchObject({ pruneFailed: 0, shareFailed: 0 });
+  });
+
+  it('refuses two reports that both shared (or healed, or pruned) one image in one target', () => {
+    const one = report({ runId: 'a', rows: [] });
+    const two = report({ runId: 'b', rows: [] });
+    one.shared = [{ image: 'web', cloud: 'acme', region: 'R1', imageId: 'i', change: 'visibility private → public' }];
+    two.shared = [{ image: 'web', cloud: 'acme', region: 'R1', imageId: 'i', change: 'visibility private → public' }];
+    expect(thrown(() => mergeReports([{ file: 'r1.json', value: one }, { file: 'r2.json', value: two }])).message).toBe(
+      'r2.json and r1.json: both set the sharing of web in acme/R1: the reports overlap; merge the reports of one run whose shards share N and --target',
+    );
+  });
+
+  it('a refused build (no SSH user, network or flavor) makes the Markdown say FAILED, as the exit code does', () => {
+    const r = report({ runId: 'a', rows: [['web', 'acme/R1', 'pending']] });
+    (r.notBuilt[0] as Record<string, unknown>).blocked = 'no flavor: set build.flavor';
+    const m = mergeReports([{ file: 'a.json', value: r }]);
+    expect(mergedExitCode(m)).toBe(1);
+    expect(renderMergedMarkdown(m, undefined)).toContain('### imagesync apply: FAILED');
   });
 
   it('refuses to merge nothing', () => {

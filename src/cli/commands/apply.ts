@@ -6,6 +6,7 @@ import { errorMessage, ExitCode } from '../../errors.js';
 import { displayPath, useColour, writeSafe } from '../../output.js';
 import { planDocument, renderPlan, summaryLine } from '../../plan/render.js';
 import type { ApplyReport } from '../../report/apply-report.js';
+import { doneBesidesBuildsLines, retentionLine } from '../../report/change-lines.js';
 import { detectCi } from '../../report/ci.js';
 import { emitApplyReports } from '../../report/emit.js';
 import type { CliDeps } from '../deps.js';
@@ -67,25 +68,9 @@ function appliedText(r: Extract<ApplyResult, { outcome: 'applied' }>, cwd: strin
           ? `skipped ${b.image} in ${b.cloud}/${b.region}: built by run ${b.builtBy}`
           : `FAILED  ${b.image} in ${b.cloud}/${b.region}: ${b.failedStep ? `${b.failedStep}: ` : ''}${b.error}${b.log ? ` (log: ${b.log})` : ''}`,
     );
-    for (const x of b.retention ?? []) lines.push(`  retention ${x.id} (${x.name}): ${x.action}: ${x.reason}`);
+    for (const x of b.retention ?? []) lines.push(retentionLine(x));
   }
-  for (const h of report.healed ?? []) {
-    lines.push(
-      h.kept
-        ? `healed  ${h.image} in ${h.cloud}/${h.region}: kept ${h.kept}${h.renamed.length ? `, renamed ${h.renamed.map((x) => `${x.id} → "${x.newName}"`).join(', ')}` : ''}`
-        : `not healed  ${h.image} in ${h.cloud}/${h.region}: ${h.left[0]?.why ?? 'nothing to keep'}`,
-    );
-    for (const l of h.kept ? h.left : []) lines.push(`  left ${l.id}: ${l.why}`);
-  }
-  for (const p of report.pruned ?? []) {
-    if (p.error) lines.push(`FAILED  prune ${p.image} in ${p.cloud}/${p.region}: ${p.error}`);
-    for (const x of p.retired) lines.push(`pruned  ${p.image} in ${p.cloud}/${p.region}: ${x.id} → "${x.newName}" (hidden)`);
-    for (const id of p.left) lines.push(`  left ${id}: no longer carries the name`);
-    for (const x of p.retention ?? []) lines.push(`  retention ${x.id} (${x.name}): ${x.action}: ${x.reason}`);
-  }
-  for (const x of report.shared ?? []) {
-    lines.push(x.error ? `FAILED  share ${x.image} in ${x.cloud}/${x.region}: ${x.error}` : `shared  ${x.image} in ${x.cloud}/${x.region}: ${x.imageId}: ${x.change}`);
-  }
+  lines.push(...doneBesidesBuildsLines(report));
   for (const n of report.notBuilt) lines.push(`not built  ${n.image} in ${n.cloud}/${n.region}: ${n.state}: ${n.detail}`);
   if (!r.todo && !report.pruned?.length && !report.shared?.length) lines.push('Nothing to build.');
   lines.push(`After: ${summaryLine(r.report.after)}`);
