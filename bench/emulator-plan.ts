@@ -18,7 +18,7 @@ export const EMULATOR_SETTINGS = {
   presentPerRegion: 25,
   /** Present names that get a second image in each region. */
   duplicatesPerRegion: 3,
-  runs: 7,
+  runs: 15,
   warmups: 1,
   targetRatio: 1.3,
   randomSeed: 20261129,

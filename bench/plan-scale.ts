@@ -16,7 +16,7 @@ export const SCALE_SETTINGS = {
   wantedNames: 200,
   presentPerRegion: 100,
   duplicatesPerRegion: 5,
-  runs: 5,
+  runs: 9,
   warmups: 1,
   targetRatio: 1.3,
   randomSeed: 20261205,
