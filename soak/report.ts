@@ -41,7 +41,7 @@ export function renderMarkdown(r: SoakResult): string {
   for (const x of runs) for (const [k, v] of Object.entries(x.builds)) builds[k] = (builds[k] ?? 0) + v;
   const out: string[] = [];
   out.push(`# imagesync soak, seed ${r.seed}: ${passed(r) ? 'PASSED' : 'FAILED'}`, '');
-  out.push(`Started ${r.startedAt}, ${(r.durationMs / 1000).toFixed(0)} s; ${r.regions.length} regions (${r.regions.join(', ')}), ${r.images.length} images; faults: errorRate ${r.faults.errorRate} on image and compute, token life ${r.faults.tokenTtlSeconds} s, ${r.faults.armed} scripted rules armed (${r.faults.hits} requests hit), latency spikes.`, '', `Under test: ${r.cliInfo}.`, '');
+  out.push(`Started ${r.startedAt}, ${(r.durationMs / 1000).toFixed(0)} s; ${r.regions.length} regions (${r.regions.join(', ')}), ${r.images.length} images; faults: errorRate ${r.faults.errorRate} on image and compute (at most one in a row per request), token life ${r.faults.tokenTtlSeconds} s, ${r.faults.armed} scripted rules armed (one of a kind at a time; ${r.faults.hits} requests hit), latency spikes.`, '', `Under test: ${r.cliInfo}.`, '');
   out.push('| measure | value | ok |', '|---|--:|:-:|');
   out.push(`| runs | ${runs.length} in ${r.rounds} rounds | |`);
   out.push(`| interrupted (SIGINT / SIGKILL sent; planned ${planned}, the rest ended first) | ${interrupted('SIGINT')} / ${interrupted('SIGKILL')} | |`);

@@ -280,13 +280,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const applyArgs = ['apply', '--yes', '--json', '-m', manifest, '--poll-interval-ms', '100'];
 
     // Faults: errorRate for plain 500/503, plus a loop that arms scripted rules and latency spikes.
-    emulator.setFaults({ errorRate, errorServices: ['image', 'compute'], tokenTtlSeconds });
+    // Transient faults, which retries outlast: one request meets at most one random error in a row
+    // and the one armed rule of a kind (at most 2 hits), 3 failures for its 3 retries. A longer
+    // streak is an outage: imagesync reports what it could not delete (with the command) and gc
+    // removes it later, which the soak checks too, but "SIGINT leaves nothing behind" cannot hold.
+    emulator.setFaults({ errorRate, errorServices: ['image', 'compute'], maxErrorsInARow: 1, tokenTtlSeconds });
     const chaosRandom = seeded(opts.seed ^ 0xc4a05);
     const armed: Array<{ kind: string; handle: InjectHandle }> = [];
     const chaosTick = () => {
-      if (armed.filter((a) => a.handle.remaining > 0).length < 4) {
+      const live = armed.filter((a) => a.handle.remaining > 0);
+      if (live.length < 4) {
         const c = pick(chaosRandom, CHAOS);
-        armed.push({ kind: c.kind, handle: emulator.inject({ ...c.rule(chaosRandom), times: between(chaosRandom, 1, 2) }) });
+        // Never two rules of one kind at once: their hits would add up on one request.
+        if (!live.some((a) => a.kind === c.kind)) armed.push({ kind: c.kind, handle: emulator.inject({ ...c.rule(chaosRandom), times: between(chaosRandom, 1, 2) }) });
       }
       // A latency spike now and then: every request slowed for a while.
       emulator.setFaults({ latencyMs: chaosRandom() < 0.2 ? between(chaosRandom, 100, 800) : chaosRandom() < 0.3 ? between(chaosRandom, 5, 40) : 0 });
