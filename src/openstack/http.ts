@@ -326,12 +326,12 @@ export class HttpClient {
     // Once the headers are ours, a failure is in the body: retryCutBody's, not the interceptor's.
     const phase: BodyPhase = { inBody: false };
     const decide = this.retryDecider(req, shownUrl, retries, refused, phase);
-    const u = new URL(req.url);
-    const opts = { origin: u.origin, path: u.pathname + u.search, method: req.method, headers, body, retryOptions: { retry: decide } } as Dispatcher.DispatchOptions;
     let res: TextReply;
     for (let bodyRetries = 0; ; bodyRetries++) {
       phase.inBody = false;
       try {
+        const u = new URL(req.url);
+        const opts = { origin: u.origin, path: u.pathname + u.search, method: req.method, headers, body, retryOptions: { retry: decide } } as Dispatcher.DispatchOptions;
         res = await dispatchText(this.dispatcher, opts, req.signal, phase);
         break;
       } catch (err) {
@@ -508,8 +508,8 @@ interface TextReply {
 
 /**
  * One call through the dispatcher (with its retry interceptor), the body gathered as text: what
- * undici's request() and body.text() do, without a Readable stream and an abort listener per
- * response, which a plan of 300 listings pays 300 times. Rejects with the dispatcher's error;
+ * undici's request() and body.text() do, without the Readable stream (and its state and events)
+ * per response, which a plan of 300 listings pays 300 times. Rejects with the dispatcher's error;
  * `phase` says whether it came before the response or in its body. A leading BOM is dropped, as
  * body.text() does.
  */

@@ -333,6 +333,16 @@ describe('HttpClient bodies', () => {
   });
 });
 
+describe('HttpClient: a URL that cannot be parsed', () => {
+  it('is a ConnectionError naming the call (a catalog may hold anything), sent nowhere', async () => {
+    const { c } = client();
+    const err = await c.request({ method: 'GET', url: 'http://[not-a-host/v2/images', expect: [200], target: { cloud: 'acme', region: 'R1' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect(err.message).toMatch(/^acme\/R1: GET http:\/\/\[not-a-host\/v2\/images: Invalid URL/);
+    await c.close();
+  });
+});
+
 describe('the run deadline (--timeout)', () => {
   it('aborts a request that hangs, with "timed out after N (--timeout)"', async () => {
     routes.set('/hang', () => undefined);
