@@ -17,8 +17,9 @@ export type TestEmulator = Emulator & {
   /** Remove every image that was not there when the emulator started (those a test added or built). */
   restoreImages(): void;
   /**
-   * resetFaults, then delete every server, keypair and floating IP of the default user, and every
-   * temporary (`imagesync-…`) image: what a failed test left, so that the next test starts clean.
+   * resetFaults, then delete every server, keypair and floating IP of the default user, every
+   * temporary SSH security group (`imagesync-sg-…`) and every temporary (`imagesync-…`) image: what
+   * a failed test left, so that the next test starts clean.
    * Each test still asserts for itself that it left nothing; this only stops a failure spreading.
    */
   sweep(): Promise<void>;
@@ -110,6 +111,10 @@ async function sweep(emu: Emulator): Promise<void> {
       );
     }
     for (const k of (await call(`${nova}/os-keypairs`))?.keypairs ?? []) await call(`${nova}/os-keypairs/${encodeURIComponent(k.keypair.name)}`, 'DELETE');
+    // After the servers: Neutron refuses to delete a group a server still uses.
+    for (const g of (await call(`${neutron}/security-groups`))?.security_groups ?? []) {
+      if (typeof g.name === 'string' && g.name.startsWith('imagesync-sg-')) await call(`${neutron}/security-groups/${g.id}`, 'DELETE');
+    }
     for (const i of emu.state.images(region)) if (i.name?.startsWith('imagesync-')) emu.state.removeImage(region, i.id);
   }
 }
