@@ -1,50 +1,49 @@
 // Placement and access through apply: availability zone, several networks, SSH on a named network, ports made beforehand, security groups by name, a temporary SSH group from CIDRs or the runner; typos refused before anything is created; gc of a dead run's group.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../src/journal/journal.js';
 import { sshGroupDescription } from '../../src/build/steps/ssh-group.js';
-import { runCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { deadPid } from '../helpers/process.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { useRepo } from '../helpers/repo.js';
 import { call, json, token } from '../emulator/helpers.js';
 
 const R = 'RegionOne';
-let emulator: Emulator;
-let dir: string;
-let file: string;
-let neutron: string;
+const emulator = useEmulator({ regions: [R] });
+const repo = useRepo({ emulator, prefix: 'placement' });
 let tok: string;
+/** Neutron paths of what the test made for itself (a port, a security group): deleted after it. */
+let made: string[] = [];
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [R] });
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-placement-'));
-  await mkdir(join(dir, 'tasks'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  file = join(dir, 'images.manifest.json');
-  neutron = `${emulator.url}/network/${R}/v2.0`;
+beforeEach(async () => {
   tok = await token(emulator);
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  made = [];
+});
+// The servers first (sweep): Neutron deletes no port or group a server still holds. Then the images the test built.
+afterEach(async () => {
+  await emulator.sweep();
+  for (const path of made.reverse()) await call(`${neutron()}/${path}`, tok, { method: 'DELETE' });
+  emulator.restoreImages();
 });
 
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-const apply = (extra: string[] = []) => runCli(['apply', '--yes', '--json', '--debug', '-m', file, '--poll-interval-ms', '100', ...extra], { cwd: dir, env: env() });
-const post = async (path: string, body: unknown) => json(await call(`${neutron}/${path}`, tok, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+const neutron = () => `${emulator.url}/network/${R}/v2.0`;
+const file = () => repo.path('images.manifest.json');
+const apply = (extra: string[] = []) => repo.run(['apply', '--yes', '--json', '--debug', '-m', file(), '--poll-interval-ms', '100', ...extra]);
+const post = async (path: string, body: unknown) => json(await call(`${neutron()}/${path}`, tok, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+/** The security group "pl-office", made for this test only. */
+async function officeGroup(): Promise<{ id: string }> {
+  const g = (await post('security-groups', { security_group: { name: 'pl-office', description: 'the office' } })).security_group as { id: string };
+  made.push(`security-groups/${g.id}`);
+  return g;
+}
 
 async function manifest(name: string, build: Record<string, unknown>, steps: unknown[] = [{ run: 'true' }]): Promise<void> {
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [{ cloud: 'emulator', regions: [R], build: { flavor: 'm1.small', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: [{ name, source: { image: 'debian-12-genericcloud' }, build: { ...build, steps } }],
-    }),
-  );
+  await repo.manifest({
+    targets: [{ cloud: 'emulator', regions: [R], build: { flavor: 'm1.small', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+    images: [{ name, source: { image: 'debian-12-genericcloud' }, build: { ...build, steps } }],
+  });
 }
 
 /** The bodies imagesync sent, from its --debug trace (secrets masked there). */
@@ -63,7 +62,7 @@ describe('placement and access', () => {
     const r = await apply();
     expect(r.code, r.stderr).toBe(0);
     const [boot] = sent(r.stderr, 'POST', /\/servers$/) as Array<{ server: Record<string, unknown> }>;
-    const nets = (await json(await call(`${neutron}/networks`, tok))).networks as Array<{ id: string; name: string }>;
+    const nets = (await json(await call(`${neutron()}/networks`, tok))).networks as Array<{ id: string; name: string }>;
     const id = (name: string) => nets.find((n) => n.name === name)!.id;
     expect(boot!.server).toMatchObject({ availability_zone: 'nova', networks: [{ uuid: id('private') }, { uuid: id('public') }] });
     // The public network's addresses are 127.0.104-107.x in the emulator.
@@ -73,26 +72,23 @@ describe('placement and access', () => {
   }, 120_000);
 
   it('a port made beforehand: the server takes it, and it stays (unbound) after the build', async () => {
-    const nets = (await json(await call(`${neutron}/networks?name=private`, tok))).networks as Array<{ id: string }>;
+    const nets = (await json(await call(`${neutron()}/networks?name=private`, tok))).networks as Array<{ id: string }>;
     const port = (await post('ports', { port: { network_id: nets[0]!.id, name: 'pl-build-port' } })).port as { id: string; fixed_ips: Array<{ ip_address: string }> };
-    try {
-      await manifest('pl-port', { ports: ['pl-build-port'] });
-      const r = await apply();
-      expect(r.code, r.stderr).toBe(0);
-      const [boot] = sent(r.stderr, 'POST', /\/servers$/) as Array<{ server: Record<string, unknown> }>;
-      expect(boot!.server.networks).toEqual([{ port: port.id }]);
-      const log = await readFile(JSON.parse(r.stdout).builds[0].log, 'utf8');
-      expect(log).toContain(`cleanup: SSH connection to debian@${port.fixed_ips[0]!.ip_address}:22`);
-      const after = (await json(await call(`${neutron}/ports/${port.id}`, tok))).port;
-      expect(after).toMatchObject({ id: port.id, device_id: '' });
-      assertNothingLeft(emulator, [R]);
-    } finally {
-      await call(`${neutron}/ports/${port.id}`, tok, { method: 'DELETE' });
-    }
+    made.push(`ports/${port.id}`);
+    await manifest('pl-port', { ports: ['pl-build-port'] });
+    const r = await apply();
+    expect(r.code, r.stderr).toBe(0);
+    const [boot] = sent(r.stderr, 'POST', /\/servers$/) as Array<{ server: Record<string, unknown> }>;
+    expect(boot!.server.networks).toEqual([{ port: port.id }]);
+    const log = await readFile(JSON.parse(r.stdout).builds[0].log, 'utf8');
+    expect(log).toContain(`cleanup: SSH connection to debian@${port.fixed_ips[0]!.ip_address}:22`);
+    const after = (await json(await call(`${neutron()}/ports/${port.id}`, tok))).port;
+    expect(after).toMatchObject({ id: port.id, device_id: '' });
+    assertNothingLeft(emulator, [R]);
   }, 120_000);
 
   it('security groups by name go to Nova by id; openFrom CIDRs make a temporary group with SSH rules from them, deleted after the build', async () => {
-    const office = (await post('security-groups', { security_group: { name: 'pl-office', description: 'the office' } })).security_group as { id: string };
+    const office = await officeGroup();
     await manifest('pl-cidr', { network: 'private', securityGroups: ['pl-office'], ssh: { openFrom: ['198.51.100.0/24', '2001:db8::/64'] } });
     const r = await apply();
     expect(r.code, r.stderr).toBe(0);
@@ -131,6 +127,8 @@ describe('placement and access', () => {
       [{ ports: ['pl-buld-port'] }, /port "pl-buld-port" not found; /],
       [{ network: 'private', securityGroups: ['pl-ofice'] }, /security group "pl-ofice" not found; did you mean "pl-office"\?/],
     ];
+    // The group the last typo is nearest to.
+    await officeGroup();
     for (const [build, message] of cases) {
       await manifest('pl-typo', build);
       const r = await apply();
@@ -146,15 +144,16 @@ describe('placement and access', () => {
   }, 120_000);
 
   it('gc deletes the SSH group a dead run left', async () => {
+    await manifest('pl-gc', { network: 'private' });
     const dead = newRunId(new Date(Date.now() - 60_000));
-    const journal = await openJournal({ dir: join(dir, JOURNAL_DIR), runId: dead, manifest: file, targets: [`emulator/${R}`], pid: await deadPid(), heartbeatMs: 3_600_000 });
+    const journal = await openJournal({ dir: repo.path(JOURNAL_DIR), runId: dead, manifest: file(), targets: [`emulator/${R}`], pid: await deadPid(), heartbeatMs: 3_600_000 });
     const name = `imagesync-sg-pl-gc-${dead}`;
     const build = buildKey({ cloud: 'emulator', region: R }, 'pl-gc');
     await journal.beforeCreate(build, { kind: 'security-group', cloud: 'emulator', region: R, name });
     const g = (await post('security-groups', { security_group: { name, description: sshGroupDescription(dead) } })).security_group as { id: string };
     await journal.created(build, { kind: 'security-group', cloud: 'emulator', region: R, name, id: g.id });
     await journal.flush();
-    const r = await runCli(['gc', '--json', '-m', file], { cwd: dir, env: env() });
+    const r = await repo.run(['gc', '--json', '-m', file()]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).resources).toEqual([expect.objectContaining({ kind: 'security-group', id: g.id, status: 'deleted' })]);
     expect(temporaryGroups()).toEqual([]);
