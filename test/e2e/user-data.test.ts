@@ -1,51 +1,41 @@
 // build.userData and build.configDrive through apply: the server boots with them, cloud-init's write_files and runcmd run before the steps, and the user data counts in the recipe.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { runCli } from '../helpers/cli.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { useRepo } from '../helpers/repo.js';
 import { readTar } from '../helpers/tar.js';
 
 const REGION = 'RegionOne';
-let emulator: Emulator;
-let dir: string;
-let file: string;
+const emulator = useEmulator({ regions: [REGION] });
+const repo = useRepo({ emulator, prefix: 'userdata' });
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [REGION] });
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-userdata-'));
-  await mkdir(join(dir, 'tasks'));
-  await mkdir(join(dir, 'cloud-init'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  await writeFile(join(dir, 'cloud-init', 'web.sh'), '#!/bin/sh\necho "from a script file v1" > /etc/ud-script\n');
-  file = join(dir, 'images.manifest.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      defaults: {
-        build: {
-          // A secret-looking value: user data never shows in --debug traces.
-          userData: { cloudConfig: { write_files: [{ path: '/etc/ud-file', content: 'written by cloud-init s3cr3t-ud\n' }], runcmd: ['echo ran > /var/lib/ud-ran'], packages: ['nginx'] } },
-        },
+const script = (version: string) => `#!/bin/sh\necho "from a script file ${version}" > /etc/ud-script\n`;
+
+beforeEach(async () => {
+  await repo.write('cloud-init/web.sh', script('v1'));
+  await repo.manifest({
+    defaults: {
+      build: {
+        // A secret-looking value: user data never shows in --debug traces.
+        userData: { cloudConfig: { write_files: [{ path: '/etc/ud-file', content: 'written by cloud-init s3cr3t-ud\n' }], runcmd: ['echo ran > /var/lib/ud-ran'], packages: ['nginx'] } },
       },
-      targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
-      images: [
-        // The steps fail unless cloud-init ran before them.
-        { name: 'ud-config', source: { image: 'debian-12-genericcloud' }, build: { configDrive: true, steps: [{ run: 'cat /etc/ud-file /var/lib/ud-ran' }] } },
-        { name: 'ud-script', source: { image: 'debian-12-genericcloud' }, build: { userData: { file: 'cloud-init/web.sh' }, steps: [{ run: 'cat /etc/ud-script' }] } },
-      ],
-    }),
-  );
-}, 60_000);
-
-afterAll(async () => {
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+    },
+    targets: [{ cloud: 'emulator', regions: [REGION], build: { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
+    images: [
+      // The steps fail unless cloud-init ran before them.
+      { name: 'ud-config', source: { image: 'debian-12-genericcloud' }, build: { configDrive: true, steps: [{ run: 'cat /etc/ud-file /var/lib/ud-ran' }] } },
+      { name: 'ud-script', source: { image: 'debian-12-genericcloud' }, build: { userData: { file: 'cloud-init/web.sh' }, steps: [{ run: 'cat /etc/ud-script' }] } },
+    ],
+  });
+});
+// The images a test built would be "present" for the next one.
+afterEach(async () => {
+  await emulator.sweep();
+  emulator.restoreImages();
 });
 
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
+const file = () => repo.path('images.manifest.json');
+const apply = () => repo.run(['apply', '--yes', '--json', '--debug', '-m', file(), '--poll-interval-ms', '100']);
 
 function files(name: string): Map<string, string> {
   const [img] = imagesNamed(emulator, REGION, name);
@@ -55,7 +45,7 @@ function files(name: string): Map<string, string> {
 
 describe('user data and config drive', () => {
   it('boots with them: cloud-config write_files and runcmd, or a script file, run before the steps and land in the image', async () => {
-    const r = await runCli(['apply', '--yes', '--json', '--debug', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env() });
+    const r = await apply();
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built']);
     const config = files('ud-config');
@@ -73,9 +63,13 @@ describe('user data and config drive', () => {
   }, 180_000);
 
   it('the user data counts in the recipe: another script file makes only its image outdated', async () => {
-    await writeFile(join(dir, 'cloud-init', 'web.sh'), '#!/bin/sh\necho "from a script file v2" > /etc/ud-script\n');
-    const r = await runCli(['plan', '--json', '-m', file], { cwd: dir, env: env() });
+    // Both built from this manifest first, with the script as it was.
+    const built = await apply();
+    expect(built.code, built.stderr).toBe(0);
+    expect(JSON.parse(built.stdout).builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built']);
+    await repo.write('cloud-init/web.sh', script('v2'));
+    const r = await repo.run(['plan', '--json', '-m', file()]);
     const states = Object.fromEntries(JSON.parse(r.stdout).entries.map((e: { image: string; state: string }) => [e.image, e.state]));
     expect(states).toEqual({ 'ud-config': 'present', 'ud-script': 'outdated' });
-  }, 60_000);
+  }, 180_000);
 });
