@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import type { Emulator } from '../../src/emulator/server.js';
 import { runCli, type CliRun } from './cli.js';
+import { writeCloudsYaml } from './two-clouds.js';
 import { until } from './wait.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -51,6 +52,11 @@ export interface TestRepo {
 export interface RepoOptions {
   /** Write its clouds.yaml (cloud "emulator") into the repo and point OS_CLIENT_CONFIG_FILE at it. */
   emulator?: Emulator;
+  /**
+   * Several emulated providers, instead of `emulator` (which wins if both are given): one clouds.yaml with a cloud per emulator, named by its key,
+   * written into the repo and pointed at by OS_CLIENT_CONFIG_FILE. Values may be useEmulator's stand-ins.
+   */
+  clouds?: Record<string, Emulator>;
   /** Name of the temp directory: imagesync-<prefix>-XXXXXX. */
   prefix?: string;
 }
@@ -60,6 +66,7 @@ export async function createRepo(opts: RepoOptions = {}): Promise<TestRepo> {
   await mkdir(join(dir, 'tasks'));
   const clouds = join(dir, 'clouds.yaml');
   if (opts.emulator) await opts.emulator.writeCloudsYaml(clouds);
+  else if (opts.clouds) await writeCloudsYaml(clouds, opts.clouds);
   const path = (...parts: string[]) => join(dir, ...parts);
   const write = async (rel: string, content: unknown): Promise<string> => {
     const file = path(rel);
@@ -67,7 +74,7 @@ export async function createRepo(opts: RepoOptions = {}): Promise<TestRepo> {
     await writeFile(file, typeof content === 'string' || content instanceof Uint8Array ? content : JSON.stringify(content, null, 2));
     return file;
   };
-  const env = (): NodeJS.ProcessEnv => (opts.emulator ? { OS_CLIENT_CONFIG_FILE: clouds } : {});
+  const env = (): NodeJS.ProcessEnv => (opts.emulator || opts.clouds ? { OS_CLIENT_CONFIG_FILE: clouds } : {});
   return {
     dir,
     env,
