@@ -1,27 +1,22 @@
 // One wanted image from the right base in every provider: a per-cloud source name and a Glance metadata filter, against two emulated clouds.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../src/emulator/server.js';
 import { EMPTY_TAR } from '../../src/emulator/sandbox.js';
-import { runCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft } from '../helpers/leftovers.js';
-import { writeCloudsYaml } from '../helpers/two-clouds.js';
+import { useRepo } from '../helpers/repo.js';
 
-let alpha: Emulator;
-let beta: Emulator;
-let dir: string;
-let file: string;
-const ids: Record<string, string> = {};
+// Provider alpha names its Debian "Debian 12 bookworm"; provider beta publishes dated builds monthly.
+const alpha = useEmulator({ regions: ['RegionOne'], seedBaseImages: false });
+const beta = useEmulator({ regions: ['RegionOne', 'RegionTwo'], seedBaseImages: false });
+const repo = useRepo({ clouds: { alpha, beta }, prefix: 'sources' });
+/** The ids of the bases each test starts with: `alpha`, `beta/<region>`. */
+let ids: Record<string, string> = {};
 const debian = { os_distro: 'debian', os_version: '12', default_user: 'debian' };
 
-beforeAll(async () => {
-  // Provider alpha names its Debian "Debian 12 bookworm"; provider beta publishes dated builds monthly.
-  [alpha, beta] = await Promise.all([
-    startEmulator({ regions: ['RegionOne'], seedBaseImages: false }),
-    startEmulator({ regions: ['RegionOne', 'RegionTwo'], seedBaseImages: false }),
-  ]);
+// The bases, afresh for each test (restoreImages takes them away after it, with what the test built).
+beforeEach(async () => {
+  ids = {};
   const base = (e: Emulator, region: string, name: string, at: string, extra: Record<string, unknown> = {}) =>
     e.state.addImage(region, { name, visibility: 'public', properties: debian, data: EMPTY_TAR, createdAtMs: Date.parse(at), ...extra }).id;
   ids.alpha = base(alpha, 'RegionOne', 'Debian 12 bookworm', '2026-01-10T00:00:00Z');
@@ -34,35 +29,31 @@ beforeAll(async () => {
     base(beta, region, 'debian-12-genericcloud-20260301', '2026-03-01T00:00:00Z', { os_hidden: true });
     beta.state.addImage(region, { name: 'ubuntu-24.04', visibility: 'public', properties: { os_distro: 'ubuntu', os_version: '24.04', default_user: 'ubuntu' }, createdAtMs: Date.parse('2026-04-01T00:00:00Z') });
   }
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-sources-'));
-  await writeCloudsYaml(join(dir, 'clouds.yaml'), { alpha, beta });
-  file = join(dir, 'images.manifest.json');
   const build = { flavor: 'm1.small', network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } };
-  await writeFile(
-    file,
-    JSON.stringify({
-      targets: [
-        { cloud: 'alpha', regions: ['RegionOne'], build },
-        { cloud: 'beta', regions: ['RegionOne', 'RegionTwo'], build },
-      ],
-      images: [
-        {
-          name: 'sources-web',
-          source: { image: { alpha: 'Debian 12 bookworm' }, filter: { os_distro: 'debian', os_version: '12' }, pick: 'newest' },
-          build: { steps: [{ run: 'echo web | sudo tee /etc/web-marker' }] },
-        },
-      ],
-    }),
-  );
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([alpha?.close(), beta?.close()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await repo.manifest({
+    targets: [
+      { cloud: 'alpha', regions: ['RegionOne'], build },
+      { cloud: 'beta', regions: ['RegionOne', 'RegionTwo'], build },
+    ],
+    images: [
+      {
+        name: 'sources-web',
+        source: { image: { alpha: 'Debian 12 bookworm' }, filter: { os_distro: 'debian', os_version: '12' }, pick: 'newest' },
+        build: { steps: [{ run: 'echo web | sudo tee /etc/web-marker' }] },
+      },
+    ],
+  });
+});
+afterEach(async () => {
+  for (const e of [alpha, beta]) {
+    await e.sweep();
+    e.restoreImages();
+  }
 });
 
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-const cli = (argv: string[]) => runCli([...argv, '-m', file], { cwd: dir, env: env() });
+const file = () => repo.path('images.manifest.json');
+const cli = (argv: string[]) => repo.run([...argv, '-m', file()]);
+const apply = () => repo.run(['apply', '--yes', '--json', '-m', file(), '--poll-interval-ms', '100']);
 
 describe('base images found per provider', () => {
   it('plan says which base each target resolved to: alpha by its name, beta by the filter (newest, hidden ones never)', async () => {
@@ -80,7 +71,7 @@ describe('base images found per provider', () => {
   }, 60_000);
 
   it('apply builds each target from its own base, and leaves nothing behind in either cloud', async () => {
-    const r = await runCli(['apply', '--yes', '--json', '-m', file, '--poll-interval-ms', '100'], { cwd: dir, env: env() });
+    const r = await apply();
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.builds).toHaveLength(3);
@@ -100,6 +91,10 @@ describe('base images found per provider', () => {
   }, 180_000);
 
   it('a newer base in one provider makes only that target outdated (the recipe covers the id found)', async () => {
+    // Built from the bases as they are, first.
+    const built = await apply();
+    expect(built.code, built.stderr).toBe(0);
+    expect(JSON.parse(built.stdout).builds.map((b: { status: string }) => b.status)).toEqual(['built', 'built', 'built']);
     const newer = beta.state.addImage('RegionOne', { name: 'debian-12-genericcloud-20260501', visibility: 'public', properties: debian, data: EMPTY_TAR, createdAtMs: Date.parse('2026-05-01T00:00:00Z') });
     try {
       const r = await cli(['plan', '--json']);
@@ -109,5 +104,5 @@ describe('base images found per provider', () => {
     } finally {
       beta.state.removeImage('RegionOne', newer.id);
     }
-  }, 60_000);
+  }, 180_000);
 });
