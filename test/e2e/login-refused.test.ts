@@ -1,27 +1,20 @@
 // A wrong SSH user fails fast against the emulator: once cloud-init finished (or after the grace period when the console says nothing of it), with the image's login user named, leaving nothing.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { useEmulator } from '../helpers/emulator.js';
 import { applyImages } from '../helpers/emulator-apply.js';
 import { assertNothingLeft } from '../helpers/leftovers.js';
+import { useRepo } from '../helpers/repo.js';
 
 const REGION = 'RegionOne';
-let emulator: Emulator;
-let dir: string;
+const emulator = useEmulator({ regions: [REGION] });
+const repo = useRepo({ emulator, prefix: 'login-refused' });
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [REGION] });
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-login-refused-'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  emulator.setFaults({ nextConsoleWithoutCloudInit: false });
+// Faults as the emulator started (nextConsoleWithoutCloudInit off), no server a failed test left, and no image a wrongly successful build published.
+afterEach(async () => {
+  await emulator.sweep();
+  emulator.restoreImages();
 });
 
 /**
@@ -29,14 +22,14 @@ beforeEach(() => {
  * timeout: a build that waited it out would fail the test by timing out.
  */
 async function build(user: string, source: string, timeouts: Record<string, number> = {}) {
-  const r = await applyImages(emulator, dir, [{ name: 'login-refused', source: { image: source }, build: { steps: [{ run: 'true' }] } }], {
+  const r = await applyImages(emulator, repo.dir, [{ name: 'login-refused', source: { image: source }, build: { steps: [{ run: 'true' }] } }], {
     build: { ssh: { user, port: emulator.sshPort }, timeouts: { sshSeconds: 3600, ...timeouts } },
   });
   expect(r.code).toBe(1);
   const [b] = r.builds;
   expect(b).toMatchObject({ status: 'failed', failedStep: 'wait for SSH' });
   assertNothingLeft(emulator, [REGION]);
-  return { error: b!.error, log: await readFile(resolve(dir, b!.log), 'utf8'), stderr: r.stderr };
+  return { error: b!.error, log: await readFile(resolve(repo.dir, b!.log), 'utf8'), stderr: r.stderr };
 }
 
 it("stops at the first refusal once cloud-init finished, naming the image's os_admin_user", async () => {
