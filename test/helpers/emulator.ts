@@ -4,6 +4,7 @@ import type { CloudConfig } from '../../src/config/types.js';
 import { DEFAULT_USER, startEmulator, type Emulator, type EmulatorOptions, type FaultOptions } from '../../src/emulator/server.js';
 import { CloudConnection, type CloudConnectionOptions } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
+import { volumeSnapshotsOf } from '../../src/resources/volume-backed.js';
 import { eventually } from './wait.js';
 
 /** Starting an emulator is quick when idle; on a busy machine give it time. */
@@ -18,8 +19,10 @@ export type TestEmulator = Emulator & {
   restoreImages(): void;
   /**
    * resetFaults, then delete every server, keypair and floating IP of the default user, every
-   * temporary SSH security group (`imagesync-sg-…`) and every temporary (`imagesync-…`) image: what
-   * a failed test left, so that the next test starts clean.
+   * temporary SSH security group (`imagesync-sg-…`), every temporary (`imagesync-…`) image, and every
+   * Cinder volume snapshot no image points at and volume no snapshot needs (what assertNothingLeft
+   * allows stays; after restoreImages, that is none): what a failed test left, so that the next
+   * test starts clean.
    * Each test still asserts for itself that it left nothing; this only stops a failure spreading.
    */
   sweep(): Promise<void>;
@@ -28,15 +31,18 @@ export type TestEmulator = Emulator & {
 /**
  * Registers beforeAll/afterAll for one emulator and returns a stand-in for it: use it inside hooks
  * and tests (reading it at module level, before beforeAll ran, throws and says so).
+ * `opts` may be a function, called in the beforeAll: for options known only once an earlier
+ * beforeAll ran (the address of a network namespace's link, say); register that hook first.
  */
-export function useEmulator(opts: EmulatorOptions = {}): TestEmulator {
+export function useEmulator(opts: EmulatorOptions | (() => EmulatorOptions) = {}): TestEmulator {
   let running: Emulator | undefined;
   let initialFaults: FaultOptions | undefined;
   const initialImages = new Map<string, Set<string>>();
   let offsetMs = 0;
-  const base = opts.clock ?? Date.now;
   beforeAll(async () => {
-    running = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], ...opts, clock: () => base() + offsetMs });
+    const o = typeof opts === 'function' ? opts() : opts;
+    const base = o.clock ?? Date.now;
+    running = await startEmulator({ regions: ['RegionOne', 'RegionTwo'], ...o, clock: () => base() + offsetMs });
     initialFaults = { ...running.faults };
     for (const r of running.regions) initialImages.set(r, new Set(running.state.images(r).map((i) => i.id)));
   }, START_MS);
@@ -116,7 +122,45 @@ async function sweep(emu: Emulator): Promise<void> {
       if (typeof g.name === 'string' && g.name.startsWith('imagesync-sg-')) await call(`${neutron}/security-groups/${g.id}`, 'DELETE');
     }
     for (const i of emu.state.images(region)) if (i.name?.startsWith('imagesync-')) emu.state.removeImage(region, i.id);
+    await sweepVolumes(emu, region, token);
   }
+}
+
+/**
+ * Cinder's leftovers in one region: the volume snapshots no image points at, then the volumes no
+ * snapshot needs (Cinder refuses to delete a volume while a snapshot depends on it). Deletion is
+ * asynchronous and refused while one is still `creating`: ask again until none is left.
+ */
+async function sweepVolumes(emu: Emulator, region: string, token: string): Promise<void> {
+  // Another project's (404 to the default user): not the sweep's to delete.
+  const foreign = new Set<string>();
+  const unneeded = () => {
+    const needed = new Set(emu.state.images(region).filter((i) => i.status !== 'deleted').flatMap((i) => volumeSnapshotsOf(i)));
+    const snapshots = emu.compute.volumeSnapshots(region);
+    const parents = new Set(snapshots.map((s) => s.volumeId));
+    return [
+      ...snapshots.filter((s) => !needed.has(s.id)).map((s) => ({ ...s, kind: 'snapshots' })),
+      ...emu.compute.volumes(region).filter((v) => !parents.has(v.id)).map((v) => ({ ...v, kind: 'volumes' })),
+    ].filter((x) => !foreign.has(x.id));
+  };
+  if (unneeded().length === 0) return;
+  const cinder = `${emu.url}/volume/${region}/v3`;
+  await eventually(
+    async () => {
+      const left = unneeded();
+      if (left.length === 0) return true;
+      // Snapshots first: a refusal (still creating, still a snapshot's parent) is asked again next round.
+      for (const x of left) {
+        if (x.status === 'deleting') continue;
+        const res = await fetch(`${cinder}/${x.kind}/${x.id}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
+        await res.arrayBuffer();
+        if (res.status === 404) foreign.add(x.id);
+      }
+      await new Promise((ok) => setTimeout(ok, 50));
+      return undefined;
+    },
+    { what: `sweep: volumes and volume snapshots no image needs in ${region} deleted` },
+  );
 }
 
 /** Cloud "emulator" as imagesync resolves it from the emulator's clouds.yaml: the default user and its password. */
