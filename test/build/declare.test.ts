@@ -1,39 +1,36 @@
 // Every resource a real build creates is declared: just before publishing, each server, keypair, floating IP, temporary image, volume and volume snapshot of the run in the cloud is in the journal with its kind, id and name.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBuild } from '../../src/build/build.js';
 import type { BaseRecipe } from '../../src/build/recipe.js';
 import type { BuildInputs } from '../../src/build/state.js';
 import { publish } from '../../src/build/steps/publish.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { journalEvents } from '../../src/journal/build-events.js';
 import { buildKey, openJournal } from '../../src/journal/journal.js';
 import { readJournal } from '../../src/journal/read.js';
 import type { BuildableImage, BuildSettings } from '../../src/manifest/schema.js';
-import { CloudConnection } from '../../src/openstack/cloud.js';
+import type { CloudConnection } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
+import { emulatorConnection, useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft } from '../helpers/leftovers.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const REGION = 'RegionOne';
 const RUN = '20261129-214105-d3c1';
-let emulator: Emulator;
+const emulator = useEmulator({ regions: [REGION] });
+// Each test's journal and manifest directory.
+const dir = useTempDir('declare');
 let conn: CloudConnection;
-let dir: string;
 
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [REGION] });
-  conn = new CloudConnection(
-    { name: 'emulator', auth: { type: 'password', authUrl: emulator.authUrl, username: 'admin', password: 'emulator-secret', projectName: 'admin' }, interface: 'public', insecure: false, source: 't', secrets: [] },
-    { redactor: new Redactor() },
-  );
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-declare-'));
-}, 60_000);
+beforeAll(() => {
+  conn = emulatorConnection(emulator);
+});
 afterAll(async () => {
   await conn?.close();
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+});
+// inTheCloud() sees the whole region: what a build published (its image, and a volume-backed one's volume and snapshot) goes before the next test.
+afterEach(async () => {
+  emulator.restoreImages();
+  await emulator.sweep();
 });
 
 /** What the cloud holds of this run now, as "kind id name" lines. */
@@ -54,7 +51,7 @@ function inTheCloud(): string[] {
  * the cloud holds and what the journal says was created, as "kind id name" lines.
  */
 async function declaredBuild(runId: string, image: string, settings: Partial<BuildSettings>) {
-  const journal = await openJournal({ dir, runId, manifest: 'm', targets: [`emulator/${REGION}`] });
+  const journal = await openJournal({ dir: dir.path, runId, manifest: 'm', targets: [`emulator/${REGION}`] });
   const build = buildKey({ cloud: 'emulator', region: REGION }, image);
   const inputs: BuildInputs = {
     runId,
@@ -65,7 +62,7 @@ async function declaredBuild(runId: string, image: string, settings: Partial<Bui
     replaces: [],
     services: await conn.buildServices(REGION),
     tasks: new Map(),
-    manifestDir: dir,
+    manifestDir: dir.path,
     provenance: {},
     redactor: new Redactor(),
     pollIntervalMs: 50,
