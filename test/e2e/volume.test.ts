@@ -1,39 +1,28 @@
 // Volume-backed builds through apply against the emulator's Cinder: boot from a volume, the image that points at a volume snapshot, what stays with it, what goes on failure, retention and gc.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { newRunId } from '../../src/app/run-id.js';
 import { buildKey, JOURNAL_DIR, openJournal } from '../../src/journal/journal.js';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { CloudConnection } from '../../src/openstack/cloud.js';
 import { Redactor } from '../../src/redact.js';
 import { volumeSnapshotsOf } from '../../src/resources/volume-backed.js';
-import { runCli } from '../helpers/cli.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { deadPid } from '../helpers/process.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { useRepo } from '../helpers/repo.js';
 import { readTar } from '../helpers/tar.js';
+import { until } from '../helpers/wait.js';
 
 const R = 'RegionOne';
-let emulator: Emulator;
-let dir: string;
-let file: string;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ regions: [R] });
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-volume-'));
-  await mkdir(join(dir, 'tasks'));
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  file = join(dir, 'images.manifest.json');
-}, 60_000);
-afterAll(async () => {
-  await emulator?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const MANIFEST = 'images.manifest.json';
+const emulator = useEmulator({ regions: [R] });
+const repo = useRepo({ emulator, prefix: 'volume' });
+// What a test published (images, and the volumes and Cinder snapshots they keep) is not the next test's: restoreImages, then the sweep deletes what they kept.
+afterEach(async () => {
+  emulator.restoreImages();
+  await emulator.sweep();
 });
-beforeEach(() => emulator.setFaults({ nextServerError: null, nextSnapshotKilled: false }));
 
-const env = () => ({ OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml') });
-const cli = (argv: string[]) => runCli([...argv, '-m', file], { cwd: dir, env: env() });
+const cli = (argv: string[]) => repo.run([...argv, '-m', repo.path(MANIFEST)]);
 const apply = (extra: string[] = []) => cli(['apply', '--yes', '--json', '--poll-interval-ms', '100', ...extra]);
 
 interface Img {
@@ -45,16 +34,16 @@ interface Img {
 }
 
 async function manifest(images: Img[]): Promise<void> {
-  await writeFile(
-    file,
-    JSON.stringify({
+  await repo.manifest(
+    {
       targets: [{ cloud: 'emulator', regions: [R], build: { network: 'private', ssh: { user: 'debian' }, timeouts: { bootSeconds: 60, sshSeconds: 60, snapshotSeconds: 60, stepSeconds: 60 } } }],
       images: images.map((i) => ({
         name: i.name,
         source: { image: i.source ?? 'debian-12-genericcloud' },
         build: { flavor: i.flavor ?? 'v1.small', ...(i.volume ? { volume: i.volume } : {}), steps: i.steps ?? [{ run: `echo ${i.name} | sudo tee /etc/vol-marker` }] },
       })),
-    }),
+    },
+    MANIFEST,
   );
 }
 
@@ -94,6 +83,10 @@ describe('volume-backed builds', () => {
   }, 180_000);
 
   it('--keep 0 deletes the superseded image with its Cinder snapshot and volume', async () => {
+    // The image this apply supersedes: vol-web as the first test publishes it.
+    await manifest([{ name: 'vol-web', volume: { size: 4, type: 'ssd' } }]);
+    const first = await apply();
+    expect(first.code, first.stderr).toBe(0);
     const before = published('vol-web');
     await manifest([{ name: 'vol-web', volume: { size: 4, type: 'ssd' }, steps: [{ run: 'echo vol-web-v2 | sudo tee /etc/vol-marker' }] }]);
     const r = await apply(['--keep', '0']);
@@ -107,6 +100,10 @@ describe('volume-backed builds', () => {
   }, 180_000);
 
   it('builds from a volume-backed image (the boot volume made from its snapshot); retention keeps an image whose snapshot a volume came from', async () => {
+    // The volume-backed base, published before vol-child is asked for: vol-web as --keep 0 leaves it (v2).
+    await manifest([{ name: 'vol-web', volume: { size: 4, type: 'ssd' }, steps: [{ run: 'echo vol-web-v2 | sudo tee /etc/vol-marker' }] }]);
+    const first = await apply();
+    expect(first.code, first.stderr).toBe(0);
     const base = published('vol-web');
     await manifest([
       { name: 'vol-web', volume: { size: 4, type: 'ssd' }, steps: [{ run: 'echo vol-web-v2 | sudo tee /etc/vol-marker' }] },
@@ -187,10 +184,19 @@ describe('volume-backed builds', () => {
       { redactor: new Redactor() },
     );
     try {
+      // Two published volume-backed images: vol-web, then vol-child built from it (its boot volume made from vol-web's snapshot).
+      const web = { name: 'vol-web', volume: { size: 4, type: 'ssd' }, steps: [{ run: 'echo vol-web-v2 | sudo tee /etc/vol-marker' }] };
+      for (const images of [[web], [web, { name: 'vol-child', source: 'vol-web', volume: {}, steps: [{ run: 'cat /etc/vol-marker | sudo tee /etc/child-saw' }] }]]) {
+        await manifest(images);
+        const built = await apply();
+        expect(built.code, built.stderr).toBe(0);
+      }
+      // Kept by a finished run whose image then goes, vol-child's snapshot and volume go only once older than --older-than (1s below).
+      const builtAt = Date.now();
       const { cinder } = await conn.buildServices(R);
       // A run on this machine that died right after making its boot volume: its journal says so.
       const dead = newRunId(new Date(Date.now() - 60_000));
-      const journal = await openJournal({ dir: join(dir, JOURNAL_DIR), runId: dead, manifest: file, targets: [`emulator/${R}`], pid: await deadPid(), heartbeatMs: 3_600_000 });
+      const journal = await openJournal({ dir: repo.path(JOURNAL_DIR), runId: dead, manifest: repo.path(MANIFEST), targets: [`emulator/${R}`], pid: await deadPid(), heartbeatMs: 3_600_000 });
       const build = buildKey({ cloud: 'emulator', region: R }, 'vol-web');
       const name = `imagesync-volume-vol-web-${dead}`;
       await journal.beforeCreate(build, { kind: 'volume', cloud: 'emulator', region: R, name });
@@ -201,6 +207,7 @@ describe('volume-backed builds', () => {
       const { image, snap, volume } = published('vol-child');
       emulator.state.removeImage(R, image.id);
       await manifest([{ name: 'vol-web', volume: {} }]);
+      await until(() => Date.now() - builtAt > 1_000, { what: 'vol-child\'s snapshot and volume older than 1s' });
       const gc = await cli(['gc', '--json', '--older-than', '1s']);
       expect(gc.code, gc.stderr).toBe(0);
       const deleted = (JSON.parse(gc.stdout).resources as Array<{ kind: string; id: string; status: string }>).filter((x) => x.status === 'deleted').map((x) => [x.kind, x.id]);
