@@ -1,32 +1,70 @@
 // `imagesync apply` through build.ssh.bastion against the emulator: the CLI runs in a network namespace that cannot reach the build servers, only the bastion in front of them.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestNetwork, type TestNetwork } from '../../src/testing/netns.js';
 import { startSshAgent, type SshAgent } from '../../src/testing/ssh-agent.js';
 import { startSshd, type Sshd } from '../../src/testing/sshd.js';
+import { useEmulator } from '../helpers/emulator.js';
 import { assertNothingLeft, imagesNamed } from '../helpers/leftovers.js';
+import { useRepo } from '../helpers/repo.js';
 import { readTar } from '../helpers/tar.js';
 import { forwardsLogged } from '../ssh/bastion-fixture.js';
-import { newKeyPair } from '../ssh/sshd-fixture.js';
+import { newKeyPair, type KeyPair } from '../ssh/sshd-fixture.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REGION = 'RegionOne';
 
+// Per file: the network namespace the CLI runs in (the emulator below listens on the host's end of its link), the agent holding the key, a listener on the host's loopback.
 let net: TestNetwork;
 let ns: string;
 let hostSide: string;
-let emulator: Emulator;
-let bastion: Sshd;
-/** A second jump host on the host's loopback: the CLI's namespace cannot reach it, the first bastion can. */
-let inner: Sshd;
+let key: KeyPair;
 let agent: SshAgent;
-let dir: string;
 let loopbackProbe: Server;
+
+beforeAll(async () => {
+  net = await createTestNetwork();
+  ns = await net.namespace('cli');
+  const link = await net.link(undefined, ns);
+  hostSide = link.a;
+  key = newKeyPair();
+  agent = await startSshAgent();
+  await agent.add(key.private);
+  loopbackProbe = createServer((s) => s.destroy());
+  await new Promise<void>((ok) => loopbackProbe.listen(0, '127.0.0.1', ok));
+}, 120_000);
+afterAll(async () => {
+  loopbackProbe?.close();
+  await agent?.stop();
+  await net?.close();
+});
+
+// Started once the link above exists (this hook runs after the one above; its afterAll, before).
+const emulator = useEmulator(() => ({ host: hostSide, regions: [REGION] }));
+// Each test's manifests, files/motd, known_hosts, clouds.yaml and the CLI's HOME.
+const repo = useRepo({ emulator, prefix: 'e2e-bastion' });
+afterEach(async () => {
+  emulator.restoreImages();
+  await emulator.sweep();
+});
+
+// Per test: the bastion, and a second jump host on the host's loopback (the CLI's namespace cannot reach it, the first bastion can), so their logs hold only this test's logins and forwards.
+let bastion: Sshd;
+let inner: Sshd;
+
+beforeEach(async () => {
+  bastion = await startSshd({ host: hostSide, authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
+  inner = await startSshd({ host: '127.0.0.1', authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
+  await repo.write('files/motd', 'built through the bastion\n');
+  await repo.write('known_hosts', `${bastion.knownHostsLine()}\n${inner.knownHostsLine()}\n`);
+}, 120_000);
+afterEach(async () => {
+  await bastion?.stop();
+  await inner?.stop();
+});
 
 interface CliRun {
   code: number | null;
@@ -46,7 +84,7 @@ function cliInNamespace(argv: string[], env: NodeJS.ProcessEnv): Promise<CliRun>
   // tsx resolves from the working directory: the repository root; every path in argv is absolute.
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, NO_COLOR: '1', OS_CLIENT_CONFIG_FILE: join(dir, 'clouds.yaml'), ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: repo.dir, NO_COLOR: '1', ...repo.env(), ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -56,7 +94,7 @@ function cliInNamespace(argv: string[], env: NodeJS.ProcessEnv): Promise<CliRun>
 }
 
 async function writeManifest(name: string, ssh: Record<string, unknown>): Promise<string> {
-  const file = join(dir, `${name}.manifest.json`);
+  const file = repo.path(`${name}.manifest.json`);
   await writeFile(
     file,
     JSON.stringify({
@@ -78,36 +116,6 @@ async function writeManifest(name: string, ssh: Record<string, unknown>): Promis
   );
   return file;
 }
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'imagesync-e2e-bastion-'));
-  await mkdir(join(dir, 'files'));
-  await writeFile(join(dir, 'files', 'motd'), 'built through the bastion\n');
-  net = await createTestNetwork();
-  ns = await net.namespace('cli');
-  const link = await net.link(undefined, ns);
-  hostSide = link.a;
-  emulator = await startEmulator({ host: hostSide, regions: [REGION] });
-  await emulator.writeCloudsYaml(join(dir, 'clouds.yaml'));
-  const key = newKeyPair();
-  bastion = await startSshd({ host: hostSide, authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
-  agent = await startSshAgent();
-  await agent.add(key.private);
-  inner = await startSshd({ host: '127.0.0.1', authorizedKeys: [key.public], logLevel: 'DEBUG1', sudo: false });
-  await writeFile(join(dir, 'known_hosts'), `${bastion.knownHostsLine()}\n${inner.knownHostsLine()}\n`);
-  loopbackProbe = createServer((s) => s.destroy());
-  await new Promise<void>((ok) => loopbackProbe.listen(0, '127.0.0.1', ok));
-}, 120_000);
-
-afterAll(async () => {
-  loopbackProbe?.close();
-  await agent?.stop();
-  await bastion?.stop();
-  await inner?.stop();
-  await emulator?.close();
-  await net?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 /** Logins accepted by an sshd so far. */
 const logins = (d: Sshd): number => (d.log().match(/Accepted publickey for /g) ?? []).length;
