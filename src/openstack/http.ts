@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, interceptors, type Dispatcher, type RetryHandler } from 'undici';
 import {
   ConfigError,
@@ -408,7 +407,7 @@ export class HttpClient {
       log.push(event);
       this.opts.onRetry?.(event);
       this.debug(() => `↻ ${req.method} ${shownUrl}: ${event.reason}, retry ${event.attempt}/${policy.maxRetries} in ${event.delayMs}ms${wait.source === 'retry-after' ? ' (Retry-After)' : ''}`);
-      delay(wait.delayMs, undefined, req.signal ? { signal: req.signal } : {}).then(
+      sleep(wait.delayMs, req.signal).then(
         () => done(null),
         // Aborted: request() sees the signal and throws its reason.
         (abort: unknown) => done(abort instanceof Error ? abort : err),
@@ -426,7 +425,7 @@ export class HttpClient {
     log.push(event);
     this.opts.onRetry?.(event);
     this.debug(() => `↻ ${req.method} ${shownUrl}: body cut off (${code}), retry ${attempt}/${policy.maxRetries} in ${wait.delayMs}ms`);
-    await delay(wait.delayMs, undefined, req.signal ? { signal: req.signal } : {}).catch(() => undefined);
+    await sleep(wait.delayMs, req.signal).catch(() => undefined);
     if (req.signal?.aborted) throw req.signal.reason;
     return true;
   }
@@ -519,9 +518,7 @@ function dispatchText(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, 
     let controller: Dispatcher.DispatchController | undefined;
     let reply: Omit<TextReply, 'text'> | undefined;
     const chunks: Buffer[] = [];
-    const onAbort = () => controller?.abort(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = () => signal?.removeEventListener('abort', onAbort);
+    const settle = signal ? whenAborted(signal, () => controller?.abort(signal.reason)) : () => {};
     dispatcher.dispatch(opts, {
       onRequestStart(c) {
         controller = c;
@@ -546,6 +543,45 @@ function dispatchText(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, 
         reject(err);
       },
     });
+  });
+}
+
+/** Per signal, what its abort must stop: the calls and retry waits in flight on it. */
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `stop` once when `signal` aborts; returns the function that forgets it. However many calls
+ * wait on one signal (a plan sends 300 listings at once on the run's), the signal gets one
+ * listener, so a caller's own signal never draws Node's MaxListenersExceededWarning.
+ */
+function whenAborted(signal: AbortSignal, stop: () => void): () => void {
+  let waiting = aborters.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    aborters.set(signal, (waiting = set));
+    signal.addEventListener('abort', () => {
+      for (const f of [...set]) f();
+      set.clear();
+    }, { once: true });
+  }
+  waiting.add(stop);
+  return () => waiting.delete(stop);
+}
+
+/** Waits `ms`; an abort of `signal` ends the wait at once, rejecting with the signal's reason. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const forget = signal
+      ? whenAborted(signal, () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        })
+      : () => {};
+    const timer = setTimeout(() => {
+      forget();
+      resolve();
+    }, ms);
   });
 }
 

@@ -6,6 +6,7 @@ import { HttpClient, type RetryEvent, type RetryPolicy } from '../../src/opensta
 import { RunTimeoutError, waitFor, withDeadline } from '../../src/openstack/wait.js';
 import { Redactor } from '../../src/redact.js';
 import { closedPort, useHttpServer } from '../helpers/http.js';
+import { until } from '../helpers/wait.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse, hit: number) => void;
 const routes = new Map<string, Route>();
@@ -330,6 +331,40 @@ describe('HttpClient bodies', () => {
     expect(images).toHaveLength(5001);
     expect(images.every((v, i) => v === (i === 5000 ? 'end' : 'é'))).toBe(true);
     await c.close();
+  });
+});
+
+describe('HttpClient: many calls on one signal', () => {
+  it('30 calls in flight and 30 in a retry wait on one signal: one abort ends them all, and the signal draws no MaxListenersExceededWarning', async () => {
+    routes.set('/hang', () => undefined);
+    routes.set('/busy', (_q, s) => {
+      s.writeHead(503, { 'retry-after': '30' });
+      s.end();
+    });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const { c } = client({ retry: { ...fast, maxRetryAfterMs: 60_000 } });
+      const ac = new AbortController();
+      const calls = [
+        ...Array.from({ length: 30 }, () => c.request({ method: 'GET', url: `${http.url}/hang`, expect: [200], signal: ac.signal })),
+        ...Array.from({ length: 30 }, () => c.request({ method: 'GET', url: `${http.url}/busy`, expect: [200], signal: ac.signal })),
+      ].map((p) => p.catch((e: unknown) => e));
+      // Every call reached the server (and the busy ones their first answer) before the abort.
+      await until(() => (arrivals.get('/hang')?.length ?? 0) === 30 && (arrivals.get('/busy')?.length ?? 0) === 30, { what: '60 calls at the server' });
+      const reason = new Error('stop: interrupted');
+      ac.abort(reason);
+      const results = await Promise.all(calls);
+      expect(results.every((r) => r === reason)).toBe(true);
+      // Nothing was sent again: the busy ones were waiting out their Retry-After.
+      expect(arrivals.get('/busy')).toHaveLength(30);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      await c.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 
