@@ -552,7 +552,8 @@ const aborters = new WeakMap<AbortSignal, Set<() => void>>();
 /**
  * Calls `stop` once when `signal` aborts; returns the function that forgets it. However many calls
  * wait on one signal (a plan sends 300 listings at once on the run's), the signal gets one
- * listener, so a caller's own signal never draws Node's MaxListenersExceededWarning.
+ * listener, so a caller's own signal never draws Node's MaxListenersExceededWarning. The signal
+ * must not have aborted yet: its listener has run by then, so the callers look first.
  */
 function whenAborted(signal: AbortSignal, stop: () => void): () => void {
   let waiting = aborters.get(signal);
