@@ -28,10 +28,7 @@ afterAll(async () => {
   await conn?.close();
 });
 // inTheCloud() sees the whole region: what a build published (its image, and a volume-backed one's volume and snapshot) goes before the next test.
-afterEach(async () => {
-  emulator.restoreImages();
-  await emulator.sweep();
-});
+afterEach(() => emulator.clean());
 
 /** What the cloud holds of this run now, as "kind id name" lines. */
 function inTheCloud(): string[] {

@@ -46,10 +46,7 @@ afterAll(async () => {
 const emulator = useEmulator(() => ({ host: hostSide, regions: [REGION] }));
 // Each test's manifests, files/motd, known_hosts, clouds.yaml and the CLI's HOME.
 const repo = useRepo({ emulator, prefix: 'e2e-bastion' });
-afterEach(async () => {
-  emulator.restoreImages();
-  await emulator.sweep();
-});
+afterEach(() => emulator.clean());
 
 // Per test: the bastion, and a second jump host on the host's loopback (the CLI's namespace cannot reach it, the first bastion can), so their logs hold only this test's logins and forwards.
 let bastion: Sshd;

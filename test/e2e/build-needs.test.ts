@@ -11,10 +11,7 @@ const REGIONS = ['RegionOne'];
 const emulator = useEmulator({ regions: REGIONS });
 const repo = useRepo({ emulator, prefix: 'needs' });
 // What a test added (a source image, a built one) goes: left there, a built image would be an orphan in the next plan.
-afterEach(async () => {
-  await emulator.sweep();
-  emulator.restoreImages();
-});
+afterEach(() => emulator.clean());
 
 /** A target with a flavor and nothing else: user and network come from the cloud. */
 async function manifest(name: string, source: string): Promise<void> {

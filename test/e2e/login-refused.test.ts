@@ -12,10 +12,7 @@ const emulator = useEmulator({ regions: [REGION] });
 const repo = useRepo({ emulator, prefix: 'login-refused' });
 
 // Faults as the emulator started (nextConsoleWithoutCloudInit off), no server a failed test left, and no image a wrongly successful build published.
-afterEach(async () => {
-  await emulator.sweep();
-  emulator.restoreImages();
-});
+afterEach(() => emulator.clean());
 
 /**
  * One build with this SSH user from this source image. sshSeconds is far beyond the test's own

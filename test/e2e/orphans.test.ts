@@ -10,10 +10,7 @@ const REGION = 'RegionOne';
 const emulator = useEmulator({ regions: [REGION] });
 const repo = useRepo({ emulator, prefix: 'orphans' });
 // The published look-alikes a scene adds, and what --prune renamed, go after each test.
-afterEach(async () => {
-  await emulator.sweep();
-  emulator.restoreImages();
-});
+afterEach(() => emulator.clean());
 
 const run = (argv: string[]) => repo.run(argv);
 const published = (name: string, extra: Record<string, string> = {}) =>

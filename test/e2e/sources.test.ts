@@ -45,10 +45,7 @@ beforeEach(async () => {
   });
 });
 afterEach(async () => {
-  for (const e of [alpha, beta]) {
-    await e.sweep();
-    e.restoreImages();
-  }
+  for (const e of [alpha, beta]) await e.clean();
 });
 
 const file = () => repo.path('images.manifest.json');

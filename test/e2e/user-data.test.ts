@@ -29,10 +29,7 @@ beforeEach(async () => {
   });
 });
 // The images a test built would be "present" for the next one.
-afterEach(async () => {
-  await emulator.sweep();
-  emulator.restoreImages();
-});
+afterEach(() => emulator.clean());
 
 const file = () => repo.path('images.manifest.json');
 const apply = () => repo.run(['apply', '--yes', '--json', '--debug', '-m', file(), '--poll-interval-ms', '100']);

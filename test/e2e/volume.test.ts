@@ -16,11 +16,8 @@ const R = 'RegionOne';
 const MANIFEST = 'images.manifest.json';
 const emulator = useEmulator({ regions: [R] });
 const repo = useRepo({ emulator, prefix: 'volume' });
-// What a test published (images, and the volumes and Cinder snapshots they keep) is not the next test's: restoreImages, then the sweep deletes what they kept.
-afterEach(async () => {
-  emulator.restoreImages();
-  await emulator.sweep();
-});
+// What a test published (images, and the volumes and Cinder snapshots they keep) is not the next test's.
+afterEach(() => emulator.clean());
 
 const cli = (argv: string[]) => repo.run([...argv, '-m', repo.path(MANIFEST)]);
 const apply = (extra: string[] = []) => cli(['apply', '--yes', '--json', '--poll-interval-ms', '100', ...extra]);

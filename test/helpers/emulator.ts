@@ -26,6 +26,12 @@ export type TestEmulator = Emulator & {
    * Each test still asserts for itself that it left nothing; this only stops a failure spreading.
    */
   sweep(): Promise<void>;
+  /**
+   * restoreImages, then sweep: everything a test added or built goes, and the volumes and volume
+   * snapshots its images kept go with them (the sweep deletes only those no image points at, so
+   * the images must go first).
+   */
+  clean(): Promise<void>;
 };
 
 /**
@@ -69,6 +75,10 @@ export function useEmulator(opts: EmulatorOptions | (() => EmulatorOptions) = {}
     async sweep() {
       extra.resetFaults();
       await sweep(need());
+    },
+    async clean() {
+      extra.restoreImages();
+      await extra.sweep();
     },
   };
   return new Proxy(extra as TestEmulator, {
