@@ -4,7 +4,7 @@ import { ImagesyncError, type ImagesyncErrorOptions } from '../errors.js';
 import type { GlanceClient, GlanceImage } from '../openstack/glance.js';
 import { createOnce } from '../openstack/idempotent.js';
 import type { NovaClient } from '../openstack/nova.js';
-import { sleep } from '../openstack/wait.js';
+import { sleep } from '../abort.js';
 import type { Target } from '../plan/types.js';
 import type { Step, StepContext } from './runner.js';
 import { clocks, where } from './state.js';

@@ -14,6 +14,7 @@ import {
   type TargetRef,
 } from '../errors.js';
 import { Redactor, redactJson } from '../redact.js';
+import { sleep, whenAborted } from '../abort.js';
 
 type RetryCallback = RetryHandler.RetryCallback;
 
@@ -543,46 +544,6 @@ function dispatchText(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, 
         reject(err);
       },
     });
-  });
-}
-
-/** Per signal, what its abort must stop: the calls and retry waits in flight on it. */
-const aborters = new WeakMap<AbortSignal, Set<() => void>>();
-
-/**
- * Calls `stop` once when `signal` aborts; returns the function that forgets it. However many calls
- * wait on one signal (a plan sends 300 listings at once on the run's), the signal gets one
- * listener, so a caller's own signal never draws Node's MaxListenersExceededWarning. The signal
- * must not have aborted yet: its listener has run by then, so the callers look first.
- */
-function whenAborted(signal: AbortSignal, stop: () => void): () => void {
-  let waiting = aborters.get(signal);
-  if (!waiting) {
-    const set = new Set<() => void>();
-    aborters.set(signal, (waiting = set));
-    signal.addEventListener('abort', () => {
-      for (const f of [...set]) f();
-      set.clear();
-    }, { once: true });
-  }
-  waiting.add(stop);
-  return () => waiting.delete(stop);
-}
-
-/** Waits `ms`; an abort of `signal` ends the wait at once, rejecting with the signal's reason. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const forget = signal
-      ? whenAborted(signal, () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        })
-      : () => {};
-    const timer = setTimeout(() => {
-      forget();
-      resolve();
-    }, ms);
   });
 }
 

@@ -1,7 +1,7 @@
 // Creating what must exist once (a server, a keypair, a snapshot): after an ambiguous failure, look it up before creating again.
 import { errorMessage, HttpError, ImagesyncError, ResponseError } from '../errors.js';
 import { defaultRetryPolicy, HttpStatusError, isTransientFailure, nextDelayMs, type RetryPolicy } from './http.js';
-import { sleep as realSleep } from './wait.js';
+import { sleep as realSleep } from '../abort.js';
 
 /**
  * What a failed create tells us:

@@ -1,5 +1,6 @@
 // The one polling primitive: poll until a target state (on a PollSchedule: a burst of quick polls, then one per 2 s), fail fast on a failure state, with a deadline; and the run's deadline signal.
 import { setMaxListeners } from 'node:events';
+import { sleep } from '../abort.js';
 import { ImagesyncError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { isTransientFailure } from './http.js';
@@ -34,21 +35,6 @@ export interface WaitOptions<T> {
   describe?: (value: T) => string;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export async function waitFor<T>(o: WaitOptions<T>): Promise<T> {

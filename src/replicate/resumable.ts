@@ -1,7 +1,7 @@
 // Reading a source to the end through cut connections: each cut resumes with a Range from the last byte received, never from the start.
 import { ImagesyncError, errorMessage } from '../errors.js';
 import { errCode, isTransientFailure, RETRY_ERROR_CODES } from '../openstack/http.js';
-import { sleep as realSleep } from '../openstack/wait.js';
+import { sleep as realSleep } from '../abort.js';
 import type { OpenSource, SourceRead } from './source.js';
 
 /** The source is not the same between two reads (its size or Content-MD5/ETag changed): the bytes so far are worthless. */

@@ -1,6 +1,6 @@
 // Step: wait until SSH answers with a pinned host key, then keep one connection for the provisioning steps.
 import { errorMessage, ImagesyncError } from '../../errors.js';
-import { sleep } from '../../openstack/wait.js';
+import { sleep } from '../../abort.js';
 import { connectSsh } from '../../ssh/connection.js';
 import { HostKeyMismatchError, SshAuthError } from '../../ssh/errors.js';
 import { bastionRefused, bastionTunnel } from '../bastion.js';
